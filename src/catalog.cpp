@@ -1,0 +1,90 @@
+// Finding models and GPUs by bundled name or path.
+#include <algorithm>
+#include <filesystem>
+
+#include "loaders.hpp"
+#include "text.hpp"
+
+namespace ridge {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string stem_of(std::string_view path) { return fs::path(std::string(path)).stem().string(); }
+
+std::vector<std::string> names_of(const std::vector<BundledFile>& files) {
+  std::vector<std::string> names;
+  for (const auto& f : files) names.push_back(stem_of(f.path));
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+const BundledFile* find_bundled(const std::vector<BundledFile>& files, const std::string& name) {
+  for (const auto& f : files)
+    if (stem_of(f.path) == name) return &f;
+  return nullptr;
+}
+
+bool looks_like_path(const std::string& arg) {
+  return arg.find('/') != std::string::npos || arg.ends_with(".yaml") || arg.ends_with(".yml") ||
+         arg.ends_with(".json") || fs::exists(arg);
+}
+
+}  // namespace
+
+std::vector<std::string> bundled_model_names() { return names_of(bundled_models()); }
+std::vector<std::string> bundled_gpu_names() { return names_of(bundled_gpus()); }
+
+ModelSpec resolve_model(const std::string& arg, const std::string& option) {
+  if (!looks_like_path(arg)) {
+    const BundledFile* f = find_bundled(bundled_models(), arg);
+    if (!f)
+      throw InputError({}, option,
+                       "unknown model \"" + arg + "\"" + did_you_mean(arg, bundled_model_names()) +
+                           "; `ridge models` lists the bundled ones, or pass a model YAML, a "
+                           "config.json or a directory holding one");
+    ModelSpec m = model_from_yaml(parse_document(f->text, std::string(f->path)), std::string(f->path));
+    if (m.name != arg)
+      throw InputError(m.location_of("name"), "name", "\"" + m.name + "\" differs from the file name");
+    return m;
+  }
+  std::error_code ec;
+  fs::path path(arg);
+  if (fs::is_directory(path, ec)) {
+    path /= "config.json";
+    if (!fs::exists(path, ec))
+      throw InputError({arg, 0, 0}, option, "directory holds no config.json");
+  } else if (!fs::exists(path, ec)) {
+    throw InputError({arg, 0, 0}, option, "no such file");
+  }
+  const std::string file = path.string();
+  if (path.extension() == ".json") {
+    ModelSpec m = model_from_hf_config(load_file(file), file);
+    // A model named by its directory ("Llama-3.1-8B/config.json" -> "Llama-3.1-8B").
+    m.name = path.stem() == "config" && path.has_parent_path() && !path.parent_path().filename().empty()
+                 ? path.parent_path().filename().string()
+                 : path.stem().string();
+    if (m.display_name.empty()) m.display_name = m.name;
+    return m;
+  }
+  if (path.extension() == ".yaml" || path.extension() == ".yml")
+    return model_from_yaml(load_file(file), file);
+  throw InputError({file, 0, 0}, option, "expected a .yaml model file or a .json Hugging Face config");
+}
+
+GpuSpec resolve_gpu(const std::string& arg, const std::string& option) {
+  if (!looks_like_path(arg)) {
+    const BundledFile* f = find_bundled(bundled_gpus(), arg);
+    if (!f)
+      throw InputError({}, option,
+                       "unknown GPU \"" + arg + "\"" + did_you_mean(arg, bundled_gpu_names()) +
+                           "; `ridge gpus` lists the bundled ones, or pass a GPU YAML path");
+    GpuSpec g = gpu_from_yaml(parse_document(f->text, std::string(f->path)), std::string(f->path));
+    return g;
+  }
+  std::error_code ec;
+  if (!fs::is_regular_file(arg, ec)) throw InputError({arg, 0, 0}, option, "no such file");
+  return gpu_from_yaml(load_file(arg), arg);
+}
+
+}  // namespace ridge

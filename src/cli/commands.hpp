@@ -1,0 +1,13 @@
+// Each subcommand registers its options and returns the runner main calls once parsing is done.
+// A runner returns -1 when its subcommand was not the one given.
+#pragma once
+
+#include "cli/common.hpp"
+
+namespace ridge::cli {
+
+Runner register_models(CLI::App& app);
+Runner register_gpus(CLI::App& app);
+Runner register_memory(CLI::App& app);
+
+}  // namespace ridge::cli

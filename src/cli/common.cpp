@@ -1,0 +1,137 @@
+#include "cli/common.hpp"
+
+#include "error.hpp"
+#include "loaders.hpp"
+#include "quantity.hpp"
+#include "text.hpp"
+
+namespace ridge::cli {
+namespace {
+
+void require_range(const std::string& option, std::int64_t v, std::int64_t min, std::int64_t max) {
+  if (v < min || v > max)
+    throw InputError({}, option, std::to_string(v) + " is out of range; expected " +
+                                     std::to_string(min) + " to " + std::to_string(max));
+}
+
+}  // namespace
+
+void add_deployment_options(CLI::App& cmd, DeploymentOptions& o) {
+  cmd.add_option("-m,--model", o.model, "bundled model name, model YAML, HF config.json or its directory")
+      ->required();
+  cmd.add_option("-g,--gpu", o.gpu, "bundled GPU name or GPU YAML")->required();
+  cmd.add_option("--precision", o.precision,
+                 "weights: " + join(weight_format_names()) + " (default: the checkpoint's)");
+  cmd.add_option("--group-size", o.group_size, "inputs per scale group for int4 formats (default 128)");
+  cmd.add_option("--kv-dtype", o.kv_dtype, "KV cache: auto, " + join(kv_dtype_names()) + " (default auto: the 16-bit activation type)");
+  cmd.add_option("-b,--batch", o.batch, "concurrent sequences (default 1)");
+  cmd.add_option("-c,--context", o.context, "tokens per sequence held in the KV cache: prompt + generated (default 4096)");
+  cmd.add_option("--tp", o.tp, "tensor-parallel GPUs (default 1)");
+  cmd.add_option("--pp", o.pp, "pipeline stages (default 1)");
+  cmd.add_option("--gpus", o.gpus, "total GPUs: TP x PP x replicas (default TP x PP; alone, sets TP)");
+  cmd.add_option("--memory-utilization", o.memory_utilization,
+                 "fraction of device memory the engine may use (default 0.9, as vLLM)");
+  cmd.add_option("--overhead", o.overhead, "non-model memory per GPU, e.g. \"1.5 GiB\" (default: the GPU file's)");
+  cmd.add_option("--attention", o.attention, "flash (O(n) memory) or naive (O(n^2) scores) (default flash)");
+  cmd.add_option("--prefill-chunk", o.prefill_chunk,
+                 "max tokens per prefill forward pass, like vLLM max_num_batched_tokens (default: all)");
+  cmd.add_option("--block-size", o.block_size, "paged KV block size in tokens (default 16)");
+}
+
+void add_format_option(CLI::App& cmd, std::string& format) {
+  cmd.add_option("-f,--format", format, "table, json, csv or markdown (default table)");
+}
+
+Format parse_format(const std::string& name) {
+  if (name == "table") return Format::table;
+  if (name == "json") return Format::json;
+  if (name == "csv") return Format::csv;
+  if (name == "markdown") return Format::markdown;
+  const std::vector<std::string> names = {"table", "json", "csv", "markdown"};
+  throw InputError({}, "--format", "\"" + name + "\" is not one of " + join(names) + did_you_mean(name, names));
+}
+
+Deployment build_deployment(const DeploymentOptions& o) {
+  Deployment d{resolve_model(o.model), resolve_gpu(o.gpu), {}, 1};
+  MemoryQuery& q = d.query;
+
+  // Weight format: explicit option, else the checkpoint's own, else 16-bit like the model.
+  if (!o.precision.empty()) {
+    auto f = weight_format(o.precision, o.group_size);
+    if (!f)
+      throw InputError({}, "--precision", "\"" + o.precision + "\" is not one of " + join(weight_format_names()) +
+                                              did_you_mean(o.precision, weight_format_names()));
+    q.weights = *f;
+  } else if (d.model.checkpoint_format) {
+    q.weights = *d.model.checkpoint_format;
+  } else {
+    q.weights = *weight_format(d.model.dtype == DType::fp16 ? "fp16" : "bf16");
+  }
+  if (o.group_size) {
+    if (q.weights.scales != ScaleGranularity::group || q.weights.name == "nvfp4")
+      throw InputError({}, "--group-size", "applies only to int4 and int4-sym");
+    require_range("--group-size", *o.group_size, 8, 65536);
+  }
+
+  if (o.kv_dtype == "auto") {
+    q.kv_dtype = q.weights.unquantised;
+  } else {
+    auto kv = parse_dtype(o.kv_dtype);
+    bool allowed = false;
+    for (const auto& n : kv_dtype_names()) allowed = allowed || n == o.kv_dtype;
+    if (!kv || !allowed)
+      throw InputError({}, "--kv-dtype", "\"" + o.kv_dtype + "\" is not one of auto, " + join(kv_dtype_names()) +
+                                             did_you_mean(o.kv_dtype, kv_dtype_names()));
+    q.kv_dtype = *kv;
+  }
+
+  require_range("--batch", o.batch, 1, 10'000'000);
+  require_range("--context", o.context, 1, 1'000'000'000);
+  if (o.context > d.model.max_position)
+    throw InputError({}, "--context", std::to_string(o.context) + " tokens exceeds " + d.model.name +
+                                          "'s max_position of " + std::to_string(d.model.max_position));
+  require_range("--tp", o.tp, 1, 4096);
+  require_range("--pp", o.pp, 1, 4096);
+  q.batch = o.batch;
+  q.context = o.context;
+  q.tp = o.tp;
+  q.pp = o.pp;
+  if (o.gpus) {
+    require_range("--gpus", *o.gpus, 1, 1'000'000);
+    if (o.tp == 1 && o.pp == 1) {
+      q.tp = *o.gpus;  // --gpus alone: one tensor-parallel group
+    } else if (*o.gpus % (o.tp * o.pp) != 0) {
+      throw InputError({}, "--gpus", std::to_string(*o.gpus) + " is not a multiple of TP x PP = " +
+                                         std::to_string(o.tp * o.pp));
+    }
+    d.replicas = *o.gpus / (q.tp * q.pp);
+  }
+  if (!(o.memory_utilization > 0.0 && o.memory_utilization <= 1.0))
+    throw InputError({}, "--memory-utilization", "must be in (0, 1], got " + std::to_string(o.memory_utilization));
+  q.memory_utilization = o.memory_utilization;
+
+  if (o.overhead.empty()) {
+    q.overhead = d.gpu.runtime_overhead;
+  } else {
+    try {
+      q.overhead = Bytes{parse_size_bytes(o.overhead)};
+    } catch (const QuantityError& e) {
+      throw InputError({}, "--overhead", e.what());
+    }
+    if (q.overhead >= d.gpu.memory) throw InputError({}, "--overhead", "is not smaller than the GPU's memory");
+  }
+
+  if (o.attention == "flash") q.attention = AttentionImpl::flash;
+  else if (o.attention == "naive") q.attention = AttentionImpl::naive;
+  else throw InputError({}, "--attention", "\"" + o.attention + "\" is not one of flash, naive");
+
+  if (o.prefill_chunk != 0) require_range("--prefill-chunk", o.prefill_chunk, 1, 100'000'000);
+  q.prefill_chunk = o.prefill_chunk;
+  require_range("--block-size", o.block_size, 1, 4096);
+  q.block_size = o.block_size;
+
+  check_sharding(d.model, q.tp, q.pp);
+  return d;
+}
+
+}  // namespace ridge::cli

@@ -1,0 +1,55 @@
+// Options shared by subcommands and the one place that turns them into validated queries.
+// No arithmetic here beyond checking ranges: engines compute, reports print.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "gpu.hpp"
+#include "memory.hpp"
+#include "model.hpp"
+
+namespace ridge::cli {
+
+enum class Format { table, json, csv, markdown };
+
+/// A subcommand's work, run after parsing; returns the exit code.
+using Runner = std::function<int()>;
+
+struct DeploymentOptions {
+  std::string model;
+  std::string gpu;
+  std::string precision;     ///< empty: the checkpoint's format, else bf16/fp16 as the model
+  std::optional<int> group_size;
+  std::string kv_dtype = "auto";
+  std::int64_t batch = 1;
+  std::int64_t context = 4096;
+  std::int64_t tp = 1;
+  std::int64_t pp = 1;
+  std::optional<std::int64_t> gpus;
+  double memory_utilization = 0.9;
+  std::string overhead;      ///< empty: the GPU's documented default
+  std::string attention = "flash";
+  std::int64_t prefill_chunk = 0;
+  std::int64_t block_size = 16;
+};
+
+/// Registers -m/-g and the deployment options on `cmd`.
+void add_deployment_options(CLI::App& cmd, DeploymentOptions& o);
+void add_format_option(CLI::App& cmd, std::string& format);
+
+Format parse_format(const std::string& name);
+
+/// Everything a memory estimate needs, validated. Throws InputError naming the option.
+struct Deployment {
+  ModelSpec model;
+  GpuSpec gpu;
+  MemoryQuery query;
+  std::int64_t replicas = 1;
+};
+Deployment build_deployment(const DeploymentOptions& o);
+
+}  // namespace ridge::cli

@@ -1,0 +1,49 @@
+// ridge: a thin CLI over the library. Errors are caught here once and mapped to exit codes:
+// 0 ok, 1 a gate or fit failed, 2 bad input or usage, 3 internal error.
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <vector>
+
+#include "cli/commands.hpp"
+#include "error.hpp"
+#include "units.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"ridge: LLM deployment memory and roofline estimates", "ridge"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "ridge 0.1.0");
+  std::vector<ridge::cli::Runner> runners = {
+      ridge::cli::register_models(app),
+      ridge::cli::register_gpus(app),
+      ridge::cli::register_memory(app),
+  };
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "ridge: error: " << e.what() << " (see ridge --help)\n";
+    return 2;
+  }
+  try {
+    for (const auto& run : runners) {
+      const int code = run();
+      if (code >= 0) return code;
+    }
+    std::cerr << "ridge: error: no subcommand given (see ridge --help)\n";
+    return 2;
+  } catch (const ridge::InputError& e) {
+    std::cerr << "ridge: error: " << e.what() << "\n";
+    return 2;
+  } catch (const ridge::OverflowError& e) {
+    std::cerr << "ridge: error: the inputs are too large: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "ridge: internal error: " << e.what() << "\n";
+    return 3;
+  }
+}

@@ -1,0 +1,41 @@
+// Turning base-unit quantities into text: GiB for memory (2^30), decimal units for rates,
+// thousands separators for counts. Only the report layer prints; engines never format.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "units.hpp"
+
+namespace ridge {
+
+/// "6,738,415,616"
+std::string with_commas(std::int64_t v);
+std::string with_commas(std::uint64_t v);
+/// "12.55 GiB" (two decimals; KiB/MiB below 1 GiB)
+std::string human_bytes(Bytes b);
+/// GiB with two decimals, no unit: "12.55"
+std::string gib(Bytes b);
+/// "6.74 B", "124.4 M"
+std::string human_count(std::int64_t v);
+/// "3.35 TB/s"
+std::string human_rate(BytesPerSecond r);
+/// "989.4 TFLOP/s"
+std::string human_flops(FlopsPerSecond r);
+
+/// A plain table rendered as aligned text, Markdown or CSV.
+struct Table {
+  std::vector<std::string> headers;
+  std::vector<std::vector<std::string>> rows;
+  std::vector<bool> right_aligned;  ///< per column; numbers right-aligned
+
+  std::string text(const std::string& indent = "") const;
+  std::string markdown() const;
+  std::string csv() const;
+};
+
+/// RFC 4180 quoting for one CSV field.
+std::string csv_field(const std::string& s);
+
+}  // namespace ridge

@@ -1,0 +1,46 @@
+// A validated description of one GPU: datasheet figures in base units, with their sources.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "dtype.hpp"
+#include "error.hpp"
+#include "units.hpp"
+
+namespace ridge {
+
+struct Interconnect {
+  std::string name;                  ///< "NVLink 4", "PCIe 4.0 x16"
+  BytesPerSecond bandwidth;          ///< per direction, per GPU
+  std::optional<Seconds> latency;    ///< per hop, when known
+};
+
+struct GpuSpec {
+  std::string name;
+  std::string display_name;
+  std::string vendor;
+  std::string architecture;
+  std::string source;  ///< file it was read from
+
+  Bytes memory;                 ///< usable device memory as the driver reports it
+  std::string memory_source;    ///< where that figure comes from
+  BytesPerSecond memory_bandwidth;
+  Bytes l2_cache;
+  std::map<DType, FlopsPerSecond> peak_flops;  ///< dense tensor-core peaks (fp32: CUDA cores)
+  Interconnect interconnect;
+  std::optional<Interconnect> pcie;
+  std::int64_t gpus_per_node = 8;
+  Bytes runtime_overhead;       ///< default non-model memory per GPU (CUDA context, workspaces)
+
+  /// Dense peak for a compute type, if the GPU has units for it.
+  std::optional<FlopsPerSecond> peak(DType t) const {
+    auto it = peak_flops.find(t);
+    if (it == peak_flops.end()) return std::nullopt;
+    return it->second;
+  }
+};
+
+}  // namespace ridge

@@ -1,0 +1,393 @@
+#include "memory.hpp"
+
+#include <algorithm>
+#include <string>
+
+namespace ridge {
+namespace {
+
+using u64 = std::uint64_t;
+
+u64 u(std::int64_t v) { return static_cast<u64>(v); }
+u64 ceil_div(u64 a, u64 b) { return (a + b - 1) / b; }
+/// Product of counts, overflow-checked: element and byte counts can get large.
+u64 mul(std::initializer_list<u64> factors) {
+  u64 r = 1;
+  for (u64 f : factors) r = checked_mul(r, f);
+  return r;
+}
+
+/// KV heads one TP rank holds: split when tp divides them, one (replicated) when tp exceeds them.
+std::int64_t kv_heads_per_rank(const ModelSpec& m, std::int64_t tp) {
+  return std::max<std::int64_t>(1, m.kv_heads / tp);
+}
+
+void add_attention(std::vector<WeightTensor>& out, const ModelSpec& m, std::int64_t tp) {
+  const std::int64_t h = m.hidden_size;
+  if (m.mla) {
+    const MlaSpec& a = *m.mla;
+    const std::int64_t heads = m.heads / tp;
+    const std::int64_t qk_dim = a.qk_nope_head_dim + a.qk_rope_head_dim;
+    if (a.q_lora_rank > 0) {
+      out.push_back({"attn.q_a_proj", a.q_lora_rank, h, true});
+      out.push_back({"attn.q_a_norm", a.q_lora_rank, 1, false});
+      out.push_back({"attn.q_b_proj", heads * qk_dim, a.q_lora_rank, true});
+    } else {
+      out.push_back({"attn.q_proj", heads * qk_dim, h, true});
+    }
+    out.push_back({"attn.kv_a_proj", a.kv_lora_rank + a.qk_rope_head_dim, h, true});
+    out.push_back({"attn.kv_a_norm", a.kv_lora_rank, 1, false});
+    out.push_back({"attn.kv_b_proj", heads * (a.qk_nope_head_dim + a.v_head_dim), a.kv_lora_rank, true});
+    out.push_back({"attn.o_proj", h, heads * a.v_head_dim, true});
+    return;
+  }
+  const std::int64_t q_rows = m.heads / tp * m.head_dim;
+  const std::int64_t kv_rows = kv_heads_per_rank(m, tp) * m.head_dim;
+  out.push_back({"attn.q_proj", q_rows, h, true});
+  out.push_back({"attn.k_proj", kv_rows, h, true});
+  out.push_back({"attn.v_proj", kv_rows, h, true});
+  out.push_back({"attn.o_proj", h, q_rows, true});
+  if (m.attention_bias) {
+    out.push_back({"attn.q_bias", q_rows, 1, false});
+    out.push_back({"attn.k_bias", kv_rows, 1, false});
+    out.push_back({"attn.v_bias", kv_rows, 1, false});
+  }
+  if (m.output_bias) out.push_back({"attn.o_bias", h, 1, false});  // row-parallel: replicated
+}
+
+void add_mlp(std::vector<WeightTensor>& out, const ModelSpec& m, std::int64_t ffn_per_rank,
+             const char* up, const char* gate, const char* down, bool bias) {
+  const std::int64_t h = m.hidden_size;
+  if (m.gated_mlp) out.push_back({gate, ffn_per_rank, h, true});
+  out.push_back({up, ffn_per_rank, h, true});
+  out.push_back({down, h, ffn_per_rank, true});
+  if (bias) {
+    if (m.gated_mlp) out.push_back({"mlp.gate_bias", ffn_per_rank, 1, false});
+    out.push_back({"mlp.up_bias", ffn_per_rank, 1, false});
+    out.push_back({"mlp.down_bias", h, 1, false});
+  }
+}
+
+std::int64_t norm_elements(const ModelSpec& m) {
+  return m.norm == NormKind::layernorm ? 2 * m.hidden_size : m.hidden_size;  // weight (+ bias)
+}
+
+/// Parameters of the routed experts of one MoE layer, tp = 1.
+std::int64_t routed_expert_params(const ModelSpec& m) {
+  const std::int64_t per_expert = (m.gated_mlp ? 3 : 2) * m.hidden_size * m.moe->expert_ffn_size;
+  return m.moe->experts * per_expert;
+}
+
+}  // namespace
+
+std::vector<WeightTensor> layer_tensors(const ModelSpec& m, std::int64_t layer, std::int64_t tp) {
+  std::vector<WeightTensor> out;
+  out.reserve(16);
+  if (m.norms_per_layer > 0) out.push_back({"norms", norm_elements(m) * m.norms_per_layer, 1, false});
+  add_attention(out, m, tp);
+  if (m.is_moe_layer(layer)) {
+    const MoeSpec& e = *m.moe;
+    out.push_back({"moe.router", e.experts, m.hidden_size, false});
+    if (e.router_bias) out.push_back({"moe.router_bias", e.experts, 1, false});
+    const std::int64_t ffn = e.expert_ffn_size / tp;
+    for (std::int64_t i = 0; i < e.experts; ++i)
+      add_mlp(out, m, ffn, "moe.expert.up", "moe.expert.gate", "moe.expert.down", false);
+    for (std::int64_t i = 0; i < e.shared_experts; ++i)
+      add_mlp(out, m, ffn, "moe.shared.up", "moe.shared.gate", "moe.shared.down", false);
+  } else {
+    add_mlp(out, m, m.ffn_size / tp, "mlp.up", "mlp.gate", "mlp.down", m.mlp_bias);
+  }
+  return out;
+}
+
+std::vector<WeightTensor> embedding_tensors(const ModelSpec& m, std::int64_t tp) {
+  std::vector<WeightTensor> out;
+  out.push_back({"embed_tokens", static_cast<std::int64_t>(ceil_div(u(m.vocab_size), u(tp))), m.hidden_size, false});
+  if (m.learned_positions) out.push_back({"embed_positions", m.max_position, m.hidden_size, false});
+  return out;
+}
+
+std::vector<WeightTensor> head_tensors(const ModelSpec& m, std::int64_t tp, bool separate_stage) {
+  std::vector<WeightTensor> out;
+  out.push_back({"final_norm", norm_elements(m), 1, false});
+  if (!m.tie_embeddings || separate_stage)
+    out.push_back({"lm_head", static_cast<std::int64_t>(ceil_div(u(m.vocab_size), u(tp))), m.hidden_size, false});
+  return out;
+}
+
+ParamCount count_params(const ModelSpec& m) {
+  auto sum = [](const std::vector<WeightTensor>& ts) {
+    std::int64_t s = 0;
+    for (const auto& t : ts) s += t.elements();
+    return s;
+  };
+  ParamCount c;
+  c.total = sum(embedding_tensors(m, 1)) + sum(head_tensors(m, 1, false));
+  std::int64_t moe_layers = 0;
+  for (std::int64_t i = 0; i < m.layers; ++i) {
+    c.total += sum(layer_tensors(m, i, 1));
+    moe_layers += m.is_moe_layer(i) ? 1 : 0;
+  }
+  c.active = c.total;
+  if (m.moe) {
+    const std::int64_t idle = m.moe->experts - m.moe->experts_per_token;
+    c.active -= moe_layers * routed_expert_params(m) / m.moe->experts * idle;
+  }
+  return c;
+}
+
+Bytes tensor_bytes(const WeightTensor& t, const WeightFormat& f) {
+  const u64 elements = mul({u(t.rows), u(t.cols)});
+  if (!t.quantisable || (f.scales == ScaleGranularity::none && f.weight_bits >= 16)) {
+    const int bits = t.quantisable ? f.weight_bits : bits_of(f.unquantised);
+    return Bytes{mul({elements, u(bits)}) / 8};
+  }
+  u64 bits = mul({elements, u(f.weight_bits)});
+  const u64 per_scale = u(f.scale_bits + f.zero_bits);
+  switch (f.scales) {
+    case ScaleGranularity::none: break;
+    case ScaleGranularity::tensor: bits = checked_add(bits, per_scale); break;
+    case ScaleGranularity::channel: bits = checked_add(bits, mul({u(t.rows), per_scale})); break;
+    case ScaleGranularity::group:
+      bits = checked_add(bits, mul({u(t.rows), ceil_div(u(t.cols), u(f.group_size)), per_scale}));
+      break;
+    case ScaleGranularity::block:
+      bits = checked_add(bits, mul({ceil_div(u(t.rows), u(f.group_size)),
+                                    ceil_div(u(t.cols), u(f.group_size)), per_scale}));
+      break;
+  }
+  return Bytes{ceil_div(bits, 8)};
+}
+
+namespace {
+Bytes bytes_of(const std::vector<WeightTensor>& ts, const WeightFormat& f) {
+  Bytes b;
+  for (const auto& t : ts) b += tensor_bytes(t, f);
+  return b;
+}
+}  // namespace
+
+Bytes weight_bytes(const ModelSpec& m, const WeightFormat& f) {
+  Bytes b = bytes_of(embedding_tensors(m, 1), f) + bytes_of(head_tensors(m, 1, false), f);
+  for (std::int64_t i = 0; i < m.layers; ++i) b += bytes_of(layer_tensors(m, i, 1), f);
+  return b;
+}
+
+Bytes kv_bytes_per_token_in_layer(const ModelSpec& m, std::int64_t, DType kv, std::int64_t tp) {
+  const u64 bits = u(bits_of(kv));
+  if (m.mla) return Bytes{mul({u(m.mla->kv_lora_rank + m.mla->qk_rope_head_dim), bits}) / 8};
+  return Bytes{mul({2, u(kv_heads_per_rank(m, tp)), u(m.head_dim), bits}) / 8};
+}
+
+std::int64_t cached_tokens(const ModelSpec& m, std::int64_t layer, std::int64_t context) {
+  if (m.layer_attention(layer) == LayerAttention::sliding && m.sliding_window)
+    return std::min(context, *m.sliding_window);
+  return context;
+}
+
+Bytes kv_bytes_per_token(const ModelSpec& m, DType kv) {
+  Bytes b;
+  for (std::int64_t i = 0; i < m.layers; ++i) b += kv_bytes_per_token_in_layer(m, i, kv, 1);
+  return b;
+}
+
+Bytes kv_cache_bytes(const ModelSpec& m, DType kv, std::int64_t context, std::int64_t batch,
+                     std::int64_t tp, std::int64_t first_layer, std::int64_t layer_count) {
+  Bytes b;
+  for (std::int64_t i = first_layer; i < first_layer + layer_count; ++i)
+    b += kv_bytes_per_token_in_layer(m, i, kv, tp) * mul({u(cached_tokens(m, i, context)), u(batch)});
+  return b;
+}
+
+std::int64_t tokens_per_pass(const ActivationQuery& q) {
+  const u64 all = mul({u(q.batch), u(q.context)});
+  if (q.prefill_chunk > 0) return static_cast<std::int64_t>(std::min(all, u(q.prefill_chunk)));
+  return static_cast<std::int64_t>(all);
+}
+
+Bytes layer_activation_bytes(const ModelSpec& m, std::int64_t layer, const ActivationQuery& q) {
+  const u64 T = u(tokens_per_pass(q));
+  const u64 a = u(q.activation_bytes);
+  const u64 h = u(m.hidden_size);
+  const u64 heads = u(m.heads / q.tp);
+
+  // Residual stream and the normalised copy fed to the block.
+  const u64 residual = mul({2, T, h, a});
+
+  // Attention intermediates: projections in, output out.
+  u64 attention;
+  if (m.mla) {
+    const MlaSpec& x = *m.mla;
+    const u64 qk = u(x.qk_nope_head_dim + x.qk_rope_head_dim);
+    attention = mul({T, a, checked_add(checked_add(mul({heads, qk}), u(x.kv_lora_rank + x.qk_rope_head_dim)),
+                                       checked_add(mul({heads, qk + u(x.v_head_dim)}), mul({heads, u(x.v_head_dim)})))});
+  } else {
+    const u64 kv = u(std::max<std::int64_t>(1, m.kv_heads / q.tp));
+    attention = mul({T, a, u(m.head_dim), checked_add(mul({2, heads}), mul({2, kv}))});  // Q, O, K, V
+  }
+  // Scores: naive materialises scores and probabilities (T × keys per head); flash keeps them
+  // on chip and stores one fp32 log-sum-exp per query row.
+  const u64 keys = u(q.context);
+  if (q.attention == AttentionImpl::naive)
+    attention = checked_add(attention, mul({2, heads, T, keys, a}));
+  else
+    attention = checked_add(attention, mul({heads, T, 4}));
+
+  // MLP intermediates: gate and up outputs and their product (gated), or up and act (plain).
+  const u64 per_token_matrices = m.gated_mlp ? 3 : 2;
+  u64 mlp;
+  if (m.is_moe_layer(layer)) {
+    const MoeSpec& e = *m.moe;
+    const u64 ffn = u(e.expert_ffn_size / q.tp);
+    const u64 routed = mul({T, u(e.experts_per_token + e.shared_experts), ffn, per_token_matrices, a});
+    mlp = checked_add(routed, mul({T, u(e.experts), 4}));  // + fp32 router logits
+  } else {
+    mlp = mul({T, u(m.ffn_size / q.tp), per_token_matrices, a});
+  }
+  return Bytes{checked_add(residual, std::max(attention, mlp))};
+}
+
+Bytes logits_bytes(const ModelSpec& m, const ActivationQuery& q) {
+  return Bytes{mul({u(q.batch), ceil_div(u(m.vocab_size), u(q.tp)), 4})};
+}
+
+std::vector<std::int64_t> pipeline_split(std::int64_t layers, std::int64_t pp) {
+  std::vector<std::int64_t> sizes(static_cast<std::size_t>(pp), layers / pp);
+  for (std::int64_t i = 0; i < layers % pp; ++i) ++sizes[static_cast<std::size_t>(i)];
+  return sizes;
+}
+
+void check_sharding(const ModelSpec& m, std::int64_t tp, std::int64_t pp) {
+  const std::string where = " of " + m.name;
+  if (m.heads % tp != 0)
+    throw InputError({}, "--tp", std::to_string(tp) + " does not divide the " + std::to_string(m.heads) +
+                                     " attention heads" + where);
+  if (!m.mla && m.kv_heads % tp != 0 && tp % m.kv_heads != 0)
+    throw InputError({}, "--tp", std::to_string(tp) + " neither divides nor is a multiple of the " +
+                                     std::to_string(m.kv_heads) + " KV heads" + where);
+  if (m.ffn_size % tp != 0 && !(m.moe && m.moe->first_dense_layers == 0))
+    throw InputError({}, "--tp", std::to_string(tp) + " does not divide the FFN size " +
+                                     std::to_string(m.ffn_size) + where);
+  if (m.moe && m.moe->expert_ffn_size % tp != 0)
+    throw InputError({}, "--tp", std::to_string(tp) + " does not divide the expert FFN size " +
+                                     std::to_string(m.moe->expert_ffn_size) + where);
+  if (pp > m.layers)
+    throw InputError({}, "--pp", std::to_string(pp) + " stages for " + std::to_string(m.layers) +
+                                     " layers" + where);
+}
+
+std::vector<StageMemory> stage_memory(const ModelSpec& m, const MemoryQuery& q) {
+  const ActivationQuery act{q.batch, q.context, q.prefill_chunk, q.attention, q.tp,
+                            bits_of(q.weights.unquantised) / 8};
+  std::vector<StageMemory> stages;
+  std::int64_t first = 0;
+  const auto sizes = pipeline_split(m.layers, q.pp);
+  for (std::size_t s = 0; s < sizes.size(); ++s) {
+    StageMemory st;
+    st.first_layer = first;
+    st.layers = sizes[s];
+    const bool is_first = s == 0, is_last = s + 1 == sizes.size();
+    if (is_first) st.weights += bytes_of(embedding_tensors(m, q.tp), q.weights);
+    Bytes peak;
+    for (std::int64_t i = first; i < first + st.layers; ++i) {
+      st.weights += bytes_of(layer_tensors(m, i, q.tp), q.weights);
+      peak = std::max(peak, layer_activation_bytes(m, i, act));
+    }
+    if (is_last) {
+      st.weights += bytes_of(head_tensors(m, q.tp, !is_first), q.weights);
+      peak += logits_bytes(m, act);
+    }
+    st.activations = peak;
+    st.kv_cache = kv_cache_bytes(m, q.kv_dtype, q.context, q.batch, q.tp, first, st.layers);
+    st.overhead = q.overhead;
+    stages.push_back(st);
+    first += st.layers;
+  }
+  return stages;
+}
+
+namespace {
+
+bool all_fit(const std::vector<StageMemory>& stages, Bytes budget) {
+  for (const auto& s : stages)
+    if (s.total() > budget) return false;
+  return true;
+}
+
+/// Largest v in [lo, hi] with ok(v), given ok is monotone (true then false); lo - 1 if none.
+template <class Pred>
+std::int64_t largest_true(std::int64_t lo, std::int64_t hi, Pred ok) {
+  std::int64_t best = lo - 1;
+  while (lo <= hi) {
+    const std::int64_t mid = lo + (hi - lo) / 2;
+    if (ok(mid)) {
+      best = mid;
+      lo = mid + 1;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return best;
+}
+
+/// Fits, treating byte-count overflow at absurd sizes as "does not fit".
+bool fits_at(const ModelSpec& m, MemoryQuery q, Bytes budget) {
+  try {
+    return all_fit(stage_memory(m, q), budget);
+  } catch (const OverflowError&) {
+    return false;
+  }
+}
+
+}  // namespace
+
+MemoryEstimate estimate_memory(const ModelSpec& m, const GpuSpec& g, const MemoryQuery& q) {
+  check_sharding(m, q.tp, q.pp);
+  MemoryEstimate e;
+  e.params = count_params(m);
+  e.weights = weight_bytes(m, q.weights);
+  e.kv_per_token = kv_bytes_per_token(m, q.kv_dtype);
+  e.kv_cache = kv_cache_bytes(m, q.kv_dtype, q.context, q.batch, 1, 0, m.layers);
+  e.stages = stage_memory(m, q);
+  e.budget_per_gpu = Bytes{static_cast<u64>(static_cast<double>(g.memory.value) * q.memory_utilization)};
+  for (std::size_t s = 0; s < e.stages.size(); ++s) {
+    e.total += e.stages[s].total() * u(q.tp);
+    if (e.stages[s].total() > e.stages[e.worst_stage].total()) e.worst_stage = s;
+  }
+  e.fits = all_fit(e.stages, e.budget_per_gpu);
+
+  // Paged KV capacity: each stage's pool / its per-token bytes, in whole blocks; the
+  // deployment holds what its tightest stage holds.
+  bool first_stage = true;
+  for (const auto& s : e.stages) {
+    const Bytes used = s.weights + s.activations + s.overhead;
+    const Bytes pool = saturating_sub(e.budget_per_gpu, used);
+    const Bytes per_token = kv_cache_bytes(m, q.kv_dtype, 1, 1, q.tp, s.first_layer, s.layers);
+    const std::int64_t blocks = static_cast<std::int64_t>(pool.value / (per_token.value * u(q.block_size)));
+    if (first_stage || blocks < e.kv_capacity_blocks) {
+      e.kv_capacity_blocks = blocks;
+      e.kv_pool_per_gpu = pool;
+    }
+    first_stage = false;
+  }
+  e.kv_capacity_tokens = e.kv_capacity_blocks * q.block_size;
+
+  // Capacity searches evaluate the same stage model, so "fits" and the limits agree.
+  // Sequences occupy whole blocks: a context rounds up to the block size.
+  auto rounded = [&](std::int64_t n) { return static_cast<std::int64_t>(ceil_div(u(n), u(q.block_size))) * q.block_size; };
+  MemoryQuery probe = q;
+  probe.context = rounded(q.context);
+  e.max_batch = std::max<std::int64_t>(0, largest_true(1, 1'000'000'000, [&](std::int64_t b) {
+    probe.batch = b;
+    return fits_at(m, probe, e.budget_per_gpu);
+  }));
+  probe = q;
+  e.max_context = std::max<std::int64_t>(0, largest_true(1, m.max_position, [&](std::int64_t n) {
+    probe.context = rounded(n);
+    return fits_at(m, probe, e.budget_per_gpu);
+  }));
+  e.max_context_model_limited = e.max_context == m.max_position;
+  return e;
+}
+
+}  // namespace ridge

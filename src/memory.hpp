@@ -1,0 +1,164 @@
+// The memory engine: parameter counts, weight bytes per format, KV cache, activations,
+// runtime overhead, sharding and what fits. Pure functions over validated specs.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "dtype.hpp"
+#include "gpu.hpp"
+#include "model.hpp"
+#include "units.hpp"
+
+namespace ridge {
+
+// ---------------------------------------------------------------------------------------------
+// Parameters
+
+/// One stored tensor as held by one tensor-parallel rank: a rows x cols matrix (cols = 1 for
+/// vectors such as norms and biases).
+struct WeightTensor {
+  const char* name;
+  std::int64_t rows;  ///< output features
+  std::int64_t cols;  ///< input features
+  bool quantisable;   ///< a linear weight of a decoder layer (what AWQ/GPTQ/FP8 quantise)
+  std::int64_t elements() const { return rows * cols; }
+};
+
+/// Tensors of decoder layer `layer` on one of `tp` tensor-parallel ranks. Attention heads and
+/// MLP columns are split; KV projections keep max(1, kv_heads / tp) heads (replicated once
+/// tp > kv_heads); norms, the router and MLA's down-projections are replicated.
+std::vector<WeightTensor> layer_tensors(const ModelSpec& m, std::int64_t layer, std::int64_t tp);
+
+/// Token embedding (vocab-parallel: ceil(V / tp) rows) and, for GPT-2, the learned positions.
+std::vector<WeightTensor> embedding_tensors(const ModelSpec& m, std::int64_t tp);
+
+/// Final norm and LM head. A tied head shares the embedding, so it is stored again only when
+/// it lives on another pipeline stage (`separate_stage`).
+std::vector<WeightTensor> head_tensors(const ModelSpec& m, std::int64_t tp, bool separate_stage);
+
+struct ParamCount {
+  std::int64_t total = 0;   ///< every stored parameter, one copy
+  std::int64_t active = 0;  ///< used per token: MoE counts top-k routed experts (+ shared)
+};
+
+/// total = embeddings + Σ layers + final norm + untied LM head;
+/// active = total − (experts − top-k) × (routed expert params) × (MoE layers).
+ParamCount count_params(const ModelSpec& m);
+
+/// Bytes of one tensor in a weight format: ceil((elements × weight_bits + scales) / 8), where
+/// scales = 1 per tensor, 1 per output row, or rows × ceil(cols / group) groups of
+/// (scale_bits + zero_bits). Non-quantisable tensors use the format's unquantised type.
+Bytes tensor_bytes(const WeightTensor& t, const WeightFormat& f);
+
+/// Weights of the whole model (one copy, no sharding) in a format.
+Bytes weight_bytes(const ModelSpec& m, const WeightFormat& f);
+
+// ---------------------------------------------------------------------------------------------
+// KV cache
+
+/// Bytes of KV cache one token adds to layer `layer` on one TP rank:
+/// MHA/GQA/MQA: 2 (K and V) × kv_heads_per_rank × head_dim × bytes(kv);
+/// MLA: (kv_lora_rank + qk_rope_head_dim) × bytes(kv), one latent, replicated on every rank
+/// (DeepSeek-V2 paper §2.1.2; vLLM's MLA backend).
+Bytes kv_bytes_per_token_in_layer(const ModelSpec& m, std::int64_t layer, DType kv, std::int64_t tp);
+
+/// Tokens layer `layer` keeps for a sequence of `context` tokens: min(context, window) on
+/// sliding-window layers, context elsewhere.
+std::int64_t cached_tokens(const ModelSpec& m, std::int64_t layer, std::int64_t context);
+
+/// KV bytes per token for the whole model, one sequence, no window applied, no sharding:
+/// Σ_layers kv_bytes_per_token_in_layer. Llama-3.1-70B bf16: 2·80·8·128·2 = 327,680 B.
+Bytes kv_bytes_per_token(const ModelSpec& m, DType kv);
+
+/// KV cache of `batch` sequences of `context` tokens over layers [first, first + count) on one
+/// TP rank: Σ_layers kv_bytes_per_token_in_layer × cached_tokens × batch.
+Bytes kv_cache_bytes(const ModelSpec& m, DType kv, std::int64_t context, std::int64_t batch,
+                     std::int64_t tp, std::int64_t first_layer, std::int64_t layer_count);
+
+// ---------------------------------------------------------------------------------------------
+// Activations
+
+enum class AttentionImpl { flash, naive };
+
+struct ActivationQuery {
+  std::int64_t batch = 1;
+  std::int64_t context = 1;        ///< prompt tokens per sequence in the prefill
+  std::int64_t prefill_chunk = 0;  ///< max tokens per forward pass (0: whole batch at once)
+  AttentionImpl attention = AttentionImpl::flash;
+  std::int64_t tp = 1;
+  int activation_bytes = 2;        ///< bytes per activation element (2 for 16-bit, 4 for fp32)
+};
+
+/// Tokens in one prefill forward pass: batch × context, capped by the chunk when given.
+std::int64_t tokens_per_pass(const ActivationQuery& q);
+
+/// Peak transient bytes inside decoder layer `layer` during a prefill pass of T tokens:
+/// residual stream (2·T·h) + max(attention, MLP) intermediates, where attention holds Q, K, V
+/// and its output, plus naive: the T × context score and probability matrices per head
+/// (O(n²)); flash: only a fp32 log-sum-exp per query row (O(n)).
+Bytes layer_activation_bytes(const ModelSpec& m, std::int64_t layer, const ActivationQuery& q);
+
+/// Logits of the last token of each sequence in fp32: batch × ceil(V / tp) × 4.
+Bytes logits_bytes(const ModelSpec& m, const ActivationQuery& q);
+
+// ---------------------------------------------------------------------------------------------
+// Whole deployment
+
+struct MemoryQuery {
+  WeightFormat weights;
+  DType kv_dtype = DType::bf16;
+  std::int64_t batch = 1;
+  std::int64_t context = 4096;      ///< tokens per sequence held in the KV cache
+  std::int64_t tp = 1;
+  std::int64_t pp = 1;
+  double memory_utilization = 0.9;  ///< fraction of device memory the engine may use (vLLM)
+  Bytes overhead;                   ///< non-model memory per GPU
+  AttentionImpl attention = AttentionImpl::flash;
+  std::int64_t prefill_chunk = 0;
+  std::int64_t block_size = 16;     ///< paged-KV block, tokens
+};
+
+/// One pipeline stage: layers [first_layer, first_layer + layers), per GPU of the stage.
+struct StageMemory {
+  std::int64_t first_layer = 0;
+  std::int64_t layers = 0;
+  Bytes weights, kv_cache, activations, overhead;
+  Bytes total() const { return weights + kv_cache + activations + overhead; }
+};
+
+struct MemoryEstimate {
+  ParamCount params;
+  Bytes weights;              ///< whole model, one copy
+  Bytes kv_cache;             ///< whole model, batch × context, one copy
+  Bytes kv_per_token;         ///< whole model, one token, no window
+  std::vector<StageMemory> stages;
+  std::size_t worst_stage = 0;  ///< stage with the largest per-GPU total
+  Bytes budget_per_gpu;       ///< memory × utilization
+  Bytes total;                ///< Σ over all GPUs (tp × Σ stages)
+  bool fits = false;
+  Bytes kv_pool_per_gpu;      ///< on the tightest stage: budget − weights − activations − overhead
+  std::int64_t kv_capacity_tokens = 0;  ///< whole paged blocks across the deployment
+  std::int64_t kv_capacity_blocks = 0;
+  std::int64_t max_batch = 0;    ///< largest batch at `context` that fits
+  std::int64_t max_context = 0;  ///< largest context at `batch` that fits (≤ max_position)
+  bool max_context_model_limited = false;  ///< max_context is the model's max_position
+
+  const StageMemory& per_gpu() const { return stages[worst_stage]; }
+  std::int64_t gpus(std::int64_t tp) const { return tp * static_cast<std::int64_t>(stages.size()); }
+};
+
+/// Layers per pipeline stage: sizes differ by at most one, earlier stages take the extra.
+std::vector<std::int64_t> pipeline_split(std::int64_t layers, std::int64_t pp);
+
+/// Throws InputError when `tp`/`pp` cannot shard `m` (heads, KV heads, FFN columns, layers).
+void check_sharding(const ModelSpec& m, std::int64_t tp, std::int64_t pp);
+
+/// Per-stage memory for a given batch and context (no capacity search).
+std::vector<StageMemory> stage_memory(const ModelSpec& m, const MemoryQuery& q);
+
+/// Everything `ridge memory` reports.
+MemoryEstimate estimate_memory(const ModelSpec& m, const GpuSpec& g, const MemoryQuery& q);
+
+}  // namespace ridge

@@ -1,0 +1,188 @@
+#include "report/memory_report.hpp"
+
+#include <fmt/format.h>
+
+#include "format.hpp"
+
+namespace ridge {
+namespace {
+
+const char* attention_name(AttentionImpl a) { return a == AttentionImpl::flash ? "flash" : "naive"; }
+
+std::int64_t i64(Bytes b) { return static_cast<std::int64_t>(b.value); }
+
+std::string gpu_count_phrase(const MemoryView& v) {
+  const std::int64_t per_replica = v.query.tp * v.query.pp;
+  std::string s = fmt::format("TP {} x PP {}", v.query.tp, v.query.pp);
+  if (v.replicas > 1) s += fmt::format(" x {} replicas", v.replicas);
+  const std::int64_t n = per_replica * v.replicas;
+  return s + fmt::format(" = {} GPU{}", n, n == 1 ? "" : "s");
+}
+
+/// The scalar fields shared by JSON and CSV, in order.
+nlohmann::ordered_json flat_fields(const MemoryView& v) {
+  const auto& e = v.estimate;
+  const auto& q = v.query;
+  const auto& per_gpu = e.per_gpu();
+  nlohmann::ordered_json j;
+  j["model"] = v.model.name;
+  j["gpu"] = v.gpu.name;
+  j["precision"] = q.weights.name;
+  j["weight_scheme"] = q.weights.scheme();
+  j["kv_dtype"] = std::string(to_string(q.kv_dtype));
+  j["batch"] = q.batch;
+  j["context_tokens"] = q.context;
+  j["tp"] = q.tp;
+  j["pp"] = q.pp;
+  j["replicas"] = v.replicas;
+  j["gpus"] = q.tp * q.pp * v.replicas;
+  j["attention"] = attention_name(q.attention);
+  j["prefill_chunk_tokens"] = q.prefill_chunk;
+  j["memory_utilization"] = q.memory_utilization;
+  j["params"] = e.params.total;
+  j["active_params"] = e.params.active;
+  j["weights_bytes"] = i64(e.weights);
+  j["kv_bytes_per_token"] = i64(e.kv_per_token);
+  j["kv_cache_bytes"] = i64(e.kv_cache);
+  j["activation_bytes"] = i64(per_gpu.activations);
+  j["overhead_bytes"] = i64(per_gpu.overhead);
+  j["per_gpu_bytes"] = i64(per_gpu.total());
+  j["total_bytes"] = i64(e.total * static_cast<std::uint64_t>(v.replicas));
+  j["budget_per_gpu_bytes"] = i64(e.budget_per_gpu);
+  j["fits"] = e.fits;
+  j["kv_pool_per_gpu_bytes"] = i64(e.kv_pool_per_gpu);
+  j["kv_block_tokens"] = q.block_size;
+  j["kv_capacity_blocks"] = e.kv_capacity_blocks;
+  j["kv_capacity_tokens"] = e.kv_capacity_tokens;
+  j["max_batch"] = e.max_batch;
+  j["max_context"] = e.max_context;
+  j["max_context_limited_by"] = e.max_context_model_limited ? "model" : "memory";
+  return j;
+}
+
+nlohmann::ordered_json stage_json(const StageMemory& s, std::size_t index, Bytes budget) {
+  nlohmann::ordered_json j;
+  j["stage"] = index;
+  j["first_layer"] = s.first_layer;
+  j["layers"] = s.layers;
+  j["weights_bytes"] = i64(s.weights);
+  j["kv_cache_bytes"] = i64(s.kv_cache);
+  j["activation_bytes"] = i64(s.activations);
+  j["overhead_bytes"] = i64(s.overhead);
+  j["total_bytes"] = i64(s.total());
+  j["fits"] = s.total() <= budget;
+  return j;
+}
+
+Table breakdown_table(const MemoryView& v) {
+  const auto& e = v.estimate;
+  const auto& s = e.per_gpu();
+  const auto total = s.total();
+  auto row = [&](const std::string& name, Bytes b) {
+    const double share = total.value ? 100.0 * b.as_double() / total.as_double() : 0.0;
+    return std::vector<std::string>{name, with_commas(b.value), gib(b), fmt::format("{:.1f}%", share)};
+  };
+  Table t;
+  t.headers = {"per GPU", "bytes", "GiB", "share"};
+  t.right_aligned = {false, true, true, true};
+  t.rows.push_back(row("weights (" + v.query.weights.name + ")", s.weights));
+  t.rows.push_back(row(fmt::format("KV cache ({}, {} x {} tokens)", to_string(v.query.kv_dtype),
+                                   v.query.batch, with_commas(v.query.context)), s.kv_cache));
+  t.rows.push_back(row(fmt::format("activations ({} prefill peak)", attention_name(v.query.attention)),
+                       s.activations));
+  t.rows.push_back(row("runtime overhead", s.overhead));
+  t.rows.push_back(row("total", total));
+  return t;
+}
+
+}  // namespace
+
+nlohmann::ordered_json memory_json(const MemoryView& v) {
+  const auto& e = v.estimate;
+  nlohmann::ordered_json j;
+  j["schema"] = "ridge.memory/v1";
+  j["model"] = {{"name", v.model.name},
+                {"display_name", v.model.display_name},
+                {"source", v.model.source},
+                {"params", e.params.total},
+                {"active_params", e.params.active}};
+  j["gpu"] = {{"name", v.gpu.name},
+              {"display_name", v.gpu.display_name},
+              {"source", v.gpu.source},
+              {"memory_bytes", i64(v.gpu.memory)}};
+  for (auto& [key, value] : flat_fields(v).items())
+    if (key != "model" && key != "gpu") j[key] = value;
+  const auto& s = e.per_gpu();
+  j["per_gpu"] = stage_json(s, e.worst_stage, e.budget_per_gpu);
+  j["stages"] = nlohmann::ordered_json::array();
+  for (std::size_t i = 0; i < e.stages.size(); ++i)
+    j["stages"].push_back(stage_json(e.stages[i], i, e.budget_per_gpu));
+  return j;
+}
+
+std::string memory_csv(const MemoryView& v) {
+  Table t;
+  for (auto& [key, value] : flat_fields(v).items()) {
+    t.headers.push_back(key);
+    if (t.rows.empty()) t.rows.emplace_back();
+    t.rows[0].push_back(value.is_string() ? value.get<std::string>() : value.dump());
+  }
+  return t.csv();
+}
+
+std::string memory_text(const MemoryView& v) {
+  const auto& e = v.estimate;
+  const auto& q = v.query;
+  const auto& s = e.per_gpu();
+  std::string out;
+  out += fmt::format("{} on {}\n", v.model.display_name, v.gpu.display_name);
+  out += fmt::format("  weights {} ({}), KV cache {}, batch {} x {} tokens, {}, {} attention\n",
+                     q.weights.name, q.weights.scheme(), to_string(q.kv_dtype), q.batch,
+                     with_commas(q.context), gpu_count_phrase(v), attention_name(q.attention));
+  out += fmt::format("  {} parameters", with_commas(e.params.total));
+  if (e.params.active != e.params.total)
+    out += fmt::format(" ({} active per token)", with_commas(e.params.active));
+  out += fmt::format("; weights {} ({:.2f} GB); KV cache {} B per token\n\n", human_bytes(e.weights),
+                     e.weights.as_double() / kGB, with_commas(e.kv_per_token.value));
+
+  const std::string stage_note =
+      e.stages.size() > 1 ? fmt::format(" (tightest: stage {} of {}, layers {}-{})", e.worst_stage + 1,
+                                        e.stages.size(), s.first_layer, s.first_layer + s.layers - 1)
+                          : "";
+  out += breakdown_table(v).text("  ");
+  out += fmt::format("  budget: {:.2f} x {} usable = {} GiB{}\n", q.memory_utilization,
+                     human_bytes(v.gpu.memory), gib(e.budget_per_gpu), stage_note);
+  if (e.fits) {
+    out += fmt::format("  fits: yes, {} GiB to spare on the tightest GPU\n",
+                       gib(saturating_sub(e.budget_per_gpu, s.total())));
+  } else {
+    out += fmt::format("  fits: NO, {} GiB over budget on the tightest GPU\n",
+                       gib(saturating_sub(s.total(), e.budget_per_gpu)));
+  }
+  out += fmt::format("\n  all {} GPUs together: {} GiB\n", q.tp * q.pp * v.replicas,
+                     gib(e.total * static_cast<std::uint64_t>(v.replicas)));
+  out += fmt::format("  KV pool per GPU: {} GiB = {} blocks of {} tokens = {} tokens per replica\n",
+                     gib(e.kv_pool_per_gpu), with_commas(e.kv_capacity_blocks), q.block_size,
+                     with_commas(e.kv_capacity_tokens));
+  out += fmt::format("  max batch at {} tokens: {}\n", with_commas(q.context), with_commas(e.max_batch));
+  out += fmt::format("  max context at batch {}: {}{}\n", q.batch, with_commas(e.max_context),
+                     e.max_context_model_limited ? " (the model's max_position)" : "");
+  return out;
+}
+
+std::string memory_markdown(const MemoryView& v) {
+  const auto& e = v.estimate;
+  const auto& q = v.query;
+  std::string out = fmt::format("### {} on {}\n\n", v.model.display_name, v.gpu.display_name);
+  out += fmt::format("weights {} ({}), KV cache {}, batch {} x {} tokens, {}\n\n", q.weights.name,
+                     q.weights.scheme(), to_string(q.kv_dtype), q.batch, with_commas(q.context),
+                     gpu_count_phrase(v));
+  out += breakdown_table(v).markdown();
+  out += fmt::format("\n**Fits:** {} (budget {} GiB per GPU). Max batch at {} tokens: {}. "
+                     "Max context at batch {}: {}.\n",
+                     e.fits ? "yes" : "no", gib(e.budget_per_gpu), with_commas(q.context),
+                     with_commas(e.max_batch), q.batch, with_commas(e.max_context));
+  return out;
+}
+
+}  // namespace ridge

@@ -1,0 +1,22 @@
+// Small text helpers shared by loaders and the CLI.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ridge {
+
+/// Edit distance between two strings (insert, delete, substitute each cost 1).
+std::size_t edit_distance(std::string_view a, std::string_view b);
+
+/// The closest candidate to `word` when it is a plausible typo of it, else "".
+std::string closest_match(std::string_view word, const std::vector<std::string>& candidates);
+
+/// " (did you mean \"x\"?)" or "" when nothing is close.
+std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates);
+
+/// "a, b, c" for messages listing what is allowed.
+std::string join(const std::vector<std::string>& items, std::string_view separator = ", ");
+
+}  // namespace ridge
