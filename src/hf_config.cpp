@@ -260,7 +260,8 @@ ModelSpec model_from_hf_config(const Node& root, const std::string& source) {
   m.norms_per_layer = model_type == "gemma2" ? 4 : 2;
   if (falcon) {
     // New decoder (40B/180B): ln_attn + ln_mlp; old parallel-attention (7B): one input_layernorm.
-    const bool new_arch = r.boolean({"new_decoder_architecture"}).value_or(false);
+    // The old "RefinedWeb" model_type (Falcon-40B/180B) is the new decoder architecture.
+    const bool new_arch = r.boolean({"new_decoder_architecture"}).value_or(model_type == "RefinedWeb");
     const bool parallel = r.boolean({"parallel_attn"}).value_or(true);
     if (new_arch) {
       m.norms_per_layer = r.integer("norms_per_layer", {"num_ln_in_parallel_attn"}, 1, 2, 2);

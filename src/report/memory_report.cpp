@@ -110,7 +110,8 @@ nlohmann::ordered_json memory_json(const MemoryView& v) {
               {"display_name", v.gpu.display_name},
               {"source", v.gpu.source},
               {"memory_bytes", i64(v.gpu.memory)}};
-  for (auto& [key, value] : flat_fields(v).items())
+  const nlohmann::ordered_json flat = flat_fields(v);  // named: items() of a temporary dangles
+  for (const auto& [key, value] : flat.items())
     if (key != "model" && key != "gpu") j[key] = value;
   const auto& s = e.per_gpu();
   j["per_gpu"] = stage_json(s, e.worst_stage, e.budget_per_gpu);
@@ -122,7 +123,8 @@ nlohmann::ordered_json memory_json(const MemoryView& v) {
 
 std::string memory_csv(const MemoryView& v) {
   Table t;
-  for (auto& [key, value] : flat_fields(v).items()) {
+  const nlohmann::ordered_json flat = flat_fields(v);
+  for (const auto& [key, value] : flat.items()) {
     t.headers.push_back(key);
     if (t.rows.empty()) t.rows.emplace_back();
     t.rows[0].push_back(value.is_string() ? value.get<std::string>() : value.dump());

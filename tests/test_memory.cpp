@@ -1,0 +1,240 @@
+// Memory engine against independent figures: published parameter counts, hand computations.
+#include <doctest/doctest.h>
+
+#include "loaders.hpp"
+#include "memory.hpp"
+
+using namespace ridge;
+
+namespace {
+ModelSpec model(const char* name) { return resolve_model(name); }
+WeightFormat fmt(const char* name) { return *weight_format(name); }
+}  // namespace
+
+TEST_CASE("parameter counts match the published counts within 0.05%") {
+  // Published totals (Hugging Face safetensors metadata / model cards / papers).
+  struct Published {
+    const char* name;
+    std::int64_t params;
+  };
+  const Published published[] = {
+      {"llama-2-7b", 6'738'415'616},      // meta-llama/Llama-2-7b-hf (parameters, no rotary buffers)
+      {"llama-2-13b", 13'015'864'320},
+      {"llama-2-70b", 68'976'648'192},
+      {"llama-3.1-8b", 8'030'261'248},    // meta-llama/Llama-3.1-8B
+      {"llama-3.1-70b", 70'553'706'496},
+      {"llama-3.1-405b", 405'853'388'800},
+      {"llama-3.2-1b", 1'235'814'400},    // tied embeddings
+      {"mistral-7b", 7'241'732'096},
+      {"mixtral-8x7b", 46'702'792'704},
+      {"mixtral-8x22b", 140'620'634'112},
+      {"qwen2.5-7b", 7'615'616'512},
+      {"qwen2.5-72b", 72'706'203'648},
+      {"gemma-2-9b", 9'241'705'984},
+      {"gemma-2-27b", 27'227'128'320},
+      {"phi-3-mini-4k", 3'821'079'552},
+      // HF total 41,835,970,560 stores the tied LM head again: minus 65,024 x 8,192.
+      {"falcon-40b", 41'835'970'560 - 65'024LL * 8'192},
+      // DeepSeek README: 671B main model (HF total 684,531,386,000 includes MTP and FP8 scales).
+      {"deepseek-v3", 671'026'419'200},
+      {"gpt2", 124'439'808},              // HF total 137,022,720 includes 12,582,912 mask buffers
+  };
+  for (const auto& p : published) {
+    CAPTURE(p.name);
+    const ParamCount c = count_params(model(p.name));
+    CHECK(std::abs(static_cast<double>(c.total - p.params)) / static_cast<double>(p.params) <= 0.0005);
+  }
+}
+
+TEST_CASE("MoE active parameters") {
+  // Mixtral 8x7B: "12.9B active" (Mistral AI). Non-expert params 1,604,554,752 +
+  // 2/8 of 32 x 8 x 3 x 4096 x 14336 = 11,274,289,152 -> 12,878,843,904 + 32 routers
+  // (8 x 4096 = 32,768 each, counted as always active) ... computed below by hand:
+  const std::int64_t experts = 32LL * 8 * 3 * 4096 * 14336;      // 45,097,156,608
+  const std::int64_t total = 46'702'792'704;
+  const std::int64_t active = total - experts / 8 * 6;             // 6 of 8 experts idle
+  CHECK(count_params(model("mixtral-8x7b")).active == active);
+  CHECK(active == 12'879'925'248);
+  // DeepSeek-V3: "37B activated" (technical report).
+  const auto ds = count_params(model("deepseek-v3"));
+  CHECK(ds.active > 37.0e9);
+  CHECK(ds.active < 38.0e9);
+}
+
+TEST_CASE("weights by precision") {
+  const ModelSpec m = model("llama-2-7b");
+  // 6,738,415,616 params x 2 bytes = 13,476,831,232 B ~ 13.5 GB (the articles' figure).
+  CHECK(weight_bytes(m, fmt("fp16")).value == 13'476'831'232ULL);
+  CHECK(weight_bytes(m, fmt("fp32")).value == 2ULL * 13'476'831'232ULL);
+
+  // int4 g128 with fp16 scale + 4-bit zero on one 4096 x 4096 matrix:
+  // 4096*4096*4/8 = 8,388,608 B + 4096 rows * 32 groups * 20 bits / 8 = 327,680 B.
+  const WeightTensor q{"q", 4096, 4096, true};
+  CHECK(tensor_bytes(q, fmt("int4")).value == 8'388'608 + 327'680);
+  // Symmetric: 4096 * 32 * 16 bits / 8 = 262,144 B of scales.
+  CHECK(tensor_bytes(q, fmt("int4-sym")).value == 8'388'608 + 262'144);
+  // NVFP4: 4 bits + an 8-bit scale per 16 = 4.5 bits: 4096*4096*4.5/8 = 9,437,184 B.
+  CHECK(tensor_bytes(q, fmt("nvfp4")).value == 9'437'184);
+  // int8 W8A8: 1 byte each + one fp32 scale per output channel.
+  CHECK(tensor_bytes(q, fmt("int8")).value == 16'777'216 + 4096 * 4);
+  // Non-quantisable tensors (embeddings) stay 16-bit whatever the format.
+  const WeightTensor emb{"embed", 32000, 4096, false};
+  CHECK(tensor_bytes(emb, fmt("int4")).value == 32000ULL * 4096 * 2);
+
+  // int8 roughly halves a 7B model: only the embedding and head (2 x 131,072,000 params)
+  // stay 16-bit: 6,476,271,616 x 1 B + scales + 262,144,000 x 2 B.
+  const double ratio = weight_bytes(m, fmt("int8")).as_double() / weight_bytes(m, fmt("fp16")).as_double();
+  CHECK(ratio == doctest::Approx(0.519).epsilon(0.01));
+}
+
+TEST_CASE("KV bytes per token, by hand") {
+  // 2 (K,V) x layers x kv_heads x head_dim x 2 bytes (bf16)
+  CHECK(kv_bytes_per_token(model("llama-3.1-70b"), DType::bf16).value == 2 * 80 * 8 * 128 * 2);  // 327,680
+  CHECK(kv_bytes_per_token(model("llama-3.1-8b"), DType::bf16).value == 2 * 32 * 8 * 128 * 2);   // 131,072
+  CHECK(kv_bytes_per_token(model("llama-2-7b"), DType::fp16).value == 2 * 32 * 32 * 128 * 2);    // 524,288
+  CHECK(kv_bytes_per_token(model("mistral-7b"), DType::bf16).value == 2 * 32 * 8 * 128 * 2);
+  CHECK(kv_bytes_per_token(model("gemma-2-9b"), DType::bf16).value == 2 * 42 * 8 * 256 * 2);     // head_dim 256
+  CHECK(kv_bytes_per_token(model("falcon-40b"), DType::bf16).value == 2 * 60 * 8 * 64 * 2);
+  CHECK(kv_bytes_per_token(model("gpt2"), DType::fp16).value == 2 * 12 * 12 * 64 * 2);
+  CHECK(kv_bytes_per_token(model("qwen2.5-7b"), DType::bf16).value == 2 * 28 * 4 * 128 * 2);
+  // MLA: one latent of 512 + 64 per layer, no factor 2: 61 x 576 x 2 = 70,272 B.
+  CHECK(kv_bytes_per_token(model("deepseek-v3"), DType::bf16).value == 61 * 576 * 2);
+  // fp8 KV halves it.
+  CHECK(kv_bytes_per_token(model("llama-3.1-70b"), DType::fp8).value == 2 * 80 * 8 * 128 * 1);
+}
+
+TEST_CASE("the articles' KV figures") {
+  // Llama-2-7B fp16 at 4,096 tokens: 524,288 B x 4,096 = 2 GiB exactly.
+  CHECK(kv_cache_bytes(model("llama-2-7b"), DType::fp16, 4096, 1, 1, 0, 32).value == 2ULL * kGiB);
+  // Llama-3.1-70B at 32,768 tokens: 327,680 x 32,768 = 10,737,418,240 B = 10.7 GB.
+  CHECK(kv_cache_bytes(model("llama-3.1-70b"), DType::bf16, 32768, 1, 1, 0, 80).value == 10'737'418'240ULL);
+}
+
+TEST_CASE("sliding windows cap the cache") {
+  const ModelSpec g = model("gemma-2-9b");  // even layers slide over 4,096 tokens
+  const std::uint64_t per_layer = 2 * 8 * 256 * 2;
+  // At 8,192 tokens: 21 global layers x 8,192 + 21 sliding layers x 4,096.
+  CHECK(kv_cache_bytes(g, DType::bf16, 8192, 1, 1, 0, 42).value == per_layer * (21 * 8192 + 21 * 4096));
+  // Below the window every layer holds every token.
+  CHECK(kv_cache_bytes(g, DType::bf16, 1000, 2, 1, 0, 42).value == per_layer * 42 * 1000 * 2);
+  // Mistral-7B v0.1: all 32 layers slide over 4,096.
+  const ModelSpec mi = model("mistral-7b");
+  CHECK(kv_cache_bytes(mi, DType::bf16, 32768, 1, 1, 0, 32).value == 131072ULL * 4096);
+}
+
+TEST_CASE("tensor parallelism splits KV heads, then replicates them") {
+  const ModelSpec m = model("llama-3.1-70b");  // 8 KV heads
+  CHECK(kv_bytes_per_token_in_layer(m, 0, DType::bf16, 4).value == 2 * 2 * 128 * 2);
+  CHECK(kv_bytes_per_token_in_layer(m, 0, DType::bf16, 8).value == 2 * 1 * 128 * 2);
+  CHECK(kv_bytes_per_token_in_layer(m, 0, DType::bf16, 16).value == 2 * 1 * 128 * 2);  // replicated
+  // MLA latent is replicated on every rank.
+  const ModelSpec ds = model("deepseek-v3");
+  CHECK(kv_bytes_per_token_in_layer(ds, 5, DType::bf16, 8).value == 576 * 2);
+  // Halving KV heads halves the cache (property).
+  ModelSpec half = m;
+  half.kv_heads = 4;
+  CHECK(kv_bytes_per_token(half, DType::bf16).value * 2 == kv_bytes_per_token(m, DType::bf16).value);
+}
+
+TEST_CASE("sharded weights add up") {
+  const ModelSpec m = model("llama-2-7b");
+  MemoryQuery q;
+  q.weights = fmt("fp16");
+  q.kv_dtype = DType::fp16;
+  q.tp = 1;
+  q.pp = 4;
+  Bytes sum;
+  for (const auto& s : stage_memory(m, q)) sum += s.weights;
+  CHECK(sum == weight_bytes(m, q.weights));  // PP splits layers without copying (untied head)
+  CHECK(pipeline_split(80, 3) == std::vector<std::int64_t>{27, 27, 26});
+  // TP: MHA with 32 KV heads splits everything but norms; 2 ranks hold the whole model.
+  q.pp = 1;
+  q.tp = 2;
+  const auto stages = stage_memory(m, q);
+  const std::uint64_t norms = (32 * 2 + 1) * 4096 * 2;  // replicated RMSNorm weights, fp16
+  CHECK(stages[0].weights.value * 2 == weight_bytes(m, q.weights).value + norms);
+}
+
+TEST_CASE("activations: naive attention is O(n^2), flash O(n)") {
+  const ModelSpec m = model("llama-2-7b");
+  ActivationQuery q;
+  q.context = 4096;
+  q.attention = AttentionImpl::naive;
+  const Bytes naive = layer_activation_bytes(m, 0, q);
+  q.attention = AttentionImpl::flash;
+  const Bytes flash = layer_activation_bytes(m, 0, q);
+  // Naive holds scores and probabilities: 2 x 32 heads x 4,096 x 4,096 x 2 B = 2 GiB.
+  const std::uint64_t scores = 2ULL * 32 * 4096 * 4096 * 2;
+  CHECK(naive.value >= scores);
+  CHECK(naive.value > flash.value + scores / 2);
+  // Doubling the context: naive grows ~4x, flash exactly 2x.
+  q.context = 8192;
+  const Bytes flash2 = layer_activation_bytes(m, 0, q);
+  CHECK(flash2.value == 2 * flash.value);
+  q.attention = AttentionImpl::naive;
+  const double growth = layer_activation_bytes(m, 0, q).as_double() / naive.as_double();
+  CHECK(growth > 3.5);
+  // A prefill chunk caps the tokens per pass.
+  q.attention = AttentionImpl::flash;
+  q.batch = 8;
+  q.prefill_chunk = 2048;
+  CHECK(tokens_per_pass(q) == 2048);
+}
+
+TEST_CASE("vLLM KV block accounting (public log example)") {
+  // Llama-3.1-8B bf16 on a 23.58 GiB card at 0.9: KV = 0.9 x 23.58 - 17.06 - 0.35 = 3.812 GiB;
+  // a 16-token block holds 16 x 131,072 B = 2 MiB -> 1,951-1,952 blocks (vLLM printed 1,952).
+  const double pool = (0.9 * 23.58 - 17.06 - 0.35) * kGiB;
+  const std::uint64_t block = 16 * kv_bytes_per_token(model("llama-3.1-8b"), DType::bf16).value;
+  const auto blocks = static_cast<std::int64_t>(pool / static_cast<double>(block));
+  CHECK(blocks >= 1951);
+  CHECK(blocks <= 1952);
+}
+
+TEST_CASE("estimate: fit, capacity, max batch and context are consistent") {
+  const ModelSpec m = model("llama-3.1-8b");
+  const GpuSpec g = resolve_gpu("h100-sxm");
+  MemoryQuery q;
+  q.weights = fmt("bf16");
+  q.kv_dtype = DType::bf16;
+  q.batch = 8;
+  q.context = 8192;
+  q.overhead = g.runtime_overhead;
+  const MemoryEstimate e = estimate_memory(m, g, q);
+  CHECK(e.fits);
+  // Breakdown adds up to the total.
+  const auto& s = e.per_gpu();
+  CHECK(s.total().value == s.weights.value + s.kv_cache.value + s.activations.value + s.overhead.value);
+  // max_batch fits and max_batch + 1 does not.
+  MemoryQuery at = q;
+  at.batch = e.max_batch;
+  CHECK(estimate_memory(m, g, at).fits);
+  at.batch = e.max_batch + 1;
+  CHECK_FALSE(estimate_memory(m, g, at).fits);
+  // KV capacity = pool / (16 tokens x 131,072 B) whole blocks.
+  CHECK(e.kv_capacity_blocks == static_cast<std::int64_t>(e.kv_pool_per_gpu.value / (16 * 131072)));
+  // Monotone in batch and context.
+  MemoryQuery more = q;
+  more.context = 16384;
+  CHECK(estimate_memory(m, g, more).per_gpu().total() > s.total());
+  more = q;
+  more.batch = 16;
+  CHECK(estimate_memory(m, g, more).per_gpu().total() > s.total());
+}
+
+TEST_CASE("the 70B scenario: 141 GB of weights + 172 GB of KV do not fit on 4 x A100 80GB") {
+  const ModelSpec m = model("llama-3.1-70b");
+  const GpuSpec g = resolve_gpu("a100-80gb");
+  MemoryQuery q;
+  q.weights = fmt("bf16");
+  q.kv_dtype = DType::bf16;
+  q.batch = 16;
+  q.context = 32768;
+  q.tp = 4;
+  q.overhead = g.runtime_overhead;
+  q.prefill_chunk = 8192;
+  const MemoryEstimate e = estimate_memory(m, g, q);
+  CHECK(e.weights.as_double() == doctest::Approx(141.1e9).epsilon(0.001));  // 70.55 B x 2
+  CHECK(e.kv_cache.value == 16ULL * 10'737'418'240ULL);                       // 171.8 GB
+  CHECK_FALSE(e.fits);
+}
