@@ -46,7 +46,7 @@ class HfReader {
       if (fallback) return *fallback;
       std::vector<std::string> list(names.begin(), names.end());
       throw InputError(config_.where, list.front(),
-                       "missing; a config needs one of " + join(list) + " (for " + ridge_field + ")");
+                       list.size() == 1 ? std::string("missing") : "missing; a config needs one of " + join(list));
     }
     m_.field_locations[ridge_field] = n->where;
     return as_int(*n, key, min, max);

@@ -219,6 +219,11 @@ const Node* MapReader::optional(std::string_view key) {
 const Node& MapReader::required(std::string_view key) {
   const Node* n = optional(key);
   if (!n) {
+    // A missing field is often a misspelt one: point at the typo rather than the absence.
+    for (const auto& [k, v] : node_.entries) {
+      if (k.scalar != key && closest_match(k.scalar, {std::string(key)}) == key)
+        fail(k, field(k.scalar), "unknown field (did you mean \"" + std::string(key) + "\"?)");
+    }
     const Node* present = node_.find(key);
     fail(present ? *present : node_, field(key),
          present ? "a value is required" : "missing required field");
@@ -316,6 +321,9 @@ std::uint64_t as_size(const Node& n, const std::string& field, std::uint64_t min
   } catch (const QuantityError& e) {
     fail(n, field, e.what());
   }
+  if (v < min && n.scalar.find(' ') == std::string::npos)
+    fail(n, field, "a bare number means bytes: " + n.scalar + " B is below the minimum of " +
+                       std::to_string(min) + " B; write a unit, e.g. \"" + n.scalar + " GiB\"");
   if (v < min || v > max)
     fail(n, field, "\"" + n.scalar + "\" is out of range (" + (v < min ? "too small" : "too large") +
                        ")");

@@ -161,7 +161,8 @@ std::string memory_text(const MemoryView& v) {
     out += fmt::format("  fits: NO, {} GiB over budget on the tightest GPU\n",
                        gib(saturating_sub(s.total(), e.budget_per_gpu)));
   }
-  out += fmt::format("\n  all {} GPUs together: {} GiB\n", q.tp * q.pp * v.replicas,
+  const std::int64_t gpus = q.tp * q.pp * v.replicas;
+  out += fmt::format("\n  all {} GPU{} together: {} GiB\n", gpus, gpus == 1 ? "" : "s",
                      gib(e.total * static_cast<std::uint64_t>(v.replicas)));
   out += fmt::format("  KV pool per GPU: {} GiB = {} blocks of {} tokens = {} tokens per replica\n",
                      gib(e.kv_pool_per_gpu), with_commas(e.kv_capacity_blocks), q.block_size,
