@@ -1,2 +1,96 @@
-#!/bin/sh
-exit 0
+#!/usr/bin/env bash
+# End-to-end checks of the ridge binary as a user runs it: exit codes, one-line errors,
+# byte-identical output, the JSON contract. Usage: cli_test.sh RIDGE SOURCE_DIR
+set -u
+ridge=$1
+src=$2
+passed=0
+failed=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# expect CODE DESCRIPTION -- ARGS...: runs ridge, checks the exit code and, for errors, that
+# stderr is exactly one line starting "ridge: error:".
+expect() {
+  local code=$1 what=$2
+  shift 3
+  "$ridge" "$@" >"$tmp/out" 2>"$tmp/err"
+  local got=$?
+  local ok=1
+  [ "$got" -eq "$code" ] || ok=0
+  if [ "$code" -eq 2 ]; then
+    [ "$(wc -l <"$tmp/err")" -eq 1 ] || ok=0
+    grep -q '^ridge: error: ' "$tmp/err" || ok=0
+  fi
+  if [ $ok -eq 1 ]; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "FAIL: $what (exit $got, wanted $code): ridge $*"
+    sed 's/^/  stderr: /' "$tmp/err" | head -5
+  fi
+}
+
+# contains FILE TEXT DESCRIPTION
+contains() {
+  if grep -qF -- "$2" "$1"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $3: '$2' not in output"; fi
+}
+
+expect 0 "list models" -- models
+contains "$tmp/out" "llama-3.1-70b" "models lists bundled names"
+expect 0 "list gpus" -- gpus --format json
+contains "$tmp/out" '"schema": "ridge.gpus/v1"' "gpus json schema"
+expect 0 "memory table" -- memory -m llama-2-7b -g a100-40gb --precision fp16
+contains "$tmp/out" "13,476,831,232" "llama-2-7b fp16 weights in bytes"
+contains "$tmp/out" "2,147,483,648" "llama-2-7b KV at 4096 tokens is 2 GiB"
+expect 0 "memory json" -- memory -m llama-3.1-70b -g h100-sxm --tp 4 --context 32768 --batch 2 --format json
+for key in '"schema": "ridge.memory/v1"' '"name": "llama-3.1-70b"' '"params": 70553706496' '"active_params"' \
+  '"memory_bytes"' '"precision": "bf16"' '"kv_dtype": "bf16"' '"batch": 2' '"context_tokens": 32768' \
+  '"tp": 4' '"pp": 1' '"weights_bytes"' '"kv_bytes_per_token": 327680' '"kv_cache_bytes": 21474836480' \
+  '"activation_bytes"' '"overhead_bytes"' '"total_bytes"' '"per_gpu_bytes"' '"fits": true' \
+  '"kv_capacity_tokens"' '"max_batch"' '"max_context"'; do
+  contains "$tmp/out" "$key" "memory json field"
+done
+cp "$tmp/out" "$tmp/first.json"
+"$ridge" memory -m llama-3.1-70b -g h100-sxm --tp 4 --context 32768 --batch 2 --format json >"$tmp/second.json"
+if cmp -s "$tmp/first.json" "$tmp/second.json"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: output differs between runs"; fi
+expect 0 "memory csv" -- memory -m mixtral-8x7b -g h100-sxm --format csv
+[ "$(wc -l <"$tmp/out")" -eq 2 ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: csv is header + one row"; }
+expect 0 "memory markdown" -- memory -m gemma-2-9b -g l4 --precision int4 --format markdown
+contains "$tmp/out" "| per GPU |" "markdown table"
+expect 0 "HF config file" -- memory -m "$src/tests/data/hf/llama-3.1-8b.json" -g h100-sxm
+contains "$tmp/out" "8,030,261,248 parameters" "HF config parameter count"
+expect 0 "HF config directory" -- memory -m "$src/tests/data/hf/dir-form/llama-3.1-8b" -g h100-sxm
+expect 0 "AWQ checkpoint defaults to its own format" -- memory -m "$src/tests/data/hf/llama-3.1-8b-awq.json" -g l4
+contains "$tmp/out" "W4A16" "AWQ is weight-only int4"
+expect 0 "GPU by path" -- memory -m llama-3.1-8b -g "$src/hardware/h100-sxm.yaml"
+expect 0 "pipeline + replicas" -- memory -m llama-3.1-70b -g a100-80gb --tp 4 --pp 2 --gpus 16
+contains "$tmp/out" "x 2 replicas = 16 GPUs" "replicas shown"
+expect 1 "--check fails when it does not fit" -- memory -m llama-3.1-405b -g h100-sxm --check
+expect 0 "--check passes when it fits" -- memory -m llama-3.1-8b -g h100-sxm --check
+
+# Bad input: exit 2 and one line.
+expect 2 "unknown model" -- memory -m llama-9 -g h100-sxm
+expect 2 "unknown gpu" -- memory -m llama-3.1-8b -g h100
+expect 2 "negative batch" -- memory -m llama-3.1-8b -g h100-sxm --batch -4
+expect 2 "non-numeric batch" -- memory -m llama-3.1-8b -g h100-sxm --batch lots
+expect 2 "tp not dividing heads" -- memory -m llama-3.1-70b -g h100-sxm --tp 3
+contains "$tmp/err" "--tp: 3 does not divide the 64 attention heads" "tp message"
+expect 2 "context beyond the model" -- memory -m llama-2-7b -g h100-sxm --context 100000
+expect 2 "overhead unit typo" -- memory -m llama-3.1-8b -g h100-sxm --overhead 1GB
+contains "$tmp/err" "ambiguous" "overhead GB/GiB hint"
+expect 2 "utilization above 1" -- memory -m llama-3.1-8b -g h100-sxm --memory-utilization 1.5
+expect 2 "unknown precision" -- memory -m llama-3.1-8b -g h100-sxm --precision int3
+expect 2 "unknown format" -- memory -m llama-3.1-8b -g h100-sxm --format xml
+expect 2 "unknown option" -- memory -m llama-3.1-8b -g h100-sxm --bogus
+expect 2 "missing required option" -- memory -m llama-3.1-8b
+expect 2 "no subcommand" --
+expect 2 "bad GPU file" -- memory -m llama-3.1-8b -g "$src/tests/data/bad/gpu-unit-typo.yaml"
+contains "$tmp/err" "gpu-unit-typo.yaml:4:9: memory:" "file:line:col: field"
+expect 2 "missing file" -- memory -m ./nope/config.json -g h100-sxm
+expect 0 "huge batch x context is reported, not crashed" -- memory -m llama-3.1-405b -g h100-sxm --batch 10000000 --context 131072
+contains "$tmp/out" "fits: NO" "huge deployment does not fit"
+expect 0 "help" -- --help
+
+echo "cli: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
