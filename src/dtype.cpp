@@ -109,6 +109,6 @@ std::vector<std::string> weight_format_names() {
   return {"fp32", "bf16", "fp16", "fp8", "int8", "int8-w8a16", "int4", "int4-sym", "nvfp4"};
 }
 
-std::vector<std::string> kv_dtype_names() { return {"fp32", "bf16", "fp16", "fp8", "int8"}; }
+std::vector<std::string> kv_dtype_names() { return {"fp32", "bf16", "fp16", "fp8", "int8", "int4"}; }
 
 }  // namespace ridge

@@ -1,0 +1,120 @@
+// The operators of one forward pass, with their FLOPs and bytes, for prefill and decode.
+// Shapes are compiled once per (model, weight format, TP) into ModelShapes, whose weight bytes
+// come from the memory engine's tensor_bytes (one formula for both); evaluating a phase is then
+// arithmetic only, so sweeps and the planner can call it millions of times.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "dtype.hpp"
+#include "memory.hpp"
+#include "model.hpp"
+
+namespace ridge {
+
+enum class Phase { prefill, decode };
+std::string_view to_string(Phase p);
+
+/// Which hardware unit runs an op, and so which peak applies.
+enum class OpUnit {
+  gemm,     ///< tensor cores in the weight format's math type (weight GEMMs)
+  gemm16,   ///< tensor cores in the activation type: QK^T, PV, router, LM head (16-bit weights)
+  vector,   ///< CUDA cores (norms, softmax, activations, adds, gathers, cache writes)
+};
+
+/// One operator instance on one TP rank, repeated `count` times (identical layers).
+struct Op {
+  std::string_view name;
+  Phase phase = Phase::prefill;
+  OpUnit unit = OpUnit::vector;
+  std::int64_t count = 1;     ///< identical instances (layers of one kind)
+  double flops = 0;           ///< per instance; a multiply-add is 2
+  double bytes_read = 0;      ///< per instance, from device memory
+  double bytes_written = 0;   ///< per instance, to device memory
+
+  double bytes() const { return bytes_read + bytes_written; }
+  /// FLOP per byte moved.
+  double intensity() const { return bytes() > 0 ? flops / bytes() : 0.0; }
+};
+
+/// y[T x n] = x[T x k] W^T on one rank; weight_bytes includes scales and bias.
+struct GemmShape {
+  std::string_view name;
+  double n = 0;
+  double k = 0;
+  double weight_bytes = 0;
+};
+
+/// Attention geometry per rank.
+struct AttentionShape {
+  double q_heads = 0;       ///< query heads on this rank
+  double kv_heads = 0;      ///< KV heads on this rank (MHA/GQA); 0 for MLA
+  double qk_dim = 0;        ///< per-head dimension of q·k
+  double v_dim = 0;         ///< per-head dimension of values
+  double latent_dim = 0;    ///< MLA: cached latent per token (kv_lora_rank + rope dims); 0 otherwise
+  double latent_v_dim = 0;  ///< MLA: kv_lora_rank (values of the absorbed decode)
+};
+
+/// Layers that share one shape.
+struct LayerGroup {
+  std::int64_t count = 0;
+  bool sliding = false;
+  std::vector<GemmShape> attention_in;  ///< q/k/v, or MLA's projections (kv_b included)
+  GemmShape attention_out;
+  std::vector<GemmShape> mlp;           ///< dense MLP, or the shared experts of a MoE layer
+  double mlp_width = 0;                 ///< intermediate width of `mlp` per rank (summed)
+  bool moe = false;
+  GemmShape router;
+  std::vector<GemmShape> expert;        ///< one routed expert's matrices
+  double expert_width = 0;              ///< one routed expert's intermediate width per rank
+  double experts = 0;
+  double top_k = 0;
+  double norms = 0;                     ///< normalisation layers in the block
+  double norm_weight_bytes = 0;         ///< their weights, all of them
+};
+
+struct ModelShapes {
+  std::vector<LayerGroup> groups;
+  AttentionShape attention;
+  GemmShape lm_head;
+  double hidden = 0;
+  double final_norm_bytes = 0;
+  double window = 0;            ///< sliding window in tokens (0: none)
+  bool gated = true;
+  bool layernorm = false;
+  double activation_bytes = 2;  ///< bytes per activation element
+  double gemm_input_bytes = 2;  ///< bytes per GEMM input element (1 for W8A8 formats)
+  DType gemm_math = DType::bf16;
+  DType attention_math = DType::bf16;
+};
+
+/// Shapes per TP rank, grouped by layer kind (dense/MoE x full/sliding).
+ModelShapes compile_shapes(const ModelSpec& m, const WeightFormat& f, std::int64_t tp);
+
+struct PhaseQuery {
+  Phase phase = Phase::prefill;
+  std::int64_t batch = 1;
+  std::int64_t tokens = 1;   ///< new tokens per sequence: the prompt in prefill, 1 in decode
+  std::int64_t context = 1;  ///< tokens attended by the newest token (cached + new)
+  AttentionImpl attention = AttentionImpl::flash;
+  DType kv_dtype = DType::bf16;
+};
+
+/// Expected distinct experts touched when T tokens each pick k of E experts uniformly:
+/// E (1 − (1 − k/E)^T). One token touches k; many touch all E.
+double expected_distinct_experts(double experts, double top_k, double tokens);
+
+/// Query–key pairs a causal layer computes for `tokens` new tokens whose last one attends
+/// `context` tokens, under a window w (0: none): Σ over new tokens of min(position, w).
+/// A prompt of n tokens from empty: n(n+1)/2.
+double causal_pairs(double tokens, double context, double window);
+
+/// Calls sink(const Op&) for every operator of the phase, in execution order.
+template <class Sink>
+void for_each_op(const ModelShapes& s, const PhaseQuery& q, Sink&& sink);
+
+}  // namespace ridge
+
+#include "ops_impl.hpp"

@@ -1,0 +1,113 @@
+// for_each_op: the operator list of one phase. A template so that callers that only sum
+// (sweeps, the planner, benchmarks) pay no allocation. Included by ops.hpp only.
+#pragma once
+
+#include <algorithm>
+
+namespace ridge {
+
+template <class Sink>
+void for_each_op(const ModelShapes& s, const PhaseQuery& q, Sink&& sink) {
+  const double B = static_cast<double>(q.batch);
+  const double new_tokens = static_cast<double>(q.tokens);
+  const double context = static_cast<double>(q.context);
+  const double T = B * new_tokens;  // tokens through the weights in this pass
+  const double a = s.activation_bytes;
+  const double kv_bytes = bits_of(q.kv_dtype) / 8.0;
+  const double h = s.hidden;
+  const AttentionShape& at = s.attention;
+  const bool mla = at.latent_dim > 0;
+  const Phase phase = q.phase;
+
+  auto emit = [&](std::string_view name, OpUnit unit, std::int64_t count, double flops, double read,
+                  double written) {
+    Op op;
+    op.name = name;
+    op.phase = phase;
+    op.unit = unit;
+    op.count = count;
+    op.flops = flops;
+    op.bytes_read = read;
+    op.bytes_written = written;
+    sink(static_cast<const Op&>(op));
+  };
+  // A weight GEMM over `tokens` rows; `weight_reads` copies of the weights are read (MoE: the
+  // expected distinct experts).
+  auto gemm = [&](const GemmShape& g, std::int64_t count, double tokens, OpUnit unit,
+                  double weight_reads = 1.0) {
+    const double input_bytes = unit == OpUnit::gemm ? s.gemm_input_bytes : a;
+    emit(g.name, unit, count, 2.0 * tokens * g.n * g.k,
+         weight_reads * g.weight_bytes + tokens * g.k * input_bytes, tokens * g.n * a);
+  };
+
+  emit("embed_gather", OpUnit::vector, 1, 0.0, T * h * a, T * h * a);
+
+  for (const LayerGroup& g : s.groups) {
+    const std::int64_t n = g.count;
+    const double norm_flops = s.layernorm ? 8.0 : 4.0;  // per element: mean/var or rms, scale
+    emit("norms", OpUnit::vector, n, g.norms * norm_flops * T * h,
+         g.norms * T * h * a + g.norm_weight_bytes, g.norms * T * h * a);
+
+    for (const GemmShape& proj : g.attention_in) gemm(proj, n, T, OpUnit::gemm);
+
+    // New keys/values (or MLA latents) stored in the KV cache in its own type.
+    const double cached_per_token = mla ? at.latent_dim : at.kv_heads * (at.qk_dim + at.v_dim);
+    emit("kv_cache_write", OpUnit::vector, n, 0.0, T * cached_per_token * a, T * cached_per_token * kv_bytes);
+
+    const double window = g.sliding ? s.window : 0.0;
+    const double keys = window > 0 ? std::min(context, window) : context;  // keys the newest token sees
+    const double pairs = B * causal_pairs(new_tokens, context, window);     // q·k pairs, all sequences
+    const double H = at.q_heads;
+    if (mla && phase == Phase::decode) {
+      // Absorbed MLA decode (DeepSeek-V2 §2.1.3, FlashMLA): scores over the cached latent,
+      // values in the latent space; the cache is read once per sequence for all heads.
+      emit("attention_mla", OpUnit::gemm16, n, 2.0 * H * pairs * (at.latent_dim + at.latent_v_dim),
+           B * keys * at.latent_dim * kv_bytes + T * H * at.latent_dim * a, T * H * at.latent_v_dim * a);
+    } else {
+      // K/V as the kernel reads them: from the cache (MHA/GQA) or expanded per head (MLA prefill).
+      const double kv_read = mla ? B * keys * H * (at.qk_dim + at.v_dim) * a
+                                 : B * keys * at.kv_heads * (at.qk_dim + at.v_dim) * kv_bytes;
+      const double q_read = T * H * at.qk_dim * a;
+      const double out_written = T * H * at.v_dim * a;
+      if (q.attention == AttentionImpl::flash) {
+        emit("attention", OpUnit::gemm16, n, 2.0 * H * pairs * (at.qk_dim + at.v_dim), q_read + kv_read,
+             out_written);
+      } else {
+        // Naive: the score matrix (T x keys per head, masked part included) goes through memory
+        // three times written/read around the softmax. FLOPs count the causal pairs, as flash.
+        const double scores = B * H * new_tokens * keys * a;
+        const double k_share = at.qk_dim / (at.qk_dim + at.v_dim);
+        emit("qk_scores", OpUnit::gemm16, n, 2.0 * H * pairs * at.qk_dim, q_read + kv_read * k_share, scores);
+        emit("softmax", OpUnit::vector, n, 5.0 * B * H * new_tokens * keys, scores, scores);
+        emit("pv", OpUnit::gemm16, n, 2.0 * H * pairs * at.v_dim, scores + kv_read * (1.0 - k_share),
+             out_written);
+      }
+    }
+    gemm(g.attention_out, n, T, OpUnit::gemm);
+    emit("residual_add", OpUnit::vector, 2 * n, T * h, 2.0 * T * h * a, T * h * a);
+
+    const double act_flops = s.gated ? 4.0 : 8.0;  // silu·mul vs tanh-GELU, per element
+    const double act_inputs = s.gated ? 2.0 : 1.0;
+    if (g.moe) {
+      gemm(g.router, n, T, OpUnit::gemm16);
+      const double routed = T * g.top_k;
+      const double touched = expected_distinct_experts(g.experts, g.top_k, T);
+      for (const GemmShape& e : g.expert) gemm(e, n, routed, OpUnit::gemm, touched);
+      emit("expert_activation", OpUnit::vector, n, act_flops * routed * g.expert_width,
+           act_inputs * routed * g.expert_width * a, routed * g.expert_width * a);
+    }
+    if (!g.mlp.empty()) {
+      for (const GemmShape& proj : g.mlp) gemm(proj, n, T, OpUnit::gemm);
+      emit("mlp_activation", OpUnit::vector, n, act_flops * T * g.mlp_width,
+           act_inputs * T * g.mlp_width * a, T * g.mlp_width * a);
+    }
+  }
+
+  emit("final_norm", OpUnit::vector, 1, (s.layernorm ? 8.0 : 4.0) * T * h, T * h * a + s.final_norm_bytes, T * h * a);
+  // Logits only for the last token of each sequence (what serving engines compute), in fp32.
+  const double logit_rows = phase == Phase::prefill ? B : T;
+  emit(s.lm_head.name, OpUnit::gemm16, 1, 2.0 * logit_rows * s.lm_head.n * s.lm_head.k,
+       s.lm_head.weight_bytes + logit_rows * s.lm_head.k * a, logit_rows * s.lm_head.n * 4.0);
+}
+
+}  // namespace ridge

@@ -1,0 +1,135 @@
+#include "roofline.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace ridge {
+
+Ceilings ceilings_for(const GpuSpec& g, const ModelShapes& s) {
+  Ceilings c;
+  c.memory = g.memory_bandwidth;
+  auto sixteen = [&]() {
+    if (auto p = g.peak(DType::bf16)) return *p;
+    return *g.peak(DType::fp16);  // loader guarantees one of them
+  };
+  // Activation-type math: 16-bit tensor cores; fp32 models run fp32 math on CUDA cores.
+  if (s.attention_math == DType::fp32) {
+    c.gemm16 = g.peak(DType::fp32).value_or(sixteen());
+  } else {
+    c.gemm16 = g.peak(s.attention_math).value_or(sixteen());
+  }
+  c.vector = g.peak(DType::fp32).value_or(FlopsPerSecond{sixteen().value / 16});
+  c.gemm_math = s.gemm_math;
+  if (auto p = g.peak(s.gemm_math)) {
+    c.gemm = *p;
+  } else if (s.gemm_math == DType::fp4 && g.peak(DType::fp8)) {
+    c.gemm = *g.peak(DType::fp8);
+    c.gemm_math = DType::fp8;
+    c.note = g.name + " has no fp4 tensor cores: 4-bit weights run as fp8 math";
+  } else {
+    c.gemm = c.gemm16;
+    c.gemm_math = s.attention_math;
+    c.note = g.name + " has no " + std::string(to_string(s.gemm_math)) +
+             " tensor cores: the weights are dequantised to " + std::string(to_string(s.attention_math)) +
+             " math (weight-only kernels)";
+  }
+  return c;
+}
+
+OpTime op_time(const Op& op, const Ceilings& c) {
+  return OpTime{Seconds{op.flops / c.peak(op.unit).value}, Seconds{op.bytes() / c.memory.value}};
+}
+
+PhaseTotals phase_totals(const std::vector<Op>& ops, const Ceilings& c) {
+  PhaseTotals t;
+  for (const Op& op : ops) {
+    const double n = static_cast<double>(op.count);
+    const OpTime ot = op_time(op, c);
+    t.flops += n * op.flops;
+    t.bytes += n * op.bytes();
+    t.time.value += n * ot.time().value;
+    if (ot.compute_bound()) t.compute_bound_time.value += n * ot.time().value;
+  }
+  return t;
+}
+
+std::vector<Op> phase_ops(const ModelShapes& s, const PhaseQuery& q) {
+  std::vector<Op> ops;
+  ops.reserve(32);
+  for_each_op(s, q, [&](const Op& op) { ops.push_back(op); });
+  return ops;
+}
+
+double mean_of_max_linear(double x_first, double x_last, double y_first, double y_last, double n) {
+  if (n <= 1) return std::max(x_first, y_first);
+  // Sum over i of a linear function f: n (f_first + f_last) / 2. Split where x − y changes sign.
+  const double d_first = x_first - y_first, d_last = x_last - y_last;
+  auto mean_of = [](double first, double last) { return (first + last) / 2; };
+  if ((d_first >= 0) == (d_last >= 0)) return d_first >= 0 ? mean_of(x_first, x_last) : mean_of(y_first, y_last);
+  // Crossing at real index r in (0, n−1); integer steps 0..k use the first winner, k+1..n−1 the other.
+  const double steps = n - 1;
+  const double r = steps * d_first / (d_first - d_last);
+  const double k = std::floor(r);
+  auto at = [&](double first, double last, double i) { return first + (last - first) * i / steps; };
+  const bool x_first_wins = d_first >= 0;
+  const double a0 = x_first_wins ? x_first : y_first, a1 = x_first_wins ? x_last : y_last;
+  const double b0 = x_first_wins ? y_first : x_first, b1 = x_first_wins ? y_last : x_last;
+  const double sum_a = (k + 1) * (at(a0, a1, 0) + at(a0, a1, k)) / 2;
+  const double sum_b = (steps - k) * (at(b0, b1, k + 1) + at(b0, b1, steps)) / 2;
+  return (sum_a + sum_b) / n;
+}
+
+namespace {
+
+/// Mean step time over decode contexts [first, last] in which every op is linear in context.
+double mean_step_time(const ModelShapes& s, const Ceilings& c, const ServiceQuery& q, std::int64_t first,
+                      std::int64_t last) {
+  PhaseQuery pq{Phase::decode, q.batch, 1, first, q.attention, q.kv_dtype};
+  const std::vector<Op> lo = phase_ops(s, pq);
+  pq.context = last;
+  const std::vector<Op> hi = phase_ops(s, pq);
+  const double n = static_cast<double>(last - first + 1);
+  double mean = 0;
+  for (std::size_t i = 0; i < lo.size(); ++i) {
+    const OpTime a = op_time(lo[i], c), b = op_time(hi[i], c);
+    mean += static_cast<double>(lo[i].count) *
+            mean_of_max_linear(a.compute.value, b.compute.value, a.memory.value, b.memory.value, n);
+  }
+  return mean;
+}
+
+}  // namespace
+
+ServiceEstimate estimate_service(const ModelShapes& s, const Ceilings& c, const ServiceQuery& q) {
+  ServiceEstimate e;
+  const PhaseQuery prefill{Phase::prefill, q.batch, q.prompt, q.prompt, q.attention, q.kv_dtype};
+  e.prefill_ops = phase_ops(s, prefill);
+  e.prefill = phase_totals(e.prefill_ops, c);
+  e.ttft = e.prefill.time;
+
+  // Decode steps produce tokens 2..G; step j (1-based) attends P + j tokens.
+  const std::int64_t steps = std::max<std::int64_t>(0, q.gen - 1);
+  const std::int64_t first = q.prompt + 1, last = q.prompt + steps;
+  e.decode_ops_context = steps > 0 ? q.prompt + (steps + 1) / 2 : q.prompt + 1;
+  e.decode_ops = phase_ops(s, PhaseQuery{Phase::decode, q.batch, 1, e.decode_ops_context, q.attention, q.kv_dtype});
+  e.decode_step = phase_totals(e.decode_ops, c);
+  if (steps > 0) {
+    // Sliding layers stop growing at the window: split the range there so each part is linear.
+    const std::int64_t w = static_cast<std::int64_t>(s.window);
+    double total = 0;
+    if (w > 0 && first < w && w < last) {
+      total += mean_step_time(s, c, q, first, w) * static_cast<double>(w - first + 1);
+      total += mean_step_time(s, c, q, w + 1, last) * static_cast<double>(last - w);
+    } else {
+      total += mean_step_time(s, c, q, first, last) * static_cast<double>(steps);
+    }
+    e.tpot = Seconds{total / static_cast<double>(steps)};
+  }
+  e.e2e = Seconds{e.ttft.value + static_cast<double>(steps) * e.tpot.value};
+  const double generated = static_cast<double>(q.batch * q.gen);
+  e.throughput_tokens_per_s = e.e2e.value > 0 ? generated / e.e2e.value : 0.0;
+  e.decode_throughput_tokens_per_s = e.tpot.value > 0 ? static_cast<double>(q.batch) / e.tpot.value : 0.0;
+  return e;
+}
+
+}  // namespace ridge

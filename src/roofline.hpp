@@ -1,0 +1,89 @@
+// The roofline: each operator's time is max(FLOPs / peak, bytes / bandwidth) for the unit that
+// runs it; phases sum their operators; TTFT, TPOT and throughput follow. With datasheet peaks
+// the result is a lower bound on time (a "roofline bound"), not a forecast.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "gpu.hpp"
+#include "ops.hpp"
+#include "units.hpp"
+
+namespace ridge {
+
+/// The peaks that apply to one deployment on one GPU.
+struct Ceilings {
+  FlopsPerSecond gemm;      ///< weight GEMMs, in the format's math type (or its fallback)
+  FlopsPerSecond gemm16;    ///< attention, router, LM head: the activation type
+  FlopsPerSecond vector;    ///< CUDA-core fp32
+  BytesPerSecond memory;
+  DType gemm_math = DType::bf16;  ///< the type the weight GEMMs actually run in
+  std::string note;         ///< why a fallback was taken, if one was
+
+  FlopsPerSecond peak(OpUnit u) const {
+    return u == OpUnit::gemm ? gemm : u == OpUnit::gemm16 ? gemm16 : vector;
+  }
+  /// FLOP per byte where the weight GEMMs turn compute-bound: peak / bandwidth.
+  double ridge_point() const { return gemm.value / memory.value; }
+};
+
+/// Peaks for the shapes' math types. A GPU without the format's tensor type runs it the way
+/// serving engines do there: fp8 or fp4 weights dequantised to 16-bit math (weight-only, e.g.
+/// Marlin kernels on Ampere), int8 W8A8 likewise.
+Ceilings ceilings_for(const GpuSpec& g, const ModelShapes& s);
+
+struct OpTime {
+  Seconds compute;  ///< FLOPs / peak
+  Seconds memory;   ///< bytes / bandwidth
+  Seconds time() const { return compute > memory ? compute : memory; }
+  bool compute_bound() const { return compute > memory; }
+};
+
+/// One instance of `op`: max(FLOPs / peak(unit), bytes / bandwidth).
+OpTime op_time(const Op& op, const Ceilings& c);
+
+struct PhaseTotals {
+  double flops = 0;
+  double bytes = 0;
+  Seconds time;                 ///< Σ over operators (they run one after another)
+  Seconds compute_bound_time;   ///< part of `time` spent in compute-bound operators
+  double intensity() const { return bytes > 0 ? flops / bytes : 0.0; }
+  bool compute_bound() const { return compute_bound_time.value * 2 > time.value; }
+};
+
+/// Sums all operators of one phase (count included).
+PhaseTotals phase_totals(const std::vector<Op>& ops, const Ceilings& c);
+
+/// Collects the operators of a phase.
+std::vector<Op> phase_ops(const ModelShapes& s, const PhaseQuery& q);
+
+struct ServiceQuery {
+  std::int64_t batch = 1;
+  std::int64_t prompt = 1024;  ///< P: prompt tokens per sequence
+  std::int64_t gen = 256;      ///< G: generated tokens per sequence (the first comes from prefill)
+  AttentionImpl attention = AttentionImpl::flash;
+  DType kv_dtype = DType::bf16;
+};
+
+struct ServiceEstimate {
+  std::vector<Op> prefill_ops;
+  std::vector<Op> decode_ops;   ///< one decode step at the mean context of the generation
+  std::int64_t decode_ops_context = 0;
+  PhaseTotals prefill;
+  PhaseTotals decode_step;      ///< the step at decode_ops_context
+  Seconds ttft;                 ///< prefill of the whole prompt, producing token 1
+  Seconds tpot;                 ///< mean decode step over tokens 2..G (context P+1 .. P+G−1)
+  Seconds e2e;                  ///< ttft + (G − 1) tpot
+  double throughput_tokens_per_s = 0;         ///< B·G / e2e
+  double decode_throughput_tokens_per_s = 0;  ///< B / tpot
+};
+
+/// Mean of max(x_i, y_i) over i = 0..n−1 where x and y are linear in i with the given
+/// endpoint values; exact (splits at the crossing), no loop over i.
+double mean_of_max_linear(double x_first, double x_last, double y_first, double y_last, double n);
+
+/// TTFT, TPOT (closed form over the growing KV cache), end-to-end latency and throughput.
+ServiceEstimate estimate_service(const ModelShapes& s, const Ceilings& c, const ServiceQuery& q);
+
+}  // namespace ridge

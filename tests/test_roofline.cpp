@@ -1,0 +1,183 @@
+// Roofline engine against hand computations (the figures written out).
+#include <doctest/doctest.h>
+
+#include "loaders.hpp"
+#include "roofline.hpp"
+
+using namespace ridge;
+
+namespace {
+struct Setup {
+  ModelSpec model;
+  GpuSpec gpu;
+  ModelShapes shapes;
+  Ceilings ceilings;
+  Setup(const char* m, const char* g, const char* precision, std::int64_t tp = 1)
+      : model(resolve_model(m)), gpu(resolve_gpu(g)), shapes(compile_shapes(model, *weight_format(precision), tp)),
+        ceilings(ceilings_for(gpu, shapes)) {}
+};
+
+PhaseTotals totals(const Setup& s, Phase phase, std::int64_t batch, std::int64_t tokens, std::int64_t context,
+                   DType kv = DType::fp16, AttentionImpl attn = AttentionImpl::flash) {
+  return phase_totals(phase_ops(s.shapes, PhaseQuery{phase, batch, tokens, context, attn, kv}), s.ceilings);
+}
+}  // namespace
+
+TEST_CASE("Llama-2-7B fp16 decode on A100 40GB: ~15.36 GB per step, ~9.88 ms, memory-bound") {
+  const Setup s("llama-2-7b", "a100-40gb", "fp16");
+  const auto ops = phase_ops(s.shapes, PhaseQuery{Phase::decode, 1, 1, 4096, AttentionImpl::flash, DType::fp16});
+  const PhaseTotals t = phase_totals(ops, s.ceilings);
+  // Weights touched: all but the embedding table (one row gathered): 13,476,831,232 B −
+  // 32,000 x 4,096 x 2 B = 13,214,687,232 B; KV read: 524,288 B x 4,096 = 2,147,483,648 B;
+  // total 15,362,170,880 B = 15.36 GB (the articles' figure), plus a few MB of activations.
+  CHECK(t.bytes == doctest::Approx(13'214'687'232.0 + 2'147'483'648.0).epsilon(0.001));
+  CHECK(t.bytes / 1e9 == doctest::Approx(15.36).epsilon(0.002));
+  // Time = 15.36 GB / 1.555 TB/s = 9.88 ms.
+  CHECK(t.time.value == doctest::Approx(t.bytes / 1.555e12).epsilon(0.001));
+  CHECK(t.time.value * 1e3 == doctest::Approx(9.88).epsilon(0.01));
+  CHECK_FALSE(t.compute_bound());
+  for (const Op& op : ops) {
+    if (op.unit != OpUnit::gemm) continue;
+    CAPTURE(op.name);
+    // 2·K·N FLOPs over 2·K·N weight bytes (+ tiny activations): ≈ 1 FLOP/byte.
+    CHECK(op.intensity() == doctest::Approx(1.0).epsilon(0.01));
+    CHECK_FALSE(op_time(op, s.ceilings).compute_bound());
+  }
+}
+
+TEST_CASE("prefill of 4,096 tokens is compute-bound; linear FLOPs per token = 2 x parameters") {
+  const Setup s("llama-2-7b", "a100-40gb", "fp16");
+  const auto ops = phase_ops(s.shapes, PhaseQuery{Phase::prefill, 1, 4096, 4096, AttentionImpl::flash, DType::fp16});
+  double linear_flops = 0;
+  for (const Op& op : ops)
+    if (op.unit == OpUnit::gemm) linear_flops += static_cast<double>(op.count) * op.flops;
+  // Decoder linear weights: 32 x (4 x 4096² + 3 x 4096 x 11008) = 6,476,005,376 parameters.
+  const double linear_params = 32.0 * (4.0 * 4096 * 4096 + 3.0 * 4096 * 11008);
+  CHECK(linear_flops / 4096 == doctest::Approx(2 * linear_params));
+  CHECK(phase_totals(ops, s.ceilings).compute_bound());
+}
+
+TEST_CASE("ridge point: H100 SXM bf16 = 989.4 / 3.35 = 295 FLOP/byte") {
+  const Setup s("llama-3.1-8b", "h100-sxm", "bf16");
+  CHECK(s.ceilings.ridge_point() == doctest::Approx(295.3).epsilon(0.001));
+  // fp8 doubles the peak and the ridge point.
+  const Setup f("llama-3.1-8b", "h100-sxm", "fp8");
+  CHECK(f.ceilings.ridge_point() == doctest::Approx(590.7).epsilon(0.001));
+  // A100 has no fp8: weight-only fp8 runs in 16-bit math.
+  const Setup a("llama-3.1-8b", "a100-80gb", "fp8");
+  CHECK(a.ceilings.gemm.value == doctest::Approx(312e12));
+  CHECK_FALSE(a.ceilings.note.empty());
+}
+
+TEST_CASE("each side of the ridge point gets its verdict") {
+  const Setup s("llama-3.1-8b", "h100-sxm", "bf16");
+  // A decode GEMM at batch B has intensity ≈ B: memory-bound below ~295, compute-bound above.
+  for (std::int64_t batch : {1, 64, 200}) {
+    CAPTURE(batch);
+    const auto ops = phase_ops(s.shapes, PhaseQuery{Phase::decode, batch, 1, 512, AttentionImpl::flash, DType::bf16});
+    for (const Op& op : ops)
+      if (op.name == "mlp.up") CHECK_FALSE(op_time(op, s.ceilings).compute_bound());
+  }
+  for (std::int64_t batch : {512, 2048}) {
+    CAPTURE(batch);
+    const auto ops = phase_ops(s.shapes, PhaseQuery{Phase::decode, batch, 1, 512, AttentionImpl::flash, DType::bf16});
+    for (const Op& op : ops)
+      if (op.name == "mlp.up") CHECK(op_time(op, s.ceilings).compute_bound());
+  }
+}
+
+TEST_CASE("decode attention is memory-bound at any batch; GQA raises its intensity by the group") {
+  const Setup s("llama-3.1-8b", "h100-sxm", "bf16");  // 32 query heads, 8 KV heads: group 4
+  for (std::int64_t batch : {1, 256}) {
+    const auto ops = phase_ops(s.shapes, PhaseQuery{Phase::decode, batch, 1, 8192, AttentionImpl::flash, DType::bf16});
+    for (const Op& op : ops) {
+      if (op.name != "attention") continue;
+      // 4·Hq·d FLOPs per cached token over 2·Hkv·d·2 bytes: 4·32/(2·8·2) = 4 FLOP/byte.
+      CHECK(op.intensity() == doctest::Approx(4.0).epsilon(0.01));
+      CHECK_FALSE(op_time(op, s.ceilings).compute_bound());
+    }
+  }
+}
+
+TEST_CASE("naive vs flash: same FLOPs, bytes differ by the n^2 score traffic") {
+  const Setup s("llama-2-7b", "a100-40gb", "fp16");
+  const std::int64_t n = 2048;
+  const PhaseTotals flash = totals(s, Phase::prefill, 1, n, n, DType::fp16, AttentionImpl::flash);
+  const PhaseTotals naive = totals(s, Phase::prefill, 1, n, n, DType::fp16, AttentionImpl::naive);
+  // Scores written, read+written by softmax, read by PV: 4 passes of 32 heads x n² x 2 B, 32 layers.
+  const double score_traffic = 32.0 * 4 * 32 * n * n * 2;
+  CHECK(naive.bytes - flash.bytes == doctest::Approx(score_traffic));
+  // FLOPs differ only by the softmax's (5 per score), none in the matrix products.
+  const double softmax_flops = 32.0 * 5 * 32 * n * n;
+  CHECK(naive.flops - flash.flops == doctest::Approx(softmax_flops));
+}
+
+TEST_CASE("compressing the KV cache 4x: < 3% on a compute-bound prefill, much more on long decode") {
+  const Setup s("llama-3.1-8b", "h100-sxm", "bf16");
+  const double prefill16 = totals(s, Phase::prefill, 8, 4096, 4096, DType::bf16).time.value;
+  const double prefill4 = totals(s, Phase::prefill, 8, 4096, 4096, DType::int4).time.value;
+  CHECK((prefill16 - prefill4) / prefill16 < 0.03);
+  const double decode16 = totals(s, Phase::decode, 32, 1, 32768, DType::bf16).time.value;
+  const double decode4 = totals(s, Phase::decode, 32, 1, 32768, DType::int4).time.value;
+  CHECK((decode16 - decode4) / decode16 > 0.4);
+}
+
+TEST_CASE("monotone in batch and context; op times sum to the phase time") {
+  const Setup s("mixtral-8x7b", "h100-sxm", "bf16", 2);
+  double previous = 0;
+  for (std::int64_t batch : {1, 2, 8, 32, 128}) {
+    const double t = totals(s, Phase::decode, batch, 1, 4096, DType::bf16).time.value;
+    CHECK(t > previous);
+    previous = t;
+  }
+  previous = 0;
+  for (std::int64_t context : {128, 1024, 8192, 32768}) {
+    const double t = totals(s, Phase::decode, 4, 1, context, DType::bf16).time.value;
+    CHECK(t > previous);
+    previous = t;
+  }
+  const auto ops = phase_ops(s.shapes, PhaseQuery{Phase::prefill, 2, 1000, 1000, AttentionImpl::flash, DType::bf16});
+  double sum = 0;
+  for (const Op& op : ops) sum += static_cast<double>(op.count) * op_time(op, s.ceilings).time().value;
+  CHECK(phase_totals(ops, s.ceilings).time.value == doctest::Approx(sum));
+}
+
+TEST_CASE("MoE: expected distinct experts and active-parameter FLOPs") {
+  CHECK(expected_distinct_experts(8, 2, 1) == doctest::Approx(2.0));
+  CHECK(expected_distinct_experts(8, 2, 2) == doctest::Approx(8 * (1 - 0.75 * 0.75)));  // 3.5
+  CHECK(expected_distinct_experts(256, 8, 1e6) == doctest::Approx(256.0));
+  // Prefill GEMM FLOPs per token = 2 x active linear parameters (Mixtral: 2 of 8 experts).
+  const Setup s("mixtral-8x7b", "h100-sxm", "bf16");
+  const auto ops = phase_ops(s.shapes, PhaseQuery{Phase::prefill, 1, 1024, 1024, AttentionImpl::flash, DType::bf16});
+  double flops = 0;
+  for (const Op& op : ops)
+    if (op.unit == OpUnit::gemm) flops += static_cast<double>(op.count) * op.flops;
+  const double attention = 32.0 * (2 * 4096.0 * 4096 + 2 * 4096.0 * 1024);  // q,o + k,v
+  const double experts = 32.0 * 2 * 3 * 4096.0 * 14336;                     // top-2 of 8
+  CHECK(flops / 1024 == doctest::Approx(2 * (attention + experts)));
+}
+
+TEST_CASE("causal pairs with and without a window") {
+  CHECK(causal_pairs(4, 4, 0) == 10);    // 1+2+3+4
+  CHECK(causal_pairs(1, 100, 0) == 100); // decode: all 100 keys
+  CHECK(causal_pairs(1, 100, 30) == 30); // window caps it
+  CHECK(causal_pairs(6, 6, 3) == 1 + 2 + 3 + 3 + 3 + 3);
+}
+
+TEST_CASE("TPOT closed form equals the per-step loop") {
+  const Setup s("gemma-2-9b", "l4", "bf16");  // sliding layers: the window splits the range
+  ServiceQuery q;
+  q.batch = 4;
+  q.prompt = 3000;
+  q.gen = 2500;  // contexts 3001..5499 cross the 4,096 window
+  q.kv_dtype = DType::bf16;
+  const ServiceEstimate e = estimate_service(s.shapes, s.ceilings, q);
+  double loop = 0;
+  for (std::int64_t c = q.prompt + 1; c <= q.prompt + q.gen - 1; ++c)
+    loop += totals(s, Phase::decode, q.batch, 1, c, DType::bf16).time.value;
+  CHECK(e.tpot.value == doctest::Approx(loop / (q.gen - 1)).epsilon(1e-9));
+  CHECK(e.e2e.value == doctest::Approx(e.ttft.value + (q.gen - 1) * e.tpot.value));
+  CHECK(e.decode_throughput_tokens_per_s == doctest::Approx(4 / e.tpot.value));
+  // The crossing of compute and memory time inside a range is summed exactly.
+  CHECK(mean_of_max_linear(0, 10, 5, 5, 11) == doctest::Approx((5.0 * 6 + 6 + 7 + 8 + 9 + 10) / 11));
+}
