@@ -9,5 +9,6 @@ namespace ridge::cli {
 Runner register_models(CLI::App& app);
 Runner register_gpus(CLI::App& app);
 Runner register_memory(CLI::App& app);
+Runner register_roofline(CLI::App& app);
 
 }  // namespace ridge::cli

@@ -6,17 +6,13 @@
 #include "text.hpp"
 
 namespace ridge::cli {
-namespace {
-
 void require_range(const std::string& option, std::int64_t v, std::int64_t min, std::int64_t max) {
   if (v < min || v > max)
     throw InputError({}, option, std::to_string(v) + " is out of range; expected " +
                                      std::to_string(min) + " to " + std::to_string(max));
 }
 
-}  // namespace
-
-void add_deployment_options(CLI::App& cmd, DeploymentOptions& o) {
+void add_deployment_options(CLI::App& cmd, DeploymentOptions& o, bool with_context) {
   cmd.add_option("-m,--model", o.model, "bundled model name, model YAML, HF config.json or its directory")
       ->required();
   cmd.add_option("-g,--gpu", o.gpu, "bundled GPU name or GPU YAML")->required();
@@ -25,7 +21,8 @@ void add_deployment_options(CLI::App& cmd, DeploymentOptions& o) {
   cmd.add_option("--group-size", o.group_size, "inputs per scale group for int4 formats (default 128)");
   cmd.add_option("--kv-dtype", o.kv_dtype, "KV cache: auto, " + join(kv_dtype_names()) + " (default auto: the 16-bit activation type)");
   cmd.add_option("-b,--batch", o.batch, "concurrent sequences (default 1)");
-  cmd.add_option("-c,--context", o.context, "tokens per sequence held in the KV cache: prompt + generated (default 4096)");
+  if (with_context)
+    cmd.add_option("-c,--context", o.context, "tokens per sequence held in the KV cache: prompt + generated (default 4096)");
   cmd.add_option("--tp", o.tp, "tensor-parallel GPUs (default 1)");
   cmd.add_option("--pp", o.pp, "pipeline stages (default 1)");
   cmd.add_option("--gpus", o.gpus, "total GPUs: TP x PP x replicas (default TP x PP; alone, sets TP)");

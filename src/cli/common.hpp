@@ -37,8 +37,12 @@ struct DeploymentOptions {
   std::int64_t block_size = 16;
 };
 
-/// Registers -m/-g and the deployment options on `cmd`.
-void add_deployment_options(CLI::App& cmd, DeploymentOptions& o);
+/// Registers -m/-g and the deployment options on `cmd` (--context only when asked: the
+/// roofline takes --prompt and --gen instead).
+void add_deployment_options(CLI::App& cmd, DeploymentOptions& o, bool with_context = true);
+
+/// InputError naming `option` unless min <= v <= max.
+void require_range(const std::string& option, std::int64_t v, std::int64_t min, std::int64_t max);
 void add_format_option(CLI::App& cmd, std::string& format);
 
 Format parse_format(const std::string& name);

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
       ridge::cli::register_models(app),
       ridge::cli::register_gpus(app),
       ridge::cli::register_memory(app),
+      ridge::cli::register_roofline(app),
   };
   try {
     app.parse(argc, argv);

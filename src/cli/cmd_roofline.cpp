@@ -1,0 +1,53 @@
+// `ridge roofline`: operators, phase verdicts, TTFT/TPOT/throughput, optional SVG plot.
+#include <fstream>
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "error.hpp"
+#include "report/roofline_report.hpp"
+
+namespace ridge::cli {
+
+Runner register_roofline(CLI::App& app) {
+  auto* cmd = app.add_subcommand("roofline", "per-operator FLOPs, bytes and roofline verdicts; TTFT, TPOT, throughput");
+  auto opts = std::make_shared<DeploymentOptions>();
+  auto format = std::make_shared<std::string>("table");
+  auto prompt = std::make_shared<std::int64_t>(1024);
+  auto gen = std::make_shared<std::int64_t>(256);
+  auto plot = std::make_shared<std::string>();
+  add_deployment_options(*cmd, *opts, /*with_context=*/false);
+  cmd->add_option("-p,--prompt", *prompt, "prompt tokens per sequence (default 1024)");
+  cmd->add_option("-n,--gen", *gen, "generated tokens per sequence, the first from prefill (default 256)");
+  cmd->add_option("--plot", *plot, "write a roofline plot as SVG to this file");
+  add_format_option(*cmd, *format);
+  return [=]() {
+    if (!cmd->parsed()) return -1;
+    const Format f = parse_format(*format);
+    require_range("--prompt", *prompt, 1, 100'000'000);
+    require_range("--gen", *gen, 1, 100'000'000);
+    DeploymentOptions o = *opts;
+    o.context = *prompt + *gen;
+    const Deployment d = build_deployment(o);
+    const MemoryEstimate memory = estimate_memory(d.model, d.gpu, d.query);
+    const ModelShapes shapes = compile_shapes(d.model, d.query.weights, d.query.tp);
+    const Ceilings ceilings = ceilings_for(d.gpu, shapes);
+    const ServiceQuery sq{d.query.batch, *prompt, *gen, d.query.attention, d.query.kv_dtype};
+    const ServiceEstimate e = estimate_service(shapes, ceilings, sq);
+    const RooflineView view{d.model, d.gpu, d.query, memory, sq, e, ceilings};
+    if (!plot->empty()) {
+      std::ofstream out(*plot, std::ios::binary);
+      if (!out) throw InputError({*plot, 0, 0}, "--plot", "cannot write the file");
+      out << roofline_svg(view);
+      if (!out) throw InputError({*plot, 0, 0}, "--plot", "cannot write the file");
+    }
+    switch (f) {
+      case Format::json: std::cout << roofline_json(view).dump(2) << "\n"; break;
+      case Format::csv: std::cout << roofline_csv(view); break;
+      case Format::markdown: std::cout << roofline_markdown(view); break;
+      case Format::table: std::cout << roofline_text(view); break;
+    }
+    return 0;
+  };
+}
+
+}  // namespace ridge::cli

@@ -1,0 +1,329 @@
+#include "report/roofline_report.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "format.hpp"
+
+namespace ridge {
+namespace {
+
+struct Row {
+  const Op* op;
+  double flops;  ///< count x per instance
+  double bytes;
+  double time_s;
+  bool compute_bound;
+};
+
+std::vector<Row> rows_of(const std::vector<Op>& ops, const Ceilings& c) {
+  std::vector<Row> rows;
+  for (const Op& op : ops) {
+    const double n = static_cast<double>(op.count);
+    const OpTime t = op_time(op, c);
+    rows.push_back({&op, n * op.flops, n * op.bytes(), n * t.time().value, t.compute_bound()});
+  }
+  return rows;
+}
+
+std::string unit_name(OpUnit u) {
+  return u == OpUnit::gemm ? "gemm" : u == OpUnit::gemm16 ? "gemm16" : "vector";
+}
+
+std::string seconds_text(double s) {
+  if (s >= 1) return fmt::format("{:.3f} s", s);
+  if (s >= 1e-3) return fmt::format("{:.3f} ms", s * 1e3);
+  return fmt::format("{:.1f} us", s * 1e6);
+}
+
+std::string intensity_text(double x) {
+  if (x >= 100) return fmt::format("{:.0f}", x);
+  if (x >= 1) return fmt::format("{:.1f}", x);
+  return fmt::format("{:.2f}", x);
+}
+
+Table op_table(const std::vector<Op>& ops, const Ceilings& c, double phase_time) {
+  Table t;
+  t.headers = {"operator", "x", "GFLOP", "MB moved", "FLOP/B", "time", "share", "bound"};
+  t.right_aligned = {false, true, true, true, true, true, true, false};
+  for (const Row& r : rows_of(ops, c)) {
+    t.rows.push_back({std::string(r.op->name), std::to_string(r.op->count), fmt::format("{:.3f}", r.flops / 1e9),
+                      fmt::format("{:.2f}", r.bytes / 1e6), intensity_text(r.op->intensity()), seconds_text(r.time_s),
+                      fmt::format("{:.1f}%", phase_time > 0 ? 100 * r.time_s / phase_time : 0.0),
+                      r.compute_bound ? "compute" : "memory"});
+  }
+  return t;
+}
+
+std::string setup_line(const RooflineView& v) {
+  const auto& q = v.memory_query;
+  return fmt::format("weights {} ({}), KV cache {}, batch {}, prompt {}, generate {}, TP {} x PP {}, {} attention",
+                     q.weights.name, q.weights.scheme(), to_string(q.kv_dtype), v.query.batch,
+                     with_commas(v.query.prompt), with_commas(v.query.gen), q.tp, q.pp,
+                     v.query.attention == AttentionImpl::flash ? "flash" : "naive");
+}
+
+std::int64_t gpu_count(const RooflineView& v) { return v.memory_query.tp * v.memory_query.pp; }
+
+}  // namespace
+
+std::string bound_word(bool compute_bound) { return compute_bound ? "compute-bound" : "memory-bound"; }
+
+std::string phase_reason(std::string_view phase, const PhaseTotals& t, const Ceilings& c) {
+  const double share = t.time.value > 0 ? 100 * t.compute_bound_time.value / t.time.value : 0;
+  const double dominant = t.compute_bound() ? share : 100 - share;
+  return fmt::format("{} is {}: {} FLOP/B against a ridge point of {:.0f} FLOP/B ({}); {:.0f}% of its time is in "
+                     "{} operators",
+                     phase, bound_word(t.compute_bound()), intensity_text(t.intensity()), c.ridge_point(),
+                     to_string(c.gemm_math), dominant, t.compute_bound() ? "compute-bound" : "memory-bound");
+}
+
+nlohmann::ordered_json roofline_json(const RooflineView& v) {
+  const auto& e = v.estimate;
+  const auto& c = v.ceilings;
+  nlohmann::ordered_json j;
+  j["schema"] = "ridge.roofline/v1";
+  j["model"] = {{"name", v.model.name}, {"display_name", v.model.display_name}, {"source", v.model.source}};
+  j["gpu"] = {{"name", v.gpu.name}, {"display_name", v.gpu.display_name}, {"source", v.gpu.source}};
+  j["estimate_kind"] = "roofline_bound";  // datasheet peaks: a lower bound on time
+  j["precision"] = v.memory_query.weights.name;
+  j["weight_scheme"] = v.memory_query.weights.scheme();
+  j["kv_dtype"] = std::string(to_string(v.memory_query.kv_dtype));
+  j["batch"] = v.query.batch;
+  j["prompt_tokens"] = v.query.prompt;
+  j["gen_tokens"] = v.query.gen;
+  j["tp"] = v.memory_query.tp;
+  j["pp"] = v.memory_query.pp;
+  j["attention"] = v.query.attention == AttentionImpl::flash ? "flash" : "naive";
+  j["gemm_math"] = std::string(to_string(c.gemm_math));
+  j["peak_gemm_flops_per_s"] = c.gemm.value;
+  j["peak_gemm16_flops_per_s"] = c.gemm16.value;
+  j["peak_vector_flops_per_s"] = c.vector.value;
+  j["memory_bandwidth_bytes_per_s"] = c.memory.value;
+  j["ridge_point_flops_per_byte"] = c.ridge_point();
+  if (!c.note.empty()) j["note"] = c.note;
+  j["decode_context_tokens"] = e.decode_ops_context;
+  j["phases"] = nlohmann::ordered_json::array();
+  for (const auto& [name, t] : {std::pair<const char*, const PhaseTotals&>{"prefill", e.prefill},
+                                std::pair<const char*, const PhaseTotals&>{"decode", e.decode_step}}) {
+    j["phases"].push_back({{"phase", name},
+                           {"flops", t.flops},
+                           {"bytes", t.bytes},
+                           {"intensity", t.intensity()},
+                           {"time_s", t.time.value},
+                           {"compute_bound_time_s", t.compute_bound_time.value},
+                           {"bound", t.compute_bound() ? "compute" : "memory"}});
+  }
+  j["ops"] = nlohmann::ordered_json::array();
+  for (const auto* ops : {&e.prefill_ops, &e.decode_ops}) {
+    for (const Row& r : rows_of(*ops, c)) {
+      j["ops"].push_back({{"phase", std::string(to_string(r.op->phase))},
+                          {"name", std::string(r.op->name)},
+                          {"unit", unit_name(r.op->unit)},
+                          {"count", r.op->count},
+                          {"flops", r.flops},
+                          {"bytes", r.bytes},
+                          {"bytes_read", r.op->bytes_read * static_cast<double>(r.op->count)},
+                          {"bytes_written", r.op->bytes_written * static_cast<double>(r.op->count)},
+                          {"intensity", r.op->intensity()},
+                          {"time_s", r.time_s},
+                          {"bound", r.compute_bound ? "compute" : "memory"}});
+    }
+  }
+  j["ttft_s"] = e.ttft.value;
+  j["tpot_s"] = e.tpot.value;
+  j["e2e_s"] = e.e2e.value;
+  j["throughput_tokens_per_s"] = e.throughput_tokens_per_s;
+  j["throughput_per_gpu_tokens_per_s"] = e.throughput_tokens_per_s / static_cast<double>(gpu_count(v));
+  j["decode_throughput_tokens_per_s"] = e.decode_throughput_tokens_per_s;
+  j["per_gpu_memory_bytes"] = v.memory.per_gpu().total().value;
+  j["fits"] = v.memory.fits;
+  return j;
+}
+
+std::string roofline_text(const RooflineView& v) {
+  const auto& e = v.estimate;
+  const auto& c = v.ceilings;
+  std::string out = fmt::format("{} on {} (roofline bound: datasheet peaks)\n", v.model.display_name, v.gpu.display_name);
+  out += "  " + setup_line(v) + "\n";
+  out += fmt::format("  weight GEMMs on {} at {}, memory {} -> ridge point {:.0f} FLOP/B\n", to_string(c.gemm_math),
+                     human_flops(c.gemm), human_rate(c.memory), c.ridge_point());
+  if (!c.note.empty()) out += "  note: " + c.note + "\n";
+  out += fmt::format("\nprefill: {} sequences x {} tokens, per GPU\n", v.query.batch, with_commas(v.query.prompt));
+  out += op_table(e.prefill_ops, c, e.prefill.time.value).text("  ");
+  out += fmt::format("\ndecode step at context {} (mean of the generation), per GPU\n", with_commas(e.decode_ops_context));
+  out += op_table(e.decode_ops, c, e.decode_step.time.value).text("  ");
+
+  Table phases;
+  phases.headers = {"phase", "GFLOP", "GB moved", "FLOP/B", "time", "bound"};
+  phases.right_aligned = {false, true, true, true, true, false};
+  for (const auto& [name, t] : {std::pair<const char*, const PhaseTotals&>{"prefill", e.prefill},
+                                std::pair<const char*, const PhaseTotals&>{"decode step", e.decode_step}}) {
+    phases.rows.push_back({name, fmt::format("{:.1f}", t.flops / 1e9), fmt::format("{:.3f}", t.bytes / 1e9),
+                           intensity_text(t.intensity()), seconds_text(t.time.value), t.compute_bound() ? "compute" : "memory"});
+  }
+  out += "\n" + phases.text("  ");
+  out += "  " + phase_reason("prefill", e.prefill, c) + "\n";
+  out += "  " + phase_reason("decode", e.decode_step, c) + "\n";
+  out += fmt::format("\n  TTFT {}   TPOT {}   end-to-end {}\n", seconds_text(e.ttft.value), seconds_text(e.tpot.value),
+                     seconds_text(e.e2e.value));
+  out += fmt::format("  throughput {:.0f} tokens/s ({:.0f} per GPU); while decoding {:.0f} tokens/s\n",
+                     e.throughput_tokens_per_s, e.throughput_tokens_per_s / static_cast<double>(gpu_count(v)),
+                     e.decode_throughput_tokens_per_s);
+  out += fmt::format("  memory: {} GiB per GPU of a {} GiB budget ({})\n", gib(v.memory.per_gpu().total()),
+                     gib(v.memory.budget_per_gpu), v.memory.fits ? "fits" : "DOES NOT FIT");
+  return out;
+}
+
+std::string roofline_markdown(const RooflineView& v) {
+  const auto& e = v.estimate;
+  const auto& c = v.ceilings;
+  std::string out = fmt::format("### {} on {} (roofline bound)\n\n{}\n\n", v.model.display_name, v.gpu.display_name,
+                                setup_line(v));
+  out += "**Prefill**\n\n" + op_table(e.prefill_ops, c, e.prefill.time.value).markdown();
+  out += fmt::format("\n**Decode step** (context {})\n\n", e.decode_ops_context);
+  out += op_table(e.decode_ops, c, e.decode_step.time.value).markdown();
+  out += "\n- " + phase_reason("prefill", e.prefill, c) + "\n- " + phase_reason("decode", e.decode_step, c) + "\n";
+  out += fmt::format("- TTFT {}, TPOT {}, end-to-end {}, throughput {:.0f} tokens/s\n", seconds_text(e.ttft.value),
+                     seconds_text(e.tpot.value), seconds_text(e.e2e.value), e.throughput_tokens_per_s);
+  return out;
+}
+
+std::string roofline_csv(const RooflineView& v) {
+  Table t;
+  t.headers = {"phase", "name", "unit", "count", "flops", "bytes", "intensity", "time_s", "bound"};
+  for (const auto* ops : {&v.estimate.prefill_ops, &v.estimate.decode_ops}) {
+    for (const Row& r : rows_of(*ops, v.ceilings)) {
+      t.rows.push_back({std::string(to_string(r.op->phase)), std::string(r.op->name), unit_name(r.op->unit),
+                        std::to_string(r.op->count), fmt::format("{:.6g}", r.flops), fmt::format("{:.6g}", r.bytes),
+                        fmt::format("{:.6g}", r.op->intensity()), fmt::format("{:.6g}", r.time_s),
+                        r.compute_bound ? "compute" : "memory"});
+    }
+  }
+  return t.csv();
+}
+
+std::string roofline_svg(const RooflineView& v) {
+  // Log-log axes: x = arithmetic intensity (FLOP/B), y = attainable FLOP/s.
+  const double width = 960, height = 640, left = 90, right = 220, top = 50, bottom = 70;
+  const double plot_w = width - left - right, plot_h = height - top - bottom;
+  const auto& c = v.ceilings;
+  double peak_max = c.gemm.value;
+  for (const auto& [dtype, rate] : v.gpu.peak_flops) peak_max = std::max(peak_max, rate.value);
+  const double x_min = 1e-2, x_max = 1e5;
+  const double y_max = std::pow(10, std::ceil(std::log10(peak_max * 1.5)));
+  const double y_min = y_max / 1e7;
+  auto X = [&](double x) { return left + plot_w * (std::log10(x) - std::log10(x_min)) / (std::log10(x_max) - std::log10(x_min)); };
+  auto Y = [&](double y) { return top + plot_h * (1 - (std::log10(y) - std::log10(y_min)) / (std::log10(y_max) - std::log10(y_min))); };
+  auto esc = [](std::string_view s) {
+    std::string out;
+    for (char ch : s) {
+      if (ch == '<') out += "&lt;";
+      else if (ch == '>') out += "&gt;";
+      else if (ch == '&') out += "&amp;";
+      else out += ch;
+    }
+    return out;
+  };
+
+  std::string svg = fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
+      "font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\">\n"
+      "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n",
+      width, height);
+  svg += fmt::format("<text x=\"{}\" y=\"28\" font-size=\"16\" font-weight=\"bold\">{} on {}: roofline ({}, batch {}, prompt {})</text>\n",
+                     left, esc(v.model.display_name), esc(v.gpu.display_name), esc(v.memory_query.weights.name), v.query.batch,
+                     v.query.prompt);
+  // Grid and decade ticks.
+  for (int p = -2; p <= 5; ++p) {
+    const double x = X(std::pow(10, p));
+    svg += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1}\" x2=\"{0:.1f}\" y2=\"{2}\" stroke=\"#e5e5e5\"/>\n", x, top, top + plot_h);
+    svg += fmt::format("<text x=\"{:.1f}\" y=\"{}\" text-anchor=\"middle\">1e{}</text>\n", x, top + plot_h + 18, p);
+  }
+  for (double y = y_min; y <= y_max * 1.01; y *= 10) {
+    const double py = Y(y);
+    svg += fmt::format("<line x1=\"{0}\" y1=\"{1:.1f}\" x2=\"{2}\" y2=\"{1:.1f}\" stroke=\"#e5e5e5\"/>\n", left, py, left + plot_w);
+    svg += fmt::format("<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{:g}</text>\n", left - 6, py + 4, y / 1e12);
+  }
+  svg += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#333\"/>\n", left, top, plot_w, plot_h);
+  svg += fmt::format("<text x=\"{:.1f}\" y=\"{}\" text-anchor=\"middle\">arithmetic intensity (FLOP/byte, log scale)</text>\n",
+                     left + plot_w / 2, height - 25);
+  svg += fmt::format("<text transform=\"translate(24 {:.1f}) rotate(-90)\" text-anchor=\"middle\">attainable TFLOP/s (log scale)</text>\n",
+                     top + plot_h / 2);
+
+  // Bandwidth slope up to the highest ceiling, then one ceiling per precision.
+  const double bw = c.memory.value;
+  const double x_knee_max = std::min(x_max, peak_max / bw);
+  svg += fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#1f4e79\" stroke-width=\"2\"/>\n", X(x_min),
+                     Y(std::max(y_min, bw * x_min)), X(x_knee_max), Y(bw * x_knee_max));
+  svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" fill=\"#1f4e79\" transform=\"rotate(-{:.1f} {:.1f} {:.1f})\">{} HBM</text>\n",
+                     X(x_min * 10) + 4, Y(bw * x_min * 10) - 6,
+                     std::atan2(Y(bw * x_min) - Y(bw * x_min * 10), X(x_min * 10) - X(x_min)) * 180 / 3.14159265, X(x_min * 10) + 4,
+                     Y(bw * x_min * 10) - 6, human_rate(c.memory));
+  // One ceiling per distinct peak; types sharing a peak share a line ("fp8/int8").
+  std::vector<std::pair<std::string, double>> ceilings;
+  for (const auto& [dtype, rate] : v.gpu.peak_flops) {
+    auto same = std::find_if(ceilings.begin(), ceilings.end(), [&](const auto& cl) { return std::fabs(cl.second - rate.value) < 1e9; });
+    if (same != ceilings.end()) same->first += "/" + std::string(to_string(dtype));
+    else ceilings.emplace_back(std::string(to_string(dtype)), rate.value);
+  }
+  for (const auto& [label, rate] : ceilings) {
+    if (rate < y_min) continue;
+    const double knee = rate / bw;
+    const bool used = std::fabs(rate - c.gemm.value) < 1e9;
+    svg += fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\" stroke-width=\"{}\"{}/>\n",
+                       X(std::max(knee, x_min)), Y(rate), X(x_max), Y(rate), used ? "#1f4e79" : "#888",
+                       used ? 2 : 1, used ? "" : " stroke-dasharray=\"5 4\"");
+    svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" fill=\"{}\">{} {:.0f} TFLOP/s (ridge {:.0f})</text>\n", X(x_max) + 6,
+                       Y(rate) + 4, used ? "#1f4e79" : "#666", label, rate / 1e12, knee);
+  }
+
+  // Operators: achieved FLOP/s at their intensity (zero-FLOP ops have no place on a log plot).
+  // Operators at the same spot (q/k/v, gate/up/down) share one marker and one label.
+  auto points = [&](const std::vector<Op>& ops, const char* color, bool square) {
+    struct Point {
+      double x, y;
+      std::string names;
+    };
+    std::vector<Point> merged;
+    for (const Op& op : ops) {
+      const OpTime t = op_time(op, c);
+      if (op.flops <= 0 || t.time().value <= 0) continue;
+      const double x = X(std::clamp(op.intensity(), x_min, x_max));
+      const double y = Y(std::clamp(op.flops / t.time().value, y_min, y_max));
+      auto near = std::find_if(merged.begin(), merged.end(), [&](const Point& p) { return std::hypot(p.x - x, p.y - y) < 6; });
+      if (near != merged.end()) near->names += ", " + std::string(op.name);
+      else merged.push_back({x, y, std::string(op.name)});
+    }
+    std::string s;
+    int i = 0;
+    for (const Point& p : merged) {
+      if (square)
+        s += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"8\" height=\"8\" fill=\"{}\"><title>{}</title></rect>\n", p.x - 4,
+                         p.y - 4, color, esc(p.names));
+      else
+        s += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"4.5\" fill=\"{}\"><title>{}</title></circle>\n", p.x, p.y, color,
+                         esc(p.names));
+      // Prefill labels above-left, decode labels below-right, alternating rows to limit overlap.
+      const double dy = square ? 14.0 + (i % 2) * 11 : -8.0 - (i % 2) * 11;
+      s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"9\" fill=\"{}\"{}>{}</text>\n", square ? p.x + 6 : p.x - 6, p.y + dy,
+                       color, square ? "" : " text-anchor=\"end\"", esc(p.names));
+      ++i;
+    }
+    return s;
+  };
+  svg += points(v.estimate.prefill_ops, "#c0392b", false);
+  svg += points(v.estimate.decode_ops, "#e67e22", true);
+  // Legend.
+  const double lx = left + 12, ly = top + 14;
+  svg += fmt::format("<circle cx=\"{}\" cy=\"{}\" r=\"4.5\" fill=\"#c0392b\"/><text x=\"{}\" y=\"{}\">prefill operators</text>\n", lx,
+                     ly, lx + 10, ly + 4);
+  svg += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"8\" height=\"8\" fill=\"#e67e22\"/><text x=\"{}\" y=\"{}\">decode operators (context {})</text>\n",
+                     lx - 4, ly + 14, lx + 10, ly + 22, v.estimate.decode_ops_context);
+  svg += "</svg>\n";
+  return svg;
+}
+
+}  // namespace ridge

@@ -1,0 +1,39 @@
+// `ridge roofline` output: per-operator rows by phase, phase summary with the reason for each
+// verdict, service metrics. One data model printed as table, JSON, CSV, Markdown or SVG.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "gpu.hpp"
+#include "memory.hpp"
+#include "model.hpp"
+#include "roofline.hpp"
+
+namespace ridge {
+
+struct RooflineView {
+  const ModelSpec& model;
+  const GpuSpec& gpu;
+  const MemoryQuery& memory_query;  ///< precision, KV type, TP, PP
+  const MemoryEstimate& memory;     ///< at context = prompt + gen
+  const ServiceQuery& query;
+  const ServiceEstimate& estimate;
+  const Ceilings& ceilings;
+};
+
+nlohmann::ordered_json roofline_json(const RooflineView& v);
+std::string roofline_text(const RooflineView& v);
+std::string roofline_markdown(const RooflineView& v);
+/// One row per operator: phase, name, count, FLOPs, bytes, intensity, time, bound.
+std::string roofline_csv(const RooflineView& v);
+/// A self-contained log-log roofline: bandwidth slope, a ceiling per precision, each operator
+/// a labelled point (prefill circles, decode squares).
+std::string roofline_svg(const RooflineView& v);
+
+/// "memory-bound" / "compute-bound"
+std::string bound_word(bool compute_bound);
+/// One sentence: why a phase is bound where it is, in numbers.
+std::string phase_reason(std::string_view phase, const PhaseTotals& t, const Ceilings& c);
+
+}  // namespace ridge
