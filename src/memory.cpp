@@ -276,7 +276,27 @@ void check_sharding(const ModelSpec& m, std::int64_t tp, std::int64_t pp) {
                                      " layers" + where);
 }
 
+std::vector<Bytes> stage_weights(const ModelSpec& m, const WeightFormat& f, std::int64_t tp, std::int64_t pp) {
+  std::vector<Bytes> weights;
+  std::int64_t first = 0;
+  const auto sizes = pipeline_split(m.layers, pp);
+  for (std::size_t s = 0; s < sizes.size(); ++s) {
+    Bytes w;
+    const bool is_first = s == 0, is_last = s + 1 == sizes.size();
+    if (is_first) w += bytes_of(embedding_tensors(m, tp), f);
+    for (std::int64_t i = first; i < first + sizes[s]; ++i) w += bytes_of(layer_tensors(m, i, tp), f);
+    if (is_last) w += bytes_of(head_tensors(m, tp, !is_first), f);
+    weights.push_back(w);
+    first += sizes[s];
+  }
+  return weights;
+}
+
 std::vector<StageMemory> stage_memory(const ModelSpec& m, const MemoryQuery& q) {
+  return stage_memory(m, q, stage_weights(m, q.weights, q.tp, q.pp));
+}
+
+std::vector<StageMemory> stage_memory(const ModelSpec& m, const MemoryQuery& q, const std::vector<Bytes>& weights) {
   const ActivationQuery act{q.batch, q.context, q.prefill_chunk, q.attention, q.tp,
                             bits_of(q.weights.unquantised) / 8};
   std::vector<StageMemory> stages;
@@ -286,17 +306,10 @@ std::vector<StageMemory> stage_memory(const ModelSpec& m, const MemoryQuery& q) 
     StageMemory st;
     st.first_layer = first;
     st.layers = sizes[s];
-    const bool is_first = s == 0, is_last = s + 1 == sizes.size();
-    if (is_first) st.weights += bytes_of(embedding_tensors(m, q.tp), q.weights);
+    st.weights = weights[s];
     Bytes peak;
-    for (std::int64_t i = first; i < first + st.layers; ++i) {
-      st.weights += bytes_of(layer_tensors(m, i, q.tp), q.weights);
-      peak = std::max(peak, layer_activation_bytes(m, i, act));
-    }
-    if (is_last) {
-      st.weights += bytes_of(head_tensors(m, q.tp, !is_first), q.weights);
-      peak += logits_bytes(m, act);
-    }
+    for (std::int64_t i = first; i < first + st.layers; ++i) peak = std::max(peak, layer_activation_bytes(m, i, act));
+    if (s + 1 == sizes.size()) peak += logits_bytes(m, act);
     st.activations = peak;
     st.kv_cache = kv_cache_bytes(m, q.kv_dtype, q.context, q.batch, q.tp, first, st.layers);
     st.overhead = q.overhead;
@@ -331,9 +344,9 @@ std::int64_t largest_true(std::int64_t lo, std::int64_t hi, Pred ok) {
 }
 
 /// Fits, treating byte-count overflow at absurd sizes as "does not fit".
-bool fits_at(const ModelSpec& m, MemoryQuery q, Bytes budget) {
+bool fits_at(const ModelSpec& m, const MemoryQuery& q, const std::vector<Bytes>& weights, Bytes budget) {
   try {
-    return all_fit(stage_memory(m, q), budget);
+    return all_fit(stage_memory(m, q, weights), budget);
   } catch (const OverflowError&) {
     return false;
   }
@@ -348,7 +361,8 @@ MemoryEstimate estimate_memory(const ModelSpec& m, const GpuSpec& g, const Memor
   e.weights = weight_bytes(m, q.weights);
   e.kv_per_token = kv_bytes_per_token(m, q.kv_dtype);
   e.kv_cache = kv_cache_bytes(m, q.kv_dtype, q.context, q.batch, 1, 0, m.layers);
-  e.stages = stage_memory(m, q);
+  const std::vector<Bytes> weights = stage_weights(m, q.weights, q.tp, q.pp);
+  e.stages = stage_memory(m, q, weights);
   e.budget_per_gpu = Bytes{static_cast<u64>(static_cast<double>(g.memory.value) * q.memory_utilization)};
   for (std::size_t s = 0; s < e.stages.size(); ++s) {
     e.total += e.stages[s].total() * u(q.tp);
@@ -379,12 +393,12 @@ MemoryEstimate estimate_memory(const ModelSpec& m, const GpuSpec& g, const Memor
   probe.context = rounded(q.context);
   e.max_batch = std::max<std::int64_t>(0, largest_true(1, 1'000'000'000, [&](std::int64_t b) {
     probe.batch = b;
-    return fits_at(m, probe, e.budget_per_gpu);
+    return fits_at(m, probe, weights, e.budget_per_gpu);
   }));
   probe = q;
   e.max_context = std::max<std::int64_t>(0, largest_true(1, m.max_position, [&](std::int64_t n) {
     probe.context = rounded(n);
-    return fits_at(m, probe, e.budget_per_gpu);
+    return fits_at(m, probe, weights, e.budget_per_gpu);
   }));
   e.max_context_model_limited = e.max_context == m.max_position;
   return e;

@@ -155,8 +155,13 @@ std::vector<std::int64_t> pipeline_split(std::int64_t layers, std::int64_t pp);
 /// Throws InputError when `tp`/`pp` cannot shard `m` (heads, KV heads, FFN columns, layers).
 void check_sharding(const ModelSpec& m, std::int64_t tp, std::int64_t pp);
 
+/// Weights per GPU of each pipeline stage (embedding on the first, head on the last).
+std::vector<Bytes> stage_weights(const ModelSpec& m, const WeightFormat& f, std::int64_t tp, std::int64_t pp);
+
 /// Per-stage memory for a given batch and context (no capacity search).
 std::vector<StageMemory> stage_memory(const ModelSpec& m, const MemoryQuery& q);
+/// The same with the stage weights already computed (they depend only on format, TP and PP).
+std::vector<StageMemory> stage_memory(const ModelSpec& m, const MemoryQuery& q, const std::vector<Bytes>& weights);
 
 /// Everything `ridge memory` reports.
 MemoryEstimate estimate_memory(const ModelSpec& m, const GpuSpec& g, const MemoryQuery& q);

@@ -151,8 +151,11 @@ double parse_quantity(std::string_view text, QuantityKind kind) {
   const double value = parse_number(number);
   for (const auto& u : units_for(kind)) {
     if (unit == u.name) {
-      const double scaled = value * u.scale;
+      double scaled = value * u.scale;
       if (!std::isfinite(scaled)) throw QuantityError(shown + " is out of range");
+      // Rates are whole numbers of bytes or FLOP per second: drop the binary-fraction noise of
+      // 66.9 x 1e12 so that reports print 66900000000000.
+      if (kind != QuantityKind::duration && std::fabs(scaled) >= 1e3) scaled = std::round(scaled);
       return scaled;
     }
   }

@@ -10,5 +10,6 @@ Runner register_models(CLI::App& app);
 Runner register_gpus(CLI::App& app);
 Runner register_memory(CLI::App& app);
 Runner register_roofline(CLI::App& app);
+Runner register_sweep(CLI::App& app);
 
 }  // namespace ridge::cli

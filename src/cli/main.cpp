@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
       ridge::cli::register_gpus(app),
       ridge::cli::register_memory(app),
       ridge::cli::register_roofline(app),
+      ridge::cli::register_sweep(app),
   };
   try {
     app.parse(argc, argv);

@@ -1,0 +1,88 @@
+// Throughput of the predictor, run on demand (scripts/bench.sh): prints figures and their
+// ratio to the targets of the roofline issue. Not a test: timings depend on the machine.
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "loaders.hpp"
+#include "roofline.hpp"
+#include "sweep.hpp"
+
+using namespace ridge;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+template <class F>
+double seconds_for(F&& f) {
+  const auto start = Clock::now();
+  f();
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+void report(const char* what, double per_second, double target) {
+  fmt::print("{:<58} {:>14.0f} /s   target {:>10.0f} /s   ratio {:.2f}{}\n", what, per_second, target, per_second / target,
+             per_second >= target ? "" : "   (below target)");
+}
+
+}  // namespace
+
+int main() {
+  const ModelSpec m = resolve_model("llama-3.1-8b");  // 32-layer dense model
+  const GpuSpec g = resolve_gpu("h100-sxm");
+  const ModelShapes shapes = compile_shapes(m, *weight_format("bf16"), 1);
+  const Ceilings c = ceilings_for(g, shapes);
+
+  // 1. Decode-step evaluations: every operator's FLOPs, bytes and roofline time, summed.
+  {
+    const std::int64_t n = 2'000'000;
+    double sink = 0;
+    const double s = seconds_for([&] {
+      for (std::int64_t i = 0; i < n; ++i) {
+        double step = 0;
+        const PhaseQuery q{Phase::decode, 1 + (i & 63), 1, 1024 + (i & 4095), AttentionImpl::flash, DType::bf16};
+        for_each_op(shapes, q, [&](const Op& op) { step += static_cast<double>(op.count) * op_time(op, c).time().value; });
+        sink += step;
+      }
+    });
+    report("decode-step evaluations (llama-3.1-8b, one core)", n / s, 1e6);
+    if (sink < 0) std::puts("");  // keep the work
+  }
+  // 2. Full service estimates (prefill + closed-form TPOT), what a sweep row costs.
+  {
+    const std::int64_t n = 200'000;
+    double sink = 0;
+    const double s = seconds_for([&] {
+      for (std::int64_t i = 0; i < n; ++i)
+        sink += estimate_service(shapes, c, ServiceQuery{1 + (i & 63), 512 + (i & 4095), 256, AttentionImpl::flash, DType::bf16}).tpot.value;
+    });
+    report("service estimates (TTFT + closed-form TPOT)", n / s, 1e5);
+    if (sink < 0) std::puts("");
+  }
+  // 3. A 1,000,000-point sweep with memory columns, rows formatted as CSV and discarded.
+  {
+    MemoryQuery base;
+    base.weights = *weight_format("bf16");
+    base.kv_dtype = DType::bf16;
+    base.overhead = g.runtime_overhead;
+    const SweepEvaluator eval(m, g, base, {base.weights}, 256);
+    std::size_t bytes = 0;
+    const double s = seconds_for([&] {
+      fmt::memory_buffer b;
+      for (std::int64_t batch = 1; batch <= 1000; ++batch) {
+        for (std::int64_t context = 1; context <= 1000; ++context) {
+          const SweepRow r = eval.evaluate(0, batch, context);
+          fmt::format_to(std::back_inserter(b), "{},{},{:.6g},{:.6g},{}\n", r.batch, r.context, r.ttft_s, r.tpot_s, r.per_gpu_bytes);
+          if (b.size() > (1 << 20)) {
+            bytes += b.size();
+            b.clear();
+          }
+        }
+      }
+      bytes += b.size();
+    });
+    fmt::print("{:<58} {:>14.2f} s    target a few seconds ({} MB formatted)\n", "1,000,000-point sweep to CSV", s, bytes / 1'000'000);
+  }
+  return 0;
+}
