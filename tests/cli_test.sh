@@ -90,6 +90,34 @@ contains "$tmp/err" "gpu-unit-typo.yaml:4:9: memory:" "file:line:col: field"
 expect 2 "missing file" -- memory -m ./nope/config.json -g h100-sxm
 expect 0 "huge batch x context is reported, not crashed" -- memory -m llama-3.1-405b -g h100-sxm --batch 10000000 --context 131072
 contains "$tmp/out" "fits: NO" "huge deployment does not fit"
+# roofline
+expect 0 "roofline table" -- roofline -m llama-2-7b -g a100-40gb --precision fp16 --batch 1 --prompt 4000 --gen 2
+contains "$tmp/out" "decode is memory-bound" "decode verdict"
+contains "$tmp/out" "prefill is compute-bound" "prefill verdict"
+expect 0 "roofline json + plot" -- roofline -m mixtral-8x7b -g h100-sxm --tp 2 --batch 16 --format json --plot "$tmp/plot.svg"
+for key in '"schema": "ridge.roofline/v1"' '"ridge_point_flops_per_byte"' '"phases"' '"ops"' '"ttft_s"' '"tpot_s"' \
+  '"e2e_s"' '"throughput_tokens_per_s"' '"intensity"' '"bound": "memory"' '"estimate_kind": "roofline_bound"'; do
+  contains "$tmp/out" "$key" "roofline json field"
+done
+contains "$tmp/plot.svg" "<svg xmlns=" "plot is SVG"
+contains "$tmp/plot.svg" "arithmetic intensity (FLOP/byte" "plot x axis"
+contains "$tmp/plot.svg" "decode operators" "plot legend"
+expect 0 "roofline csv" -- roofline -m gpt2 -g rtx-4090 --prompt 512 --gen 64 --format csv
+expect 0 "roofline markdown" -- roofline -m deepseek-v3 -g h200 --tp 8 --precision fp8 --format markdown
+expect 2 "roofline zero gen" -- roofline -m llama-3.1-8b -g h100-sxm --gen 0
+expect 2 "roofline prompt beyond the model" -- roofline -m gpt2 -g l4 --prompt 1000 --gen 100
+contains "$tmp/err" "--prompt + --gen: 1100 tokens exceeds gpt2's max_position of 1024" "names prompt + gen"
+expect 2 "roofline plot unwritable" -- roofline -m llama-3.1-8b -g h100-sxm --plot /nonexistent-dir/x.svg
+
+# sweep
+expect 0 "sweep csv" -- sweep -m llama-3.1-8b -g h100-sxm --batch 1..64:x2 --context 512,2048 --precision bf16,fp8
+[ "$(wc -l <"$tmp/out")" -eq $((1 + 7 * 2 * 2)) ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: sweep row count"; }
+expect 0 "sweep json" -- sweep -m qwen2.5-7b -g l4 --batch 1,4 --context 128 --format json
+contains "$tmp/out" '"schema": "ridge.sweep/v1"' "sweep json schema"
+expect 2 "sweep bad list" -- sweep -m llama-3.1-8b -g h100-sxm --batch 1..8:x1
+expect 2 "sweep context beyond the model" -- sweep -m llama-2-7b -g h100-sxm --context 4000 --gen 200
+expect 2 "sweep bad precision" -- sweep -m llama-3.1-8b -g h100-sxm --precision bf16,fp9
+
 expect 0 "help" -- --help
 
 echo "cli: $passed passed, $failed failed"

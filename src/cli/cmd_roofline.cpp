@@ -27,6 +27,7 @@ Runner register_roofline(CLI::App& app) {
     require_range("--gen", *gen, 1, 100'000'000);
     DeploymentOptions o = *opts;
     o.context = *prompt + *gen;
+    o.context_option = "--prompt + --gen";
     const Deployment d = build_deployment(o);
     const MemoryEstimate memory = estimate_memory(d.model, d.gpu, d.query);
     const ModelShapes shapes = compile_shapes(d.model, d.query.weights, d.query.tp);

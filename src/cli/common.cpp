@@ -83,9 +83,9 @@ Deployment build_deployment(const DeploymentOptions& o) {
   }
 
   require_range("--batch", o.batch, 1, 10'000'000);
-  require_range("--context", o.context, 1, 1'000'000'000);
+  require_range(o.context_option, o.context, 1, 1'000'000'000);
   if (o.context > d.model.max_position)
-    throw InputError({}, "--context", std::to_string(o.context) + " tokens exceeds " + d.model.name +
+    throw InputError({}, o.context_option, std::to_string(o.context) + " tokens exceeds " + d.model.name +
                                           "'s max_position of " + std::to_string(d.model.max_position));
   require_range("--tp", o.tp, 1, 4096);
   require_range("--pp", o.pp, 1, 4096);

@@ -35,6 +35,7 @@ struct DeploymentOptions {
   std::string attention = "flash";
   std::int64_t prefill_chunk = 0;
   std::int64_t block_size = 16;
+  std::string context_option = "--context";  ///< how messages name the context ("--prompt + --gen")
 };
 
 /// Registers -m/-g and the deployment options on `cmd` (--context only when asked: the
