@@ -34,6 +34,10 @@ struct GpuSpec {
   std::optional<Interconnect> pcie;
   std::int64_t gpus_per_node = 8;
   Bytes runtime_overhead;       ///< default non-model memory per GPU (CUDA context, workspaces)
+  /// Attainable fractions of the peaks (from measurement or calibration). Absent: the
+  /// roofline uses datasheet peaks and its times are lower bounds.
+  std::optional<double> attainable_memory;   ///< of memory_bandwidth
+  std::optional<double> attainable_compute;  ///< of every tensor and vector peak
 
   /// Dense peak for a compute type, if the GPU has units for it.
   std::optional<FlopsPerSecond> peak(DType t) const {

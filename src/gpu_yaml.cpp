@@ -59,6 +59,14 @@ GpuSpec gpu_from_yaml(const Node& root, const std::string& source) {
   g.runtime_overhead = Bytes{as_size(r.required("runtime_overhead"), "runtime_overhead", 0, 64 * kGiB)};
   if (g.runtime_overhead >= g.memory)
     fail(*root.find("runtime_overhead"), "runtime_overhead", "is not smaller than memory");
+  if (const Node* n = r.optional("attainable")) {
+    MapReader ar(*n, "attainable");
+    if (const Node* x = ar.optional("memory_bandwidth"))
+      g.attainable_memory = as_number(*x, ar.field("memory_bandwidth"), 0.01, 1.0);
+    if (const Node* x = ar.optional("compute")) g.attainable_compute = as_number(*x, ar.field("compute"), 0.01, 1.0);
+    if (const Node* x = ar.optional("source")) as_string(*x, ar.field("source"));
+    ar.finish();
+  }
   r.finish();
   return g;
 }

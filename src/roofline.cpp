@@ -33,6 +33,14 @@ Ceilings ceilings_for(const GpuSpec& g, const ModelShapes& s) {
              " tensor cores: the weights are dequantised to " + std::string(to_string(s.attention_math)) +
              " math (weight-only kernels)";
   }
+  if (g.attainable_memory || g.attainable_compute) {
+    c.attainable = true;
+    const double m = g.attainable_memory.value_or(1.0), k = g.attainable_compute.value_or(1.0);
+    c.memory.value *= m;
+    c.gemm.value *= k;
+    c.gemm16.value *= k;
+    c.vector.value *= k;
+  }
   return c;
 }
 

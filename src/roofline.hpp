@@ -20,6 +20,7 @@ struct Ceilings {
   BytesPerSecond memory;
   DType gemm_math = DType::bf16;  ///< the type the weight GEMMs actually run in
   std::string note;         ///< why a fallback was taken, if one was
+  bool attainable = false;  ///< peaks scaled by the GPU file's attainable fractions
 
   FlopsPerSecond peak(OpUnit u) const {
     return u == OpUnit::gemm ? gemm : u == OpUnit::gemm16 ? gemm16 : vector;

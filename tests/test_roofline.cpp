@@ -69,6 +69,33 @@ TEST_CASE("ridge point: H100 SXM bf16 = 989.4 / 3.35 = 295 FLOP/byte") {
   CHECK_FALSE(a.ceilings.note.empty());
 }
 
+TEST_CASE("attainable fractions scale the ceilings and turn the bound into an estimate") {
+  // The bundled H100 file plus measured-style fractions: 0.9 of 3.35 TB/s and 0.75 of 989.4 TFLOP/s.
+  const std::string base = "name: h100-frac\ndisplay_name: H100 fractions\nvendor: nvidia\narchitecture: hopper\n"
+                           "memory: 81559 MiB\nmemory_source: test\nmemory_bandwidth: 3.35 TB/s\nl2_cache: 50 MiB\n"
+                           "peak_flops:\n  fp32: 66.9 TFLOP/s\n  bf16: 989.4 TFLOP/s\n"
+                           "interconnect:\n  name: NVLink 4\n  bandwidth: 450 GB/s\nruntime_overhead: 1 GiB\n";
+  const GpuSpec plain = gpu_from_yaml(parse_document(base, "plain.yaml"), "plain.yaml");
+  const GpuSpec frac = gpu_from_yaml(
+      parse_document(base + "attainable:\n  memory_bandwidth: 0.9\n  compute: 0.75\n  source: test\n", "f.yaml"),
+      "f.yaml");
+  const ModelSpec m = resolve_model("llama-3.1-8b");
+  const ModelShapes shapes = compile_shapes(m, *weight_format("bf16"), 1);
+  const Ceilings cp = ceilings_for(plain, shapes), cf = ceilings_for(frac, shapes);
+  CHECK_FALSE(cp.attainable);
+  CHECK(cf.attainable);
+  CHECK(cf.memory.value == doctest::Approx(0.9 * 3.35e12));
+  CHECK(cf.gemm.value == doctest::Approx(0.75 * 989.4e12));
+  // A memory-bound decode step takes 1/0.9 as long; a compute-bound prefill 1/0.75.
+  const auto decode = phase_ops(shapes, PhaseQuery{Phase::decode, 1, 1, 4096, AttentionImpl::flash, DType::bf16});
+  CHECK(phase_totals(decode, cf).time.value == doctest::Approx(phase_totals(decode, cp).time.value / 0.9));
+  const auto prefill = phase_ops(shapes, PhaseQuery{Phase::prefill, 1, 8192, 8192, AttentionImpl::flash, DType::bf16});
+  CHECK(phase_totals(prefill, cf).time.value == doctest::Approx(phase_totals(prefill, cp).time.value / 0.75).epsilon(0.02));
+  // Out-of-range fractions are input errors.
+  CHECK_THROWS_AS(gpu_from_yaml(parse_document(base + "attainable:\n  compute: 1.5\n", "x.yaml"), "x.yaml"),
+                  InputError);
+}
+
 TEST_CASE("each side of the ridge point gets its verdict") {
   const Setup s("llama-3.1-8b", "h100-sxm", "bf16");
   // A decode GEMM at batch B has intensity ≈ B: memory-bound below ~295, compute-bound above.

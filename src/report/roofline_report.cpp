@@ -87,7 +87,8 @@ nlohmann::ordered_json roofline_json(const RooflineView& v) {
   j["schema"] = "ridge.roofline/v1";
   j["model"] = {{"name", v.model.name}, {"display_name", v.model.display_name}, {"source", v.model.source}};
   j["gpu"] = {{"name", v.gpu.name}, {"display_name", v.gpu.display_name}, {"source", v.gpu.source}};
-  j["estimate_kind"] = "roofline_bound";  // datasheet peaks: a lower bound on time
+  // Datasheet peaks give a lower bound on time; attainable fractions turn it into an estimate.
+  j["estimate_kind"] = c.attainable ? "attainable_estimate" : "roofline_bound";
   j["precision"] = v.memory_query.weights.name;
   j["weight_scheme"] = v.memory_query.weights.scheme();
   j["kv_dtype"] = std::string(to_string(v.memory_query.kv_dtype));
@@ -146,7 +147,9 @@ nlohmann::ordered_json roofline_json(const RooflineView& v) {
 std::string roofline_text(const RooflineView& v) {
   const auto& e = v.estimate;
   const auto& c = v.ceilings;
-  std::string out = fmt::format("{} on {} (roofline bound: datasheet peaks)\n", v.model.display_name, v.gpu.display_name);
+  std::string out = fmt::format("{} on {} ({})\n", v.model.display_name, v.gpu.display_name,
+                                c.attainable ? "estimate: attainable fractions of peak from the GPU file"
+                                             : "roofline bound: datasheet peaks, times are lower bounds");
   out += "  " + setup_line(v) + "\n";
   out += fmt::format("  weight GEMMs on {} at {}, memory {} -> ridge point {:.0f} FLOP/B\n", to_string(c.gemm_math),
                      human_flops(c.gemm), human_rate(c.memory), c.ridge_point());
