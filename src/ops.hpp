@@ -111,6 +111,22 @@ double expected_distinct_experts(double experts, double top_k, double tokens);
 /// A prompt of n tokens from empty: n(n+1)/2.
 double causal_pairs(double tokens, double context, double window);
 
+/// A weight GEMM y[tokens x n] = x[tokens x k] W^T: 2·tokens·n·k FLOPs; reads `weight_reads`
+/// copies of the weights (MoE: expected distinct experts) and the input, writes the output.
+/// The one formula for weight GEMMs: phases, `ridge validate` and the planner all use it.
+inline Op gemm_op(const GemmShape& g, Phase phase, OpUnit unit, std::int64_t count, double tokens,
+                  double input_bytes, double output_bytes, double weight_reads = 1.0) {
+  Op op;
+  op.name = g.name;
+  op.phase = phase;
+  op.unit = unit;
+  op.count = count;
+  op.flops = 2.0 * tokens * g.n * g.k;
+  op.bytes_read = weight_reads * g.weight_bytes + tokens * g.k * input_bytes;
+  op.bytes_written = tokens * g.n * output_bytes;
+  return op;
+}
+
 /// Calls sink(const Op&) for every operator of the phase, in execution order.
 template <class Sink>
 void for_each_op(const ModelShapes& s, const PhaseQuery& q, Sink&& sink);

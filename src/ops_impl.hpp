@@ -36,8 +36,7 @@ void for_each_op(const ModelShapes& s, const PhaseQuery& q, Sink&& sink) {
   auto gemm = [&](const GemmShape& g, std::int64_t count, double tokens, OpUnit unit,
                   double weight_reads = 1.0) {
     const double input_bytes = unit == OpUnit::gemm ? s.gemm_input_bytes : a;
-    emit(g.name, unit, count, 2.0 * tokens * g.n * g.k,
-         weight_reads * g.weight_bytes + tokens * g.k * input_bytes, tokens * g.n * a);
+    sink(static_cast<const Op&>(gemm_op(g, phase, unit, count, tokens, input_bytes, a, weight_reads)));
   };
 
   emit("embed_gather", OpUnit::vector, 1, 0.0, T * h * a, T * h * a);
