@@ -32,7 +32,9 @@ struct GpuSpec {
   std::map<DType, FlopsPerSecond> peak_flops;  ///< dense tensor-core peaks (fp32: CUDA cores)
   Interconnect interconnect;
   std::optional<Interconnect> pcie;
+  std::optional<Interconnect> inter_node;  ///< network between nodes, per GPU (default: 400 Gb/s IB)
   std::int64_t gpus_per_node = 8;
+  std::optional<double> usd_per_hour;      ///< rental price of one GPU, for the planner's cost
   Bytes runtime_overhead;       ///< default non-model memory per GPU (CUDA context, workspaces)
   /// Attainable fractions of the peaks (from measurement or calibration). Absent: the
   /// roofline uses datasheet peaks and its times are lower bounds.

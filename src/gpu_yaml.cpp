@@ -55,6 +55,9 @@ GpuSpec gpu_from_yaml(const Node& root, const std::string& source) {
   }
   g.interconnect = read_link(r.required("interconnect"), "interconnect");
   if (const Node* n = r.optional("pcie")) g.pcie = read_link(*n, "pcie");
+  if (const Node* n = r.optional("inter_node")) g.inter_node = read_link(*n, "inter_node");
+  if (const Node* n = r.optional("usd_per_hour")) g.usd_per_hour = as_number(*n, "usd_per_hour", 0.001, 10000.0);
+  if (const Node* n = r.optional("usd_per_hour_source")) as_string(*n, "usd_per_hour_source");
   if (const Node* n = r.optional("gpus_per_node")) g.gpus_per_node = as_int(*n, "gpus_per_node", 1, 1024);
   g.runtime_overhead = Bytes{as_size(r.required("runtime_overhead"), "runtime_overhead", 0, 64 * kGiB)};
   if (g.runtime_overhead >= g.memory)

@@ -108,30 +108,71 @@ double mean_step_time(const ModelShapes& s, const Ceilings& c, const ServiceQuer
 
 }  // namespace
 
+namespace {
+
+std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+
+/// p × (layers of the largest stage) / layers: how much the slowest stage exceeds an even share.
+double stage_imbalance(const ModelShapes& s, std::int64_t pp) {
+  std::int64_t layers = 0;
+  for (const LayerGroup& g : s.groups) layers += g.count;
+  if (pp <= 1 || layers == 0) return 1.0;
+  const std::vector<std::int64_t> split = pipeline_split(layers, pp);
+  return static_cast<double>(pp * *std::max_element(split.begin(), split.end())) / static_cast<double>(layers);
+}
+
+}  // namespace
+
 ServiceEstimate estimate_service(const ModelShapes& s, const Ceilings& c, const ServiceQuery& q) {
   ServiceEstimate e;
-  const PhaseQuery prefill{Phase::prefill, q.batch, q.prompt, q.prompt, q.attention, q.kv_dtype};
+  const Topology& topo = q.topology;
+  const std::int64_t p = topo.pp;
+  const double pd = static_cast<double>(p);
+  e.stage_imbalance = stage_imbalance(s, p);
+  const double u = e.stage_imbalance;
+
+  // Prefill: the batch split into m micro-batches of b sequences flowing through the stages.
+  const std::int64_t m_requested = q.micro_batches > 0 ? q.micro_batches : std::min(q.batch, p);
+  e.prefill_micro_batch = p > 1 ? ceil_div(q.batch, std::min(m_requested, q.batch)) : q.batch;
+  e.prefill_micro_batches = ceil_div(q.batch, e.prefill_micro_batch);
+  const double m = static_cast<double>(e.prefill_micro_batches);
+  const std::int64_t b = e.prefill_micro_batch;
+  const PhaseQuery prefill{Phase::prefill, b, q.prompt, q.prompt, q.attention, q.kv_dtype};
   e.prefill_ops = phase_ops(s, prefill);
   e.prefill = phase_totals(e.prefill_ops, c);
-  e.ttft = e.prefill.time;
+  e.prefill_comm = comm_ops(s, topo, Phase::prefill, static_cast<double>(b * q.prompt), static_cast<double>(b));
+  e.prefill_comm_time = comm_time(e.prefill_comm);
+  const double pass = e.prefill.time.value + e.prefill_comm_time.tensor_parallel.value;  // T + C, all stages
+  e.bubble = pipeline_bubble(p, e.prefill_micro_batches);
+  e.ttft = Seconds{(m - 1) * u * pass / pd + pass + e.prefill_comm_time.pipeline.value};
 
+  // Decode: min(B, p) micro-batches in flight; each step of a micro-batch passes every stage.
+  e.decode_micro_batches = std::min(q.batch, p);
+  e.decode_micro_batch = ceil_div(q.batch, e.decode_micro_batches);
+  const std::int64_t bd = e.decode_micro_batch;
+  const double md = static_cast<double>(e.decode_micro_batches);
+  ServiceQuery dq = q;
+  dq.batch = bd;
   // Decode steps produce tokens 2..G; step j (1-based) attends P + j tokens.
   const std::int64_t steps = std::max<std::int64_t>(0, q.gen - 1);
   const std::int64_t first = q.prompt + 1, last = q.prompt + steps;
   e.decode_ops_context = steps > 0 ? q.prompt + (steps + 1) / 2 : q.prompt + 1;
-  e.decode_ops = phase_ops(s, PhaseQuery{Phase::decode, q.batch, 1, e.decode_ops_context, q.attention, q.kv_dtype});
+  e.decode_ops = phase_ops(s, PhaseQuery{Phase::decode, bd, 1, e.decode_ops_context, q.attention, q.kv_dtype});
   e.decode_step = phase_totals(e.decode_ops, c);
+  e.decode_comm = comm_ops(s, topo, Phase::decode, static_cast<double>(bd), static_cast<double>(bd));
+  e.decode_comm_time = comm_time(e.decode_comm);
   if (steps > 0) {
     // Sliding layers stop growing at the window: split the range there so each part is linear.
     const std::int64_t w = static_cast<std::int64_t>(s.window);
     double total = 0;
     if (w > 0 && first < w && w < last) {
-      total += mean_step_time(s, c, q, first, w) * static_cast<double>(w - first + 1);
-      total += mean_step_time(s, c, q, w + 1, last) * static_cast<double>(last - w);
+      total += mean_step_time(s, c, dq, first, w) * static_cast<double>(w - first + 1);
+      total += mean_step_time(s, c, dq, w + 1, last) * static_cast<double>(last - w);
     } else {
-      total += mean_step_time(s, c, q, first, last) * static_cast<double>(steps);
+      total += mean_step_time(s, c, dq, first, last) * static_cast<double>(steps);
     }
-    e.tpot = Seconds{total / static_cast<double>(steps)};
+    const double step = total / static_cast<double>(steps) + e.decode_comm_time.tensor_parallel.value;
+    e.tpot = Seconds{std::max(md * u * step / pd, step + e.decode_comm_time.pipeline.value)};
   }
   e.e2e = Seconds{e.ttft.value + static_cast<double>(steps) * e.tpot.value};
   const double generated = static_cast<double>(q.batch * q.gen);

@@ -8,6 +8,7 @@
 
 #include "gpu.hpp"
 #include "ops.hpp"
+#include "parallel.hpp"
 #include "units.hpp"
 
 namespace ridge {
@@ -65,14 +66,26 @@ struct ServiceQuery {
   std::int64_t gen = 256;      ///< G: generated tokens per sequence (the first comes from prefill)
   AttentionImpl attention = AttentionImpl::flash;
   DType kv_dtype = DType::bf16;
+  Topology topology;           ///< TP × PP of one replica and its links (default: one GPU)
+  std::int64_t micro_batches = 0;  ///< prefill micro-batches under PP (0: min(batch, PP))
 };
 
 struct ServiceEstimate {
-  std::vector<Op> prefill_ops;
+  std::vector<Op> prefill_ops;  ///< one prefill pass of one micro-batch, all layers, per TP rank
   std::vector<Op> decode_ops;   ///< one decode step at the mean context of the generation
   std::int64_t decode_ops_context = 0;
   PhaseTotals prefill;
   PhaseTotals decode_step;      ///< the step at decode_ops_context
+  std::vector<CommOp> prefill_comm;  ///< communication of one prefill pass of one micro-batch
+  std::vector<CommOp> decode_comm;   ///< communication of one decode step of one micro-batch
+  CommTime prefill_comm_time;
+  CommTime decode_comm_time;
+  std::int64_t prefill_micro_batches = 1;  ///< m: the batch split into m micro-batches under PP
+  std::int64_t prefill_micro_batch = 1;    ///< sequences per prefill micro-batch
+  std::int64_t decode_micro_batches = 1;   ///< min(batch, PP) in flight, as vLLM's virtual engines
+  std::int64_t decode_micro_batch = 1;
+  double bubble = 0;                       ///< prefill pipeline idle fraction (p − 1)/(m + p − 1)
+  double stage_imbalance = 1;              ///< p × (layers of the largest stage) / layers
   Seconds ttft;                 ///< prefill of the whole prompt, producing token 1
   Seconds tpot;                 ///< mean decode step over tokens 2..G (context P+1 .. P+G−1)
   Seconds e2e;                  ///< ttft + (G − 1) tpot
@@ -85,6 +98,11 @@ struct ServiceEstimate {
 double mean_of_max_linear(double x_first, double x_last, double y_first, double y_last, double n);
 
 /// TTFT, TPOT (closed form over the growing KV cache), end-to-end latency and throughput.
+/// With T(b) a pass's operator time and C(b) its TP collectives for a micro-batch of b, u the
+/// stage imbalance and S(b) the stage-to-stage sends:
+///   TTFT = (m − 1) · u · (T + C) / p + T + C + S   (the pipeline fill: bubble (p−1)/(m+p−1))
+///   TPOT = max(m · u · (T + C) / p, T + C + S)    (m = min(B, p) micro-batches in flight)
+/// so PP never shortens one sequence's latency; TP divides T but adds C.
 ServiceEstimate estimate_service(const ModelShapes& s, const Ceilings& c, const ServiceQuery& q);
 
 }  // namespace ridge

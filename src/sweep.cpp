@@ -65,9 +65,10 @@ std::vector<std::int64_t> parse_int_list(const std::string& text, const std::str
 }
 
 SweepEvaluator::SweepEvaluator(const ModelSpec& m, const GpuSpec& g, const MemoryQuery& base,
-                               const std::vector<WeightFormat>& formats, std::int64_t gen)
+                               const std::vector<WeightFormat>& formats, std::int64_t gen,
+                               double inter_node_bandwidth)
     : model_(m), budget_(Bytes{static_cast<std::uint64_t>(static_cast<double>(g.memory.value) * base.memory_utilization)}),
-      gen_(gen) {
+      gen_(gen), topology_(topology_for(g, base.tp, base.pp, inter_node_bandwidth)) {
   for (const WeightFormat& f : formats) {
     PerFormat p;
     p.query = base;
@@ -87,7 +88,7 @@ SweepRow SweepEvaluator::evaluate(std::size_t format, std::int64_t batch, std::i
   row.batch = batch;
   row.context = context;
   row.gen = gen_;
-  const ServiceEstimate e = estimate_service(p.shapes, p.ceilings, ServiceQuery{batch, context, gen_, p.query.attention, p.query.kv_dtype});
+  const ServiceEstimate e = estimate_service(p.shapes, p.ceilings, ServiceQuery{batch, context, gen_, p.query.attention, p.query.kv_dtype, topology_, 0});
   row.ttft_s = e.ttft.value;
   row.tpot_s = e.tpot.value;
   row.e2e_s = e.e2e.value;

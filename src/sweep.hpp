@@ -39,7 +39,7 @@ class SweepEvaluator {
  public:
   /// `base` carries KV type, TP, PP, utilization, overhead, attention and chunking.
   SweepEvaluator(const ModelSpec& m, const GpuSpec& g, const MemoryQuery& base, const std::vector<WeightFormat>& formats,
-                 std::int64_t gen);
+                 std::int64_t gen, double inter_node_bandwidth = 0);
 
   std::size_t formats() const { return per_format_.size(); }
   SweepRow evaluate(std::size_t format, std::int64_t batch, std::int64_t context) const;
@@ -54,6 +54,7 @@ class SweepEvaluator {
   const ModelSpec& model_;
   Bytes budget_;
   std::int64_t gen_;
+  Topology topology_;  ///< TP x PP of one replica and its links
   std::vector<PerFormat> per_format_;
 };
 

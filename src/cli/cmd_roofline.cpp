@@ -16,6 +16,7 @@ Runner register_roofline(CLI::App& app) {
   auto gen = std::make_shared<std::int64_t>(256);
   auto plot = std::make_shared<std::string>();
   add_deployment_options(*cmd, *opts, /*with_context=*/false);
+  add_parallel_options(*cmd, *opts);
   cmd->add_option("-p,--prompt", *prompt, "prompt tokens per sequence (default 1024)");
   cmd->add_option("-n,--gen", *gen, "generated tokens per sequence, the first from prefill (default 256)");
   cmd->add_option("--plot", *plot, "write a roofline plot as SVG to this file");
@@ -32,7 +33,8 @@ Runner register_roofline(CLI::App& app) {
     const MemoryEstimate memory = estimate_memory(d.model, d.gpu, d.query);
     const ModelShapes shapes = compile_shapes(d.model, d.query.weights, d.query.tp);
     const Ceilings ceilings = ceilings_for(d.gpu, shapes);
-    const ServiceQuery sq{d.query.batch, *prompt, *gen, d.query.attention, d.query.kv_dtype};
+    const ServiceQuery sq{d.query.batch, *prompt,   *gen, d.query.attention, d.query.kv_dtype,
+                          d.topology,    d.micro_batches};
     const ServiceEstimate e = estimate_service(shapes, ceilings, sq);
     const RooflineView view{d.model, d.gpu, d.query, memory, sq, e, ceilings};
     if (!plot->empty()) {

@@ -35,6 +35,13 @@ void add_deployment_options(CLI::App& cmd, DeploymentOptions& o, bool with_conte
   cmd.add_option("--block-size", o.block_size, "paged KV block size in tokens (default 16)");
 }
 
+void add_parallel_options(CLI::App& cmd, DeploymentOptions& o) {
+  cmd.add_option("--micro-batches", o.micro_batches,
+                 "prefill micro-batches under --pp (default min(batch, PP))");
+  cmd.add_option("--inter-node-bandwidth", o.inter_node_bandwidth,
+                 "network per GPU between nodes, e.g. \"25 GB/s\" (default: the GPU file's, else 50 GB/s)");
+}
+
 void add_format_option(CLI::App& cmd, std::string& format) {
   cmd.add_option("-f,--format", format, "table, json, csv or markdown (default table)");
 }
@@ -49,7 +56,7 @@ Format parse_format(const std::string& name) {
 }
 
 Deployment build_deployment(const DeploymentOptions& o) {
-  Deployment d{resolve_model(o.model), resolve_gpu(o.gpu), {}, 1};
+  Deployment d{resolve_model(o.model), resolve_gpu(o.gpu), {}, 1, {}, 0, 0};
   MemoryQuery& q = d.query;
 
   // Weight format: explicit option, else the checkpoint's own, else 16-bit like the model.
@@ -128,6 +135,19 @@ Deployment build_deployment(const DeploymentOptions& o) {
   q.block_size = o.block_size;
 
   check_sharding(d.model, q.tp, q.pp);
+
+  if (o.micro_batches != 0) require_range("--micro-batches", o.micro_batches, 1, 1'000'000);
+  d.micro_batches = o.micro_batches;
+  if (!o.inter_node_bandwidth.empty()) {
+    try {
+      d.inter_node_bandwidth = parse_quantity(o.inter_node_bandwidth, QuantityKind::bandwidth);
+    } catch (const QuantityError& e) {
+      throw InputError({}, "--inter-node-bandwidth", e.what());
+    }
+    if (!(d.inter_node_bandwidth >= 1e6 && d.inter_node_bandwidth <= 1e14))
+      throw InputError({}, "--inter-node-bandwidth", "must be between 1 MB/s and 100 TB/s");
+  }
+  d.topology = topology_for(d.gpu, q.tp, q.pp, d.inter_node_bandwidth);
   return d;
 }
 

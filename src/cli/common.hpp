@@ -11,6 +11,7 @@
 #include "gpu.hpp"
 #include "memory.hpp"
 #include "model.hpp"
+#include "parallel.hpp"
 
 namespace ridge::cli {
 
@@ -36,11 +37,15 @@ struct DeploymentOptions {
   std::int64_t prefill_chunk = 0;
   std::int64_t block_size = 16;
   std::string context_option = "--context";  ///< how messages name the context ("--prompt + --gen")
+  std::int64_t micro_batches = 0;            ///< prefill micro-batches under PP (0: min(batch, PP))
+  std::string inter_node_bandwidth;          ///< overrides the network between nodes ("50 GB/s")
 };
 
 /// Registers -m/-g and the deployment options on `cmd` (--context only when asked: the
 /// roofline takes --prompt and --gen instead).
 void add_deployment_options(CLI::App& cmd, DeploymentOptions& o, bool with_context = true);
+/// --micro-batches and --inter-node-bandwidth: for commands that cost time.
+void add_parallel_options(CLI::App& cmd, DeploymentOptions& o);
 
 /// InputError naming `option` unless min <= v <= max.
 void require_range(const std::string& option, std::int64_t v, std::int64_t min, std::int64_t max);
@@ -54,6 +59,9 @@ struct Deployment {
   GpuSpec gpu;
   MemoryQuery query;
   std::int64_t replicas = 1;
+  Topology topology;               ///< TP x PP of one replica and the links between its GPUs
+  std::int64_t micro_batches = 0;
+  double inter_node_bandwidth = 0; ///< B/s from --inter-node-bandwidth, 0: the GPU file's
 };
 Deployment build_deployment(const DeploymentOptions& o);
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 
 #include "format.hpp"
 
@@ -44,15 +45,33 @@ std::string intensity_text(double x) {
   return fmt::format("{:.2f}", x);
 }
 
-Table op_table(const std::vector<Op>& ops, const Ceilings& c, double phase_time) {
+double comm_total(const std::vector<CommOp>& comm) {
+  const CommTime t = comm_time(comm);
+  return t.tensor_parallel.value + t.pipeline.value;
+}
+
+/// Largest of the time in compute-bound operators, in memory-bound ones and in communication.
+std::string phase_bound(const PhaseTotals& t, double comm_s) {
+  const double compute = t.compute_bound_time.value, memory = t.time.value - compute;
+  if (comm_s > compute && comm_s > memory) return "communication";
+  return t.compute_bound() ? "compute" : "memory";
+}
+
+Table op_table(const std::vector<Op>& ops, const std::vector<CommOp>& comm, const Ceilings& c, double pass_time) {
   Table t;
   t.headers = {"operator", "x", "GFLOP", "MB moved", "FLOP/B", "time", "share", "bound"};
   t.right_aligned = {false, true, true, true, true, true, true, false};
+  auto share = [&](double time) { return fmt::format("{:.1f}%", pass_time > 0 ? 100 * time / pass_time : 0.0); };
   for (const Row& r : rows_of(ops, c)) {
     t.rows.push_back({std::string(r.op->name), std::to_string(r.op->count), fmt::format("{:.3f}", r.flops / 1e9),
                       fmt::format("{:.2f}", r.bytes / 1e6), intensity_text(r.op->intensity()), seconds_text(r.time_s),
-                      fmt::format("{:.1f}%", phase_time > 0 ? 100 * r.time_s / phase_time : 0.0),
-                      r.compute_bound ? "compute" : "memory"});
+                      share(r.time_s), r.compute_bound ? "compute" : "memory"});
+  }
+  for (const CommOp& op : comm) {
+    const double n = static_cast<double>(op.count);
+    t.rows.push_back({fmt::format("{} ({}, {})", op.name, op.algorithm, op.link), std::to_string(op.count), "-",
+                      fmt::format("{:.2f}", n * op.bytes / 1e6), "-", seconds_text(n * op.time.value),
+                      share(n * op.time.value), "communication"});
   }
   return t;
 }
@@ -71,13 +90,21 @@ std::int64_t gpu_count(const RooflineView& v) { return v.memory_query.tp * v.mem
 
 std::string bound_word(bool compute_bound) { return compute_bound ? "compute-bound" : "memory-bound"; }
 
-std::string phase_reason(std::string_view phase, const PhaseTotals& t, const Ceilings& c) {
+std::string phase_reason(std::string_view phase, const PhaseTotals& t, const Ceilings& c, double comm_s) {
   const double share = t.time.value > 0 ? 100 * t.compute_bound_time.value / t.time.value : 0;
   const double dominant = t.compute_bound() ? share : 100 - share;
-  return fmt::format("{} is {}: {} FLOP/B against a ridge point of {:.0f} FLOP/B ({}); {:.0f}% of its time is in "
-                     "{} operators",
+  const std::string comm =
+      comm_s > 0 ? fmt::format("; communication adds {} ({:.0f}% of the pass)", seconds_text(comm_s),
+                               100 * comm_s / (comm_s + t.time.value))
+                 : "";
+  if (phase_bound(t, comm_s) == "communication")
+    return fmt::format("{} is communication-bound: {} in collectives and sends against {} in operators", phase,
+                       seconds_text(comm_s), seconds_text(t.time.value));
+  return fmt::format("{} is {}: {} FLOP/B against a ridge point of {:.0f} FLOP/B ({}); {:.0f}% of its operator time "
+                     "is in {} operators",
                      phase, bound_word(t.compute_bound()), intensity_text(t.intensity()), c.ridge_point(),
-                     to_string(c.gemm_math), dominant, t.compute_bound() ? "compute-bound" : "memory-bound");
+                     to_string(c.gemm_math), dominant, t.compute_bound() ? "compute-bound" : "memory-bound") +
+         comm;
 }
 
 nlohmann::ordered_json roofline_json(const RooflineView& v) {
@@ -107,16 +134,27 @@ nlohmann::ordered_json roofline_json(const RooflineView& v) {
   if (!c.note.empty()) j["note"] = c.note;
   j["decode_context_tokens"] = e.decode_ops_context;
   j["phases"] = nlohmann::ordered_json::array();
-  for (const auto& [name, t] : {std::pair<const char*, const PhaseTotals&>{"prefill", e.prefill},
-                                std::pair<const char*, const PhaseTotals&>{"decode", e.decode_step}}) {
+  for (const auto& [name, t, comm] :
+       {std::tuple<const char*, const PhaseTotals&, const CommTime&>{"prefill", e.prefill, e.prefill_comm_time},
+        std::tuple<const char*, const PhaseTotals&, const CommTime&>{"decode", e.decode_step, e.decode_comm_time}}) {
+    const double comm_s = comm.tensor_parallel.value + comm.pipeline.value;
     j["phases"].push_back({{"phase", name},
                            {"flops", t.flops},
                            {"bytes", t.bytes},
                            {"intensity", t.intensity()},
-                           {"time_s", t.time.value},
+                           {"time_s", t.time.value + comm_s},
+                           {"operator_time_s", t.time.value},
                            {"compute_bound_time_s", t.compute_bound_time.value},
-                           {"bound", t.compute_bound() ? "compute" : "memory"}});
+                           {"communication_time_s", comm_s},
+                           {"bound", phase_bound(t, comm_s)}});
   }
+  j["pipeline"] = {{"stages", v.memory_query.pp},
+                   {"stage_imbalance", e.stage_imbalance},
+                   {"prefill_micro_batches", e.prefill_micro_batches},
+                   {"prefill_micro_batch", e.prefill_micro_batch},
+                   {"bubble", e.bubble},
+                   {"decode_micro_batches", e.decode_micro_batches},
+                   {"decode_micro_batch", e.decode_micro_batch}};
   j["ops"] = nlohmann::ordered_json::array();
   for (const auto* ops : {&e.prefill_ops, &e.decode_ops}) {
     for (const Row& r : rows_of(*ops, c)) {
@@ -131,6 +169,22 @@ nlohmann::ordered_json roofline_json(const RooflineView& v) {
                           {"intensity", r.op->intensity()},
                           {"time_s", r.time_s},
                           {"bound", r.compute_bound ? "compute" : "memory"}});
+    }
+  }
+  for (const auto* comm : {&e.prefill_comm, &e.decode_comm}) {
+    for (const CommOp& op : *comm) {
+      const double n = static_cast<double>(op.count);
+      j["ops"].push_back({{"phase", std::string(to_string(op.phase))},
+                          {"name", std::string(op.name)},
+                          {"unit", "link"},
+                          {"count", op.count},
+                          {"flops", 0.0},
+                          {"bytes", n * op.bytes},
+                          {"intensity", 0.0},
+                          {"time_s", n * op.time.value},
+                          {"bound", "communication"},
+                          {"algorithm", std::string(op.algorithm)},
+                          {"link", std::string(op.link)}});
     }
   }
   j["ttft_s"] = e.ttft.value;
@@ -154,22 +208,32 @@ std::string roofline_text(const RooflineView& v) {
   out += fmt::format("  weight GEMMs on {} at {}, memory {} -> ridge point {:.0f} FLOP/B\n", to_string(c.gemm_math),
                      human_flops(c.gemm), human_rate(c.memory), c.ridge_point());
   if (!c.note.empty()) out += "  note: " + c.note + "\n";
-  out += fmt::format("\nprefill: {} sequences x {} tokens, per GPU\n", v.query.batch, with_commas(v.query.prompt));
-  out += op_table(e.prefill_ops, c, e.prefill.time.value).text("  ");
-  out += fmt::format("\ndecode step at context {} (mean of the generation), per GPU\n", with_commas(e.decode_ops_context));
-  out += op_table(e.decode_ops, c, e.decode_step.time.value).text("  ");
+  const double prefill_comm = comm_total(e.prefill_comm), decode_comm = comm_total(e.decode_comm);
+  const std::string scope = v.memory_query.pp > 1 ? "per GPU of a TP group, summed over the pipeline stages" : "per GPU";
+  if (v.memory_query.pp > 1)
+    out += fmt::format("  pipeline: {} stages (largest {:.2f}x an even share), prefill in {} micro-batches of {} "
+                       "(bubble {:.1f}%), decode with {} micro-batches of {} in flight\n",
+                       v.memory_query.pp, e.stage_imbalance, e.prefill_micro_batches, e.prefill_micro_batch,
+                       100 * e.bubble, e.decode_micro_batches, e.decode_micro_batch);
+  out += fmt::format("\nprefill: {} sequences x {} tokens, {}\n", e.prefill_micro_batch, with_commas(v.query.prompt), scope);
+  out += op_table(e.prefill_ops, e.prefill_comm, c, e.prefill.time.value + prefill_comm).text("  ");
+  out += fmt::format("\ndecode step: {} sequences at context {} (mean of the generation), {}\n", e.decode_micro_batch,
+                     with_commas(e.decode_ops_context), scope);
+  out += op_table(e.decode_ops, e.decode_comm, c, e.decode_step.time.value + decode_comm).text("  ");
 
   Table phases;
-  phases.headers = {"phase", "GFLOP", "GB moved", "FLOP/B", "time", "bound"};
-  phases.right_aligned = {false, true, true, true, true, false};
-  for (const auto& [name, t] : {std::pair<const char*, const PhaseTotals&>{"prefill", e.prefill},
-                                std::pair<const char*, const PhaseTotals&>{"decode step", e.decode_step}}) {
+  phases.headers = {"phase", "GFLOP", "GB moved", "FLOP/B", "operators", "communication", "bound"};
+  phases.right_aligned = {false, true, true, true, true, true, false};
+  for (const auto& [name, t, comm] :
+       {std::tuple<const char*, const PhaseTotals&, double>{"prefill", e.prefill, prefill_comm},
+        std::tuple<const char*, const PhaseTotals&, double>{"decode step", e.decode_step, decode_comm}}) {
     phases.rows.push_back({name, fmt::format("{:.1f}", t.flops / 1e9), fmt::format("{:.3f}", t.bytes / 1e9),
-                           intensity_text(t.intensity()), seconds_text(t.time.value), t.compute_bound() ? "compute" : "memory"});
+                           intensity_text(t.intensity()), seconds_text(t.time.value), seconds_text(comm),
+                           phase_bound(t, comm)});
   }
   out += "\n" + phases.text("  ");
-  out += "  " + phase_reason("prefill", e.prefill, c) + "\n";
-  out += "  " + phase_reason("decode", e.decode_step, c) + "\n";
+  out += "  " + phase_reason("prefill", e.prefill, c, prefill_comm) + "\n";
+  out += "  " + phase_reason("decode", e.decode_step, c, decode_comm) + "\n";
   out += fmt::format("\n  TTFT {}   TPOT {}   end-to-end {}\n", seconds_text(e.ttft.value), seconds_text(e.tpot.value),
                      seconds_text(e.e2e.value));
   out += fmt::format("  throughput {:.0f} tokens/s ({:.0f} per GPU); while decoding {:.0f} tokens/s\n",
@@ -183,12 +247,14 @@ std::string roofline_text(const RooflineView& v) {
 std::string roofline_markdown(const RooflineView& v) {
   const auto& e = v.estimate;
   const auto& c = v.ceilings;
-  std::string out = fmt::format("### {} on {} (roofline bound)\n\n{}\n\n", v.model.display_name, v.gpu.display_name,
-                                setup_line(v));
-  out += "**Prefill**\n\n" + op_table(e.prefill_ops, c, e.prefill.time.value).markdown();
+  std::string out = fmt::format("### {} on {} ({})\n\n{}\n\n", v.model.display_name, v.gpu.display_name,
+                                c.attainable ? "estimate" : "roofline bound", setup_line(v));
+  const double prefill_comm = comm_total(e.prefill_comm), decode_comm = comm_total(e.decode_comm);
+  out += "**Prefill**\n\n" + op_table(e.prefill_ops, e.prefill_comm, c, e.prefill.time.value + prefill_comm).markdown();
   out += fmt::format("\n**Decode step** (context {})\n\n", e.decode_ops_context);
-  out += op_table(e.decode_ops, c, e.decode_step.time.value).markdown();
-  out += "\n- " + phase_reason("prefill", e.prefill, c) + "\n- " + phase_reason("decode", e.decode_step, c) + "\n";
+  out += op_table(e.decode_ops, e.decode_comm, c, e.decode_step.time.value + decode_comm).markdown();
+  out += "\n- " + phase_reason("prefill", e.prefill, c, prefill_comm) + "\n- " +
+         phase_reason("decode", e.decode_step, c, decode_comm) + "\n";
   out += fmt::format("- TTFT {}, TPOT {}, end-to-end {}, throughput {:.0f} tokens/s\n", seconds_text(e.ttft.value),
                      seconds_text(e.tpot.value), seconds_text(e.e2e.value), e.throughput_tokens_per_s);
   return out;
@@ -203,6 +269,14 @@ std::string roofline_csv(const RooflineView& v) {
                         std::to_string(r.op->count), fmt::format("{:.6g}", r.flops), fmt::format("{:.6g}", r.bytes),
                         fmt::format("{:.6g}", r.op->intensity()), fmt::format("{:.6g}", r.time_s),
                         r.compute_bound ? "compute" : "memory"});
+    }
+  }
+  for (const auto* comm : {&v.estimate.prefill_comm, &v.estimate.decode_comm}) {
+    for (const CommOp& op : *comm) {
+      const double n = static_cast<double>(op.count);
+      t.rows.push_back({std::string(to_string(op.phase)), std::string(op.name), "link", std::to_string(op.count), "0",
+                        fmt::format("{:.6g}", n * op.bytes), "0", fmt::format("{:.6g}", n * op.time.value),
+                        "communication"});
     }
   }
   return t.csv();

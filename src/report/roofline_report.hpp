@@ -34,6 +34,7 @@ std::string roofline_svg(const RooflineView& v);
 /// "memory-bound" / "compute-bound"
 std::string bound_word(bool compute_bound);
 /// One sentence: why a phase is bound where it is, in numbers.
-std::string phase_reason(std::string_view phase, const PhaseTotals& t, const Ceilings& c);
+/// `comm_s`: the phase's communication time (0 on one GPU).
+std::string phase_reason(std::string_view phase, const PhaseTotals& t, const Ceilings& c, double comm_s = 0);
 
 }  // namespace ridge

@@ -1,0 +1,97 @@
+// Multi-GPU costs: collectives for tensor parallelism, point-to-point transfers and the bubble
+// for pipeline parallelism, and where each runs (NVLink inside a node, the network across nodes).
+// Latency model after NCCL's tuning model (src/graph/tuning.cc): a collective costs a base
+// latency plus one hop latency per step plus its bytes over the link bandwidth.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gpu.hpp"
+#include "ops.hpp"
+#include "units.hpp"
+
+namespace ridge {
+
+/// A link as a collective sees it: bandwidth per GPU per direction, latency per step.
+struct Link {
+  std::string name;
+  BytesPerSecond bandwidth;
+  Seconds hop_latency;
+};
+
+/// Fixed cost of launching one collective (NCCL ring, LL protocol: 3.6 us).
+inline constexpr Seconds kCollectiveBaseLatency{3.6e-6};
+/// Per-step latency when a GPU file gives none: NCCL's ring/LL figures, 0.47 us on NVLink,
+/// 1.0 us over PCIe, 2.7 us over the network.
+inline constexpr Seconds kNvlinkHopLatency{0.47e-6};
+inline constexpr Seconds kPcieHopLatency{1.0e-6};
+inline constexpr Seconds kNetworkHopLatency{2.7e-6};
+/// Inter-node default when a GPU file has no `inter_node`: one 400 Gb/s InfiniBand NDR NIC per
+/// GPU (DGX/HGX H100 rail design) = 50 GB/s per direction.
+inline constexpr BytesPerSecond kDefaultInterNodeBandwidth{50e9};
+
+struct CollectiveCost {
+  Seconds time;
+  std::string_view algorithm;  ///< "ring", "tree", "send" or "none"
+};
+
+/// All-reduce of a `bytes` buffer on each of `ranks` GPUs; the cheaper of
+///   ring: base + 2(n−1) hops + 2(n−1)/n · bytes / bandwidth  (bandwidth-optimal), and
+///   tree: base + 2⌈log2 n⌉ hops + 2 · bytes / bandwidth      (latency-optimal, small messages).
+CollectiveCost all_reduce_cost(double bytes, std::int64_t ranks, const Link& link);
+
+/// Ring all-gather of `total_bytes` (each rank contributes total/n):
+///   base + (n−1) hops + (n−1)/n · total / bandwidth.
+CollectiveCost all_gather_cost(double total_bytes, std::int64_t ranks, const Link& link);
+
+/// One point-to-point transfer between pipeline stages: hop + bytes / bandwidth.
+Seconds send_time(double bytes, const Link& link);
+
+/// Idle fraction of a pipeline of p stages running m micro-batches: (p − 1) / (m + p − 1).
+double pipeline_bubble(std::int64_t stages, std::int64_t micro_batches);
+
+/// Where the GPUs of one replica sit and which links their traffic takes. TP groups are packed
+/// inside a node when they fit (TP ≤ GPUs per node); pipeline stages then fill nodes in order.
+struct Topology {
+  std::int64_t tp = 1;
+  std::int64_t pp = 1;
+  Link tp_link;                         ///< the TP group's all-reduce link (the slowest one it spans)
+  Link intra_node;                      ///< stage-to-stage inside a node
+  Link inter_node;                      ///< stage-to-stage across nodes
+  std::int64_t inter_node_boundaries = 0;  ///< of the pp − 1 stage boundaries, those crossing nodes
+  bool tp_spans_nodes = false;
+};
+
+/// `inter_node_bandwidth` overrides the GPU file's (or the default) network bandwidth when > 0.
+Topology topology_for(const GpuSpec& g, std::int64_t tp, std::int64_t pp, double inter_node_bandwidth = 0);
+
+/// One communication step of a forward pass, repeated `count` times.
+struct CommOp {
+  std::string_view name;
+  Phase phase = Phase::prefill;
+  std::int64_t count = 1;
+  double bytes = 0;        ///< message per instance (each rank's buffer for an all-reduce)
+  Seconds time;            ///< per instance
+  std::string_view algorithm;
+  std::string_view link;   ///< "intra-node", "inter-node"
+};
+
+/// Communication of one forward pass over `sequences` sequences carrying `tokens` tokens in
+/// total (prefill: batch × prompt; decode: batch), whole model (all stages):
+///   TP > 1: an all-reduce of tokens × hidden activations after attention and after the MLP in
+///   every layer, one after the vocabulary-parallel embedding, and an all-gather of the
+///   last-token logits (sequences × vocab);
+///   PP > 1: one send of tokens × hidden activations across each stage boundary.
+std::vector<CommOp> comm_ops(const ModelShapes& s, const Topology& t, Phase phase, double tokens, double sequences);
+
+/// Σ count × time of the TP collectives (all stages), and of the stage-to-stage sends.
+struct CommTime {
+  Seconds tensor_parallel;
+  Seconds pipeline;
+};
+CommTime comm_time(const std::vector<CommOp>& ops);
+
+}  // namespace ridge
