@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "loaders.hpp"
+#include "plan.hpp"
 #include "roofline.hpp"
 #include "sweep.hpp"
 
@@ -55,7 +56,7 @@ int main() {
     double sink = 0;
     const double s = seconds_for([&] {
       for (std::int64_t i = 0; i < n; ++i)
-        sink += estimate_service(shapes, c, ServiceQuery{1 + (i & 63), 512 + (i & 4095), 256, AttentionImpl::flash, DType::bf16}).tpot.value;
+        sink += estimate_service(shapes, c, ServiceQuery{1 + (i & 63), 512 + (i & 4095), 256, AttentionImpl::flash, DType::bf16, {}, 0}).tpot.value;
     });
     report("service estimates (TTFT + closed-form TPOT)", n / s, 1e5);
     if (sink < 0) std::puts("");
@@ -83,6 +84,27 @@ int main() {
       bytes += b.size();
     });
     fmt::print("{:<58} {:>14.2f} s    target a few seconds ({} MB formatted)\n", "1,000,000-point sweep to CSV", s, bytes / 1'000'000);
+  }
+  // 4. The planner: every bundled GPU x weights x KV x TP x PP x replica count for a 70B model
+  //    serving 64 concurrent sequences under TTFT/TPOT targets, up to 256 GPUs.
+  {
+    PlanRequest r;
+    for (const std::string& name : bundled_gpu_names()) r.gpus.push_back(resolve_gpu(name));
+    r.prompt = 2048;
+    r.gen = 512;
+    r.concurrency = 64;
+    r.max_ttft = Seconds{2.0};
+    r.max_tpot = Seconds{0.05};
+    r.max_gpus = 256;
+    const ModelSpec big = resolve_model("llama-3.1-70b");
+    PlanResult result;
+    int runs = 0;
+    const double s = seconds_for([&] {
+      for (; runs < 5; ++runs) result = make_plan(big, r);
+    });
+    report("planner candidates (llama-3.1-70b, 10 GPUs, <= 256 GPUs)", static_cast<double>(result.candidates) * runs / s,
+           1e5);
+    fmt::print("{:<58} {:>14.3f} s    ({} candidates per search)\n", "  one search", s / runs, result.candidates);
   }
   return 0;
 }

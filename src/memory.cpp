@@ -257,23 +257,27 @@ std::vector<std::int64_t> pipeline_split(std::int64_t layers, std::int64_t pp) {
   return sizes;
 }
 
-void check_sharding(const ModelSpec& m, std::int64_t tp, std::int64_t pp) {
+std::optional<ShardingProblem> sharding_problem(const ModelSpec& m, std::int64_t tp, std::int64_t pp) {
   const std::string where = " of " + m.name;
   if (m.heads % tp != 0)
-    throw InputError({}, "--tp", std::to_string(tp) + " does not divide the " + std::to_string(m.heads) +
-                                     " attention heads" + where);
+    return ShardingProblem{"--tp", std::to_string(tp) + " does not divide the " + std::to_string(m.heads) +
+                                       " attention heads" + where};
   if (!m.mla && m.kv_heads % tp != 0 && tp % m.kv_heads != 0)
-    throw InputError({}, "--tp", std::to_string(tp) + " neither divides nor is a multiple of the " +
-                                     std::to_string(m.kv_heads) + " KV heads" + where);
+    return ShardingProblem{"--tp", std::to_string(tp) + " neither divides nor is a multiple of the " +
+                                       std::to_string(m.kv_heads) + " KV heads" + where};
   if (m.ffn_size % tp != 0 && !(m.moe && m.moe->first_dense_layers == 0))
-    throw InputError({}, "--tp", std::to_string(tp) + " does not divide the FFN size " +
-                                     std::to_string(m.ffn_size) + where);
+    return ShardingProblem{"--tp", std::to_string(tp) + " does not divide the FFN size " +
+                                       std::to_string(m.ffn_size) + where};
   if (m.moe && m.moe->expert_ffn_size % tp != 0)
-    throw InputError({}, "--tp", std::to_string(tp) + " does not divide the expert FFN size " +
-                                     std::to_string(m.moe->expert_ffn_size) + where);
+    return ShardingProblem{"--tp", std::to_string(tp) + " does not divide the expert FFN size " +
+                                       std::to_string(m.moe->expert_ffn_size) + where};
   if (pp > m.layers)
-    throw InputError({}, "--pp", std::to_string(pp) + " stages for " + std::to_string(m.layers) +
-                                     " layers" + where);
+    return ShardingProblem{"--pp", std::to_string(pp) + " stages for " + std::to_string(m.layers) + " layers" + where};
+  return std::nullopt;
+}
+
+void check_sharding(const ModelSpec& m, std::int64_t tp, std::int64_t pp) {
+  if (auto problem = sharding_problem(m, tp, pp)) throw InputError({}, problem->option, problem->message);
 }
 
 std::vector<Bytes> stage_weights(const ModelSpec& m, const WeightFormat& f, std::int64_t tp, std::int64_t pp) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -152,7 +153,13 @@ struct MemoryEstimate {
 /// Layers per pipeline stage: sizes differ by at most one, earlier stages take the extra.
 std::vector<std::int64_t> pipeline_split(std::int64_t layers, std::int64_t pp);
 
-/// Throws InputError when `tp`/`pp` cannot shard `m` (heads, KV heads, FFN columns, layers).
+/// Why `tp`/`pp` cannot shard `m` (heads, KV heads, FFN columns, layers), if they cannot.
+struct ShardingProblem {
+  std::string option;   ///< "--tp" or "--pp"
+  std::string message;  ///< "3 does not divide the 32 attention heads of llama-3.1-8b"
+};
+std::optional<ShardingProblem> sharding_problem(const ModelSpec& m, std::int64_t tp, std::int64_t pp);
+/// Throws InputError naming the option when sharding_problem finds one.
 void check_sharding(const ModelSpec& m, std::int64_t tp, std::int64_t pp);
 
 /// Weights per GPU of each pipeline stage (embedding on the first, head on the last).

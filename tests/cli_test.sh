@@ -118,6 +118,32 @@ expect 2 "sweep bad list" -- sweep -m llama-3.1-8b -g h100-sxm --batch 1..8:x1
 expect 2 "sweep context beyond the model" -- sweep -m llama-2-7b -g h100-sxm --context 4000 --gen 200
 expect 2 "sweep bad precision" -- sweep -m llama-3.1-8b -g h100-sxm --precision bf16,fp9
 
+# roofline under TP/PP: communication rows
+expect 0 "roofline tp/pp" -- roofline -m llama-3.1-70b -g h100-sxm --tp 2 --pp 2 --batch 8 --prompt 2048 --gen 64
+contains "$tmp/out" "tp.allreduce_attn" "roofline shows all-reduce rows"
+contains "$tmp/out" "pp.send" "roofline shows stage sends"
+contains "$tmp/out" "bubble" "roofline shows the pipeline bubble"
+expect 0 "roofline tp json" -- roofline -m llama-3.1-70b -g h100-sxm --tp 4 --format json
+contains "$tmp/out" '"bound": "communication"' "communication rows in JSON"
+expect 2 "roofline bad inter-node bandwidth" -- roofline -m llama-3.1-8b -g h100-sxm --inter-node-bandwidth 50GB/s
+
+# plan
+expect 0 "plan table" -- plan -m llama-3.1-70b -g a100-80gb,h100-sxm --prompt 2048 --gen 256 --concurrency 32 --tpot-ms 50
+contains "$tmp/out" "recommended:" "plan names a winner"
+contains "$tmp/out" "rejected families" "plan says why the rest lost"
+expect 0 "plan json" -- plan -m llama-3.1-70b -g a100-80gb --prompt 32512 --gen 256 --batch 16 --precision bf16 --kv-dtype bf16 --format json
+for key in '"schema": "ridge.plan/v1"' '"plans"' '"rejected"' '"reason": "does not fit"' '"memory_command"'; do
+  contains "$tmp/out" "$key" "plan json has $key"
+done
+# The recommended plan passes `ridge memory --check` with the same settings.
+cmd=$(grep -m1 '"memory_command"' "$tmp/out" | sed 's/.*"memory_command": "ridge //; s/",\{0,1\}$//')
+# shellcheck disable=SC2086
+expect 0 "the plan's memory command fits" -- $cmd
+expect 1 "plan with no feasible deployment" -- plan -m llama-3.1-70b -g h100-sxm --batch 1 --max-gpus 8 --tpot-ms 1
+expect 2 "plan bad price" -- plan -m llama-3.1-8b -g h100-sxm --price h100=2
+expect 2 "plan int4 without consent" -- plan -m llama-3.1-8b -g h100-sxm --precision int4
+expect 2 "plan bad option" -- plan -m llama-3.1-8b --ttft-ms fast
+
 expect 0 "help" -- --help
 
 echo "cli: $passed passed, $failed failed"

@@ -1,0 +1,169 @@
+// `ridge plan`: the cheapest deployment that fits and meets the targets, and why the rest lost.
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "error.hpp"
+#include "loaders.hpp"
+#include "quantity.hpp"
+#include "report/plan_report.hpp"
+#include "text.hpp"
+
+namespace ridge::cli {
+namespace {
+
+std::vector<std::string> split_commas(const std::vector<std::string>& items) {
+  std::vector<std::string> out;
+  for (const std::string& item : items) {
+    std::size_t start = 0;
+    while (true) {
+      const std::size_t comma = item.find(',', start);
+      out.push_back(item.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
+  return out;
+}
+
+Seconds parse_ms(const std::string& option, double ms) {
+  if (!(ms > 0 && ms <= 3.6e6)) throw InputError({}, option, "must be between 0 and 3,600,000 ms");
+  return Seconds{ms / 1e3};
+}
+
+}  // namespace
+
+Runner register_plan(CLI::App& app) {
+  auto* cmd = app.add_subcommand("plan", "the cheapest GPU type, count, TP x PP, precision and batch that fit and meet the targets");
+  struct Options {
+    std::string model;
+    std::vector<std::string> gpus;
+    std::int64_t prompt = 1024, gen = 256;
+    std::optional<std::int64_t> batch, concurrency;
+    std::optional<double> ttft_ms, tpot_ms, min_throughput;
+    std::int64_t max_gpus = 64;
+    std::size_t top = 10;
+    bool allow_int4 = false;
+    std::vector<std::string> precisions, kv_dtypes, prices;
+    double memory_utilization = 0.9;
+    std::string attention = "flash";
+    std::int64_t prefill_chunk = 8192;
+    std::string inter_node_bandwidth;
+    double cost_tolerance = 0.10;
+    std::string format = "table";
+  };
+  auto o = std::make_shared<Options>();
+  cmd->add_option("-m,--model", o->model, "bundled model name, model YAML, HF config.json or its directory")->required();
+  cmd->add_option("-g,--gpu", o->gpus, "GPUs to consider, repeatable or comma-separated (default: every bundled GPU)");
+  cmd->add_option("-p,--prompt", o->prompt, "prompt tokens per sequence (default 1024)");
+  cmd->add_option("-n,--gen", o->gen, "generated tokens per sequence (default 256)");
+  cmd->add_option("-b,--batch", o->batch, "sequences per replica (default: searched over powers of two)");
+  cmd->add_option("--concurrency", o->concurrency, "sequences in flight over all replicas");
+  cmd->add_option("--ttft-ms", o->ttft_ms, "time-to-first-token limit, milliseconds");
+  cmd->add_option("--tpot-ms", o->tpot_ms, "time-per-output-token limit, milliseconds");
+  cmd->add_option("--min-throughput", o->min_throughput, "generated tokens/s over all replicas");
+  cmd->add_option("--max-gpus", o->max_gpus, "most GPUs a plan may use (default 64)");
+  cmd->add_option("--top", o->top, "plans shown (default 10)");
+  cmd->add_flag("--allow-int4", o->allow_int4, "consider int4 weights even when 8/16-bit plans exist");
+  cmd->add_option("--precision", o->precisions, "weight formats to consider (default: 16-bit, fp8 where supported, int8)");
+  cmd->add_option("--kv-dtype", o->kv_dtypes, "KV cache types to consider (default: 16-bit, fp8, int8)");
+  cmd->add_option("--price", o->prices, "GPU=USD per GPU-hour, repeatable (overrides the GPU file's usd_per_hour)");
+  cmd->add_option("--memory-utilization", o->memory_utilization, "fraction of device memory usable (default 0.9)");
+  cmd->add_option("--attention", o->attention, "flash or naive (default flash)");
+  cmd->add_option("--prefill-chunk", o->prefill_chunk,
+                  "tokens per prefill pass for activation memory, as vLLM's chunked prefill (default 8192; 0: all)");
+  cmd->add_option("--inter-node-bandwidth", o->inter_node_bandwidth, "network per GPU between nodes (default: the GPU file's, else 50 GB/s)");
+  cmd->add_option("--cost-tolerance", o->cost_tolerance,
+                  "prefer lower quality risk within this fraction of the cheapest cost (default 0.10)");
+  add_format_option(*cmd, o->format);
+  return [cmd, o]() {
+    if (!cmd->parsed()) return -1;
+    const Format format = parse_format(o->format);
+    const ModelSpec model = resolve_model(o->model);
+    PlanRequest r;
+    std::vector<std::string> gpu_args = split_commas(o->gpus);
+    if (gpu_args.empty()) gpu_args = bundled_gpu_names();
+    for (const std::string& g : gpu_args) r.gpus.push_back(resolve_gpu(g));
+    for (const std::string& price : split_commas(o->prices)) {
+      const std::size_t eq = price.find('=');
+      if (eq == std::string::npos) throw InputError({}, "--price", "\"" + price + "\" is not GPU=USD (e.g. h100-sxm=2.99)");
+      const std::string name = price.substr(0, eq);
+      double usd = 0;
+      try {
+        usd = parse_number(price.substr(eq + 1));
+      } catch (const QuantityError& e) {
+        throw InputError({}, "--price", e.what());
+      }
+      if (!(usd > 0 && usd <= 10000)) throw InputError({}, "--price", "USD per hour must be in (0, 10000]");
+      bool found = false;
+      for (GpuSpec& g : r.gpus)
+        if (g.name == name) g.usd_per_hour = usd, found = true;
+      if (!found) throw InputError({}, "--price", "\"" + name + "\" is not among the GPUs planned for");
+    }
+    require_range("--prompt", o->prompt, 1, 100'000'000);
+    require_range("--gen", o->gen, 1, 100'000'000);
+    if (o->prompt + o->gen > model.max_position)
+      throw InputError({}, "--prompt + --gen", std::to_string(o->prompt + o->gen) + " tokens exceeds " + model.name +
+                                                   "'s max_position of " + std::to_string(model.max_position));
+    r.prompt = o->prompt;
+    r.gen = o->gen;
+    if (o->batch) require_range("--batch", *o->batch, 1, 1'000'000);
+    if (o->concurrency) require_range("--concurrency", *o->concurrency, 1, 100'000'000);
+    r.batch = o->batch;
+    r.concurrency = o->concurrency;
+    if (o->ttft_ms) r.max_ttft = parse_ms("--ttft-ms", *o->ttft_ms);
+    if (o->tpot_ms) r.max_tpot = parse_ms("--tpot-ms", *o->tpot_ms);
+    if (o->min_throughput) {
+      if (!(*o->min_throughput > 0 && *o->min_throughput <= 1e12))
+        throw InputError({}, "--min-throughput", "must be positive tokens/s");
+      r.min_throughput = o->min_throughput;
+    }
+    require_range("--max-gpus", o->max_gpus, 1, 4096);
+    r.max_gpus = o->max_gpus;
+    r.allow_int4 = o->allow_int4;
+    for (const std::string& name : split_commas(o->precisions)) {
+      auto f = weight_format(name);
+      if (!f)
+        throw InputError({}, "--precision", "\"" + name + "\" is not one of " + join(weight_format_names()) +
+                                                did_you_mean(name, weight_format_names()));
+      r.weight_formats.push_back(*f);
+    }
+    for (const std::string& name : split_commas(o->kv_dtypes)) {
+      auto kv = parse_dtype(name);
+      bool allowed = false;
+      for (const auto& n : kv_dtype_names()) allowed = allowed || n == name;
+      if (!kv || !allowed)
+        throw InputError({}, "--kv-dtype", "\"" + name + "\" is not one of " + join(kv_dtype_names()) +
+                                               did_you_mean(name, kv_dtype_names()));
+      r.kv_dtypes.push_back(*kv);
+    }
+    if (!(o->memory_utilization > 0 && o->memory_utilization <= 1))
+      throw InputError({}, "--memory-utilization", "must be in (0, 1]");
+    r.memory_utilization = o->memory_utilization;
+    if (o->attention == "naive") r.attention = AttentionImpl::naive;
+    else if (o->attention != "flash") throw InputError({}, "--attention", "\"" + o->attention + "\" is not one of flash, naive");
+    if (o->prefill_chunk != 0) require_range("--prefill-chunk", o->prefill_chunk, 1, 100'000'000);
+    r.prefill_chunk = o->prefill_chunk;
+    if (!o->inter_node_bandwidth.empty()) {
+      try {
+        r.inter_node_bandwidth = parse_quantity(o->inter_node_bandwidth, QuantityKind::bandwidth);
+      } catch (const QuantityError& e) {
+        throw InputError({}, "--inter-node-bandwidth", e.what());
+      }
+    }
+    if (!(o->cost_tolerance >= 0 && o->cost_tolerance <= 1)) throw InputError({}, "--cost-tolerance", "must be in [0, 1]");
+    r.cost_tolerance = o->cost_tolerance;
+    if (o->top < 1) throw InputError({}, "--top", "must be at least 1");
+
+    const PlanResult result = make_plan(model, r);
+    const PlanView view{model, r, result, o->top, o->model, gpu_args};
+    switch (format) {
+      case Format::json: std::cout << plan_json(view).dump(2) << "\n"; break;
+      case Format::csv: std::cout << plan_csv(view); break;
+      case Format::markdown: std::cout << plan_markdown(view); break;
+      case Format::table: std::cout << plan_text(view); break;
+    }
+    return result.plans.empty() ? 1 : 0;
+  };
+}
+
+}  // namespace ridge::cli

@@ -1,0 +1,300 @@
+#include "plan.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <tuple>
+
+#include "error.hpp"
+#include "parallel.hpp"
+#include "roofline.hpp"
+
+namespace ridge {
+
+std::string_view quality_note(QualityRisk r) {
+  switch (r) {
+    case QualityRisk::baseline: return "16-bit baseline";
+    case QualityRisk::kv8: return "8-bit KV cache: < 1% loss with calibrated scales";
+    case QualityRisk::weights8: return "8-bit weights: < 1% loss calibrated, 3-7% uncalibrated";
+    case QualityRisk::int4: return "int4 weights: RISK, an 8.7% MMLU drop is reported for a 70B model";
+  }
+  return "";
+}
+
+QualityRisk quality_risk(const WeightFormat& f, DType kv) {
+  if (f.weight_bits <= 4) return QualityRisk::int4;
+  if (f.weight_bits <= 8) return QualityRisk::weights8;
+  if (bits_of(kv) <= 8) return QualityRisk::kv8;
+  return QualityRisk::baseline;
+}
+
+std::string_view to_string(Rejection r) {
+  switch (r) {
+    case Rejection::sharding: return "TP/PP does not divide the model";
+    case Rejection::does_not_fit: return "does not fit";
+    case Rejection::misses_ttft: return "misses TTFT";
+    case Rejection::misses_tpot: return "misses TPOT";
+    case Rejection::misses_throughput: return "misses throughput";
+  }
+  return "";
+}
+
+namespace {
+
+std::string ms(Seconds s) {
+  return s.value >= 1 ? fmt::format("{:.2f} s", s.value) : fmt::format("{:.1f} ms", s.value * 1e3);
+}
+std::string gib(Bytes b) { return fmt::format("{:.1f} GiB", static_cast<double>(b.value) / (1024.0 * 1024 * 1024)); }
+
+std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+
+/// The search space of one (GPU, weights, TP, PP) after the per-shape work is done once.
+struct Family {
+  const ModelSpec* model = nullptr;
+  const GpuSpec* gpu = nullptr;
+  std::size_t gpu_index = 0;
+  WeightFormat weights;
+  DType kv = DType::bf16;
+  std::int64_t tp = 1, pp = 1;
+  const ModelShapes* shapes = nullptr;
+  const Ceilings* ceilings = nullptr;
+  const std::vector<Bytes>* stage_weights = nullptr;
+  Topology topology;
+};
+
+struct Outcome {
+  Rejection furthest = Rejection::sharding;
+  std::string detail;
+  bool any_fit = false;
+  void reject(Rejection r, std::string why) {
+    if (r >= furthest) {
+      furthest = r;
+      detail = std::move(why);
+    }
+  }
+};
+
+class Search {
+ public:
+  Search(const ModelSpec& m, const PlanRequest& r) : m_(m), r_(r) {}
+
+  /// One candidate: does it fit, meet the SLOs, and at how many replicas. False: it does not fit.
+  bool evaluate(const Family& f, std::int64_t batch, std::int64_t min_replicas, Outcome& out) {
+    ++result.candidates;
+    MemoryQuery mq;
+    mq.weights = f.weights;
+    mq.kv_dtype = f.kv;
+    mq.batch = batch;
+    mq.context = r_.prompt + r_.gen;
+    mq.tp = f.tp;
+    mq.pp = f.pp;
+    mq.memory_utilization = r_.memory_utilization;
+    mq.overhead = f.gpu->runtime_overhead;
+    mq.attention = r_.attention;
+    mq.prefill_chunk = r_.prefill_chunk;
+    const Bytes budget{static_cast<std::uint64_t>(static_cast<double>(f.gpu->memory.value) * r_.memory_utilization)};
+    Bytes worst;
+    for (const StageMemory& s : stage_memory(m_, mq, *f.stage_weights)) worst = std::max(worst, s.total());
+    if (worst > budget) {
+      out.reject(Rejection::does_not_fit, fmt::format("needs {} per GPU at batch {}, budget {}", gib(worst), batch,
+                                                      gib(budget)));
+      return false;
+    }
+    out.any_fit = true;
+    const ServiceQuery sq{batch, r_.prompt, r_.gen, r_.attention, f.kv, f.topology, 0};
+    const ServiceEstimate e = estimate_service(*f.shapes, *f.ceilings, sq);
+    if (r_.max_ttft && e.ttft.value > r_.max_ttft->value) {
+      out.reject(Rejection::misses_ttft, fmt::format("TTFT {} > {} at batch {}", ms(e.ttft), ms(*r_.max_ttft), batch));
+      return true;
+    }
+    if (r_.max_tpot && e.tpot.value > r_.max_tpot->value) {
+      out.reject(Rejection::misses_tpot, fmt::format("TPOT {} > {} at batch {}", ms(e.tpot), ms(*r_.max_tpot), batch));
+      return true;
+    }
+    std::int64_t replicas = min_replicas;
+    if (r_.min_throughput)
+      replicas = std::max(replicas, static_cast<std::int64_t>(std::ceil(*r_.min_throughput / e.throughput_tokens_per_s)));
+    const std::int64_t per_replica = f.tp * f.pp;
+    if (replicas * per_replica > r_.max_gpus) {
+      out.reject(Rejection::misses_throughput,
+                 fmt::format("{:.0f} tokens/s per replica at batch {} needs {} replicas = {} GPUs > --max-gpus {}",
+                             e.throughput_tokens_per_s, batch, replicas, replicas * per_replica, r_.max_gpus));
+      return true;
+    }
+    Plan p;
+    p.gpu = f.gpu_index;
+    p.tp = f.tp;
+    p.pp = f.pp;
+    p.replicas = replicas;
+    p.weights = f.weights;
+    p.kv_dtype = f.kv;
+    p.batch = batch;
+    p.per_gpu_memory = worst;
+    p.budget_per_gpu = budget;
+    p.ttft = e.ttft;
+    p.tpot = e.tpot;
+    p.e2e = e.e2e;
+    p.throughput_tokens_per_s = e.throughput_tokens_per_s * static_cast<double>(replicas);
+    // GPU-hours per million generated tokens: GPUs × (1e6 tokens / throughput) seconds / 3600.
+    p.gpu_hours_per_mtok = static_cast<double>(p.gpus()) * 1e6 / p.throughput_tokens_per_s / 3600.0;
+    if (f.gpu->usd_per_hour) p.usd_per_mtok = p.gpu_hours_per_mtok * *f.gpu->usd_per_hour;
+    p.risk = quality_risk(f.weights, f.kv);
+    result.plans.push_back(std::move(p));
+    return true;
+  }
+
+  /// All batches (and replica counts) of one family.
+  Outcome family(const Family& f) {
+    Outcome out;
+    const std::int64_t max_replicas = r_.max_gpus / (f.tp * f.pp);
+    if (r_.batch) {
+      const std::int64_t min_replicas = r_.concurrency ? ceil_div(*r_.concurrency, *r_.batch) : 1;
+      evaluate(f, *r_.batch, min_replicas, out);
+    } else if (r_.concurrency) {
+      // C sequences over r replicas: ceil(C / r) each; more replicas only when the batch shrinks.
+      std::int64_t last_batch = 0;
+      for (std::int64_t replicas = 1; replicas <= std::min(max_replicas, *r_.concurrency); ++replicas) {
+        const std::int64_t batch = ceil_div(*r_.concurrency, replicas);
+        if (batch == last_batch) continue;
+        last_batch = batch;
+        evaluate(f, batch, replicas, out);
+      }
+    } else {
+      // Free batch: powers of two until memory runs out (memory grows with the batch).
+      for (std::int64_t batch = 1; batch <= 4096; batch *= 2)
+        if (!evaluate(f, batch, 1, out)) break;
+    }
+    return out;
+  }
+
+  void run(const std::vector<WeightFormat>& formats, const std::vector<DType>& kvs) {
+    std::vector<std::int64_t> tps;
+    for (std::int64_t tp = 1; tp <= r_.max_gpus; tp *= 2) tps.push_back(tp);
+    for (std::size_t gi = 0; gi < r_.gpus.size(); ++gi) {
+      const GpuSpec& g = r_.gpus[gi];
+      for (const WeightFormat& wf : formats) {
+        if (wf.name == "fp8" && !g.peak(DType::fp8)) continue;  // fp8 only where tensor cores run it
+        for (std::int64_t tp : tps) {
+          const bool tp_ok = !sharding_problem(m_, tp, 1);
+          std::optional<ModelShapes> shapes;
+          std::optional<Ceilings> ceilings;
+          if (tp_ok) {
+            shapes = compile_shapes(m_, wf, tp);
+            ceilings = ceilings_for(g, *shapes);
+          }
+          for (std::int64_t pp = 1; pp <= std::min<std::int64_t>(m_.layers, 16) && tp * pp <= r_.max_gpus; ++pp) {
+            if (auto problem = sharding_problem(m_, tp, pp)) {
+              for (DType kv : kvs)
+                result.rejected.push_back({gi, wf.name, kv, tp, pp, Rejection::sharding, problem->message});
+              continue;
+            }
+            const std::vector<Bytes> weights = stage_weights(m_, wf, tp, pp);
+            for (DType kv : kvs) {
+              Family f{&m_, &g, gi, wf, kv, tp, pp, &*shapes, &*ceilings, &weights,
+                       topology_for(g, tp, pp, r_.inter_node_bandwidth)};
+              const std::size_t before = result.plans.size();
+              const Outcome out = family(f);
+              any_fit_ = any_fit_ || out.any_fit;
+              if (result.plans.size() == before)
+                result.rejected.push_back({gi, wf.name, kv, tp, pp, out.furthest, out.detail});
+            }
+          }
+        }
+      }
+    }
+  }
+
+  bool any_fit() const { return any_fit_; }
+  PlanResult result;
+
+ private:
+  const ModelSpec& m_;
+  const PlanRequest& r_;
+  bool any_fit_ = false;
+};
+
+double cost_of(const Plan& p, bool usd) { return usd ? *p.usd_per_mtok : p.gpu_hours_per_mtok; }
+
+std::string cost_text(const Plan& p, bool usd) {
+  return usd ? fmt::format("${:.3f} per million tokens", *p.usd_per_mtok)
+             : fmt::format("{:.3f} GPU-hours per million tokens", p.gpu_hours_per_mtok);
+}
+
+}  // namespace
+
+PlanResult make_plan(const ModelSpec& m, const PlanRequest& r) {
+  if (r.gpus.empty()) throw InputError({}, "--gpu", "no GPU to plan for");
+  if (r.max_gpus < 1 || r.max_gpus > 4096) throw InputError({}, "--max-gpus", "must be between 1 and 4096");
+
+  const std::string sixteen = m.dtype == DType::fp16 ? "fp16" : "bf16";
+  std::vector<WeightFormat> formats = r.weight_formats;
+  const bool default_formats = formats.empty();
+  if (default_formats) {
+    for (const char* name : {sixteen.c_str(), "fp8", "int8"}) formats.push_back(*weight_format(name));
+    if (r.allow_int4) formats.push_back(*weight_format("int4"));
+  } else if (!r.allow_int4) {
+    for (const WeightFormat& f : formats)
+      if (quality_risk(f, DType::bf16) == QualityRisk::int4)
+        throw InputError({}, "--precision", f.name + " is int4-class: pass --allow-int4 to accept its quality risk");
+  }
+  std::vector<DType> kvs = r.kv_dtypes;
+  if (kvs.empty()) kvs = {m.dtype == DType::fp16 ? DType::fp16 : DType::bf16, DType::fp8, DType::int8};
+
+  Search search(m, r);
+  search.run(formats, kvs);
+  PlanResult result = std::move(search.result);
+  if (default_formats && !r.allow_int4 && !search.any_fit()) {
+    // int4 only as the way to fit at all.
+    Search int4(m, r);
+    int4.run({*weight_format("int4")}, kvs);
+    if (!int4.result.plans.empty()) {
+      result.int4_fallback = true;
+      result.candidates += int4.result.candidates;
+      result.plans = std::move(int4.result.plans);
+      result.rejected.insert(result.rejected.end(), int4.result.rejected.begin(), int4.result.rejected.end());
+    }
+  }
+
+  result.cost_in_usd = std::all_of(r.gpus.begin(), r.gpus.end(), [](const GpuSpec& g) { return g.usd_per_hour.has_value(); });
+  const bool usd = result.cost_in_usd;
+  auto& plans = result.plans;
+  std::sort(plans.begin(), plans.end(), [&](const Plan& a, const Plan& b) {
+    return std::make_tuple(cost_of(a, usd), a.gpus(), a.tpot.value, a.gpu, a.tp, a.pp) <
+           std::make_tuple(cost_of(b, usd), b.gpus(), b.tpot.value, b.gpu, b.tp, b.pp);
+  });
+  std::sort(result.rejected.begin(), result.rejected.end(), [](const RejectedFamily& a, const RejectedFamily& b) {
+    return std::make_tuple(a.gpu, a.weights, a.kv_dtype, a.tp, a.pp) <
+           std::make_tuple(b.gpu, b.weights, b.kv_dtype, b.tp, b.pp);
+  });
+  if (plans.empty()) return result;
+
+  // The recommendation: the lowest quality risk within the cost tolerance of the cheapest.
+  const double cheapest = cost_of(plans.front(), usd);
+  std::size_t best = 0;
+  for (std::size_t i = 1; i < plans.size() && cost_of(plans[i], usd) <= cheapest * (1 + r.cost_tolerance); ++i)
+    if (plans[i].risk < plans[best].risk) best = i;
+  const Plan winner = plans[best];
+  if (best != 0) {
+    plans.erase(plans.begin() + static_cast<std::ptrdiff_t>(best));
+    plans.insert(plans.begin(), winner);
+  }
+  const Plan& w = plans.front();
+  std::string why = fmt::format("{} x {} (TP {} x PP {} x {} replica{}), {} weights, {} KV, batch {}: {}", w.gpus(),
+                                r.gpus[w.gpu].name, w.tp, w.pp, w.replicas, w.replicas == 1 ? "" : "s", w.weights.name,
+                                to_string(w.kv_dtype), w.batch, cost_text(w, usd));
+  if (best == 0) {
+    why += fmt::format(", the cheapest of {} feasible plans", plans.size());
+  } else {
+    why += fmt::format(", {:.1f}% above the cheapest ({} weights, {} KV) but with lower quality risk",
+                       100 * (cost_of(w, usd) / cheapest - 1), plans[1].weights.name, to_string(plans[1].kv_dtype));
+  }
+  why += fmt::format("; TTFT {}, TPOT {}, {:.0f} tokens/s; {}", ms(w.ttft), ms(w.tpot), w.throughput_tokens_per_s,
+                     quality_note(w.risk));
+  if (result.int4_fallback) why += "; int4 only because no 8- or 16-bit plan fits within --max-gpus";
+  result.why = why;
+  return result;
+}
+
+}  // namespace ridge

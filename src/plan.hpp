@@ -1,0 +1,88 @@
+// The planner: searches GPU type × weight precision × KV precision × TP × PP × replicas × batch
+// for the cheapest deployment that fits in memory and meets the latency and throughput targets,
+// with the same memory and roofline engines as `ridge memory` and `ridge roofline`.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dtype.hpp"
+#include "gpu.hpp"
+#include "memory.hpp"
+#include "model.hpp"
+#include "units.hpp"
+
+namespace ridge {
+
+struct PlanRequest {
+  std::vector<GpuSpec> gpus;
+  std::int64_t prompt = 1024;
+  std::int64_t gen = 256;
+  std::optional<std::int64_t> batch;        ///< sequences per replica, fixed
+  std::optional<std::int64_t> concurrency;  ///< sequences in flight over all replicas
+  std::optional<Seconds> max_ttft;
+  std::optional<Seconds> max_tpot;
+  std::optional<double> min_throughput;     ///< generated tokens/s over all replicas
+  std::int64_t max_gpus = 64;
+  bool allow_int4 = false;
+  std::vector<WeightFormat> weight_formats;  ///< empty: 16-bit, fp8 (where supported), int8 [, int4]
+  std::vector<DType> kv_dtypes;              ///< empty: 16-bit, fp8, int8
+  double memory_utilization = 0.9;
+  AttentionImpl attention = AttentionImpl::flash;
+  std::int64_t prefill_chunk = 0;            ///< tokens per prefill pass for activation memory (0: all)
+  double inter_node_bandwidth = 0;           ///< B/s; 0: each GPU file's (else 50 GB/s)
+  double cost_tolerance = 0.10;              ///< prefer lower quality risk within this of the cheapest
+};
+
+/// Quality risk of a precision choice, lowest first.
+enum class QualityRisk { baseline, kv8, weights8, int4 };
+std::string_view quality_note(QualityRisk r);
+QualityRisk quality_risk(const WeightFormat& f, DType kv);
+
+struct Plan {
+  std::size_t gpu = 0;  ///< index into PlanRequest::gpus
+  std::int64_t tp = 1, pp = 1, replicas = 1;
+  WeightFormat weights;
+  DType kv_dtype = DType::bf16;
+  std::int64_t batch = 1;        ///< sequences per replica
+  Bytes per_gpu_memory;          ///< tightest stage
+  Bytes budget_per_gpu;
+  Seconds ttft, tpot, e2e;
+  double throughput_tokens_per_s = 0;  ///< all replicas
+  double gpu_hours_per_mtok = 0;       ///< GPUs × hours to generate a million tokens
+  std::optional<double> usd_per_mtok;  ///< when the GPU file has usd_per_hour
+  QualityRisk risk = QualityRisk::baseline;
+
+  std::int64_t gpus() const { return tp * pp * replicas; }
+};
+
+enum class Rejection { sharding, does_not_fit, misses_ttft, misses_tpot, misses_throughput };
+std::string_view to_string(Rejection r);
+
+/// One (GPU, weights, KV, TP, PP) family that produced no feasible plan, with the reason of the
+/// candidate that came closest (the last check it failed, in the order of Rejection).
+struct RejectedFamily {
+  std::size_t gpu = 0;
+  std::string weights;
+  DType kv_dtype = DType::bf16;
+  std::int64_t tp = 1, pp = 1;
+  Rejection reason = Rejection::does_not_fit;
+  std::string detail;  ///< the measured value against the limit
+};
+
+struct PlanResult {
+  std::vector<Plan> plans;              ///< feasible; the recommendation first, then by cost
+  std::vector<RejectedFamily> rejected;
+  std::int64_t candidates = 0;          ///< evaluated (memory + roofline) points
+  bool cost_in_usd = false;             ///< every GPU searched has a price
+  bool int4_fallback = false;           ///< int4 considered because nothing else fits
+  std::string why;                      ///< one line: why the first plan wins
+};
+
+/// Searches; throws InputError for an impossible request (no GPU, a limit out of range).
+PlanResult make_plan(const ModelSpec& m, const PlanRequest& r);
+
+}  // namespace ridge

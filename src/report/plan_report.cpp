@@ -1,0 +1,214 @@
+#include "report/plan_report.hpp"
+
+#include <fmt/format.h>
+
+#include <map>
+
+#include "format.hpp"
+
+namespace ridge {
+namespace {
+
+std::string ms_text(Seconds s) {
+  if (s.value >= 1) return fmt::format("{:.2f} s", s.value);
+  return fmt::format("{:.1f} ms", s.value * 1e3);
+}
+
+std::string cost_header(const PlanResult& r) { return r.cost_in_usd ? "$/Mtok" : "GPU-h/Mtok"; }
+double cost_value(const PlanResult& r, const Plan& p) { return r.cost_in_usd ? *p.usd_per_mtok : p.gpu_hours_per_mtok; }
+
+std::string kv_name(DType t) { return std::string(to_string(t)); }
+
+std::string gpu_name(const PlanView& v, std::size_t i) { return v.request.gpus[i].name; }
+
+Table plans_table(const PlanView& v) {
+  Table t;
+  t.headers = {"#", "GPU", "GPUs", "TP", "PP", "replicas", "weights", "KV", "batch", "GiB/GPU", "TTFT", "TPOT",
+               "tokens/s", cost_header(v.result), "quality"};
+  t.right_aligned = {true, false, true, true, true, true, false, false, true, true, true, true, true, true, false};
+  const auto& plans = v.result.plans;
+  for (std::size_t i = 0; i < plans.size() && i < v.top; ++i) {
+    const Plan& p = plans[i];
+    t.rows.push_back({std::to_string(i + 1), gpu_name(v, p.gpu), std::to_string(p.gpus()), std::to_string(p.tp),
+                      std::to_string(p.pp), std::to_string(p.replicas), p.weights.name, kv_name(p.kv_dtype),
+                      std::to_string(p.batch), gib(p.per_gpu_memory), ms_text(p.ttft), ms_text(p.tpot),
+                      fmt::format("{:.0f}", p.throughput_tokens_per_s), fmt::format("{:.3f}", cost_value(v.result, p)),
+                      std::string(quality_note(p.risk))});
+  }
+  return t;
+}
+
+std::string family_text(const PlanView& v, const RejectedFamily& f) {
+  return fmt::format("{} {}/{} TP {} x PP {}", gpu_name(v, f.gpu), f.weights, kv_name(f.kv_dtype), f.tp, f.pp);
+}
+
+/// Per reason: how many families, and the largest (most GPUs) as the example: it failed even there.
+struct ReasonSummary {
+  std::int64_t families = 0;
+  const RejectedFamily* example = nullptr;
+};
+std::map<Rejection, ReasonSummary> summarize(const PlanResult& r) {
+  std::map<Rejection, ReasonSummary> out;
+  for (const RejectedFamily& f : r.rejected) {
+    ReasonSummary& s = out[f.reason];
+    ++s.families;
+    if (!s.example || f.tp * f.pp > s.example->tp * s.example->pp) s.example = &f;
+  }
+  return out;
+}
+
+std::string targets_line(const PlanRequest& r) {
+  std::string s = fmt::format("prompt {}, generate {}", with_commas(r.prompt), with_commas(r.gen));
+  if (r.batch) s += fmt::format(", batch {} per replica", *r.batch);
+  if (r.concurrency) s += fmt::format(", {} concurrent sequences", *r.concurrency);
+  if (!r.batch && !r.concurrency) s += ", batch searched (powers of two)";
+  std::string targets;
+  if (r.max_ttft) targets += fmt::format(" TTFT <= {}", ms_text(*r.max_ttft));
+  if (r.max_tpot) targets += fmt::format(" TPOT <= {}", ms_text(*r.max_tpot));
+  if (r.min_throughput) targets += fmt::format(" throughput >= {:.0f} tokens/s", *r.min_throughput);
+  s += targets.empty() ? "; no latency or throughput targets" : ";" + targets;
+  s += fmt::format("; at most {} GPUs", r.max_gpus);
+  return s;
+}
+
+std::string precision_flags(const Plan& p) {
+  return fmt::format("--precision {} --kv-dtype {}", p.weights.name, to_string(p.kv_dtype));
+}
+
+/// One replica's layout; replicas are identical copies, so one replica reproduces the figures.
+std::string parallel_flags(const Plan& p) { return fmt::format("--tp {} --pp {}", p.tp, p.pp); }
+
+}  // namespace
+
+std::string memory_command(const PlanView& v, const Plan& p) {
+  const PlanRequest& r = v.request;
+  std::string s = fmt::format("ridge memory -m {} -g {} {} {} --batch {} --context {} --memory-utilization {}",
+                              v.model_arg, v.gpu_args[p.gpu], precision_flags(p), parallel_flags(p), p.batch,
+                              r.prompt + r.gen, r.memory_utilization);
+  if (r.prefill_chunk > 0) s += fmt::format(" --prefill-chunk {}", r.prefill_chunk);
+  if (r.attention == AttentionImpl::naive) s += " --attention naive";
+  return s + " --check";
+}
+
+std::string roofline_command(const PlanView& v, const Plan& p) {
+  const PlanRequest& r = v.request;
+  std::string s = fmt::format("ridge roofline -m {} -g {} {} {} --batch {} --prompt {} --gen {}", v.model_arg,
+                              v.gpu_args[p.gpu], precision_flags(p), parallel_flags(p), p.batch, r.prompt, r.gen);
+  if (r.inter_node_bandwidth > 0) s += fmt::format(" --inter-node-bandwidth \"{:.6g} GB/s\"", r.inter_node_bandwidth / 1e9);
+  if (r.attention == AttentionImpl::naive) s += " --attention naive";
+  return s;
+}
+
+nlohmann::ordered_json plan_json(const PlanView& v) {
+  const PlanResult& res = v.result;
+  const PlanRequest& r = v.request;
+  nlohmann::ordered_json j;
+  j["schema"] = "ridge.plan/v1";
+  j["model"] = {{"name", v.model.name}, {"display_name", v.model.display_name}, {"source", v.model.source}};
+  j["gpus"] = nlohmann::ordered_json::array();
+  for (const GpuSpec& g : r.gpus) {
+    nlohmann::ordered_json gj = {{"name", g.name}, {"source", g.source}};
+    if (g.usd_per_hour) gj["usd_per_hour"] = *g.usd_per_hour;
+    j["gpus"].push_back(gj);
+  }
+  j["workload"] = {{"prompt_tokens", r.prompt}, {"gen_tokens", r.gen}};
+  if (r.batch) j["workload"]["batch"] = *r.batch;
+  if (r.concurrency) j["workload"]["concurrency"] = *r.concurrency;
+  nlohmann::ordered_json targets = nlohmann::ordered_json::object();
+  if (r.max_ttft) targets["ttft_s"] = r.max_ttft->value;
+  if (r.max_tpot) targets["tpot_s"] = r.max_tpot->value;
+  if (r.min_throughput) targets["throughput_tokens_per_s"] = *r.min_throughput;
+  targets["max_gpus"] = r.max_gpus;
+  j["targets"] = targets;
+  j["cost_unit"] = res.cost_in_usd ? "usd_per_million_tokens" : "gpu_hours_per_million_tokens";
+  j["candidates_evaluated"] = res.candidates;
+  j["feasible_plans"] = res.plans.size();
+  j["int4_fallback"] = res.int4_fallback;
+  j["why"] = res.why;
+  j["plans"] = nlohmann::ordered_json::array();
+  for (std::size_t i = 0; i < res.plans.size() && i < v.top; ++i) {
+    const Plan& p = res.plans[i];
+    nlohmann::ordered_json pj = {{"rank", i + 1},
+                                 {"gpu", gpu_name(v, p.gpu)},
+                                 {"gpus", p.gpus()},
+                                 {"tp", p.tp},
+                                 {"pp", p.pp},
+                                 {"replicas", p.replicas},
+                                 {"precision", p.weights.name},
+                                 {"kv_dtype", kv_name(p.kv_dtype)},
+                                 {"batch", p.batch},
+                                 {"per_gpu_bytes", p.per_gpu_memory.value},
+                                 {"budget_per_gpu_bytes", p.budget_per_gpu.value},
+                                 {"ttft_s", p.ttft.value},
+                                 {"tpot_s", p.tpot.value},
+                                 {"e2e_s", p.e2e.value},
+                                 {"throughput_tokens_per_s", p.throughput_tokens_per_s},
+                                 {"gpu_hours_per_million_tokens", p.gpu_hours_per_mtok}};
+    if (p.usd_per_mtok) pj["usd_per_million_tokens"] = *p.usd_per_mtok;
+    pj["quality"] = std::string(quality_note(p.risk));
+    pj["memory_command"] = memory_command(v, p);
+    pj["roofline_command"] = roofline_command(v, p);
+    j["plans"].push_back(pj);
+  }
+  j["rejected"] = nlohmann::ordered_json::array();
+  for (const RejectedFamily& f : res.rejected) {
+    j["rejected"].push_back({{"gpu", gpu_name(v, f.gpu)},
+                             {"precision", f.weights},
+                             {"kv_dtype", kv_name(f.kv_dtype)},
+                             {"tp", f.tp},
+                             {"pp", f.pp},
+                             {"reason", std::string(to_string(f.reason))},
+                             {"detail", f.detail}});
+  }
+  return j;
+}
+
+std::string plan_text(const PlanView& v) {
+  const PlanResult& res = v.result;
+  std::string out = fmt::format("Plans for {}: {}\n", v.model.display_name, targets_line(v.request));
+  out += fmt::format("  {} candidates evaluated, {} feasible; cost in {}\n", with_commas(res.candidates),
+                     with_commas(static_cast<std::int64_t>(res.plans.size())),
+                     res.cost_in_usd ? "USD per million generated tokens" : "GPU-hours per million generated tokens");
+  if (res.plans.empty()) {
+    out += "\n  no plan fits and meets the targets\n";
+  } else {
+    out += "\n" + plans_table(v).text("  ");
+    out += "\n  recommended: " + res.why + "\n";
+    out += "  check it: " + memory_command(v, res.plans.front()) + "\n";
+    out += "            " + roofline_command(v, res.plans.front()) + "\n";
+  }
+  const auto summary = summarize(res);
+  if (!summary.empty()) {
+    out += "\n  rejected families (GPU, weights/KV, TP x PP):\n";
+    for (const auto& [reason, s] : summary)
+      out += fmt::format("    {:<33} {:>5}  e.g. {}: {}\n", to_string(reason), s.families, family_text(v, *s.example),
+                         s.example->detail);
+  }
+  return out;
+}
+
+std::string plan_markdown(const PlanView& v) {
+  const PlanResult& res = v.result;
+  std::string out = fmt::format("### Plans for {}\n\n{}\n\n", v.model.display_name, targets_line(v.request));
+  if (res.plans.empty()) {
+    out += "No plan fits and meets the targets.\n";
+  } else {
+    out += plans_table(v).markdown();
+    out += "\n**Recommended:** " + res.why + "\n\n`" + memory_command(v, res.plans.front()) + "`\n";
+  }
+  const auto summary = summarize(res);
+  if (!summary.empty()) {
+    out += "\n| rejected because | families | example |\n|---|---:|---|\n";
+    for (const auto& [reason, s] : summary)
+      out += fmt::format("| {} | {} | {}: {} |\n", to_string(reason), s.families, family_text(v, *s.example),
+                         s.example->detail);
+  }
+  return out;
+}
+
+std::string plan_csv(const PlanView& v) {
+  Table t = plans_table(v);
+  return t.csv();
+}
+
+}  // namespace ridge

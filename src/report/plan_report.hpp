@@ -1,0 +1,32 @@
+// `ridge plan` output: ranked feasible plans, why the first wins, why the rest of the search lost.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "model.hpp"
+#include "plan.hpp"
+
+namespace ridge {
+
+struct PlanView {
+  const ModelSpec& model;
+  const PlanRequest& request;
+  const PlanResult& result;
+  std::size_t top = 10;  ///< plans shown
+  std::string model_arg;               ///< as the user gave it, for the reproduce commands
+  std::vector<std::string> gpu_args;   ///< one per request.gpus
+};
+
+/// "ridge.plan/v1": plans[] (top K), rejected[] (every family), the winner's reproduce commands.
+nlohmann::ordered_json plan_json(const PlanView& v);
+std::string plan_text(const PlanView& v);
+std::string plan_markdown(const PlanView& v);
+std::string plan_csv(const PlanView& v);
+
+/// The `ridge memory` and `ridge roofline` command lines that reproduce a plan's figures.
+std::string memory_command(const PlanView& v, const Plan& p);
+std::string roofline_command(const PlanView& v, const Plan& p);
+
+}  // namespace ridge

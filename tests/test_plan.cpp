@@ -1,0 +1,213 @@
+// The planner against hand computations and against the memory and roofline engines.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+
+#include "loaders.hpp"
+#include "plan.hpp"
+#include "roofline.hpp"
+
+using namespace ridge;
+
+namespace {
+PlanRequest request(std::initializer_list<const char*> gpus) {
+  PlanRequest r;
+  for (const char* g : gpus) r.gpus.push_back(resolve_gpu(g));
+  return r;
+}
+
+std::int64_t fewest_gpus(const PlanResult& r) {
+  std::int64_t n = 1 << 30;
+  for (const Plan& p : r.plans) n = std::min(n, p.gpus());
+  return n;
+}
+}  // namespace
+
+TEST_CASE("Llama-3.1-70B at 32,768 tokens x 16 in bf16 does not fit on 4 x A100 80GB; 8-bit fits on fewer") {
+  const ModelSpec m = resolve_model("llama-3.1-70b");
+  // Hand computation: weights 70,553,706,496 x 2 B = 141.1 GB; KV 327,680 B per token x 32,768 x 16
+  // = 171.8 GB; 312.9 GB in all, against 4 x 0.9 x 80 GiB = 309.2 GB of budget before any
+  // activation or runtime overhead.
+  const double weights = 70'553'706'496.0 * 2, kv = 327'680.0 * 32'768 * 16;
+  CHECK(weights / 1e9 == doctest::Approx(141.1).epsilon(0.001));
+  CHECK(kv / 1e9 == doctest::Approx(171.8).epsilon(0.001));
+  CHECK(weights + kv > 4 * 0.9 * 80 * 1073741824.0);
+
+  PlanRequest r = request({"a100-80gb"});
+  r.prompt = 32'512;
+  r.gen = 256;
+  r.batch = 16;
+  r.prefill_chunk = 8192;
+  r.weight_formats = {*weight_format("bf16")};
+  r.kv_dtypes = {DType::bf16};
+  r.max_gpus = 4;
+  const PlanResult four = make_plan(m, r);
+  CHECK(four.plans.empty());
+  REQUIRE_FALSE(four.rejected.empty());
+  for (const RejectedFamily& f : four.rejected) CHECK(f.reason == Rejection::does_not_fit);
+
+  // With room to grow: 312.9 GB over 77.3 GB budgets less overhead and activations needs 5 GPUs,
+  // which only a 5-stage pipeline (TP cannot be 5: 64 heads) provides.
+  r.max_gpus = 64;
+  const PlanResult bf16 = make_plan(m, r);
+  REQUIRE_FALSE(bf16.plans.empty());
+  CHECK(fewest_gpus(bf16) == 5);
+  for (const Plan& p : bf16.plans)
+    if (p.gpus() == 5) CHECK((p.tp == 1 && p.pp == 5));
+
+  // 8-bit weights (int8: no fp8 on A100) halve the 141 GB; an 8-bit KV cache halves the 172 GB:
+  // 156.5 GB fits on 3.
+  r.weight_formats = {*weight_format("int8")};
+  r.kv_dtypes = {DType::fp8, DType::int8};
+  const PlanResult eight = make_plan(m, r);
+  REQUIRE_FALSE(eight.plans.empty());
+  CHECK(fewest_gpus(eight) == 3);
+  CHECK(eight.plans.front().gpus() < bf16.plans.front().gpus());
+}
+
+TEST_CASE("a recommended plan passes ridge memory and ridge roofline for the same settings") {
+  const ModelSpec m = resolve_model("llama-3.1-70b");
+  PlanRequest r = request({"h100-sxm", "a100-80gb", "l40s"});
+  r.prompt = 2048;
+  r.gen = 512;
+  r.concurrency = 64;
+  r.max_ttft = Seconds{2.0};
+  r.max_tpot = Seconds{0.05};
+  r.prefill_chunk = 8192;
+  const PlanResult result = make_plan(m, r);
+  REQUIRE_FALSE(result.plans.empty());
+  for (std::size_t i = 0; i < std::min<std::size_t>(5, result.plans.size()); ++i) {
+    const Plan& p = result.plans[i];
+    const GpuSpec& g = r.gpus[p.gpu];
+    MemoryQuery q;
+    q.weights = p.weights;
+    q.kv_dtype = p.kv_dtype;
+    q.batch = p.batch;
+    q.context = r.prompt + r.gen;
+    q.tp = p.tp;
+    q.pp = p.pp;
+    q.memory_utilization = r.memory_utilization;
+    q.overhead = g.runtime_overhead;
+    q.prefill_chunk = r.prefill_chunk;
+    const MemoryEstimate mem = estimate_memory(m, g, q);
+    CHECK(mem.fits);
+    CHECK(mem.per_gpu().total().value == p.per_gpu_memory.value);
+    const ModelShapes shapes = compile_shapes(m, p.weights, p.tp);
+    const ServiceEstimate e = estimate_service(
+        shapes, ceilings_for(g, shapes),
+        ServiceQuery{p.batch, r.prompt, r.gen, AttentionImpl::flash, p.kv_dtype, topology_for(g, p.tp, p.pp), 0});
+    CHECK(e.ttft.value == doctest::Approx(p.ttft.value));
+    CHECK(e.tpot.value == doctest::Approx(p.tpot.value));
+    CHECK(e.ttft.value <= 2.0);
+    CHECK(e.tpot.value <= 0.05);
+    CHECK(p.batch * p.replicas >= 64);
+    // GPU-hours per million tokens by hand: GPUs / (tokens/s) x 1e6 / 3600.
+    CHECK(p.gpu_hours_per_mtok ==
+          doctest::Approx(static_cast<double>(p.gpus()) / (e.throughput_tokens_per_s * p.replicas) * 1e6 / 3600));
+  }
+}
+
+TEST_CASE("quality risk is stated and preferred within the cost tolerance") {
+  CHECK(quality_risk(*weight_format("bf16"), DType::bf16) == QualityRisk::baseline);
+  CHECK(quality_risk(*weight_format("bf16"), DType::fp8) == QualityRisk::kv8);
+  CHECK(quality_risk(*weight_format("fp8"), DType::bf16) == QualityRisk::weights8);
+  CHECK(quality_risk(*weight_format("int4"), DType::bf16) == QualityRisk::int4);
+  CHECK(std::string(quality_note(QualityRisk::int4)).find("8.7%") != std::string::npos);
+
+  // Llama-3.1-8B at batch 1 on an H100 is memory-bound: fp8 weights read half the bytes, so they
+  // cost about half. With no tolerance the cheapest (8-bit) wins; with 100% the 16-bit baseline.
+  const ModelSpec m = resolve_model("llama-3.1-8b");
+  PlanRequest r = request({"h100-sxm"});
+  r.batch = 1;
+  r.max_gpus = 1;
+  r.cost_tolerance = 0;
+  CHECK(make_plan(m, r).plans.front().risk == QualityRisk::weights8);
+  r.cost_tolerance = 1.0;
+  const PlanResult tolerant = make_plan(m, r);
+  CHECK(tolerant.plans.front().risk == QualityRisk::baseline);
+  CHECK(tolerant.why.find("lower quality risk") != std::string::npos);
+}
+
+TEST_CASE("int4 only as the way to fit, or when allowed; fp8 only on GPUs with fp8 tensor cores") {
+  const ModelSpec m = resolve_model("llama-3.1-405b");
+  // 16 x L4: 16 x 0.9 x 22.5 GiB ≈ 348 GB. 405B parameters in int8 ≈ 406 GB: no; int4 g128 at
+  // 4.156 bits ≈ 212 GB: yes.
+  PlanRequest r = request({"l4"});
+  r.batch = 1;
+  r.prompt = 512;
+  r.gen = 64;
+  r.max_gpus = 16;
+  const PlanResult forced = make_plan(m, r);
+  CHECK(forced.int4_fallback);
+  REQUIRE_FALSE(forced.plans.empty());
+  CHECK(forced.plans.front().risk == QualityRisk::int4);
+  CHECK(forced.why.find("int4 only because") != std::string::npos);
+
+  const ModelSpec small = resolve_model("llama-3.1-8b");
+  PlanRequest a = request({"a100-80gb"});
+  a.batch = 8;
+  a.max_gpus = 2;
+  const PlanResult ampere = make_plan(small, a);
+  CHECK_FALSE(ampere.int4_fallback);
+  for (const Plan& p : ampere.plans) {
+    CHECK(p.weights.name != "fp8");
+    CHECK(p.risk != QualityRisk::int4);
+  }
+  a.allow_int4 = true;
+  bool saw_int4 = false;
+  for (const Plan& p : make_plan(small, a).plans) saw_int4 = saw_int4 || p.risk == QualityRisk::int4;
+  CHECK(saw_int4);
+}
+
+TEST_CASE("rejected families say why, with the value and the limit") {
+  const ModelSpec m = resolve_model("llama-3.1-70b");
+  PlanRequest r = request({"h100-sxm"});
+  r.batch = 1;
+  r.max_gpus = 8;
+  r.max_tpot = Seconds{0.001};  // 1 ms: even TP 8 reads 141 GB / 8 at 3.35 TB/s = 5.3 ms per token
+  const PlanResult result = make_plan(m, r);
+  CHECK(result.plans.empty());
+  bool tpot = false;
+  for (const RejectedFamily& f : result.rejected) {
+    if (f.reason != Rejection::misses_tpot) continue;
+    tpot = true;
+    CHECK(f.detail.find("> 1.0 ms") != std::string::npos);
+  }
+  CHECK(tpot);
+  // GPT-2 has 12 heads and 12 layers: TP 8 is refused with the reason, PP never exceeds 12.
+  PlanRequest g = request({"l4"});
+  g.batch = 1;
+  g.max_gpus = 64;
+  const PlanResult gpt2 = make_plan(resolve_model("gpt2"), g);
+  bool tp8 = false;
+  for (const RejectedFamily& f : gpt2.rejected)
+    if (f.tp == 8) {
+      tp8 = true;
+      CHECK(f.reason == Rejection::sharding);
+      CHECK(f.detail == "8 does not divide the 12 attention heads of gpt2");
+    }
+  CHECK(tp8);
+  for (const Plan& p : gpt2.plans) CHECK(p.pp <= 12);
+}
+
+TEST_CASE("throughput targets add replicas, not speed") {
+  const ModelSpec m = resolve_model("llama-3.1-8b");
+  PlanRequest r = request({"h100-sxm"});
+  r.batch = 8;
+  r.weight_formats = {*weight_format("bf16")};
+  r.kv_dtypes = {DType::bf16};
+  r.max_gpus = 64;
+  const PlanResult one = make_plan(m, r);
+  const Plan base = one.plans.front();
+  r.min_throughput = base.throughput_tokens_per_s * 3.5;  // needs 4 replicas of the same layout
+  const PlanResult four = make_plan(m, r);
+  bool found = false;
+  for (const Plan& p : four.plans) {
+    if (p.tp != base.tp || p.pp != base.pp) continue;
+    found = true;
+    CHECK(p.replicas == 4);
+    CHECK(p.tpot.value == doctest::Approx(base.tpot.value));
+    CHECK(p.throughput_tokens_per_s == doctest::Approx(4 * base.throughput_tokens_per_s));
+  }
+  CHECK(found);
+}
