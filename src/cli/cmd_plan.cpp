@@ -11,20 +11,6 @@
 namespace ridge::cli {
 namespace {
 
-std::vector<std::string> split_commas(const std::vector<std::string>& items) {
-  std::vector<std::string> out;
-  for (const std::string& item : items) {
-    std::size_t start = 0;
-    while (true) {
-      const std::size_t comma = item.find(',', start);
-      out.push_back(item.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-      if (comma == std::string::npos) break;
-      start = comma + 1;
-    }
-  }
-  return out;
-}
-
 Seconds parse_ms(const std::string& option, double ms) {
   if (!(ms > 0 && ms <= 3.6e6)) throw InputError({}, option, "must be between 0 and 3,600,000 ms");
   return Seconds{ms / 1e3};
@@ -120,22 +106,9 @@ Runner register_plan(CLI::App& app) {
     require_range("--max-gpus", o->max_gpus, 1, 4096);
     r.max_gpus = o->max_gpus;
     r.allow_int4 = o->allow_int4;
-    for (const std::string& name : split_commas(o->precisions)) {
-      auto f = weight_format(name);
-      if (!f)
-        throw InputError({}, "--precision", "\"" + name + "\" is not one of " + join(weight_format_names()) +
-                                                did_you_mean(name, weight_format_names()));
-      r.weight_formats.push_back(*f);
-    }
-    for (const std::string& name : split_commas(o->kv_dtypes)) {
-      auto kv = parse_dtype(name);
-      bool allowed = false;
-      for (const auto& n : kv_dtype_names()) allowed = allowed || n == name;
-      if (!kv || !allowed)
-        throw InputError({}, "--kv-dtype", "\"" + name + "\" is not one of " + join(kv_dtype_names()) +
-                                               did_you_mean(name, kv_dtype_names()));
-      r.kv_dtypes.push_back(*kv);
-    }
+    for (const std::string& name : split_commas(o->precisions))
+      r.weight_formats.push_back(parse_weight_format("--precision", name));
+    for (const std::string& name : split_commas(o->kv_dtypes)) r.kv_dtypes.push_back(parse_kv_dtype("--kv-dtype", name));
     if (!(o->memory_utilization > 0 && o->memory_utilization <= 1))
       throw InputError({}, "--memory-utilization", "must be in (0, 1]");
     r.memory_utilization = o->memory_utilization;

@@ -93,16 +93,8 @@ Runner register_sweep(CLI::App& app) {
       throw InputError({}, "--format", "\"" + o->format + "\" is not one of csv, json" + did_you_mean(o->format, {"csv", "json"}));
     require_range("--gen", o->gen, 1, 100'000'000);
     // Validate the model, GPU and parallel layout once, at the first precision.
-    std::vector<std::string> names;
-    if (!o->precisions.empty()) {
-      std::size_t start = 0;
-      while (true) {
-        const std::size_t comma = o->precisions.find(',', start);
-        names.push_back(o->precisions.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-        if (comma == std::string::npos) break;
-        start = comma + 1;
-      }
-    }
+    const std::vector<std::string> names =
+        o->precisions.empty() ? std::vector<std::string>{} : split_commas({o->precisions});
     DeploymentOptions first = o->deployment;
     first.precision = names.empty() ? "" : names.front();
     first.context = 1;
@@ -115,14 +107,8 @@ Runner register_sweep(CLI::App& app) {
     const auto contexts = parse_int_list(o->contexts, "--context", 1, max_prompt);
     std::vector<WeightFormat> formats;
     if (names.empty()) formats.push_back(dep.query.weights);
-    for (const auto& name : names) {
-      auto f = weight_format(name);
-      if (!f)
-        throw InputError({}, "--precision", "\"" + name + "\" is not one of " + join(weight_format_names()) +
-                                                did_you_mean(name, weight_format_names()));
-      formats.push_back(*f);
-    }
-    const SweepEvaluator eval(dep.model, dep.gpu, dep.query, formats, o->gen);
+    for (const auto& name : names) formats.push_back(parse_weight_format("--precision", name));
+    const SweepEvaluator eval(dep.model, dep.gpu, dep.query, formats, o->gen, dep.inter_node_bandwidth);
 
     Out out;
     auto& b = out.buffer();

@@ -1,5 +1,7 @@
 #include "cli/common.hpp"
 
+#include <algorithm>
+
 #include "error.hpp"
 #include "loaders.hpp"
 #include "quantity.hpp"
@@ -55,17 +57,45 @@ Format parse_format(const std::string& name) {
   throw InputError({}, "--format", "\"" + name + "\" is not one of " + join(names) + did_you_mean(name, names));
 }
 
+WeightFormat parse_weight_format(const std::string& option, const std::string& name, std::optional<int> group_size) {
+  auto f = weight_format(name, group_size);
+  if (!f)
+    throw InputError({}, option, "\"" + name + "\" is not one of " + join(weight_format_names()) +
+                                     did_you_mean(name, weight_format_names()));
+  return *f;
+}
+
+DType parse_kv_dtype(const std::string& option, const std::string& name, bool allow_auto) {
+  const auto names = kv_dtype_names();
+  const bool allowed = std::find(names.begin(), names.end(), name) != names.end();
+  const auto kv = parse_dtype(name);
+  if (!kv || !allowed)
+    throw InputError({}, option, "\"" + name + "\" is not one of " + (allow_auto ? "auto, " : "") + join(names) +
+                                     did_you_mean(name, names));
+  return *kv;
+}
+
+std::vector<std::string> split_commas(const std::vector<std::string>& items) {
+  std::vector<std::string> out;
+  for (const std::string& item : items) {
+    std::size_t start = 0;
+    while (true) {
+      const std::size_t comma = item.find(',', start);
+      out.push_back(item.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
+  return out;
+}
+
 Deployment build_deployment(const DeploymentOptions& o) {
   Deployment d{resolve_model(o.model), resolve_gpu(o.gpu), {}, 1, {}, 0, 0};
   MemoryQuery& q = d.query;
 
   // Weight format: explicit option, else the checkpoint's own, else 16-bit like the model.
   if (!o.precision.empty()) {
-    auto f = weight_format(o.precision, o.group_size);
-    if (!f)
-      throw InputError({}, "--precision", "\"" + o.precision + "\" is not one of " + join(weight_format_names()) +
-                                              did_you_mean(o.precision, weight_format_names()));
-    q.weights = *f;
+    q.weights = parse_weight_format("--precision", o.precision, o.group_size);
   } else if (d.model.checkpoint_format) {
     q.weights = *d.model.checkpoint_format;
   } else {
@@ -80,13 +110,7 @@ Deployment build_deployment(const DeploymentOptions& o) {
   if (o.kv_dtype == "auto") {
     q.kv_dtype = q.weights.unquantised;
   } else {
-    auto kv = parse_dtype(o.kv_dtype);
-    bool allowed = false;
-    for (const auto& n : kv_dtype_names()) allowed = allowed || n == o.kv_dtype;
-    if (!kv || !allowed)
-      throw InputError({}, "--kv-dtype", "\"" + o.kv_dtype + "\" is not one of auto, " + join(kv_dtype_names()) +
-                                             did_you_mean(o.kv_dtype, kv_dtype_names()));
-    q.kv_dtype = *kv;
+    q.kv_dtype = parse_kv_dtype("--kv-dtype", o.kv_dtype, /*allow_auto=*/true);
   }
 
   require_range("--batch", o.batch, 1, 10'000'000);

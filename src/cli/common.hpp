@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "gpu.hpp"
 #include "memory.hpp"
@@ -52,6 +53,15 @@ void require_range(const std::string& option, std::int64_t v, std::int64_t min, 
 void add_format_option(CLI::App& cmd, std::string& format);
 
 Format parse_format(const std::string& name);
+
+/// A weight format by name, or an InputError naming `option` with the choices.
+WeightFormat parse_weight_format(const std::string& option, const std::string& name,
+                                 std::optional<int> group_size = {});
+/// A KV-cache type by name, or an InputError naming `option` (listing "auto" when the caller
+/// handles it).
+DType parse_kv_dtype(const std::string& option, const std::string& name, bool allow_auto = false);
+/// "a,b" and repeated options -> {"a", "b"}.
+std::vector<std::string> split_commas(const std::vector<std::string>& items);
 
 /// Everything a memory estimate needs, validated. Throws InputError naming the option.
 struct Deployment {
