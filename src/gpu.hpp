@@ -16,6 +16,8 @@ struct Interconnect {
   std::string name;                  ///< "NVLink 4", "PCIe 4.0 x16"
   BytesPerSecond bandwidth;          ///< per direction, per GPU
   std::optional<Seconds> latency;    ///< per hop, when known
+  /// Full-mesh parts (MI300X): one peer link's bandwidth; `bandwidth` is all links together.
+  std::optional<BytesPerSecond> per_peer_bandwidth;
 };
 
 struct GpuSpec {

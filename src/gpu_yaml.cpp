@@ -17,6 +17,11 @@ Interconnect read_link(const Node& n, const std::string& path) {
   // 1 MB/s .. 100 TB/s per direction covers every link that exists.
   link.bandwidth = {as_quantity(r.required("bandwidth"), r.field("bandwidth"),
                                 QuantityKind::bandwidth, 1e6, 1e14)};
+  if (const Node* peer = r.optional("per_peer_bandwidth")) {
+    link.per_peer_bandwidth = BytesPerSecond{as_quantity(*peer, r.field("per_peer_bandwidth"), QuantityKind::bandwidth, 1e6, 1e14)};
+    if (link.per_peer_bandwidth->value > link.bandwidth.value)
+      fail(*peer, r.field("per_peer_bandwidth"), "is larger than the link's total bandwidth");
+  }
   if (const Node* lat = r.optional("latency"))
     link.latency = Seconds{as_quantity(*lat, r.field("latency"), QuantityKind::duration, 1e-9, 1e-2)};
   r.finish();

@@ -263,6 +263,8 @@ ModelSpec model_from_hf_config(const Node& root, const std::string& source) {
     // The old "RefinedWeb" model_type (Falcon-40B/180B) is the new decoder architecture.
     const bool new_arch = r.boolean({"new_decoder_architecture"}).value_or(model_type == "RefinedWeb");
     const bool parallel = r.boolean({"parallel_attn"}).value_or(true);
+    // vLLM's Falcon reduces attention and MLP outputs together when either flag is set.
+    m.parallel_attention = new_arch || parallel;
     if (new_arch) {
       m.norms_per_layer = r.integer("norms_per_layer", {"num_ln_in_parallel_attn"}, 1, 2, 2);
     } else {

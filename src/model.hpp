@@ -57,6 +57,9 @@ struct ModelSpec {
   bool output_bias = false;     ///< attention output projection bias
   bool mlp_bias = false;
   bool learned_positions = false;  ///< absolute position table (GPT-2)
+  /// Attention and MLP read the same input and add into one residual (Falcon): tensor
+  /// parallelism then needs one all-reduce per layer instead of two.
+  bool parallel_attention = false;
   std::int64_t max_position = 0;
   DType dtype = DType::bf16;  ///< checkpoint dtype
 

@@ -51,6 +51,7 @@ ModelSpec model_from_yaml(const Node& root, const std::string& source) {
   m.attention_bias = bool_field(r, "attention_bias", false);
   m.output_bias = bool_field(r, "output_bias", false);
   m.mlp_bias = bool_field(r, "mlp_bias", false);
+  m.parallel_attention = bool_field(r, "parallel_attention", false);
   m.learned_positions =
       as_enum(r.required("position_embedding"), "position_embedding", {"rope", "learned"}) == "learned";
   m.max_position = int_field(r, "max_position", 1, 1'000'000'000);

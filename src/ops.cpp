@@ -96,6 +96,7 @@ ModelShapes compile_shapes(const ModelSpec& m, const WeightFormat& f, std::int64
   s.hidden = static_cast<double>(m.hidden_size);
   s.gated = m.gated_mlp;
   s.layernorm = m.norm == NormKind::layernorm;
+  s.parallel_attention = m.parallel_attention;
   s.window = m.sliding_window ? static_cast<double>(*m.sliding_window) : 0.0;
   s.activation_bytes = bits_of(f.unquantised) / 8.0;
   s.gemm_input_bytes = f.activations_quantised ? bits_of(f.compute) / 8.0 : s.activation_bytes;

@@ -84,6 +84,7 @@ struct ModelShapes {
   double window = 0;            ///< sliding window in tokens (0: none)
   bool gated = true;
   bool layernorm = false;
+  bool parallel_attention = false;  ///< attention and MLP side by side: one TP all-reduce per layer
   double activation_bytes = 2;  ///< bytes per activation element
   double gemm_input_bytes = 2;  ///< bytes per GEMM input element (1 for W8A8 formats)
   DType gemm_math = DType::bf16;

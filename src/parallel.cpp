@@ -5,20 +5,50 @@
 
 namespace ridge {
 
-CollectiveCost all_reduce_cost(double bytes, std::int64_t ranks, const Link& link) {
-  if (ranks <= 1) return {Seconds{0}, "none"};
-  const double n = static_cast<double>(ranks);
-  const double hop = link.hop_latency.value, bw = link.bandwidth.value, base = kCollectiveBaseLatency.value;
-  const double ring = base + 2 * (n - 1) * hop + 2 * (n - 1) / n * bytes / bw;
-  const double tree = base + 2 * std::ceil(std::log2(n)) * hop + 2 * bytes / bw;
-  return ring <= tree ? CollectiveCost{Seconds{ring}, "ring"} : CollectiveCost{Seconds{tree}, "tree"};
+namespace {
+
+/// Per-step latency over the group: (n − k) steps inside nodes and (k − 1) across them, for
+/// a ring that visits each node once.
+double ring_latency(const CollectiveGroup& g) {
+  const double n = static_cast<double>(g.ranks), k = static_cast<double>(g.nodes);
+  return (n - k) * g.intra.hop_latency.value + (k - 1) * g.inter.hop_latency.value;
 }
 
-CollectiveCost all_gather_cost(double total_bytes, std::int64_t ranks, const Link& link) {
-  if (ranks <= 1) return {Seconds{0}, "none"};
-  const double n = static_cast<double>(ranks);
-  return {Seconds{kCollectiveBaseLatency.value + (n - 1) * link.hop_latency.value +
-                  (n - 1) / n * total_bytes / link.bandwidth.value},
+/// The slowest link a ring crosses: the network once it leaves a node, else one peer link.
+double ring_bandwidth(const CollectiveGroup& g) {
+  return g.nodes > 1 ? std::min(g.inter.bandwidth.value, g.intra.usable(1)) : g.intra.usable(1);
+}
+
+}  // namespace
+
+CollectiveCost all_reduce_cost(double bytes, const CollectiveGroup& g) {
+  if (g.ranks <= 1) return {Seconds{0}, "none"};
+  const double n = static_cast<double>(g.ranks), k = static_cast<double>(g.nodes);
+  const double base = kCollectiveBaseLatency.value;
+  CollectiveCost best{Seconds{base + 2 * ring_latency(g) + 2 * (n - 1) / n * bytes / ring_bandwidth(g)}, "ring"};
+  auto consider = [&](double t, std::string_view name) {
+    if (t < best.time.value) best = {Seconds{t}, name};
+  };
+  if (g.nodes > 1) {
+    consider(base + 2 * ((n / k - 1) * g.intra.hop_latency.value + std::ceil(std::log2(k)) * g.inter.hop_latency.value) +
+                 2 * bytes / ring_bandwidth(g),
+             "tree");
+  } else if (g.intra.all_to_all) {
+    const double bw_all = g.intra.usable(n - 1), hop = g.intra.hop_latency.value;
+    consider(base + hop + (n - 1) * bytes / bw_all, "one-shot");
+    consider(base + 2 * hop + 2 * (n - 1) / n * bytes / bw_all, "two-shot");
+  }
+  return best;
+}
+
+CollectiveCost all_reduce_cost(double bytes, std::int64_t ranks, const Link& link) {
+  return all_reduce_cost(bytes, CollectiveGroup{ranks, 1, link, link});
+}
+
+CollectiveCost all_gather_cost(double total_bytes, const CollectiveGroup& g) {
+  if (g.ranks <= 1) return {Seconds{0}, "none"};
+  const double n = static_cast<double>(g.ranks);
+  return {Seconds{kCollectiveBaseLatency.value + ring_latency(g) + (n - 1) / n * total_bytes / ring_bandwidth(g)},
           "ring"};
 }
 
@@ -35,8 +65,9 @@ namespace {
 
 bool is_pcie(const Interconnect& link) { return link.name.rfind("PCIe", 0) == 0; }
 
-Link as_link(const Interconnect& i, Seconds default_latency) {
-  return Link{i.name, i.bandwidth, i.latency.value_or(default_latency)};
+Link as_link(const Interconnect& i, Seconds default_latency, bool all_to_all) {
+  return Link{i.name, i.bandwidth, i.latency.value_or(default_latency), all_to_all,
+              i.per_peer_bandwidth.value_or(BytesPerSecond{0})};
 }
 
 }  // namespace
@@ -45,15 +76,17 @@ Topology topology_for(const GpuSpec& g, std::int64_t tp, std::int64_t pp, double
   Topology t;
   t.tp = tp;
   t.pp = pp;
-  t.intra_node = as_link(g.interconnect, is_pcie(g.interconnect) ? kPcieHopLatency : kNvlinkHopLatency);
-  t.inter_node = g.inter_node ? as_link(*g.inter_node, kNetworkHopLatency)
+  // NVLink through NVSwitch and xGMI meshes give every GPU direct peer access; PCIe cards are
+  // treated as a ring (no reliable peer-to-peer, no custom all-reduce).
+  const bool pcie = is_pcie(g.interconnect);
+  t.intra_node = as_link(g.interconnect, pcie ? kPcieHopLatency : kNvlinkHopLatency, !pcie);
+  t.inter_node = g.inter_node ? as_link(*g.inter_node, kNetworkHopLatency, false)
                               : Link{"InfiniBand NDR 400 Gb/s per GPU (default)", kDefaultInterNodeBandwidth,
-                                     kNetworkHopLatency};
+                                     kNetworkHopLatency, false, BytesPerSecond{0}};
   if (inter_node_bandwidth > 0) t.inter_node.bandwidth = BytesPerSecond{inter_node_bandwidth};
   const std::int64_t per_node = g.gpus_per_node;
-  t.tp_spans_nodes = tp > per_node;
-  t.tp_link = t.tp_spans_nodes ? t.inter_node : t.intra_node;
-  if (t.tp_spans_nodes) {
+  t.tp_group = CollectiveGroup{tp, tp > per_node ? (tp + per_node - 1) / per_node : 1, t.intra_node, t.inter_node};
+  if (t.tp_spans_nodes()) {
     // Every stage is its own set of nodes: each boundary crosses.
     t.inter_node_boundaries = pp - 1;
   } else {
@@ -71,15 +104,19 @@ std::vector<CommOp> comm_ops(const ModelShapes& s, const Topology& t, Phase phas
   for (const LayerGroup& g : s.groups) layers += g.count;
   const double a = s.activation_bytes;
   const double activations = tokens * s.hidden * a;  // one token-major hidden-state tensor
-  const std::string_view tp_where = t.tp_spans_nodes ? "inter-node" : "intra-node";
+  const std::string_view tp_where = t.tp_spans_nodes() ? "inter-node" : "intra-node";
   if (t.tp > 1) {
-    const CollectiveCost ar = all_reduce_cost(activations, t.tp, t.tp_link);
+    const CollectiveCost ar = all_reduce_cost(activations, t.tp_group);
     ops.push_back({"tp.allreduce_embed", phase, 1, activations, ar.time, ar.algorithm, tp_where});
-    ops.push_back({"tp.allreduce_attn", phase, layers, activations, ar.time, ar.algorithm, tp_where});
-    ops.push_back({"tp.allreduce_mlp", phase, layers, activations, ar.time, ar.algorithm, tp_where});
+    if (s.parallel_attention) {
+      ops.push_back({"tp.allreduce_block", phase, layers, activations, ar.time, ar.algorithm, tp_where});
+    } else {
+      ops.push_back({"tp.allreduce_attn", phase, layers, activations, ar.time, ar.algorithm, tp_where});
+      ops.push_back({"tp.allreduce_mlp", phase, layers, activations, ar.time, ar.algorithm, tp_where});
+    }
     const double vocab = s.lm_head.n * static_cast<double>(t.tp);
     const double logits = sequences * vocab * a;
-    const CollectiveCost ag = all_gather_cost(logits, t.tp, t.tp_link);
+    const CollectiveCost ag = all_gather_cost(logits, t.tp_group);
     ops.push_back({"tp.allgather_logits", phase, 1, logits, ag.time, ag.algorithm, tp_where});
   }
   if (t.pp > 1) {

@@ -1,9 +1,10 @@
 // Multi-GPU costs: collectives for tensor parallelism, point-to-point transfers and the bubble
 // for pipeline parallelism, and where each runs (NVLink inside a node, the network across nodes).
 // Latency model after NCCL's tuning model (src/graph/tuning.cc): a collective costs a base
-// latency plus one hop latency per step plus its bytes over the link bandwidth.
+// latency plus one hop latency per step plus its bytes over the bandwidth it can use.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -18,8 +19,16 @@ namespace ridge {
 /// A link as a collective sees it: bandwidth per GPU per direction, latency per step.
 struct Link {
   std::string name;
-  BytesPerSecond bandwidth;
+  BytesPerSecond bandwidth;     ///< all of a GPU's links together
   Seconds hop_latency;
+  bool all_to_all = false;      ///< every GPU reaches every other directly (NVSwitch, xGMI mesh)
+  BytesPerSecond per_peer;      ///< a mesh's one peer link (0: a switch, any peer at full speed)
+
+  /// Bandwidth one GPU can use towards `peers` GPUs at once: all of it through a switch; on a
+  /// full mesh, one link per peer (MI300X: 64 GB/s each, 448 GB/s only with all 7 peers).
+  double usable(double peers) const {
+    return per_peer.value > 0 ? std::min(bandwidth.value, peers * per_peer.value) : bandwidth.value;
+  }
 };
 
 /// Fixed cost of launching one collective (NCCL ring, LL protocol: 3.6 us).
@@ -38,14 +47,29 @@ struct CollectiveCost {
   std::string_view algorithm;  ///< "ring", "tree", "send" or "none"
 };
 
-/// All-reduce of a `bytes` buffer on each of `ranks` GPUs; the cheaper of
-///   ring: base + 2(n−1) hops + 2(n−1)/n · bytes / bandwidth  (bandwidth-optimal), and
-///   tree: base + 2⌈log2 n⌉ hops + 2 · bytes / bandwidth      (latency-optimal, small messages).
+/// The GPUs of one collective: `ranks` GPUs over `nodes` nodes (ranks / nodes per node).
+struct CollectiveGroup {
+  std::int64_t ranks = 1;
+  std::int64_t nodes = 1;
+  Link intra;  ///< inside a node
+  Link inter;  ///< between nodes (used when nodes > 1)
+};
+
+/// All-reduce of a `bytes` buffer on each GPU of the group, the cheapest of (n ranks, k nodes,
+/// hop latencies h_intra/h_inter, S = bytes, base = 3.6 us):
+///   ring:      base + 2(n−k) h_intra + 2(k−1) h_inter + 2(n−1)/n · S / bw   (NCCL ring)
+///   tree:      base + 2((n/k − 1) h_intra + ⌈log2 k⌉ h_inter) + 2 S / bw    (NCCL tree, k > 1)
+///   one-shot:  base + h_intra + (n−1) S / bw_all       (one node, all-to-all links: each GPU
+///   two-shot:  base + 2 h_intra + 2(n−1)/n · S / bw_all  reads its peers, as vLLM's custom
+///                                                        all-reduce does inside an NVLink node)
+/// where bw is the slowest link the ring crosses and bw_all the bandwidth towards n − 1 peers.
+CollectiveCost all_reduce_cost(double bytes, const CollectiveGroup& g);
+/// The same inside one node.
 CollectiveCost all_reduce_cost(double bytes, std::int64_t ranks, const Link& link);
 
 /// Ring all-gather of `total_bytes` (each rank contributes total/n):
-///   base + (n−1) hops + (n−1)/n · total / bandwidth.
-CollectiveCost all_gather_cost(double total_bytes, std::int64_t ranks, const Link& link);
+///   base + (n−k) h_intra + (k−1) h_inter + (n−1)/n · total / bw.
+CollectiveCost all_gather_cost(double total_bytes, const CollectiveGroup& g);
 
 /// One point-to-point transfer between pipeline stages: hop + bytes / bandwidth.
 Seconds send_time(double bytes, const Link& link);
@@ -58,11 +82,11 @@ double pipeline_bubble(std::int64_t stages, std::int64_t micro_batches);
 struct Topology {
   std::int64_t tp = 1;
   std::int64_t pp = 1;
-  Link tp_link;                         ///< the TP group's all-reduce link (the slowest one it spans)
+  CollectiveGroup tp_group;             ///< one TP group: its GPUs, nodes and links
   Link intra_node;                      ///< stage-to-stage inside a node
   Link inter_node;                      ///< stage-to-stage across nodes
   std::int64_t inter_node_boundaries = 0;  ///< of the pp − 1 stage boundaries, those crossing nodes
-  bool tp_spans_nodes = false;
+  bool tp_spans_nodes() const { return tp_group.nodes > 1; }
 };
 
 /// `inter_node_bandwidth` overrides the GPU file's (or the default) network bandwidth when > 0.
@@ -82,8 +106,9 @@ struct CommOp {
 /// Communication of one forward pass over `sequences` sequences carrying `tokens` tokens in
 /// total (prefill: batch × prompt; decode: batch), whole model (all stages):
 ///   TP > 1: an all-reduce of tokens × hidden activations after attention and after the MLP in
-///   every layer, one after the vocabulary-parallel embedding, and an all-gather of the
-///   last-token logits (sequences × vocab);
+///   every layer (one per layer when attention and MLP run in parallel, as in Falcon), one after
+///   the vocabulary-parallel embedding, and an all-gather of the last-token logits
+///   (sequences × vocab);
 ///   PP > 1: one send of tokens × hidden activations across each stage boundary.
 std::vector<CommOp> comm_ops(const ModelShapes& s, const Topology& t, Phase phase, double tokens, double sequences);
 

@@ -68,8 +68,10 @@ struct Outcome {
   Rejection furthest = Rejection::sharding;
   std::string detail;
   bool any_fit = false;
+  /// Keeps the furthest check failed; within it, the first candidate (smallest batch, the
+  /// nearest miss for memory and latency).
   void reject(Rejection r, std::string why) {
-    if (r >= furthest) {
+    if (r > furthest || (r == furthest && detail.empty())) {
       furthest = r;
       detail = std::move(why);
     }
@@ -81,7 +83,9 @@ class Search {
   Search(const ModelSpec& m, const PlanRequest& r) : m_(m), r_(r) {}
 
   /// One candidate: does it fit, meet the SLOs, and at how many replicas. False: it does not fit.
-  bool evaluate(const Family& f, std::int64_t batch, std::int64_t min_replicas, Outcome& out) {
+  /// With --concurrency the replica count is fixed (the sequences are split among them); without
+  /// it, a throughput target adds replicas of `batch` sequences each.
+  bool evaluate(const Family& f, std::int64_t batch, std::int64_t min_replicas, bool replicas_fixed, Outcome& out) {
     ++result.candidates;
     MemoryQuery mq;
     mq.weights = f.weights;
@@ -114,9 +118,18 @@ class Search {
       return true;
     }
     std::int64_t replicas = min_replicas;
-    if (r_.min_throughput)
-      replicas = std::max(replicas, static_cast<std::int64_t>(std::ceil(*r_.min_throughput / e.throughput_tokens_per_s)));
     const std::int64_t per_replica = f.tp * f.pp;
+    if (r_.min_throughput) {
+      const auto needed = static_cast<std::int64_t>(std::ceil(*r_.min_throughput / e.throughput_tokens_per_s));
+      if (replicas_fixed && needed > replicas) {
+        out.reject(Rejection::misses_throughput,
+                   fmt::format("{:.0f} tokens/s from {} replica{} x batch {} < {:.0f}",
+                               e.throughput_tokens_per_s * static_cast<double>(replicas), replicas,
+                               replicas == 1 ? "" : "s", batch, *r_.min_throughput));
+        return true;
+      }
+      replicas = std::max(replicas, needed);
+    }
     if (replicas * per_replica > r_.max_gpus) {
       out.reject(Rejection::misses_throughput,
                  fmt::format("{:.0f} tokens/s per replica at batch {} needs {} replicas = {} GPUs > --max-gpus {}",
@@ -149,9 +162,12 @@ class Search {
   Outcome family(const Family& f) {
     Outcome out;
     const std::int64_t max_replicas = r_.max_gpus / (f.tp * f.pp);
-    if (r_.batch) {
-      const std::int64_t min_replicas = r_.concurrency ? ceil_div(*r_.concurrency, *r_.batch) : 1;
-      evaluate(f, *r_.batch, min_replicas, out);
+    if (r_.batch && r_.concurrency) {
+      // C sequences in batches of at most B: ⌈C/B⌉ replicas, none holding more than C.
+      const std::int64_t replicas = ceil_div(*r_.concurrency, *r_.batch);
+      evaluate(f, std::min(*r_.batch, *r_.concurrency), replicas, /*replicas_fixed=*/true, out);
+    } else if (r_.batch) {
+      evaluate(f, *r_.batch, 1, /*replicas_fixed=*/false, out);
     } else if (r_.concurrency) {
       // C sequences over r replicas: ceil(C / r) each; more replicas only when the batch shrinks.
       std::int64_t last_batch = 0;
@@ -159,12 +175,12 @@ class Search {
         const std::int64_t batch = ceil_div(*r_.concurrency, replicas);
         if (batch == last_batch) continue;
         last_batch = batch;
-        evaluate(f, batch, replicas, out);
+        evaluate(f, batch, replicas, /*replicas_fixed=*/true, out);
       }
     } else {
       // Free batch: powers of two until memory runs out (memory grows with the batch).
       for (std::int64_t batch = 1; batch <= 4096; batch *= 2)
-        if (!evaluate(f, batch, 1, out)) break;
+        if (!evaluate(f, batch, 1, /*replicas_fixed=*/false, out)) break;
     }
     return out;
   }
@@ -260,10 +276,13 @@ PlanResult make_plan(const ModelSpec& m, const PlanRequest& r) {
   result.cost_in_usd = std::all_of(r.gpus.begin(), r.gpus.end(), [](const GpuSpec& g) { return g.usd_per_hour.has_value(); });
   const bool usd = result.cost_in_usd;
   auto& plans = result.plans;
-  std::sort(plans.begin(), plans.end(), [&](const Plan& a, const Plan& b) {
-    return std::make_tuple(cost_of(a, usd), a.gpus(), a.tpot.value, a.gpu, a.tp, a.pp) <
-           std::make_tuple(cost_of(b, usd), b.gpus(), b.tpot.value, b.gpu, b.tp, b.pp);
-  });
+  // Ties go to fewer GPUs, lower TPOT, lower risk, and fp8 before int8 KV (what serving engines
+  // support: vLLM has fp8 KV caches, not int8 ones).
+  auto key = [&](const Plan& p) {
+    return std::make_tuple(cost_of(p, usd), p.gpus(), p.tpot.value, p.risk, p.kv_dtype == DType::int8, p.gpu, p.tp,
+                           p.pp, p.weights.name);
+  };
+  std::sort(plans.begin(), plans.end(), [&](const Plan& a, const Plan& b) { return key(a) < key(b); });
   std::sort(result.rejected.begin(), result.rejected.end(), [](const RejectedFamily& a, const RejectedFamily& b) {
     return std::make_tuple(a.gpu, a.weights, a.kv_dtype, a.tp, a.pp) <
            std::make_tuple(b.gpu, b.weights, b.kv_dtype, b.tp, b.pp);

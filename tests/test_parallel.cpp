@@ -19,22 +19,47 @@ ServiceEstimate service(const ModelSpec& m, const GpuSpec& g, std::int64_t tp, s
 }
 }  // namespace
 
-TEST_CASE("all-reduce: ring for large messages, tree for small ones") {
-  // 1 GB over 8 GPUs: ring = 3.6 us + 14 x 0.47 us + 2 x 7/8 x 1e9 / 450e9 = 3.898 ms;
-  // tree = 3.6 us + 2 x 3 x 0.47 us + 2 x 1e9 / 450e9 = 4.451 ms.
-  const CollectiveCost big = all_reduce_cost(1e9, 8, kNvlink4);
-  CHECK(big.algorithm == "ring");
-  CHECK(big.time.value == doctest::Approx(3.6e-6 + 14 * 0.47e-6 + 1.75e9 / 450e9));
-  // One decode token of an 8192-wide model in bf16 = 16,384 B: ring 10.24 us, tree 6.49 us.
-  const CollectiveCost small = all_reduce_cost(16384, 8, kNvlink4);
-  CHECK(small.algorithm == "tree");
-  CHECK(small.time.value == doctest::Approx(3.6e-6 + 6 * 0.47e-6 + 2 * 16384 / 450e9));
-  // Two GPUs: both take 2 steps; the ring moves half as much.
-  CHECK(all_reduce_cost(1e6, 2, kNvlink4).algorithm == "ring");
-  CHECK(all_reduce_cost(1e6, 1, kNvlink4).time.value == 0);
-  // All-gather of 1 MB over 4: 3.6 us + 3 x 0.47 us + 3/4 x 1e6 / 450e9.
-  CHECK(all_gather_cost(1e6, 4, kNvlink4).time.value == doctest::Approx(3.6e-6 + 1.41e-6 + 0.75e6 / 450e9));
-  CHECK(send_time(450e3, kNvlink4).value == doctest::Approx(0.47e-6 + 1e-6));
+TEST_CASE("all-reduce: the cheapest algorithm for the size and the fabric") {
+  const Link nvlink{"NVLink 4", BytesPerSecond{450e9}, Seconds{0.47e-6}, /*all_to_all=*/true, BytesPerSecond{0}};
+  // One decode token of an 8,192-wide model in bf16 = 16,384 B over 8 NVSwitch-connected GPUs:
+  //   ring     3.6 + 14 x 0.47 us + 2 x 7/8 x 16,384 / 450e9     = 10.24 us
+  //   one-shot 3.6 + 0.47 us      + 7 x 16,384 / 450e9           =  4.325 us  <- cheapest
+  //   two-shot 3.6 + 2 x 0.47 us  + 2 x 7/8 x 16,384 / 450e9     =  4.604 us
+  const CollectiveCost small = all_reduce_cost(16384, 8, nvlink);
+  CHECK(small.algorithm == "one-shot");
+  CHECK(small.time.value == doctest::Approx(3.6e-6 + 0.47e-6 + 7 * 16384 / 450e9));
+  // 1 GB: two-shot moves what a ring moves in 2 steps instead of 14: 3.6 + 0.94 us + 3.889 ms.
+  const CollectiveCost big = all_reduce_cost(1e9, 8, nvlink);
+  CHECK(big.algorithm == "two-shot");
+  CHECK(big.time.value == doctest::Approx(3.6e-6 + 0.94e-6 + 1.75e9 / 450e9));
+  // PCIe cards: no peer access, ring only: 3.6 + 2 x 1 x 1.0 us + 1e6 / 32e9 for 2 GPUs.
+  const Link pcie{"PCIe 4.0", BytesPerSecond{32e9}, Seconds{1.0e-6}, false, BytesPerSecond{0}};
+  const CollectiveCost two = all_reduce_cost(1e6, 2, pcie);
+  CHECK(two.algorithm == "ring");
+  CHECK(two.time.value == doctest::Approx(3.6e-6 + 2e-6 + 1e6 / 32e9));
+  CHECK(all_reduce_cost(1e6, 1, nvlink).time.value == 0);
+  // Two nodes of 8 (TP 16), network 50 GB/s and 2.7 us per hop, 16,384 B:
+  //   ring 3.6 + 2 x 14 x 0.47 + 2 x 1 x 2.7 us + 2 x 15/16 x 16,384 / 50e9 = 22.77 us
+  //   tree 3.6 + 2 x (7 x 0.47 + 1 x 2.7) us    + 2 x 16,384 / 50e9         = 16.24 us
+  const Link ib{"IB", BytesPerSecond{50e9}, Seconds{2.7e-6}, false, BytesPerSecond{0}};
+  const CollectiveCost nodes = all_reduce_cost(16384, CollectiveGroup{16, 2, nvlink, ib});
+  CHECK(nodes.algorithm == "tree");
+  CHECK(nodes.time.value == doctest::Approx(3.6e-6 + 2 * (7 * 0.47e-6 + 2.7e-6) + 2 * 16384 / 50e9));
+  CHECK(all_reduce_cost(1e9, CollectiveGroup{16, 2, nvlink, ib}).time.value ==
+        doctest::Approx(3.6e-6 + 28 * 0.47e-6 + 2 * 2.7e-6 + 2 * 15.0 / 16 * 1e9 / 50e9));
+  // All-gather of 1 MB over 4 in a node: 3.6 + 3 x 0.47 us + 3/4 x 1e6 / 450e9.
+  CHECK(all_gather_cost(1e6, CollectiveGroup{4, 1, nvlink, nvlink}).time.value ==
+        doctest::Approx(3.6e-6 + 1.41e-6 + 0.75e6 / 450e9));
+  CHECK(send_time(450e3, nvlink).value == doctest::Approx(0.47e-6 + 1e-6));
+}
+
+TEST_CASE("full mesh (MI300X): a TP group gets one 64 GB/s link per peer") {
+  const Topology two = topology_for(resolve_gpu("mi300x"), 2, 1);
+  CHECK(two.tp_group.intra.usable(1) == doctest::Approx(64e9));
+  CHECK(two.tp_group.intra.usable(7) == doctest::Approx(448e9));
+  // TP 2, 1 MB: one-shot 3.6 + 0.47 us + 1e6 / 64e9; two-shot 3.6 + 0.94 us + 1e6 / 64e9.
+  const CollectiveCost c = all_reduce_cost(1e6, two.tp_group);
+  CHECK(c.time.value == doctest::Approx(3.6e-6 + 0.47e-6 + 1e6 / 64e9));
 }
 
 TEST_CASE("pipeline bubble (p - 1) / (m + p - 1)") {
@@ -46,20 +71,23 @@ TEST_CASE("pipeline bubble (p - 1) / (m + p - 1)") {
 TEST_CASE("topology: TP inside a node, across nodes on the network") {
   const GpuSpec h100 = resolve_gpu("h100-sxm");  // 8 per node, NVLink 450 GB/s
   const Topology t8 = topology_for(h100, 8, 1);
-  CHECK_FALSE(t8.tp_spans_nodes);
-  CHECK(t8.tp_link.bandwidth.value == doctest::Approx(450e9));
+  CHECK_FALSE(t8.tp_spans_nodes());
+  CHECK(t8.tp_group.intra.bandwidth.value == doctest::Approx(450e9));
+  CHECK(t8.tp_group.intra.all_to_all);
   const Topology t16 = topology_for(h100, 16, 1);
-  CHECK(t16.tp_spans_nodes);
-  CHECK(t16.tp_link.bandwidth.value == doctest::Approx(50e9));  // 400 Gb/s InfiniBand per GPU
-  CHECK(topology_for(h100, 16, 1, 25e9).tp_link.bandwidth.value == doctest::Approx(25e9));
+  CHECK(t16.tp_spans_nodes());
+  CHECK(t16.tp_group.nodes == 2);
+  CHECK(t16.tp_group.inter.bandwidth.value == doctest::Approx(50e9));  // 400 Gb/s InfiniBand per GPU
+  CHECK(topology_for(h100, 16, 1, 25e9).tp_group.inter.bandwidth.value == doctest::Approx(25e9));
   // TP 4 x PP 4 = 16 GPUs: two stages per node, so 1 of the 3 boundaries crosses nodes.
   CHECK(topology_for(h100, 4, 4).inter_node_boundaries == 1);
   CHECK(topology_for(h100, 8, 4).inter_node_boundaries == 3);
   CHECK(topology_for(h100, 2, 4).inter_node_boundaries == 0);
   // PCIe cards talk over PCIe with PCIe latency.
   const Topology l4 = topology_for(resolve_gpu("l4"), 2, 1);
-  CHECK(l4.tp_link.bandwidth.value == doctest::Approx(32e9));
-  CHECK(l4.tp_link.hop_latency.value == doctest::Approx(1.0e-6));
+  CHECK(l4.tp_group.intra.bandwidth.value == doctest::Approx(32e9));
+  CHECK(l4.tp_group.intra.hop_latency.value == doctest::Approx(1.0e-6));
+  CHECK_FALSE(l4.tp_group.intra.all_to_all);
 }
 
 TEST_CASE("decode at batch 1 is memory-bound: doubling TP cuts TPOT by less than half") {
@@ -68,15 +96,15 @@ TEST_CASE("decode at batch 1 is memory-bound: doubling TP cuts TPOT by less than
   const ServiceEstimate tp2 = service(m, g, 2, 1, 1, 1024, 129);
   const ServiceEstimate tp4 = service(m, g, 4, 1, 1, 1024, 129);
   // Hand computation of TP 4's communication per decode step: the message is one token's
-  // hidden state, 8,192 x 2 B = 16,384 B. Tree all-reduce over 4: 3.6 + 2 x 2 x 0.47 us +
-  // 2 x 16,384 B / 450 GB/s = 5.5528 us (ring: 3.6 + 6 x 0.47 + 0.0546 = 6.4746 us), done
+  // hidden state, 8,192 x 2 B = 16,384 B. One-shot all-reduce over 4 NVLink peers: 3.6 + 0.47 us
+  // + 3 x 16,384 B / 450 GB/s = 4.179 us (two-shot 4.595 us, ring 6.475 us), done
   // 2 x 80 + 1 = 161 times; logits all-gather of 128,256 x 2 B: 3.6 + 3 x 0.47 us +
   // 3/4 x 256,512 / 450e9 = 5.4375 us.
-  const double allreduce = 3.6e-6 + 4 * 0.47e-6 + 2 * 16384 / 450e9;
+  const double allreduce = 3.6e-6 + 0.47e-6 + 3 * 16384 / 450e9;
   const double gather = 3.6e-6 + 3 * 0.47e-6 + 0.75 * 256512 / 450e9;
   CHECK(tp4.decode_comm_time.tensor_parallel.value == doctest::Approx(161 * allreduce + gather));
   // Weights per rank: (141.1 GB − the 2.1 GB embedding, only gathered) / 4 ≈ 34.75 GB → 10.4 ms at
-  // 3.35 TB/s; communication ≈ 0.90 ms on top, which halving does not touch.
+  // 3.35 TB/s; communication ≈ 0.68 ms on top, which halving does not touch.
   CHECK(tp4.decode_step.time.value == doctest::Approx(34.75e9 / 3.35e12).epsilon(0.02));
   CHECK(tp4.tpot.value == doctest::Approx(tp4.decode_step.time.value + tp4.decode_comm_time.tensor_parallel.value)
                               .epsilon(0.01));
@@ -117,6 +145,17 @@ TEST_CASE("uneven pipeline: the largest stage sets the pace") {
   // 32 layers over 3 stages: 11, 11, 10 → imbalance 3 x 11 / 32.
   const ServiceEstimate e = service(resolve_model("llama-3.1-8b"), resolve_gpu("h100-sxm"), 1, 3, 6, 512, 2, 6);
   CHECK(e.stage_imbalance == doctest::Approx(33.0 / 32.0));
+}
+
+TEST_CASE("parallel attention (Falcon): one all-reduce per layer") {
+  const ModelSpec falcon = resolve_model("falcon-40b");
+  CHECK(falcon.parallel_attention);
+  const ModelShapes shapes = compile_shapes(falcon, *weight_format("bf16"), 4);
+  const auto ops = comm_ops(shapes, topology_for(resolve_gpu("h100-sxm"), 4, 1), Phase::decode, 1, 1);
+  std::int64_t allreduces = 0;
+  for (const CommOp& op : ops)
+    if (op.name.find("allreduce") != std::string_view::npos) allreduces += op.count;
+  CHECK(allreduces == 60 + 1);  // 60 layers + the embedding
 }
 
 TEST_CASE("communication rows appear in the operator lists under TP and PP only") {

@@ -211,3 +211,26 @@ TEST_CASE("throughput targets add replicas, not speed") {
   }
   CHECK(found);
 }
+
+TEST_CASE("with --concurrency, replicas split the sequences instead of adding new ones") {
+  // 64 sequences and a throughput target one replica cannot meet: more replicas each serve
+  // fewer sequences (⌈64 / r⌉), never 64 each.
+  const ModelSpec m = resolve_model("llama-3.1-8b");
+  PlanRequest r = request({"h100-sxm"});
+  r.concurrency = 64;
+  r.min_throughput = 20'000;
+  const PlanResult result = make_plan(m, r);
+  REQUIRE_FALSE(result.plans.empty());
+  for (const Plan& p : result.plans) {
+    CHECK(p.batch == (64 + p.replicas - 1) / p.replicas);
+    CHECK(p.throughput_tokens_per_s >= 20'000);
+  }
+  // --batch 16 with 40 sequences: ⌈40/16⌉ = 3 replicas of 16; with 8 sequences: 1 replica of 8.
+  r.min_throughput.reset();
+  r.batch = 16;
+  r.concurrency = 40;
+  r.max_gpus = 8;
+  for (const Plan& p : make_plan(m, r).plans) CHECK((p.replicas == 3 && p.batch == 16));
+  r.concurrency = 8;
+  for (const Plan& p : make_plan(m, r).plans) CHECK((p.replicas == 1 && p.batch == 8));
+}

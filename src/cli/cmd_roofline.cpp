@@ -36,7 +36,7 @@ Runner register_roofline(CLI::App& app) {
     const ServiceQuery sq{d.query.batch, *prompt,   *gen, d.query.attention, d.query.kv_dtype,
                           d.topology,    d.micro_batches};
     const ServiceEstimate e = estimate_service(shapes, ceilings, sq);
-    const RooflineView view{d.model, d.gpu, d.query, memory, sq, e, ceilings};
+    const RooflineView view{d.model, d.gpu, d.query, memory, sq, e, ceilings, d.replicas};
     if (!plot->empty()) {
       std::ofstream out(*plot, std::ios::binary);
       if (!out) throw InputError({*plot, 0, 0}, "--plot", "cannot write the file");

@@ -92,8 +92,10 @@ std::string memory_command(const PlanView& v, const Plan& p) {
 
 std::string roofline_command(const PlanView& v, const Plan& p) {
   const PlanRequest& r = v.request;
-  std::string s = fmt::format("ridge roofline -m {} -g {} {} {} --batch {} --prompt {} --gen {}", v.model_arg,
-                              v.gpu_args[p.gpu], precision_flags(p), parallel_flags(p), p.batch, r.prompt, r.gen);
+  std::string s = fmt::format("ridge roofline -m {} -g {} {} {} --batch {} --prompt {} --gen {} --memory-utilization {}",
+                              v.model_arg, v.gpu_args[p.gpu], precision_flags(p), parallel_flags(p), p.batch, r.prompt,
+                              r.gen, r.memory_utilization);
+  if (r.prefill_chunk > 0) s += fmt::format(" --prefill-chunk {}", r.prefill_chunk);
   if (r.inter_node_bandwidth > 0) s += fmt::format(" --inter-node-bandwidth \"{:.6g} GB/s\"", r.inter_node_bandwidth / 1e9);
   if (r.attention == AttentionImpl::naive) s += " --attention naive";
   return s;
@@ -169,6 +171,9 @@ std::string plan_text(const PlanView& v) {
   out += fmt::format("  {} candidates evaluated, {} feasible; cost in {}\n", with_commas(res.candidates),
                      with_commas(static_cast<std::int64_t>(res.plans.size())),
                      res.cost_in_usd ? "USD per million generated tokens" : "GPU-hours per million generated tokens");
+  if (!res.cost_in_usd && v.request.gpus.size() > 1)
+    out += "  note: without prices an hour of any GPU counts the same; give --price GPU=USD (or usd_per_hour in the "
+           "GPU files) to compare GPU types by money\n";
   if (res.plans.empty()) {
     out += "\n  no plan fits and meets the targets\n";
   } else {

@@ -76,15 +76,20 @@ Table op_table(const std::vector<Op>& ops, const std::vector<CommOp>& comm, cons
   return t;
 }
 
+std::int64_t gpu_count(const RooflineView& v) { return v.memory_query.tp * v.memory_query.pp * v.replicas; }
+double total_throughput(const RooflineView& v) {
+  return v.estimate.throughput_tokens_per_s * static_cast<double>(v.replicas);
+}
+
 std::string setup_line(const RooflineView& v) {
   const auto& q = v.memory_query;
-  return fmt::format("weights {} ({}), KV cache {}, batch {}, prompt {}, generate {}, TP {} x PP {}, {} attention",
+  return fmt::format("weights {} ({}), KV cache {}, batch {}{}, prompt {}, generate {}, TP {} x PP {}{}, {} attention",
                      q.weights.name, q.weights.scheme(), to_string(q.kv_dtype), v.query.batch,
-                     with_commas(v.query.prompt), with_commas(v.query.gen), q.tp, q.pp,
+                     v.replicas > 1 ? " per replica" : "", with_commas(v.query.prompt), with_commas(v.query.gen), q.tp,
+                     q.pp, v.replicas > 1 ? fmt::format(" x {} replicas = {} GPUs", v.replicas, gpu_count(v)) : "",
                      v.query.attention == AttentionImpl::flash ? "flash" : "naive");
 }
 
-std::int64_t gpu_count(const RooflineView& v) { return v.memory_query.tp * v.memory_query.pp; }
 
 }  // namespace
 
@@ -190,9 +195,11 @@ nlohmann::ordered_json roofline_json(const RooflineView& v) {
   j["ttft_s"] = e.ttft.value;
   j["tpot_s"] = e.tpot.value;
   j["e2e_s"] = e.e2e.value;
-  j["throughput_tokens_per_s"] = e.throughput_tokens_per_s;
-  j["throughput_per_gpu_tokens_per_s"] = e.throughput_tokens_per_s / static_cast<double>(gpu_count(v));
-  j["decode_throughput_tokens_per_s"] = e.decode_throughput_tokens_per_s;
+  j["replicas"] = v.replicas;
+  j["throughput_tokens_per_s"] = total_throughput(v);  // all replicas
+  j["replica_throughput_tokens_per_s"] = e.throughput_tokens_per_s;
+  j["throughput_per_gpu_tokens_per_s"] = total_throughput(v) / static_cast<double>(gpu_count(v));
+  j["decode_throughput_tokens_per_s"] = e.decode_throughput_tokens_per_s * static_cast<double>(v.replicas);
   j["per_gpu_memory_bytes"] = v.memory.per_gpu().total().value;
   j["fits"] = v.memory.fits;
   return j;
@@ -236,9 +243,10 @@ std::string roofline_text(const RooflineView& v) {
   out += "  " + phase_reason("decode", e.decode_step, c, decode_comm) + "\n";
   out += fmt::format("\n  TTFT {}   TPOT {}   end-to-end {}\n", seconds_text(e.ttft.value), seconds_text(e.tpot.value),
                      seconds_text(e.e2e.value));
-  out += fmt::format("  throughput {:.0f} tokens/s ({:.0f} per GPU); while decoding {:.0f} tokens/s\n",
-                     e.throughput_tokens_per_s, e.throughput_tokens_per_s / static_cast<double>(gpu_count(v)),
-                     e.decode_throughput_tokens_per_s);
+  out += fmt::format("  throughput {:.0f} tokens/s ({:.0f} per GPU{}); while decoding {:.0f} tokens/s\n",
+                     total_throughput(v), total_throughput(v) / static_cast<double>(gpu_count(v)),
+                     v.replicas > 1 ? fmt::format(", {} replicas of {:.0f}", v.replicas, e.throughput_tokens_per_s) : "",
+                     e.decode_throughput_tokens_per_s * static_cast<double>(v.replicas));
   out += fmt::format("  memory: {} GiB per GPU of a {} GiB budget ({})\n", gib(v.memory.per_gpu().total()),
                      gib(v.memory.budget_per_gpu), v.memory.fits ? "fits" : "DOES NOT FIT");
   return out;
@@ -256,7 +264,7 @@ std::string roofline_markdown(const RooflineView& v) {
   out += "\n- " + phase_reason("prefill", e.prefill, c, prefill_comm) + "\n- " +
          phase_reason("decode", e.decode_step, c, decode_comm) + "\n";
   out += fmt::format("- TTFT {}, TPOT {}, end-to-end {}, throughput {:.0f} tokens/s\n", seconds_text(e.ttft.value),
-                     seconds_text(e.tpot.value), seconds_text(e.e2e.value), e.throughput_tokens_per_s);
+                     seconds_text(e.tpot.value), seconds_text(e.e2e.value), total_throughput(v));
   return out;
 }
 

@@ -20,6 +20,7 @@ struct RooflineView {
   const ServiceQuery& query;
   const ServiceEstimate& estimate;
   const Ceilings& ceilings;
+  std::int64_t replicas = 1;  ///< data-parallel copies: multiply throughput, not speed
 };
 
 nlohmann::ordered_json roofline_json(const RooflineView& v);
