@@ -61,6 +61,14 @@ std::optional<WeightFormat> weight_format(std::string_view name, std::optional<i
     f.scale_bits = 32;
     f.compute = DType::fp8;
     f.activations_quantised = true;
+  } else if (name == "fp8-block128") {
+    // FP8 E4M3 with one fp32 scale per 128 x 128 weight block (DeepSeek-V3, Qwen3-FP8), W8A8.
+    f.weight_bits = 8;
+    f.scales = ScaleGranularity::block;
+    f.group_size = 128;
+    f.scale_bits = 32;
+    f.compute = DType::fp8;
+    f.activations_quantised = true;
   } else if (name == "int8") {
     // W8A8 int8 (SmoothQuant / compressed-tensors): per-output-channel fp32 scales.
     f.weight_bits = 8;
@@ -106,7 +114,7 @@ std::optional<WeightFormat> weight_format(std::string_view name, std::optional<i
 }
 
 std::vector<std::string> weight_format_names() {
-  return {"fp32", "bf16", "fp16", "fp8", "int8", "int8-w8a16", "int4", "int4-sym", "nvfp4"};
+  return {"fp32", "bf16", "fp16", "fp8", "fp8-block128", "int8", "int8-w8a16", "int4", "int4-sym", "nvfp4"};
 }
 
 std::vector<std::string> kv_dtype_names() { return {"fp32", "bf16", "fp16", "fp8", "int8", "int4"}; }

@@ -57,6 +57,10 @@ ModelSpec model_from_yaml(const Node& root, const std::string& source) {
   m.max_position = int_field(r, "max_position", 1, 1'000'000'000);
   const std::string dtype = as_enum(r.required("dtype"), "dtype", {"fp32", "bf16", "fp16"});
   m.dtype = *parse_dtype(dtype);
+  if (const Node* n = r.optional("checkpoint_format")) {
+    // A checkpoint that ships quantised: the default weight format of every command.
+    m.checkpoint_format = weight_format(as_enum(*n, "checkpoint_format", weight_format_names()));
+  }
 
   if (const Node* n = r.optional("sliding_window")) {
     note("sliding_window", *n);

@@ -108,6 +108,17 @@ TEST_CASE("Hugging Face field variants") {
   const ModelSpec ds = resolve_model(kData + "hf/deepseek-v3.json");
   REQUIRE(ds.checkpoint_format.has_value());
   CHECK(ds.checkpoint_format->scales == ScaleGranularity::block);
+  // The bundled YAML says the same through checkpoint_format, so every command defaults to it;
+  // the HF reader and the preset agree on the name and the scale layout.
+  const ModelSpec bundled = resolve_model("deepseek-v3");
+  REQUIRE(bundled.checkpoint_format.has_value());
+  CHECK(bundled.checkpoint_format->name == "fp8-block128");
+  CHECK(ds.checkpoint_format->name == "fp8-block128");
+  CHECK(bundled.checkpoint_format->group_size == 128);
+  CHECK(bundled.checkpoint_format->scale_bits == 32);
+  // One 7168 x 18432 dense MLP matrix: 132,120,576 B of fp8 + 56 x 144 blocks x 4 B of scales.
+  const WeightTensor t{"mlp.up", 18432, 7168, true};
+  CHECK(tensor_bytes(t, *bundled.checkpoint_format).value == 132'120'576ull + 56 * 144 * 4);
 }
 
 TEST_CASE("bad input: one located message each") {
