@@ -42,6 +42,21 @@ struct GpuSpec {
   /// roofline uses datasheet peaks and its times are lower bounds.
   std::optional<double> attainable_memory;   ///< of memory_bandwidth
   std::optional<double> attainable_compute;  ///< of every tensor and vector peak
+  /// Per compute type (measured GEMM ceilings from `ridge validate --calibrate`); a type listed
+  /// here overrides attainable_compute for that type.
+  std::map<DType, double> attainable_by_type;
+  std::string attainable_source;             ///< where the fractions come from
+
+  /// Fraction of the `t` peak that is attainable: per type, else the common compute fraction,
+  /// else 1 (the datasheet peak).
+  double attainable_fraction(DType t) const {
+    auto it = attainable_by_type.find(t);
+    if (it != attainable_by_type.end()) return it->second;
+    return attainable_compute.value_or(1.0);
+  }
+  bool has_attainable() const {
+    return attainable_memory || attainable_compute || !attainable_by_type.empty();
+  }
 
   /// Dense peak for a compute type, if the GPU has units for it.
   std::optional<FlopsPerSecond> peak(DType t) const {

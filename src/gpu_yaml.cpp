@@ -72,7 +72,17 @@ GpuSpec gpu_from_yaml(const Node& root, const std::string& source) {
     if (const Node* x = ar.optional("memory_bandwidth"))
       g.attainable_memory = as_number(*x, ar.field("memory_bandwidth"), 0.01, 1.0);
     if (const Node* x = ar.optional("compute")) g.attainable_compute = as_number(*x, ar.field("compute"), 0.01, 1.0);
-    if (const Node* x = ar.optional("source")) as_string(*x, ar.field("source"));
+    if (const Node* x = ar.optional("peak_flops")) {
+      MapReader pr(*x, ar.field("peak_flops"));
+      for (const char* key : {"fp32", "tf32", "bf16", "fp16", "fp8", "int8", "int4", "fp4"}) {
+        if (const Node* f = pr.optional(key)) {
+          if (!g.peak(*parse_dtype(key))) fail(*f, pr.field(key), "the GPU has no peak_flops entry for this type");
+          g.attainable_by_type[*parse_dtype(key)] = as_number(*f, pr.field(key), 0.01, 1.0);
+        }
+      }
+      pr.finish();
+    }
+    if (const Node* x = ar.optional("source")) g.attainable_source = as_string(*x, ar.field("source"));
     ar.finish();
   }
   r.finish();

@@ -128,6 +128,61 @@ inline Op gemm_op(const GemmShape& g, Phase phase, OpUnit unit, std::int64_t cou
   return op;
 }
 
+/// K and V bytes an attention kernel reads for `batch` sequences attending `keys` tokens: from
+/// the cache in its own type (MHA/GQA: one read per KV head serves its whole query group), or,
+/// for MLA prefill, expanded per query head in the activation type.
+inline double attention_kv_read_bytes(const AttentionShape& at, double batch, double keys,
+                                      double activation_bytes, double kv_bytes) {
+  return at.latent_dim > 0 ? batch * keys * at.q_heads * (at.qk_dim + at.v_dim) * activation_bytes
+                           : batch * keys * at.kv_heads * (at.qk_dim + at.v_dim) * kv_bytes;
+}
+
+/// One attention pass (not MLA's absorbed decode) over `batch` sequences of `new_tokens` queries
+/// each attending `keys` keys, `pairs` query–key pairs in all (causal_pairs × batch for causal
+/// attention; batch × new_tokens × keys without a mask).
+struct AttentionPass {
+  double batch = 1;
+  double new_tokens = 1;
+  double keys = 1;
+  double pairs = 1;
+  double kv_read_bytes = 0;  ///< attention_kv_read_bytes
+};
+
+/// The attention operators, the one formula for them: flash is one op, 2·H·pairs·(qk + v)
+/// FLOPs over Q, K, V and the output; naive is QK^T, softmax and PV with the score matrix
+/// (T x keys per head, masked part included) written and read twice in the activation type.
+/// FLOPs count `pairs` for both (the planner's convention; cuBLAS computes the masked half).
+template <class Sink>
+void attention_ops(const AttentionShape& at, Phase phase, std::int64_t count, const AttentionPass& p,
+                   AttentionImpl impl, double activation_bytes, Sink&& sink) {
+  const double H = at.q_heads, a = activation_bytes;
+  const double T = p.batch * p.new_tokens;
+  const double q_read = T * H * at.qk_dim * a;
+  const double out_written = T * H * at.v_dim * a;
+  auto emit = [&](std::string_view name, OpUnit unit, double flops, double read, double written) {
+    Op op;
+    op.name = name;
+    op.phase = phase;
+    op.unit = unit;
+    op.count = count;
+    op.flops = flops;
+    op.bytes_read = read;
+    op.bytes_written = written;
+    sink(static_cast<const Op&>(op));
+  };
+  if (impl == AttentionImpl::flash) {
+    emit("attention", OpUnit::gemm16, 2.0 * H * p.pairs * (at.qk_dim + at.v_dim), q_read + p.kv_read_bytes,
+         out_written);
+    return;
+  }
+  const double scores = p.batch * H * p.new_tokens * p.keys * a;
+  const double k_share = at.qk_dim / (at.qk_dim + at.v_dim);
+  emit("qk_scores", OpUnit::gemm16, 2.0 * H * p.pairs * at.qk_dim, q_read + p.kv_read_bytes * k_share, scores);
+  emit("softmax", OpUnit::vector, 5.0 * p.batch * H * p.new_tokens * p.keys, scores, scores);
+  emit("pv", OpUnit::gemm16, 2.0 * H * p.pairs * at.v_dim, scores + p.kv_read_bytes * (1.0 - k_share),
+       out_written);
+}
+
 /// Calls sink(const Op&) for every operator of the phase, in execution order.
 template <class Sink>
 void for_each_op(const ModelShapes& s, const PhaseQuery& q, Sink&& sink);

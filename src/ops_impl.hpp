@@ -63,24 +63,8 @@ void for_each_op(const ModelShapes& s, const PhaseQuery& q, Sink&& sink) {
       emit("attention_mla", OpUnit::gemm16, n, 2.0 * H * pairs * (at.latent_dim + at.latent_v_dim),
            B * keys * at.latent_dim * kv_bytes + T * H * at.latent_dim * a, T * H * at.latent_v_dim * a);
     } else {
-      // K/V as the kernel reads them: from the cache (MHA/GQA) or expanded per head (MLA prefill).
-      const double kv_read = mla ? B * keys * H * (at.qk_dim + at.v_dim) * a
-                                 : B * keys * at.kv_heads * (at.qk_dim + at.v_dim) * kv_bytes;
-      const double q_read = T * H * at.qk_dim * a;
-      const double out_written = T * H * at.v_dim * a;
-      if (q.attention == AttentionImpl::flash) {
-        emit("attention", OpUnit::gemm16, n, 2.0 * H * pairs * (at.qk_dim + at.v_dim), q_read + kv_read,
-             out_written);
-      } else {
-        // Naive: the score matrix (T x keys per head, masked part included) goes through memory
-        // three times written/read around the softmax. FLOPs count the causal pairs, as flash.
-        const double scores = B * H * new_tokens * keys * a;
-        const double k_share = at.qk_dim / (at.qk_dim + at.v_dim);
-        emit("qk_scores", OpUnit::gemm16, n, 2.0 * H * pairs * at.qk_dim, q_read + kv_read * k_share, scores);
-        emit("softmax", OpUnit::vector, n, 5.0 * B * H * new_tokens * keys, scores, scores);
-        emit("pv", OpUnit::gemm16, n, 2.0 * H * pairs * at.v_dim, scores + kv_read * (1.0 - k_share),
-             out_written);
-      }
+      const AttentionPass pass{B, new_tokens, keys, pairs, attention_kv_read_bytes(at, B, keys, a, kv_bytes)};
+      attention_ops(at, phase, n, pass, q.attention, a, sink);
     }
     gemm(g.attention_out, n, T, OpUnit::gemm);
     emit("residual_add", OpUnit::vector, 2 * n, T * h, 2.0 * T * h * a, T * h * a);

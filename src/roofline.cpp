@@ -33,13 +33,13 @@ Ceilings ceilings_for(const GpuSpec& g, const ModelShapes& s) {
              " tensor cores: the weights are dequantised to " + std::string(to_string(s.attention_math)) +
              " math (weight-only kernels)";
   }
-  if (g.attainable_memory || g.attainable_compute) {
+  if (g.has_attainable()) {
     c.attainable = true;
-    const double m = g.attainable_memory.value_or(1.0), k = g.attainable_compute.value_or(1.0);
-    c.memory.value *= m;
-    c.gemm.value *= k;
-    c.gemm16.value *= k;
-    c.vector.value *= k;
+    c.memory.value *= g.attainable_memory.value_or(1.0);
+    c.gemm.value *= g.attainable_fraction(c.gemm_math);
+    // gemm16 runs in the activation type (fp32 models: CUDA-core fp32); vector is fp32.
+    c.gemm16.value *= g.attainable_fraction(s.attention_math);
+    c.vector.value *= g.attainable_fraction(DType::fp32);
   }
   return c;
 }

@@ -144,6 +144,21 @@ expect 2 "plan bad price" -- plan -m llama-3.1-8b -g h100-sxm --price h100=2
 expect 2 "plan int4 without consent" -- plan -m llama-3.1-8b -g h100-sxm --precision int4
 expect 2 "plan bad option" -- plan -m llama-3.1-8b --ttft-ms fast
 
+# validate: with no usable GPU (CI, development machines) one line and exit 3.
+if ! nvidia-smi -L >/dev/null 2>&1; then
+  "$ridge" validate -g h100-sxm >"$tmp/out" 2>"$tmp/err"
+  got=$?
+  if [ "$got" -eq 3 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q '^ridge: no CUDA device: ' "$tmp/err" && [ ! -s "$tmp/out" ]; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1)); echo "FAIL: validate without a GPU (exit $got)"; sed 's/^/  stderr: /' "$tmp/err" | head -5
+  fi
+fi
+expect 2 "validate bad case family" -- validate -g h100-sxm --cases gemm,atention
+contains "$tmp/err" 'did you mean "attention"' "validate family hint"
+expect 2 "validate too few samples" -- validate -g h100-sxm --samples 3
+expect 2 "validate csv" -- validate -g h100-sxm --format csv
+
 expect 0 "help" -- --help
 
 echo "cli: $passed passed, $failed failed"

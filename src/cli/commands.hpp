@@ -12,5 +12,6 @@ Runner register_memory(CLI::App& app);
 Runner register_roofline(CLI::App& app);
 Runner register_sweep(CLI::App& app);
 Runner register_plan(CLI::App& app);
+Runner register_validate(CLI::App& app);
 
 }  // namespace ridge::cli

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
       ridge::cli::register_roofline(app),
       ridge::cli::register_sweep(app),
       ridge::cli::register_plan(app),
+      ridge::cli::register_validate(app),
   };
   try {
     app.parse(argc, argv);

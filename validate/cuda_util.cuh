@@ -1,0 +1,199 @@
+// Shared by the validate/ kernels: error checking that throws with file:line, device buffers,
+// counter-based random numbers, type conversions, event timing with an L2 flush, and the
+// comparison of an output with its reference.
+#pragma once
+
+#include <cublasLt.h>
+#include <cublas_v2.h>
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_fp8.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "validate/device.hpp"
+
+namespace ridge::validate::cuda {
+
+struct CudaError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// The cuBLAS entry points ridge uses, resolved at run time (cublas_loader.cu). Member names
+/// are the exported symbols, so cublas_v2.h's macros (cublasCreate -> cublasCreate_v2) apply.
+struct Blas {
+  std::string error;  ///< empty when everything resolved
+  decltype(&::cublasCreate_v2) cublasCreate_v2 = nullptr;
+  decltype(&::cublasDestroy_v2) cublasDestroy_v2 = nullptr;
+  decltype(&::cublasSetStream_v2) cublasSetStream_v2 = nullptr;
+  // The exported C function (cublas_api.h also declares a C++ overload taking cudaDataType).
+  cublasStatus_t (*cublasGemmStridedBatchedEx)(cublasHandle_t, cublasOperation_t, cublasOperation_t, int, int, int,
+                                               const void*, const void*, cudaDataType, int, long long, const void*,
+                                               cudaDataType, int, long long, const void*, void*, cudaDataType, int,
+                                               long long, int, cublasComputeType_t, cublasGemmAlgo_t) = nullptr;
+  decltype(&::cublasGetStatusString) cublasGetStatusString = nullptr;
+  decltype(&::cublasLtCreate) cublasLtCreate = nullptr;
+  decltype(&::cublasLtDestroy) cublasLtDestroy = nullptr;
+  decltype(&::cublasLtGetVersion) cublasLtGetVersion = nullptr;
+  decltype(&::cublasLtMatmul) cublasLtMatmul = nullptr;
+  decltype(&::cublasLtMatmulAlgoGetHeuristic) cublasLtMatmulAlgoGetHeuristic = nullptr;
+  decltype(&::cublasLtMatmulDescCreate) cublasLtMatmulDescCreate = nullptr;
+  decltype(&::cublasLtMatmulDescDestroy) cublasLtMatmulDescDestroy = nullptr;
+  decltype(&::cublasLtMatmulDescSetAttribute) cublasLtMatmulDescSetAttribute = nullptr;
+  decltype(&::cublasLtMatmulPreferenceCreate) cublasLtMatmulPreferenceCreate = nullptr;
+  decltype(&::cublasLtMatmulPreferenceDestroy) cublasLtMatmulPreferenceDestroy = nullptr;
+  decltype(&::cublasLtMatmulPreferenceSetAttribute) cublasLtMatmulPreferenceSetAttribute = nullptr;
+  decltype(&::cublasLtMatrixLayoutCreate) cublasLtMatrixLayoutCreate = nullptr;
+  decltype(&::cublasLtMatrixLayoutDestroy) cublasLtMatrixLayoutDestroy = nullptr;
+};
+/// Loaded once; check `error` before use (open_device does).
+const Blas& blas();
+
+[[noreturn]] void throw_cuda(cudaError_t e, const char* call, const char* file, int line);
+[[noreturn]] void throw_cublas(cublasStatus_t s, const char* call, const char* file, int line);
+
+#define RIDGE_CUDA(call)                                                             \
+  do {                                                                               \
+    cudaError_t ridge_e_ = (call);                                                   \
+    if (ridge_e_ != cudaSuccess) ::ridge::validate::cuda::throw_cuda(ridge_e_, #call, __FILE__, __LINE__); \
+  } while (0)
+#define RIDGE_CUBLAS(call)                                                           \
+  do {                                                                               \
+    cublasStatus_t ridge_s_ = (call);                                                \
+    if (ridge_s_ != CUBLAS_STATUS_SUCCESS) ::ridge::validate::cuda::throw_cublas(ridge_s_, #call, __FILE__, __LINE__); \
+  } while (0)
+/// After every kernel launch: launch errors now, execution errors at the next synchronisation.
+#define RIDGE_LAUNCHED() RIDGE_CUDA(cudaGetLastError())
+
+/// Owning device allocation.
+class Buffer {
+ public:
+  Buffer() = default;
+  explicit Buffer(std::size_t bytes) : bytes_(bytes) { RIDGE_CUDA(cudaMalloc(&p_, bytes ? bytes : 1)); }
+  ~Buffer() { if (p_) cudaFree(p_); }
+  Buffer(Buffer&& o) noexcept : p_(o.p_), bytes_(o.bytes_) { o.p_ = nullptr; }
+  Buffer& operator=(Buffer&& o) noexcept {
+    if (this != &o) { if (p_) cudaFree(p_); p_ = o.p_; bytes_ = o.bytes_; o.p_ = nullptr; }
+    return *this;
+  }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  template <class T> T* as() const { return static_cast<T*>(p_); }
+  std::size_t bytes() const { return bytes_; }
+ private:
+  void* p_ = nullptr;
+  std::size_t bytes_ = 0;
+};
+
+/// Handles and scratch shared by all cases on one device.
+struct Context {
+  DeviceInfo info;
+  cudaStream_t stream = nullptr;
+  cublasHandle_t blas = nullptr;
+  cublasLtHandle_t lt = nullptr;
+  Buffer flush;       ///< 2 x L2, overwritten before each timed sample
+  Buffer workspace;   ///< cuBLASLt workspace
+  Buffer counters;    ///< 64 bytes of device scratch for reductions
+};
+
+/// splitmix64: a counter-based generator, so any element's value is known without a sequence.
+__host__ __device__ inline std::uint64_t mix64(std::uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+__host__ __device__ inline std::uint32_t hash32(std::uint64_t seed, std::uint64_t i) {
+  return static_cast<std::uint32_t>(mix64(seed * 0x100000001B3ull ^ mix64(i)) >> 32);
+}
+/// Uniform in [-1, 1).
+__host__ __device__ inline float uniform_pm1(std::uint64_t seed, std::uint64_t i) {
+  return static_cast<float>(hash32(seed, i) >> 8) * (2.0f / 16777216.0f) - 1.0f;
+}
+
+template <class T> __device__ inline float to_float(T x);
+template <> __device__ inline float to_float<float>(float x) { return x; }
+template <> __device__ inline float to_float<__nv_bfloat16>(__nv_bfloat16 x) { return __bfloat162float(x); }
+template <> __device__ inline float to_float<__half>(__half x) { return __half2float(x); }
+template <> __device__ inline float to_float<__nv_fp8_e4m3>(__nv_fp8_e4m3 x) { return static_cast<float>(x); }
+template <> __device__ inline float to_float<std::int8_t>(std::int8_t x) { return static_cast<float>(x); }
+template <> __device__ inline float to_float<std::int32_t>(std::int32_t x) { return static_cast<float>(x); }
+
+/// Fills `n` elements with uniform values in [-scale, scale) (int8: integers in [-63, 63]).
+template <class T> void fill_uniform(Context& c, T* p, std::size_t n, std::uint64_t seed, float scale);
+/// Writes a byte pattern over an output so that elements nothing wrote are caught (0xFF: NaN in
+/// bf16/fp16/fp32; int32 outputs use 0x80, far outside any int8 GEMM's range).
+void poison(Context& c, void* p, std::size_t bytes, int byte);
+
+/// ||out − ref|| / ||ref|| over `n` elements (`rows` selects output rows of width `row_len`
+/// when non-null), and the count of non-finite (or poisoned) elements among all `total` of out.
+template <class TO, class TR>
+Check compare_outputs(Context& c, const TO* out, const TR* ref, std::size_t total, const std::int64_t* rows,
+                      std::size_t row_count, std::size_t row_len);
+
+/// L2 flush: overwrite a buffer twice the L2 size (nvbench's method).
+void flush_l2(Context& c, int sample);
+
+/// Times `launch` (which enqueues work on c.stream and checks its launches): `cfg.warmup`
+/// untimed runs, then `cfg.samples` runs, each after an L2 flush, between two CUDA events.
+template <class F>
+std::vector<double> time_samples(Context& c, const RunConfig& cfg, F&& launch) {
+  for (int i = 0; i < cfg.warmup; ++i) launch();
+  RIDGE_CUDA(cudaStreamSynchronize(c.stream));
+  cudaEvent_t start, stop;
+  RIDGE_CUDA(cudaEventCreate(&start));
+  RIDGE_CUDA(cudaEventCreate(&stop));
+  std::vector<double> out;
+  try {
+    for (int i = 0; i < cfg.samples; ++i) {
+      flush_l2(c, i);
+      RIDGE_CUDA(cudaEventRecord(start, c.stream));
+      launch();
+      RIDGE_CUDA(cudaEventRecord(stop, c.stream));
+      RIDGE_CUDA(cudaEventSynchronize(stop));
+      float ms = 0;
+      RIDGE_CUDA(cudaEventElapsedTime(&ms, start, stop));
+      out.push_back(static_cast<double>(ms) * 1e-3);
+    }
+  } catch (...) {
+    cudaEventDestroy(start);
+    cudaEventDestroy(stop);
+    throw;
+  }
+  RIDGE_CUDA(cudaEventDestroy(start));
+  RIDGE_CUDA(cudaEventDestroy(stop));
+  return out;
+}
+
+std::string l2_flush_policy(const Context& c);
+
+// Case implementations (one file each). They throw CudaError; the Device catches it.
+Measurement run_stream(Context& c, const StreamShape& s, const RunConfig& cfg);
+Measurement run_gemm(Context& c, const GemmProblem& p, const RunConfig& cfg);
+Measurement run_attention_naive(Context& c, const AttentionProblem& p, const RunConfig& cfg);
+Measurement run_attention_flash(Context& c, const AttentionProblem& p, const RunConfig& cfg);
+Measurement run_decode(Context& c, const DecodeProblem& p, const RunConfig& cfg);
+MemoryMeasurement run_memory(Context& c, const MemoryProblem& p);
+
+/// fp32 reference attention for selected query rows: ref[r][d] for rows[r] of Q laid out
+/// [batch, q_heads, nq, d]; K, V [batch, kv_heads, nk, d]; query i sees keys j <= i + nk − nq
+/// when causal, all keys otherwise.
+void reference_attention(Context& c, const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v,
+                         float* ref, const std::int64_t* rows, std::size_t row_count, std::int64_t q_heads,
+                         std::int64_t kv_heads, std::int64_t nq, std::int64_t nk, std::int64_t d, bool causal);
+
+/// Up to `max_rows` output rows out of `total`, stratified and random (all when total is small),
+/// always including the first and last, uploaded to the device.
+Buffer pick_rows(Context& c, std::int64_t total, std::int64_t max_rows, std::uint64_t seed, std::size_t& count);
+
+/// Checks an attention output O [rows, d] (bf16) against the fp32 reference on picked rows.
+Check check_attention(Context& c, const __nv_bfloat16* o, const __nv_bfloat16* q, const __nv_bfloat16* k,
+                      const __nv_bfloat16* v, std::int64_t batch, std::int64_t q_heads, std::int64_t kv_heads,
+                      std::int64_t nq, std::int64_t nk, std::int64_t d, bool causal, std::uint64_t seed,
+                      double threshold);
+
+}  // namespace ridge::validate::cuda
