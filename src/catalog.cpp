@@ -26,8 +26,11 @@ const BundledFile* find_bundled(const std::vector<BundledFile>& files, const std
 }
 
 bool looks_like_path(const std::string& arg) {
+  // The error_code overload: a name the file system refuses (longer than NAME_MAX, found by
+  // fuzzing) is simply not a path, not a filesystem_error escaping as an internal error.
+  std::error_code ec;
   return arg.find('/') != std::string::npos || arg.ends_with(".yaml") || arg.ends_with(".yml") ||
-         arg.ends_with(".json") || fs::exists(arg);
+         arg.ends_with(".json") || fs::exists(arg, ec);
 }
 
 }  // namespace

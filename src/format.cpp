@@ -49,6 +49,22 @@ std::string human_flops(FlopsPerSecond r) {
   return fmt::format("{:.1f} TFLOP/s", r.value / 1e12);
 }
 
+std::string human_seconds(Seconds t) {
+  const double s = t.value;
+  if (s >= 1) return fmt::format("{:.3f} s", s);
+  if (s >= 1e-3) return fmt::format("{:.3f} ms", s * 1e3);
+  return fmt::format("{:.1f} us", s * 1e6);
+}
+
+std::string trimmed(double v, int digits) {
+  std::string out = fmt::format("{:.{}f}", v, digits);
+  if (out.find('.') != std::string::npos) {
+    while (out.back() == '0') out.pop_back();
+    if (out.back() == '.') out.pop_back();
+  }
+  return out == "-0" ? "0" : out;
+}
+
 std::string Table::text(const std::string& indent) const {
   std::vector<std::size_t> width(headers.size(), 0);
   for (std::size_t c = 0; c < headers.size(); ++c) width[c] = headers[c].size();

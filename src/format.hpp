@@ -23,6 +23,10 @@ std::string human_count(std::int64_t v);
 std::string human_rate(BytesPerSecond r);
 /// "989.4 TFLOP/s"
 std::string human_flops(FlopsPerSecond r);
+/// "1.592 s", "268.083 ms", "682.4 us"
+std::string human_seconds(Seconds t);
+/// "0.9" or "12.5%": a fraction with up to `digits` decimals and no trailing zeros
+std::string trimmed(double v, int digits);
 
 /// A plain table rendered as aligned text, Markdown or CSV.
 struct Table {

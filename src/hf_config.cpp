@@ -145,7 +145,7 @@ WeightFormat quant_format(const Node& q) {
     const Node* groups = q.find("config_groups");
     if (!groups || !groups->is_map() || groups->entries.empty())
       fail(q, "quantization_config.config_groups", "missing; cannot tell the weight format");
-    const Node& group = groups->entries.front().second;
+    const Node& group = groups->entries.front().value;
     const Node* weights = group.find("weights");
     if (!weights || !weights->is_map())
       fail(group, "quantization_config.config_groups.weights", "missing");

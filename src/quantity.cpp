@@ -28,11 +28,13 @@ const std::vector<Unit>& units_for(QuantityKind kind) {
   static const std::vector<Unit> compute = {
       {"FLOP/s", 1}, {"GFLOP/s", 1e9}, {"TFLOP/s", 1e12}, {"PFLOP/s", 1e15}};
   static const std::vector<Unit> duration = {{"ns", 1e-9}, {"us", 1e-6}, {"ms", 1e-3}, {"s", 1}};
+  static const std::vector<Unit> token_rate = {{"tokens/s", 1}};
   switch (kind) {
     case QuantityKind::size: return size;
     case QuantityKind::bandwidth: return bandwidth;
     case QuantityKind::compute: return compute;
     case QuantityKind::duration: return duration;
+    case QuantityKind::token_rate: return token_rate;
   }
   return size;
 }
@@ -64,6 +66,7 @@ const char* kind_word(QuantityKind kind) {
     case QuantityKind::bandwidth: return "a bandwidth";
     case QuantityKind::compute: return "a compute rate";
     case QuantityKind::duration: return "a duration";
+    case QuantityKind::token_rate: return "a token rate";
   }
   return "a quantity";
 }
@@ -155,7 +158,7 @@ double parse_quantity(std::string_view text, QuantityKind kind) {
       if (!std::isfinite(scaled)) throw QuantityError(shown + " is out of range");
       // Rates are whole numbers of bytes or FLOP per second: drop the binary-fraction noise of
       // 66.9 x 1e12 so that reports print 66900000000000.
-      if (kind != QuantityKind::duration && std::fabs(scaled) >= 1e3) scaled = std::round(scaled);
+      if (kind != QuantityKind::duration && kind != QuantityKind::token_rate && std::fabs(scaled) >= 1e3) scaled = std::round(scaled);
       return scaled;
     }
   }

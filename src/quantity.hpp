@@ -19,6 +19,7 @@ enum class QuantityKind {
   bandwidth,  ///< bytes per second: B/s, MB/s, GB/s, TB/s (also GiB/s etc.)
   compute,    ///< FLOP per second: FLOP/s, GFLOP/s, TFLOP/s, PFLOP/s
   duration,   ///< seconds: ns, us, ms, s
+  token_rate, ///< generated tokens per second: tokens/s (deployment SLOs)
 };
 
 /// A strict decimal integer: digits only (optional leading '-'), no leading zeros, no '+'.

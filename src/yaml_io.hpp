@@ -24,19 +24,28 @@ inline constexpr int kMaxDepth = 32;
 /// Most nodes in one document; bounds work on hostile input.
 inline constexpr std::size_t kMaxNodes = 200000;
 
+struct MapEntry;
+
 struct Node {
   enum class Kind { null, scalar, sequence, map };
   Kind kind = Kind::null;
   std::string scalar;  ///< the text of a scalar
   bool quoted = false; ///< scalar was quoted ("80" is a string, 80 a number)
   Location where;
-  std::vector<std::pair<Node, Node>> entries;  ///< map: key, value in file order
+  std::vector<MapEntry> entries;  ///< map: key, value in file order
   std::vector<Node> items;                     ///< sequence
 
   bool is_map() const { return kind == Kind::map; }
   bool is_null() const { return kind == Kind::null; }
   /// The value for `key` in a map, or nullptr.
   const Node* find(std::string_view key) const;
+};
+
+/// One key and its value. A named struct rather than std::pair<Node, Node>: with clang,
+/// libstdc++'s pair traits cannot be evaluated while Node is still incomplete.
+struct MapEntry {
+  Node key;
+  Node value;
 };
 
 /// Parses one YAML/JSON document. `file` names it in errors.

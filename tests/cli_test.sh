@@ -158,6 +158,52 @@ expect 2 "validate bad case family" -- validate -g h100-sxm --cases gemm,atentio
 contains "$tmp/err" 'did you mean "attention"' "validate family hint"
 expect 2 "validate too few samples" -- validate -g h100-sxm --samples 3
 expect 2 "validate csv" -- validate -g h100-sxm --format csv
+# check: every example's exit code and the key line of its message
+ex="$src/examples/deploy"
+expect 0 "check: 70B bf16 on 2 x H100 passes" -- check "$ex/llama-70b-2xh100.yaml"
+contains "$tmp/out" "1 file checked: 1 passed, 0 failed, 0 invalid" "check pass summary"
+expect 1 "check: batch 64 x 32k does not fit" -- check "$ex/llama-70b-batch64-32k.yaml"
+contains "$tmp/out" "llama-70b-batch64-32k.yaml:5:1: error: needs 618.72 GiB per GPU (weights 65.71 GiB + KV cache 320.00 GiB" "memory.fits line"
+contains "$tmp/out" "[memory.fits]" "memory.fits rule id"
+expect 1 "check: TTFT SLO missed" -- check "$ex/llama-8b-l4-ttft.yaml"
+contains "$tmp/out" "llama-8b-l4-ttft.yaml:14:3: error: TTFT 4.694 s (roofline lower bound, batch 8) exceeds the SLO of 500 ms [slo.ttft]" "slo.ttft line"
+expect 1 "check: tp 3 does not divide 64 heads" -- check "$ex/llama-70b-tp3.yaml"
+contains "$tmp/out" "llama-70b-tp3.yaml:7:1: error: TP 3 does not divide the 64 attention heads of llama-3.1-70b [parallel.divides]" "parallel line"
+expect 0 "check: fp8 on A100 warns" -- check "$ex/llama-8b-fp8-a100.yaml"
+contains "$tmp/out" "warning: fp8 weights (W8A8): a100-80gb has no fp8 tensor cores" "precision warning"
+expect 1 "check: --fail-on warning fails on the fp8 warning" -- check "$ex/llama-8b-fp8-a100.yaml" --fail-on warning
+expect 0 "check: 4 replicas of TP 2 pass" -- check "$ex/qwen-7b-replicas.yaml"
+expect 1 "check: several files, one run" -- check "$ex"/*.yaml
+contains "$tmp/out" "6 files checked: 3 passed, 3 failed, 0 invalid" "all examples summary"
+expect 2 "check: an invalid file beside valid ones" -- check "$ex/llama-70b-2xh100.yaml" "$src/tests/data/bad/deploy-unit-typo.yaml" "$ex/llama-70b-tp3.yaml"
+contains "$tmp/err" "deploy-unit-typo.yaml:3:11: overhead: \"1GB\" is ambiguous" "invalid file on stderr"
+contains "$tmp/out" "TP 3 does not divide" "the other files are still checked"
+expect 2 "check: missing file" -- check "$tmp/nope.yaml"
+expect 2 "check: a directory" -- check "$ex"
+contains "$tmp/err" "is a directory; name the files in it" "directory message"
+expect 2 "check: no files" -- check
+expect 2 "check: unknown format" -- check "$ex/llama-70b-tp3.yaml" --format xml
+expect 2 "check: unknown fail-on" -- check "$ex/llama-70b-tp3.yaml" --fail-on notice
+expect 1 "check json" -- check "$ex/llama-70b-tp3.yaml" "$ex/llama-70b-2xh100.yaml" --format json --junit "$tmp/junit.xml"
+for key in '"schema": "ridge.check/v1"' '"exit_code": 1' '"rule": "parallel.divides"' '"limit_bytes": 76968728985' '"failing": true'; do
+  contains "$tmp/out" "$key" "check json field"
+done
+contains "$tmp/junit.xml" '<testsuites name="ridge check" tests="10" failures="1" errors="0">' "junit totals"
+contains "$tmp/junit.xml" '<failure type="error" message="TP 3 does not divide the 64 attention heads of llama-3.1-70b">' "junit failure"
+if command -v python3 >/dev/null; then
+  python3 -c 'import sys, xml.dom.minidom; xml.dom.minidom.parse(sys.argv[1])' "$tmp/junit.xml" && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: junit is not well-formed XML"; }
+fi
+expect 2 "check: unwritable --junit" -- check "$ex/llama-70b-tp3.yaml" --junit /nonexistent-dir/j.xml
+contains "$tmp/out" "TP 3 does not divide" "report printed before the junit error"
+expect 1 "check github" -- check "$ex/llama-8b-l4-ttft.yaml" "$ex/llama-8b-fp8-a100.yaml" --format github
+contains "$tmp/out" "::error file=$ex/llama-8b-l4-ttft.yaml,line=14,col=3,title=ridge check%3A slo.ttft::TTFT 4.694 s" "github error line"
+contains "$tmp/out" "::warning file=$ex/llama-8b-fp8-a100.yaml,line=6,col=1,title=ridge check%3A precision.supported::" "github warning line"
+expect 1 "check markdown" -- check "$ex/llama-70b-tp3.yaml" --format markdown
+contains "$tmp/out" "| \`$ex/llama-70b-tp3.yaml\` | ❌ fail | 1 | 1 | 0 | 0 |" "markdown status row"
+"$ridge" check "$ex"/*.yaml --format json >"$tmp/c1.json"
+"$ridge" check "$ex"/*.yaml --format json >"$tmp/c2.json"
+if cmp -s "$tmp/c1.json" "$tmp/c2.json"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: check output differs between runs"; fi
+expect 2 "a model name longer than a file name is bad input, not an internal error" -- memory -m "$(printf 'a%.0s' $(seq 300))" -g h100-sxm
 
 expect 0 "help" -- --help
 

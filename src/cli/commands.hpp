@@ -13,5 +13,6 @@ Runner register_roofline(CLI::App& app);
 Runner register_sweep(CLI::App& app);
 Runner register_plan(CLI::App& app);
 Runner register_validate(CLI::App& app);
+Runner register_check(CLI::App& app);
 
 }  // namespace ridge::cli

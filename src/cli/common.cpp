@@ -5,6 +5,7 @@
 #include "error.hpp"
 #include "loaders.hpp"
 #include "quantity.hpp"
+#include "query.hpp"
 #include "text.hpp"
 
 namespace ridge::cli {
@@ -96,10 +97,8 @@ Deployment build_deployment(const DeploymentOptions& o) {
   // Weight format: explicit option, else the checkpoint's own, else 16-bit like the model.
   if (!o.precision.empty()) {
     q.weights = parse_weight_format("--precision", o.precision, o.group_size);
-  } else if (d.model.checkpoint_format) {
-    q.weights = *d.model.checkpoint_format;
   } else {
-    q.weights = *weight_format(d.model.dtype == DType::fp16 ? "fp16" : "bf16");
+    q.weights = default_weight_format(d.model);
   }
   if (o.group_size) {
     if (q.weights.scales != ScaleGranularity::group || q.weights.name == "nvfp4")
@@ -108,7 +107,7 @@ Deployment build_deployment(const DeploymentOptions& o) {
   }
 
   if (o.kv_dtype == "auto") {
-    q.kv_dtype = q.weights.unquantised;
+    q.kv_dtype = auto_kv_dtype(q.weights);
   } else {
     q.kv_dtype = parse_kv_dtype("--kv-dtype", o.kv_dtype, /*allow_auto=*/true);
   }
@@ -126,13 +125,12 @@ Deployment build_deployment(const DeploymentOptions& o) {
   q.pp = o.pp;
   if (o.gpus) {
     require_range("--gpus", *o.gpus, 1, 1'000'000);
-    if (o.tp == 1 && o.pp == 1) {
-      q.tp = *o.gpus;  // --gpus alone: one tensor-parallel group
-    } else if (*o.gpus % (o.tp * o.pp) != 0) {
+    const auto layout = parallel_layout(o.gpus, o.tp, o.pp);
+    if (!layout)
       throw InputError({}, "--gpus", std::to_string(*o.gpus) + " is not a multiple of TP x PP = " +
                                          std::to_string(o.tp * o.pp));
-    }
-    d.replicas = *o.gpus / (q.tp * q.pp);
+    q.tp = layout->tp;
+    d.replicas = layout->replicas;
   }
   if (!(o.memory_utilization > 0.0 && o.memory_utilization <= 1.0))
     throw InputError({}, "--memory-utilization", "must be in (0, 1], got " + std::to_string(o.memory_utilization));

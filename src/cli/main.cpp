@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
       ridge::cli::register_sweep(app),
       ridge::cli::register_plan(app),
       ridge::cli::register_validate(app),
+      ridge::cli::register_check(app),
   };
   try {
     app.parse(argc, argv);

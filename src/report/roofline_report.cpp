@@ -350,7 +350,8 @@ std::string roofline_svg(const RooflineView& v) {
   // One ceiling per distinct peak; types sharing a peak share a line ("fp8/int8").
   std::vector<std::pair<std::string, double>> ceilings;
   for (const auto& [dtype, rate] : v.gpu.peak_flops) {
-    auto same = std::find_if(ceilings.begin(), ceilings.end(), [&](const auto& cl) { return std::fabs(cl.second - rate.value) < 1e9; });
+    const double peak = rate.value;  // clang 14 cannot capture a structured binding
+    auto same = std::find_if(ceilings.begin(), ceilings.end(), [&](const auto& cl) { return std::fabs(cl.second - peak) < 1e9; });
     if (same != ceilings.end()) same->first += "/" + std::string(to_string(dtype));
     else ceilings.emplace_back(std::string(to_string(dtype)), rate.value);
   }

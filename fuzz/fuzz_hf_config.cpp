@@ -1,0 +1,11 @@
+// libFuzzer harness: the Hugging Face config.json reader (JSON parsed by the same strict reader).
+#include "fuzz_common.hpp"
+#include "loaders.hpp"
+#include "memory.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  return ridge::fuzz::run_loader(data, size, [](const ridge::Node& root) {
+    const ridge::ModelSpec m = ridge::model_from_hf_config(root, "fuzz-input");
+    ridge::fuzz::exercise_model(m);
+  });
+}
