@@ -144,16 +144,26 @@ expect 2 "plan bad price" -- plan -m llama-3.1-8b -g h100-sxm --price h100=2
 expect 2 "plan int4 without consent" -- plan -m llama-3.1-8b -g h100-sxm --precision int4
 expect 2 "plan bad option" -- plan -m llama-3.1-8b --ttft-ms fast
 
+# A whole batch prefilled at once dominates memory: the table says so and how to bound it.
+expect 1 "memory, whole-batch prefill" -- memory -m llama-3.1-70b -g h100-sxm --batch 64 --context 32768 --tp 8 --check
+contains "$tmp/out" "2,097,152 tokens/pass" "memory names tokens per prefill pass"
+contains "$tmp/out" "try --prefill-chunk 32768" "memory suggests a prefill chunk"
+
 # validate: with no usable GPU (CI, development machines) one line and exit 3.
+# Without -g as well: the GPU would come from the device's name, and there is none.
 if ! nvidia-smi -L >/dev/null 2>&1; then
-  "$ridge" validate -g h100-sxm >"$tmp/out" 2>"$tmp/err"
-  got=$?
-  if [ "$got" -eq 3 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q '^ridge: no CUDA device: ' "$tmp/err" && [ ! -s "$tmp/out" ]; then
-    passed=$((passed + 1))
-  else
-    failed=$((failed + 1)); echo "FAIL: validate without a GPU (exit $got)"; sed 's/^/  stderr: /' "$tmp/err" | head -5
-  fi
+  for args in "-g h100-sxm" "--quick"; do
+    # shellcheck disable=SC2086
+    "$ridge" validate $args >"$tmp/out" 2>"$tmp/err"
+    got=$?
+    if [ "$got" -eq 3 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q '^ridge: no CUDA device: ' "$tmp/err" && [ ! -s "$tmp/out" ]; then
+      passed=$((passed + 1))
+    else
+      failed=$((failed + 1)); echo "FAIL: validate $args without a GPU (exit $got)"; sed 's/^/  stderr: /' "$tmp/err" | head -5
+    fi
+  done
 fi
+expect 2 "validate unknown GPU is an input error before any device" -- validate -g h100-sxn
 expect 2 "validate bad case family" -- validate -g h100-sxm --cases gemm,atention
 contains "$tmp/err" 'did you mean "attention"' "validate family hint"
 expect 2 "validate too few samples" -- validate -g h100-sxm --samples 3

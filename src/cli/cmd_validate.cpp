@@ -13,6 +13,7 @@
 #include "text.hpp"
 #include "validate/cases.hpp"
 #include "validate/device.hpp"
+#include "validate/match.hpp"
 #include "validate/run.hpp"
 
 namespace ridge::cli {
@@ -55,7 +56,8 @@ Runner register_validate(CLI::App& app) {
     std::optional<std::uint64_t> seed;
   };
   auto o = std::make_shared<Options>();
-  cmd->add_option("-g,--gpu", o->gpu, "bundled GPU name or GPU YAML the predictions use")->required();
+  cmd->add_option("-g,--gpu", o->gpu,
+                  "bundled GPU name or GPU YAML the predictions use (default: the bundled GPU the device is)");
   cmd->add_option("-m,--model", o->model, "model whose layer shapes the cases use (default llama-3.1-8b)");
   cmd->add_flag("--quick", o->quick, "a subset that runs in under a minute");
   cmd->add_option("--cases", o->cases, "comma-separated families: " + join(validate::family_names()) + " (default all)");
@@ -71,7 +73,9 @@ Runner register_validate(CLI::App& app) {
     const std::vector<validate::Family> families = parse_families(o->cases);
     const int samples = o->samples ? o->samples : (o->quick ? 10 : 20);
     require_range("--samples", samples, 10, 10000);
-    const GpuSpec gpu = resolve_gpu(o->gpu);
+    // An explicit -g is read before the device is touched, so its input errors exit 2 anywhere.
+    std::optional<GpuSpec> explicit_gpu;
+    if (!o->gpu.empty()) explicit_gpu = resolve_gpu(o->gpu);
     const ModelSpec model = resolve_model(o->model);
     if (!o->calibrate.empty()) {
       const auto dir = std::filesystem::path(o->calibrate).parent_path();
@@ -86,6 +90,22 @@ Runner register_validate(CLI::App& app) {
     }
     validate::Device& device = *probe.device;
     const validate::DeviceInfo& info = device.info();
+    std::string gpu_arg = o->gpu;
+    if (!explicit_gpu) {
+      const auto bundled = validate::bundled_gpu_for_device(info.name, info.memory_bytes);
+      if (!bundled)
+        throw InputError({}, "--gpu", "the device \"" + info.name +
+                                          "\" is none of the bundled GPUs; pass -g with a GPU YAML describing it");
+      gpu_arg = *bundled;
+      std::cerr << "ridge validate: device \"" << info.name << "\" is the bundled " << gpu_arg << "\n";
+    }
+    const GpuSpec gpu = explicit_gpu ? *explicit_gpu : resolve_gpu(gpu_arg);
+    if (explicit_gpu) {
+      const auto bundled = validate::bundled_gpu_for_device(info.name, info.memory_bytes);
+      if (bundled && *bundled != gpu.name)
+        std::cerr << "ridge validate: warning: the device \"" << info.name << "\" looks like the bundled " << *bundled
+                  << ", but the predictions use " << gpu.name << " (-g)\n";
+    }
 
     validate::PlanOptions plan;
     plan.quick = o->quick;
@@ -102,7 +122,7 @@ Runner register_validate(CLI::App& app) {
     prov.quick = o->quick;
     prov.config.samples = samples;
     prov.config.seed = o->seed ? *o->seed : std::random_device{}();
-    prov.command = "ridge validate -g " + o->gpu + " -m " + o->model + (o->quick ? " --quick" : "") +
+    prov.command = "ridge validate -g " + gpu_arg + " -m " + o->model + (o->quick ? " --quick" : "") +
                    (o->cases.empty() ? "" : " --cases " + o->cases) + " --samples " + std::to_string(samples) +
                    " --seed " + std::to_string(prov.config.seed);
 

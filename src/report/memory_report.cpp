@@ -74,6 +74,10 @@ nlohmann::ordered_json stage_json(const StageMemory& s, std::size_t index, Bytes
   return j;
 }
 
+std::int64_t prefill_tokens_per_pass(const MemoryQuery& q) {
+  return tokens_per_pass(ActivationQuery{q.batch, q.context, q.prefill_chunk, q.attention, q.tp, 2});
+}
+
 Table breakdown_table(const MemoryView& v) {
   const auto& e = v.estimate;
   const auto& s = e.per_gpu();
@@ -88,7 +92,8 @@ Table breakdown_table(const MemoryView& v) {
   t.rows.push_back(row("weights (" + v.query.weights.name + ")", s.weights));
   t.rows.push_back(row(fmt::format("KV cache ({}, {} x {} tokens)", to_string(v.query.kv_dtype),
                                    v.query.batch, with_commas(v.query.context)), s.kv_cache));
-  t.rows.push_back(row(fmt::format("activations ({} prefill peak)", attention_name(v.query.attention)),
+  t.rows.push_back(row(fmt::format("activations ({} prefill peak, {} tokens/pass)", attention_name(v.query.attention),
+                                   with_commas(prefill_tokens_per_pass(v.query))),
                        s.activations));
   t.rows.push_back(row("runtime overhead", s.overhead));
   t.rows.push_back(row("total", total));
@@ -161,6 +166,12 @@ std::string memory_text(const MemoryView& v) {
     out += fmt::format("  fits: NO, {} GiB over budget on the tightest GPU\n",
                        gib(saturating_sub(s.total(), e.budget_per_gpu)));
   }
+  // A serving engine never prefills a whole large batch in one pass (vLLM chunks at
+  // max_num_batched_tokens); say so when that assumption is what dominates the total.
+  if (q.prefill_chunk == 0 && q.batch > 1 && s.activations.as_double() > 0.25 * s.total().as_double())
+    out += fmt::format("  note: activations assume all {} prompts prefilled in one pass; an engine that prefills\n"
+                       "        in chunks needs far less: try --prefill-chunk {} (one prompt per pass)\n",
+                       q.batch, q.context);
   const std::int64_t gpus = q.tp * q.pp * v.replicas;
   out += fmt::format("\n  all {} GPU{} together: {} GiB\n", gpus, gpus == 1 ? "" : "s",
                      gib(e.total * static_cast<std::uint64_t>(v.replicas)));
