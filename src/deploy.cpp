@@ -129,7 +129,7 @@ DeploymentFile deployment_from_yaml(const Node& root, const std::string& source)
   if (const Node* n = get(r, "attention"))
     d.attention = as_enum(*n, "attention", {"flash", "naive"}) == "flash" ? AttentionImpl::flash
                                                                           : AttentionImpl::naive;
-  if (const Node* n = get(r, "prefill_chunk")) d.prefill_chunk = as_int(*n, "prefill_chunk", 1, 100'000'000);
+  if (const Node* n = get(r, "prefill_chunk")) d.prefill_chunk = as_int(*n, "prefill_chunk", 0, 100'000'000);
   if (const Node* n = get(r, "block_size")) d.block_size = as_int(*n, "block_size", 1, 4096);
   if (const Node* n = get(r, "max_model_len")) d.max_model_len = as_int(*n, "max_model_len", 1, 1'000'000'000);
 

@@ -64,7 +64,7 @@ struct DeploymentFile {
   double memory_utilization = 0.9;
   std::optional<Bytes> overhead;   ///< empty: the GPU file's runtime_overhead
   AttentionImpl attention = AttentionImpl::flash;
-  std::int64_t prefill_chunk = 0;  ///< 0: whole batch in one pass
+  std::int64_t prefill_chunk = kDefaultPrefillChunk;  ///< 0: whole batch in one pass
   std::int64_t block_size = 16;
   /// Longest sequence the server admits (vLLM --max-model-len); empty: the model's max_position.
   std::optional<std::int64_t> max_model_len;

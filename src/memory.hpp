@@ -83,6 +83,12 @@ Bytes kv_cache_bytes(const ModelSpec& m, DType kv, std::int64_t context, std::in
 
 enum class AttentionImpl { flash, naive };
 
+/// Tokens per prefill forward pass when the user names none: serving engines prefill in chunks
+/// (vLLM's chunked prefill, max_num_batched_tokens = 8192 on large GPUs; SGLang's
+/// chunked_prefill_size 8192), never a whole large batch of long prompts at once. Every
+/// command and the deployment file share this default; 0 asks for the whole batch in one pass.
+inline constexpr std::int64_t kDefaultPrefillChunk = 8192;
+
 struct ActivationQuery {
   std::int64_t batch = 1;
   std::int64_t context = 1;        ///< prompt tokens per sequence in the prefill

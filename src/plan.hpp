@@ -32,7 +32,7 @@ struct PlanRequest {
   std::vector<DType> kv_dtypes;              ///< empty: 16-bit, fp8, int8
   double memory_utilization = 0.9;
   AttentionImpl attention = AttentionImpl::flash;
-  std::int64_t prefill_chunk = 0;            ///< tokens per prefill pass for activation memory (0: all)
+  std::int64_t prefill_chunk = kDefaultPrefillChunk;  ///< tokens per prefill pass for activation memory (0: all)
   double inter_node_bandwidth = 0;           ///< B/s; 0: each GPU file's (else 50 GB/s)
   double cost_tolerance = 0.10;              ///< prefer lower quality risk within this of the cheapest
 };

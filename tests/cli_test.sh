@@ -145,9 +145,11 @@ expect 2 "plan int4 without consent" -- plan -m llama-3.1-8b -g h100-sxm --preci
 expect 2 "plan bad option" -- plan -m llama-3.1-8b --ttft-ms fast
 
 # A whole batch prefilled at once dominates memory: the table says so and how to bound it.
-expect 1 "memory, whole-batch prefill" -- memory -m llama-3.1-70b -g h100-sxm --batch 64 --context 32768 --tp 8 --check
+expect 1 "memory, whole-batch prefill" -- memory -m llama-3.1-70b -g h100-sxm --batch 64 --context 32768 --tp 8 --prefill-chunk 0 --check
 contains "$tmp/out" "2,097,152 tokens/pass" "memory names tokens per prefill pass"
-contains "$tmp/out" "try --prefill-chunk 32768" "memory suggests a prefill chunk"
+contains "$tmp/out" "(default: 8,192 tokens per pass)" "memory points at the chunked default"
+expect 1 "memory, chunked by default" -- memory -m llama-3.1-70b -g h100-sxm --batch 64 --context 32768 --tp 8 --check
+contains "$tmp/out" "8,192 tokens/pass" "memory prefills 8192 tokens per pass by default"
 
 # validate: with no usable GPU (CI, development machines) one line and exit 3.
 # Without -g as well: the GPU would come from the device's name, and there is none.
@@ -173,7 +175,7 @@ ex="$src/examples/deploy"
 expect 0 "check: 70B bf16 on 2 x H100 passes" -- check "$ex/llama-70b-2xh100.yaml"
 contains "$tmp/out" "1 file checked: 1 passed, 0 failed, 0 invalid" "check pass summary"
 expect 1 "check: batch 64 x 32k does not fit" -- check "$ex/llama-70b-batch64-32k.yaml"
-contains "$tmp/out" "llama-70b-batch64-32k.yaml:5:1: error: needs 618.72 GiB per GPU (weights 65.71 GiB + KV cache 320.00 GiB" "memory.fits line"
+contains "$tmp/out" "llama-70b-batch64-32k.yaml:5:1: error: needs 387.63 GiB per GPU (weights 65.71 GiB + KV cache 320.00 GiB" "memory.fits line"
 contains "$tmp/out" "[memory.fits]" "memory.fits rule id"
 expect 1 "check: TTFT SLO missed" -- check "$ex/llama-8b-l4-ttft.yaml"
 contains "$tmp/out" "llama-8b-l4-ttft.yaml:14:3: error: TTFT 4.694 s (roofline lower bound, batch 8) exceeds the SLO of 500 ms [slo.ttft]" "slo.ttft line"

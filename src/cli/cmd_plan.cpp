@@ -32,7 +32,7 @@ Runner register_plan(CLI::App& app) {
     std::vector<std::string> precisions, kv_dtypes, prices;
     double memory_utilization = 0.9;
     std::string attention = "flash";
-    std::int64_t prefill_chunk = 8192;
+    std::int64_t prefill_chunk = kDefaultPrefillChunk;
     std::string inter_node_bandwidth;
     double cost_tolerance = 0.10;
     std::string format = "table";

@@ -84,7 +84,7 @@ Runner register_sweep(CLI::App& app) {
   cmd->add_option("--memory-utilization", d.memory_utilization, "fraction of device memory usable (default 0.9)");
   cmd->add_option("--overhead", d.overhead, "non-model memory per GPU (default: the GPU file's)");
   cmd->add_option("--attention", d.attention, "flash or naive (default flash)");
-  cmd->add_option("--prefill-chunk", d.prefill_chunk, "max tokens per prefill pass for the memory columns");
+  cmd->add_option("--prefill-chunk", d.prefill_chunk, "max tokens per prefill pass for the memory columns (default 8192; 0: the whole batch)");
   cmd->add_option("--inter-node-bandwidth", d.inter_node_bandwidth, "network per GPU between nodes (default: the GPU file's, else 50 GB/s)");
   cmd->add_option("-f,--format", o->format, "csv or json (default csv)");
   return [cmd, o]() {

@@ -34,7 +34,7 @@ void add_deployment_options(CLI::App& cmd, DeploymentOptions& o, bool with_conte
   cmd.add_option("--overhead", o.overhead, "non-model memory per GPU, e.g. \"1.5 GiB\" (default: the GPU file's)");
   cmd.add_option("--attention", o.attention, "flash (O(n) memory) or naive (O(n^2) scores) (default flash)");
   cmd.add_option("--prefill-chunk", o.prefill_chunk,
-                 "max tokens per prefill forward pass, like vLLM max_num_batched_tokens (default: all)");
+                 "max tokens per prefill forward pass, like vLLM max_num_batched_tokens (default 8192; 0: the whole batch at once)");
   cmd.add_option("--block-size", o.block_size, "paged KV block size in tokens (default 16)");
 }
 

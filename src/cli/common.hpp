@@ -35,7 +35,7 @@ struct DeploymentOptions {
   double memory_utilization = 0.9;
   std::string overhead;      ///< empty: the GPU's documented default
   std::string attention = "flash";
-  std::int64_t prefill_chunk = 0;
+  std::int64_t prefill_chunk = kDefaultPrefillChunk;
   std::int64_t block_size = 16;
   std::string context_option = "--context";  ///< how messages name the context ("--prompt + --gen")
   std::int64_t micro_batches = 0;            ///< prefill micro-batches under PP (0: min(batch, PP))

@@ -169,9 +169,9 @@ std::string memory_text(const MemoryView& v) {
   // A serving engine never prefills a whole large batch in one pass (vLLM chunks at
   // max_num_batched_tokens); say so when that assumption is what dominates the total.
   if (q.prefill_chunk == 0 && q.batch > 1 && s.activations.as_double() > 0.25 * s.total().as_double())
-    out += fmt::format("  note: activations assume all {} prompts prefilled in one pass; an engine that prefills\n"
-                       "        in chunks needs far less: try --prefill-chunk {} (one prompt per pass)\n",
-                       q.batch, q.context);
+    out += fmt::format("  note: activations assume all {} prompts prefilled in one pass (--prefill-chunk 0); an engine\n"
+                       "        that prefills in chunks needs far less (default: {} tokens per pass)\n",
+                       q.batch, with_commas(kDefaultPrefillChunk));
   const std::int64_t gpus = q.tp * q.pp * v.replicas;
   out += fmt::format("\n  all {} GPU{} together: {} GiB\n", gpus, gpus == 1 ? "" : "s",
                      gib(e.total * static_cast<std::uint64_t>(v.replicas)));

@@ -85,7 +85,7 @@ std::string memory_command(const PlanView& v, const Plan& p) {
   std::string s = fmt::format("ridge memory -m {} -g {} {} {} --batch {} --context {} --memory-utilization {}",
                               v.model_arg, v.gpu_args[p.gpu], precision_flags(p), parallel_flags(p), p.batch,
                               r.prompt + r.gen, r.memory_utilization);
-  if (r.prefill_chunk > 0) s += fmt::format(" --prefill-chunk {}", r.prefill_chunk);
+  s += fmt::format(" --prefill-chunk {}", r.prefill_chunk);
   if (r.attention == AttentionImpl::naive) s += " --attention naive";
   return s + " --check";
 }
@@ -95,7 +95,7 @@ std::string roofline_command(const PlanView& v, const Plan& p) {
   std::string s = fmt::format("ridge roofline -m {} -g {} {} {} --batch {} --prompt {} --gen {} --memory-utilization {}",
                               v.model_arg, v.gpu_args[p.gpu], precision_flags(p), parallel_flags(p), p.batch, r.prompt,
                               r.gen, r.memory_utilization);
-  if (r.prefill_chunk > 0) s += fmt::format(" --prefill-chunk {}", r.prefill_chunk);
+  s += fmt::format(" --prefill-chunk {}", r.prefill_chunk);
   if (r.inter_node_bandwidth > 0) s += fmt::format(" --inter-node-bandwidth \"{:.6g} GB/s\"", r.inter_node_bandwidth / 1e9);
   if (r.attention == AttentionImpl::naive) s += " --attention naive";
   return s;
