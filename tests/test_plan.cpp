@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "gate.hpp"
 #include "loaders.hpp"
 #include "plan.hpp"
 #include "roofline.hpp"
@@ -104,6 +105,36 @@ TEST_CASE("a recommended plan passes ridge memory and ridge roofline for the sam
     // GPU-hours per million tokens by hand: GPUs / (tokens/s) x 1e6 / 3600.
     CHECK(p.gpu_hours_per_mtok ==
           doctest::Approx(static_cast<double>(p.gpus()) / (e.throughput_tokens_per_s * p.replicas) * 1e6 / 3600));
+  }
+}
+
+TEST_CASE("a recommended plan, written as a deployment file, passes ridge check") {
+  // plan -> deploy.yaml -> check is how a team uses the two; with every default shared (prefill
+  // chunk, utilization, overhead) a plan the planner calls feasible must not fail the gate.
+  const ModelSpec m = resolve_model("llama-3.1-70b");
+  PlanRequest r = request({"h100-sxm"});
+  r.prompt = 2048;
+  r.gen = 512;
+  r.concurrency = 64;
+  r.max_ttft = Seconds{2.0};
+  r.max_tpot = Seconds{0.05};
+  const PlanResult result = make_plan(m, r);
+  REQUIRE(result.plans.size() >= 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    const Plan& p = result.plans[i];
+    const std::string yaml = "model: llama-3.1-70b\ngpu: h100-sxm\ngpus: " + std::to_string(p.gpus()) +
+                             "\ntp: " + std::to_string(p.tp) + "\npp: " + std::to_string(p.pp) +
+                             "\nprecision: " + p.weights.name + "\nkv_dtype: " + std::string(to_string(p.kv_dtype)) +
+                             "\nmax_model_len: 2560\nworkload: {prompt_tokens: 2048, gen_tokens: 512, concurrency: 64}"
+                             "\nslo: {ttft: 2 s, tpot: 50 ms}\n";
+    CAPTURE(yaml);
+    const auto findings = check_file("plan.yaml", std::nullopt, &yaml);
+    CHECK_FALSE(findings.empty());
+    for (const Finding& f : findings) {
+      CAPTURE(f.rule);
+      CAPTURE(f.message);
+      CHECK_FALSE(f.failing);
+    }
   }
 }
 
