@@ -8,17 +8,14 @@ namespace ridge {
 Ceilings ceilings_for(const GpuSpec& g, const ModelShapes& s) {
   Ceilings c;
   c.memory = g.memory_bandwidth;
-  auto sixteen = [&]() {
-    if (auto p = g.peak(DType::bf16)) return *p;
-    return *g.peak(DType::fp16);  // loader guarantees one of them
-  };
-  // Activation-type math: 16-bit tensor cores; fp32 models run fp32 math on CUDA cores.
-  if (s.attention_math == DType::fp32) {
-    c.gemm16 = g.peak(DType::fp32).value_or(sixteen());
-  } else {
-    c.gemm16 = g.peak(s.attention_math).value_or(sixteen());
-  }
-  c.vector = g.peak(DType::fp32).value_or(FlopsPerSecond{sixteen().value / 16});
+  // The type the activation-side math really runs in: the model's 16-bit type, or the other
+  // 16-bit type on a GPU without it (a fp16-only card runs bf16 models at its fp16 rate);
+  // fp32 models run fp32 math on CUDA cores where the file gives that rate.
+  const DType sixteen_type = g.peak(DType::bf16) ? DType::bf16 : DType::fp16;  // loader: one exists
+  DType act_math = s.attention_math;
+  if (!g.peak(act_math)) act_math = sixteen_type;
+  c.gemm16 = *g.peak(act_math);
+  c.vector = g.peak(DType::fp32).value_or(FlopsPerSecond{g.peak(sixteen_type)->value / 16});
   c.gemm_math = s.gemm_math;
   if (auto p = g.peak(s.gemm_math)) {
     c.gemm = *p;
@@ -26,11 +23,16 @@ Ceilings ceilings_for(const GpuSpec& g, const ModelShapes& s) {
     c.gemm = *g.peak(DType::fp8);
     c.gemm_math = DType::fp8;
     c.note = g.name + " has no fp4 tensor cores: 4-bit weights run as fp8 math";
+  } else if (s.gemm_math == DType::bf16 || s.gemm_math == DType::fp16) {
+    c.gemm = c.gemm16;
+    c.gemm_math = act_math;
+    c.note = g.name + " has no " + std::string(to_string(s.gemm_math)) + " tensor cores: the model runs at the " +
+             std::string(to_string(act_math)) + " rate";
   } else {
     c.gemm = c.gemm16;
-    c.gemm_math = s.attention_math;
+    c.gemm_math = act_math;
     c.note = g.name + " has no " + std::string(to_string(s.gemm_math)) +
-             " tensor cores: the weights are dequantised to " + std::string(to_string(s.attention_math)) +
+             " tensor cores: the weights are dequantised to " + std::string(to_string(act_math)) +
              " math (weight-only kernels)";
   }
   if (g.has_attainable()) {
@@ -38,7 +40,7 @@ Ceilings ceilings_for(const GpuSpec& g, const ModelShapes& s) {
     c.memory.value *= g.attainable_memory.value_or(1.0);
     c.gemm.value *= g.attainable_fraction(c.gemm_math);
     // gemm16 runs in the activation type (fp32 models: CUDA-core fp32); vector is fp32.
-    c.gemm16.value *= g.attainable_fraction(s.attention_math);
+    c.gemm16.value *= g.attainable_fraction(act_math);
     c.vector.value *= g.attainable_fraction(DType::fp32);
   }
   return c;

@@ -96,6 +96,22 @@ TEST_CASE("attainable fractions scale the ceilings and turn the bound into an es
                   InputError);
 }
 
+TEST_CASE("a bf16 model on a fp16-only GPU runs at the fp16 rate, and says so") {
+  // A V100-like file (V100 figures: fp16 tensor 125 TFLOP/s, no bf16, fp32 15.7 TFLOP/s).
+  const std::string yaml = "name: fp16-only\ndisplay_name: fp16 only\nvendor: nvidia\narchitecture: ampere\n"
+                           "memory: 32 GiB\nmemory_source: test\nmemory_bandwidth: 900 GB/s\nl2_cache: 6 MiB\n"
+                           "peak_flops:\n  fp32: 15.7 TFLOP/s\n  fp16: 125 TFLOP/s\n"
+                           "interconnect:\n  name: NVLink 2\n  bandwidth: 150 GB/s\nruntime_overhead: 1 GiB\n"
+                           "attainable:\n  memory_bandwidth: 0.9\n  peak_flops:\n    fp16: 0.8\n  source: test\n";
+  const GpuSpec g = gpu_from_yaml(parse_document(yaml, "v.yaml"), "v.yaml");
+  const ModelShapes shapes = compile_shapes(resolve_model("llama-3.1-8b"), *weight_format("bf16"), 1);
+  const Ceilings c = ceilings_for(g, shapes);
+  CHECK(c.gemm16.value == doctest::Approx(0.8 * 125e12));  // the fp16 rate and the fp16 fraction
+  CHECK(c.gemm.value == doctest::Approx(0.8 * 125e12));
+  CHECK(c.gemm_math == DType::fp16);
+  CHECK(c.note == "fp16-only has no bf16 tensor cores: the model runs at the fp16 rate");
+}
+
 TEST_CASE("each side of the ridge point gets its verdict") {
   const Setup s("llama-3.1-8b", "h100-sxm", "bf16");
   // A decode GEMM at batch B has intensity ≈ B: memory-bound below ~295, compute-bound above.
