@@ -41,6 +41,7 @@ class FakeDevice : public Device {
   double time_s = 1e-3;
   bool fail_checks = false;
   int calls = 0;
+  int lose_context_at_call = 0;  ///< 1-based call that reports a sticky CUDA error; 0: never
   FakeDevice() {
     i.name = "Fake GPU";
     i.cc_major = 9;
@@ -57,6 +58,11 @@ class FakeDevice : public Device {
     m.samples_s = std::vector<double>(10, time_s);
     m.check = Check{fail_checks ? 0.5 : 1e-3, 1e-2, 100, 0, "fake"};
     m.cache_policy = "fake policy";
+    if (calls == lose_context_at_call) {
+      m.status = Status::failed;
+      m.note = "fake.cu:1: cudaStreamSynchronize: an illegal memory access was encountered";
+      m.context_lost = "an illegal memory access was encountered (cudaErrorIllegalAddress)";
+    }
     return m;
   }
   Measurement stream(const StreamShape&, const RunConfig&) override { return timed(); }
@@ -295,6 +301,40 @@ TEST_CASE("orchestration on a fake device: checks gate the timing, waived cases 
       CHECK_FALSE(x.comparison);  // no time counts when the output is wrong
     }
   CHECK(calibrate(r).empty());
+}
+
+TEST_CASE("a lost CUDA context fails every later case without running it, naming the case") {
+  PlanOptions o;
+  o.quick = true;
+  o.device_fp8 = false;
+  const std::vector<Case> cases = make_cases(llama8b(), h100(), o);
+  FakeDevice dev;
+  dev.lose_context_at_call = 2;
+  const std::vector<CaseResult> r = run_cases(dev, cases, RunConfig{});
+  CHECK(dev.calls == 2);  // nothing after the case that lost the context reaches the device
+  int ran = 0;
+  std::string broken;
+  for (const CaseResult& x : r) {
+    CAPTURE(x.c.name);
+    if (!x.c.waived.empty()) {
+      CHECK(x.status() == Status::waived);  // waived stays waived: it never needed the device
+      continue;
+    }
+    ++ran;
+    if (ran == 1) {
+      CHECK(x.status() == Status::ok);
+    } else if (ran == 2) {
+      CHECK(x.status() == Status::failed);
+      CHECK(x.note() == "fake.cu:1: cudaStreamSynchronize: an illegal memory access was encountered");
+      broken = x.c.name;
+    } else {
+      CHECK(x.status() == Status::failed);
+      CHECK_FALSE(x.comparison);
+      CHECK(x.note() == "not run: the CUDA context was lost in case " + broken +
+                            ": an illegal memory access was encountered (cudaErrorIllegalAddress)");
+    }
+  }
+  CHECK(ran > 3);
 }
 
 TEST_CASE("calibration: the YAML reads back and scales the roofline by the measured fractions") {

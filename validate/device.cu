@@ -249,13 +249,20 @@ class CudaDevice final : public Device {
     return guarded([&] { return run_decode(c_, p, cfg); });
   }
   MemoryMeasurement memory(const MemoryProblem& p) override {
+    MemoryMeasurement m;
+    if (!lost_.empty()) {
+      m.status = Status::failed;
+      m.note = not_run_note();
+      m.context_lost = lost_;
+      return m;
+    }
     try {
       return run_memory(c_, p);
     } catch (const std::exception& e) {
-      cudaGetLastError();
-      MemoryMeasurement m;
+      after_failure();
       m.status = Status::failed;
-      m.note = e.what();
+      m.note = failure_note(e);
+      m.context_lost = lost_;
       return m;
     }
   }
@@ -263,18 +270,43 @@ class CudaDevice final : public Device {
  private:
   template <class F>
   Measurement guarded(F&& f) {
+    Measurement m;
+    if (!lost_.empty()) {
+      m.status = Status::failed;
+      m.note = not_run_note();
+      m.context_lost = lost_;
+      return m;
+    }
     try {
       return f();
     } catch (const std::exception& e) {
-      cudaStreamSynchronize(c_.stream);
-      cudaGetLastError();  // clear a non-sticky error so later cases can run
-      Measurement m;
+      after_failure();
       m.status = Status::failed;
-      m.note = e.what();
+      m.note = failure_note(e);
+      m.context_lost = lost_;
       return m;
     }
   }
+
+  /// After a failed case: clears a non-sticky error (a bad argument, out of memory) so later
+  /// cases can run. A sticky one (illegal address, launch failure, illegal instruction,
+  /// misaligned address, hardware stack error) corrupts the context: cudaGetLastError does not
+  /// clear it and every later synchronisation returns it again, so nothing more can run here.
+  void after_failure() {
+    cudaStreamSynchronize(c_.stream);
+    cudaGetLastError();
+    const cudaError_t again = cudaDeviceSynchronize();
+    if (again != cudaSuccess) lost_ = std::string(cudaGetErrorString(again)) + " (" + cudaGetErrorName(again) + ")";
+    cudaGetLastError();
+  }
+  std::string failure_note(const std::exception& e) const {
+    return lost_.empty() ? std::string(e.what())
+                         : std::string(e.what()) + "; the CUDA context is lost, later cases do not run";
+  }
+  std::string not_run_note() const { return "not run: the CUDA context was lost: " + lost_; }
+
   Context c_;
+  std::string lost_;  ///< the sticky error that corrupted the context; empty while usable
 };
 
 }  // namespace

@@ -56,6 +56,9 @@ struct Measurement {
   std::vector<double> samples_s;
   Check check;
   std::string cache_policy;  ///< "L2 flushed before each sample", "buffers 40x L2"
+  /// Non-empty when the CUDA context is unusable after this case: the sticky error
+  /// ("an illegal memory access was encountered (cudaErrorIllegalAddress)"). No later case can run.
+  std::string context_lost;
 };
 
 struct RunConfig {
@@ -135,10 +138,13 @@ struct MemoryMeasurement {
   std::uint64_t requested_naive_bytes = 0;
   std::uint64_t requested_flash_bytes = 0;
   std::uint64_t granularity_bytes = 0;  ///< smallest nonzero delta seen for a 1-byte allocation
+  std::string context_lost;             ///< as Measurement::context_lost
 };
 
 /// A GPU that runs the cases. Every method checks each CUDA/cuBLAS call; a failure inside a
-/// case comes back as Status::failed with the error text, never as a crash.
+/// case comes back as Status::failed with the error text, never as a crash. After a sticky
+/// error (the context is corrupted) every later call returns Status::failed without running,
+/// with `context_lost` set.
 class Device {
  public:
   virtual ~Device() = default;
