@@ -12,6 +12,7 @@
 #include "validate/device.hpp"
 #include "validate/run.hpp"
 #include "validate/stats.hpp"
+#include "validate/timing.hpp"
 
 using namespace ridge;
 using namespace ridge::validate;
@@ -94,6 +95,82 @@ TEST_CASE("statistics: median and spread of a known sample list") {
   // Odd count: the middle element.
   CHECK(summarize({3, 1, 2}).median == 2);
   CHECK(summarize({}).n == 0);
+}
+
+TEST_CASE("warm-up runs at least the launch count and at least the time") {
+  CHECK(warmup_remaining(0, 0.0, 3, 0.025) == 3);       // nothing run yet: one round of the minimum count
+  CHECK(warmup_remaining(0, 0.0, 0, 0.025) == 1);       // at least one launch to learn its time
+  CHECK(warmup_remaining(3, 0.030, 3, 0.025) == 0);     // 3 launches, 30 ms: both met
+  CHECK(warmup_remaining(1, 0.500, 3, 0.025) == 2);     // long kernel: only the count is missing
+  // 4 launches in 62.5 ms -> 15.625 ms each; (250 − 62.5) / 15.625 = 12 more to reach 250 ms.
+  CHECK(warmup_remaining(4, 0.0625, 3, 0.25) == 12);
+  // 1 ns per launch would ask for 25e6 more: capped at one round of 10,000.
+  CHECK(warmup_remaining(1, 1e-9, 3, 0.025) == 10000);
+  CHECK(warmup_remaining(100, 0.0, 3, 0.025) == 10000);  // a timer reading 0: rounds of the cap ...
+  CHECK(warmup_remaining(95000, 0.0, 3, 0.025) == 5000);  // ... up to the total cap of 100,000 ...
+  CHECK(warmup_remaining(100000, 0.0, 3, 0.025) == 0);    // ... then it stops
+}
+
+TEST_CASE("small kernels: launches per sample and rotated input sets") {
+  constexpr std::uint64_t MiB = 1ull << 20, l2 = 50 * MiB, free = 80ull << 30;
+  // 60 us is not small: one flushed launch per sample, no reason given.
+  BatchPlan p = plan_batch(60e-6, 32 * MiB, l2, free);
+  CHECK(p.flush);
+  CHECK(p.launches == 1);
+  CHECK(p.copies == 1);
+  CHECK(p.reason.empty());
+  // Decode GEMM, W 32 MiB: copies = floor(100 / 32) + 1 = 4 (128 MiB > 2 x 50 MiB);
+  // R = ceil(100 us / 8 us) = 13, rounded up to a multiple of 4 = 16.
+  p = plan_batch(8e-6, 32 * MiB, l2, free);
+  CHECK_FALSE(p.flush);
+  CHECK(p.copies == 4);
+  CHECK(p.launches == 16);
+  // Decode attention, K+V 4 MiB: copies = 100 / 4 + 1 = 26; R = ceil(100 / 3) = 34 -> 52 (2 rotations).
+  p = plan_batch(3e-6, 4 * MiB, l2, free);
+  CHECK(p.copies == 26);
+  CHECK(p.launches == 52);
+  // Inputs alone over 2 x L2: one set suffices; R = ceil(100 / 30) = 4.
+  p = plan_batch(30e-6, 128 * MiB, l2, free);
+  CHECK(p.copies == 1);
+  CHECK(p.launches == 4);
+  // 1 MiB inputs at 50 ns: copies = 101, R = 2000 -> 2020, over the cap of 1000 -> 9 x 101 = 909.
+  p = plan_batch(0.05e-6, 1 * MiB, l2, free);
+  CHECK(p.copies == 101);
+  CHECK(p.launches == 909);
+  // A pilot that read 0: the cap, 1000 = 250 rotations of 4.
+  p = plan_batch(0.0, 32 * MiB, l2, free);
+  CHECK(p.launches == 1000);
+}
+
+TEST_CASE("small kernels fall back to flushing, with the reason") {
+  constexpr std::uint64_t MiB = 1ull << 20, l2 = 50 * MiB;
+  BatchPlan p = plan_batch(5e-6, 0, l2, 80ull << 30);
+  CHECK(p.flush);
+  CHECK(p.reason == "this case cannot rotate its inputs");
+  // 64 KiB inputs: 100 MiB / 64 KiB + 1 = 1601 sets, more than 1000 launches could cover.
+  p = plan_batch(5e-6, 64 * 1024, l2, 80ull << 30);
+  CHECK(p.flush);
+  CHECK(p.reason == "1601 input sets would be needed, over the cap of 1000 launches");
+  // 8 MiB inputs: 13 sets, 12 extra = 96 MiB, over 25% of 100 MiB free.
+  p = plan_batch(5e-6, 8 * MiB, l2, 100 * MiB);
+  CHECK(p.flush);
+  CHECK(p.launches == 1);
+  CHECK(p.reason == "13 rotated input sets need 96.0 MiB more, over 25% of free memory (25.0 MiB)");
+}
+
+TEST_CASE("cache policy text says what was done") {
+  constexpr std::uint64_t MiB = 1ull << 20;
+  BatchPlan flushed;
+  CHECK(batch_policy_text(flushed, 80e-6, 0, 100 * MiB, "") == "L2 flushed before each sample (100 MiB memset)");
+  flushed.reason = "this case cannot rotate its inputs";
+  CHECK(batch_policy_text(flushed, 12e-6, 0, 100 * MiB, "") ==
+        "L2 flushed before each sample (100 MiB memset); pilot 12.0 us, not batched: this case cannot rotate its inputs");
+  BatchPlan batched;
+  batched.flush = false;
+  batched.launches = 16;
+  batched.copies = 4;
+  CHECK(batch_policy_text(batched, 8e-6, 32 * MiB, 100 * MiB, "CUDA graph") ==
+        "R=16 launches per sample over 4 rotated input sets (4 x 32.0 MiB >= 2x L2), CUDA graph, no flush");
 }
 
 TEST_CASE("GEMM prediction: decode M=1, N=K=4096, bf16 on H100 SXM is memory-bound") {
