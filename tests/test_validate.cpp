@@ -42,7 +42,8 @@ class FakeDevice : public Device {
   double time_s = 1e-3;
   bool fail_checks = false;
   int calls = 0;
-  int lose_context_at_call = 0;  ///< 1-based call that reports a sticky CUDA error; 0: never
+  int lose_context_at_call = 0;
+  bool vary_policy = false;  ///< every second case reports "other policy"  ///< 1-based call that reports a sticky CUDA error; 0: never
   FakeDevice() {
     i.name = "Fake GPU";
     i.cc_major = 9;
@@ -59,6 +60,7 @@ class FakeDevice : public Device {
     m.samples_s = std::vector<double>(10, time_s);
     m.check = Check{fail_checks ? 0.5 : 1e-3, 1e-2, 100, 0, "fake"};
     m.cache_policy = "fake policy";
+    if (calls % 2 == 0 && vary_policy) m.cache_policy = "other policy";
     if (calls == lose_context_at_call) {
       m.status = Status::failed;
       m.note = "fake.cu:1: cudaStreamSynchronize: an illegal memory access was encountered";
@@ -516,6 +518,26 @@ TEST_CASE("report: JSON contract and the table's rows") {
   CHECK(text.find("ridge validate on Fake GPU (sm_90, 132 SMs") != std::string::npos);
   CHECK(text.find("gemm.bf16.attn.q_proj.m1") != std::string::npos);
   CHECK(text.find("bound pred/obs") != std::string::npos);
+  CHECK(text.find("\nstream (fake policy)\n") != std::string::npos);  // one policy: in the header
+  CHECK(text.find("warm-up of at least 3 launches and 25 ms") != std::string::npos);
+  CHECK(j["provenance"]["warmup_s"] == doctest::Approx(0.025));
+}
+
+TEST_CASE("report: a family whose cases were sampled differently lists the policy per case") {
+  FakeDevice dev;
+  dev.vary_policy = true;
+  PlanOptions o;
+  o.quick = true;
+  o.families = {Family::gemm};
+  const std::vector<CaseResult> r = run_cases(dev, make_cases(llama8b(), h100(), o), RunConfig{});
+  const Calibration cal = calibrate(r);
+  ValidateProvenance prov{"0.1.0", "ridge validate", "2026-01-01T00:00:00Z", "llama-3.1-8b", true, {}};
+  const std::string text = validate_text({dev.info(), h100(), prov, r, cal});
+  CHECK(text.find("\ngemm\n") != std::string::npos);  // no single policy in the header
+  std::size_t listed = 0;
+  for (const CaseResult& x : r)
+    if (x.c.waived.empty() && text.find("  " + x.c.name + ": " + x.m.cache_policy + "\n") != std::string::npos) ++listed;
+  CHECK(listed == static_cast<std::size_t>(dev.calls));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -550,6 +572,8 @@ TEST_CASE("GPU kernels match their references (skipped without a CUDA device)") 
       // cuBLASLt may offer no fp8/int8 kernel for a one-row problem: waived, never wrong.
       if (m.status == Status::waived && (t == GemmType::fp8 || t == GemmType::int8)) continue;
       expect_ok(m, "gemm");
+      // A one-row GEMM takes a few microseconds: batched over rotated copies, not flushed.
+      if (g.m == 1 && m.status == Status::ok) CHECK(m.cache_policy.rfind("R=", 0) == 0);
     }
   }
   for (AttentionKernel k : {AttentionKernel::naive, AttentionKernel::flash})

@@ -143,8 +143,52 @@ void flush_l2(Context& c, int sample) {
   RIDGE_CUDA(cudaMemsetAsync(c.flush.as<void>(), sample & 0xff, c.flush.bytes(), c.stream));
 }
 
-std::string l2_flush_policy(const Context& c) {
-  return "L2 flushed before each sample (" + std::to_string(c.flush.bytes() >> 20) + " MiB memset)";
+EventPair::EventPair() {
+  RIDGE_CUDA(cudaEventCreate(&start));
+  const cudaError_t e = cudaEventCreate(&stop);
+  if (e != cudaSuccess) {
+    cudaEventDestroy(start);  // the destructor does not run when the constructor throws
+    throw_cuda(e, "cudaEventCreate(&stop)", __FILE__, __LINE__);
+  }
+}
+EventPair::~EventPair() {
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+}
+double EventPair::elapsed_s() const {
+  RIDGE_CUDA(cudaEventSynchronize(stop));
+  float ms = 0;
+  RIDGE_CUDA(cudaEventElapsedTime(&ms, start, stop));
+  return static_cast<double>(ms) * 1e-3;
+}
+
+Graph::~Graph() {
+  if (exec) cudaGraphExecDestroy(exec);
+  if (graph) cudaGraphDestroy(graph);
+}
+
+std::uint64_t Rotation::bytes() const {
+  std::uint64_t b = 0;
+  for (const Buffer* in : inputs_) b += in->bytes();
+  return b;
+}
+
+void Rotation::make(Context& c, int sets) {
+  for (int s = 1; s < sets; ++s) {
+    std::vector<Buffer> set;
+    for (const Buffer* in : inputs_) {
+      set.emplace_back(in->bytes());
+      RIDGE_CUDA(cudaMemcpyAsync(set.back().as<void>(), in->as<void>(), in->bytes(), cudaMemcpyDeviceToDevice, c.stream));
+    }
+    copies_.push_back(std::move(set));
+  }
+}
+
+void abandon_capture(Context& c) {
+  cudaGraph_t partial = nullptr;
+  cudaStreamEndCapture(c.stream, &partial);
+  if (partial) cudaGraphDestroy(partial);
+  cudaGetLastError();
 }
 
 Buffer pick_rows(Context& c, std::int64_t total, std::int64_t max_rows, std::uint64_t seed, std::size_t& count) {

@@ -62,8 +62,9 @@ struct Measurement {
 };
 
 struct RunConfig {
-  int warmup = 3;            ///< untimed launches after the checked one
-  int samples = 20;          ///< timed launches, each its own pair of CUDA events
+  int warmup = 3;            ///< at least this many untimed launches after the checked one ...
+  double warmup_s = 25e-3;   ///< ... and at least this much device time (clocks ramp up)
+  int samples = 20;          ///< timed samples, each its own pair of CUDA events
   std::uint64_t seed = 1;    ///< inputs are regenerated from this for every case
 };
 
