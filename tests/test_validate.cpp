@@ -9,6 +9,7 @@
 #include "loaders.hpp"
 #include "report/validate_report.hpp"
 #include "validate/cases.hpp"
+#include "validate/clocks.hpp"
 #include "validate/device.hpp"
 #include "validate/run.hpp"
 #include "validate/stats.hpp"
@@ -521,6 +522,48 @@ TEST_CASE("report: JSON contract and the table's rows") {
   CHECK(text.find("\nstream (fake policy)\n") != std::string::npos);  // one policy: in the header
   CHECK(text.find("warm-up of at least 3 launches and 25 ms") != std::string::npos);
   CHECK(j["provenance"]["warmup_s"] == doctest::Approx(0.025));
+}
+
+TEST_CASE("clock readings: throttle reasons by name, unavailable with its reason") {
+  CHECK(throttle_reason_text(0) == "none");
+  CHECK(throttle_reason_text(0x1) == "gpu_idle");
+  CHECK(throttle_reason_text(0x4 | 0x8) == "sw_power_cap, hw_slowdown");
+  CHECK(throttle_reason_text(0x20 | 0x40 | 0x80) == "sw_thermal_slowdown, hw_thermal_slowdown, hw_power_brake_slowdown");
+  CHECK(throttle_reason_text(0x400 | 0x2) == "applications_clocks_setting, 0x400");  // unknown bits in hex
+  ClockReading r;
+  CHECK(clock_reading_text(r) == "unavailable (not read)");
+  r.unavailable = "libnvidia-ml.so.1 could not be opened: no such file";
+  CHECK(clock_reading_text(r) == "unavailable (libnvidia-ml.so.1 could not be opened: no such file)");
+  r.unavailable.clear();
+  r.sm_clock_hz = 1980e6;
+  r.memory_clock_hz = 2619e6;
+  r.throttle_reasons = 0x4;
+  CHECK(clock_reading_text(r) == "SM 1980 MHz, memory 2619 MHz, throttle reasons: sw_power_cap");
+}
+
+TEST_CASE("report: current clocks before and after the run, in the header and the JSON") {
+  FakeDevice dev;
+  PlanOptions o;
+  o.quick = true;
+  o.families = {Family::stream};
+  const std::vector<CaseResult> r = run_cases(dev, make_cases(llama8b(), h100(), o), RunConfig{});
+  const Calibration cal = calibrate(r);
+  ValidateProvenance prov{"0.1.0", "ridge validate", "2026-01-01T00:00:00Z", "llama-3.1-8b", true, {}};
+  prov.clocks_before = dev.clocks();  // the Device default: unavailable
+  prov.clocks_after.unavailable.clear();
+  prov.clocks_after.sm_clock_hz = 1755e6;
+  prov.clocks_after.memory_clock_hz = 2619e6;
+  prov.clocks_after.throttle_reasons = 0x4;
+  const ValidateView v{dev.info(), h100(), prov, r, cal};
+  CHECK(validate_text(v).find("  current clocks (NVML) before the cases: unavailable (this device does not report "
+                              "clocks); after: SM 1755 MHz, memory 2619 MHz, throttle reasons: sw_power_cap\n") !=
+        std::string::npos);
+  const auto j = validate_json(v);
+  CHECK(j["device"]["current_clocks"]["before"]["available"] == false);
+  CHECK(j["device"]["current_clocks"]["before"]["reason"] == "this device does not report clocks");
+  CHECK(j["device"]["current_clocks"]["after"]["sm_clock_hz"] == doctest::Approx(1755e6));
+  CHECK(j["device"]["current_clocks"]["after"]["throttle_reasons"] == 4);
+  CHECK(j["device"]["current_clocks"]["after"]["throttle_reason_names"] == "sw_power_cap");
 }
 
 TEST_CASE("report: a family whose cases were sampled differently lists the policy per case") {

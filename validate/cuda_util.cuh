@@ -291,6 +291,8 @@ Measurement run_attention_naive(Context& c, const AttentionProblem& p, const Run
 Measurement run_attention_flash(Context& c, const AttentionProblem& p, const RunConfig& cfg);
 Measurement run_decode(Context& c, const DecodeProblem& p, const RunConfig& cfg);
 MemoryMeasurement run_memory(Context& c, const MemoryProblem& p);
+/// Current clocks through NVML, opened with dlopen (nvml.cpp).
+ClockReading read_clocks(const std::string& pci_bus_id);
 
 /// fp32 reference attention for selected query rows: ref[r][d] for rows[r] of Q laid out
 /// [batch, q_heads, nq, d]; K, V [batch, kv_heads, nk, d]; query i sees keys j <= i + nk − nq

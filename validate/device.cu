@@ -292,6 +292,7 @@ class CudaDevice final : public Device {
   Measurement decode(const DecodeProblem& p, const RunConfig& cfg) override {
     return guarded([&] { return run_decode(c_, p, cfg); });
   }
+  ClockReading clocks() override { return read_clocks(c_.info.pci_bus_id); }
   MemoryMeasurement memory(const MemoryProblem& p) override {
     MemoryMeasurement m;
     if (!lost_.empty()) {

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "format.hpp"
+#include "validate/clocks.hpp"
 
 namespace ridge {
 
@@ -34,6 +35,15 @@ std::vector<std::string> cache_policies(const std::vector<CaseResult>& results, 
   return out;
 }
 
+nlohmann::ordered_json clock_json(const ClockReading& r) {
+  if (!r.unavailable.empty()) return {{"available", false}, {"reason", r.unavailable}};
+  return {{"available", true},
+          {"sm_clock_hz", r.sm_clock_hz},
+          {"memory_clock_hz", r.memory_clock_hz},
+          {"throttle_reasons", r.throttle_reasons},
+          {"throttle_reason_names", throttle_reason_text(r.throttle_reasons)}};
+}
+
 std::string ceiling_text(const GpuSpec& g) {
   return g.has_attainable() ? "attainable fractions from " + (g.attainable_source.empty() ? g.source : g.attainable_source)
                             : "datasheet peaks, so predictions are lower bounds (ratio >= 1 expected)";
@@ -54,12 +64,14 @@ std::string validate_provenance_line(const ValidateView& v) {
 std::string validate_text(const ValidateView& v) {
   const DeviceInfo& d = v.device;
   std::string out;
-  out += fmt::format("ridge validate on {} (sm_{}{}, {} SMs, {} L2, {} memory, SM clock {:.0f} MHz, memory clock {:.0f} MHz)\n",
+  out += fmt::format("ridge validate on {} (sm_{}{}, {} SMs, {} L2, {} memory, max SM clock {:.0f} MHz, max memory clock {:.0f} MHz)\n",
                      d.name, d.cc_major, d.cc_minor, d.sm_count, human_bytes(Bytes{d.l2_bytes}), human_bytes(Bytes{d.memory_bytes}),
                      d.sm_clock_hz / 1e6, d.memory_clock_hz / 1e6);
   out += fmt::format("  driver {}, CUDA runtime {}, cuBLAS {}, ridge {}, {}\n", cuda_version_text(d.driver_version),
                      cuda_version_text(d.runtime_version), cublas_version_text(d.cublas_version),
                      v.provenance.ridge_version, v.provenance.date_utc);
+  out += fmt::format("  current clocks (NVML) before the cases: {}; after: {}\n",
+                     clock_reading_text(v.provenance.clocks_before), clock_reading_text(v.provenance.clocks_after));
   out += fmt::format("  predictions: {} ({}), shapes of {}\n", v.gpu.name, ceiling_text(v.gpu), v.provenance.model);
   out += fmt::format("  method: warm-up of at least {} launches and {:.0f} ms, {} timed samples per case (CUDA events),\n"
                      "  median and p10-p90 spread; a kernel under 50 us is timed as R launches per sample over\n"
@@ -175,7 +187,9 @@ nlohmann::ordered_json validate_json(const ValidateView& v) {
                  {"cublas_version", cublas_version_text(d.cublas_version)},
                  {"sm_clock_hz", d.sm_clock_hz},
                  {"memory_clock_hz", d.memory_clock_hz},
-                 {"memory_bus_bits", d.memory_bus_bits}};
+                 {"memory_bus_bits", d.memory_bus_bits},
+                 {"current_clocks",
+                  {{"before", clock_json(v.provenance.clocks_before)}, {"after", clock_json(v.provenance.clocks_after)}}}};
   j["gpu"] = {{"name", v.gpu.name},
               {"source", v.gpu.source},
               {"estimate_kind", v.gpu.has_attainable() ? "attainable_estimate" : "roofline_bound"},

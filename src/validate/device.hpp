@@ -11,7 +11,7 @@
 namespace ridge::validate {
 
 /// What the device reports about itself, for provenance. Versions are as CUDA encodes them
-/// (12080 = 12.8); clocks are the maximum clocks the driver reports.
+/// (12080 = 12.8); clocks are the maximum clocks the driver reports (current ones: Device::clocks).
 struct DeviceInfo {
   std::string name;
   std::string pci_bus_id;
@@ -29,6 +29,16 @@ struct DeviceInfo {
   int memory_bus_bits = 0;
   /// fp8 (e4m3) tensor cores: compute capability 8.9 (Ada) or 9.0+ (Hopper and later).
   bool has_fp8() const { return cc_major > 8 || (cc_major == 8 && cc_minor >= 9); }
+};
+
+/// The clocks the GPU runs at one moment, and why they are below their maximum, as NVML
+/// reports them (read just before and just after the cases: cudaDevAttrClockRate is the
+/// maximum, not what the kernels got).
+struct ClockReading {
+  std::string unavailable = "not read";  ///< empty when read; else why not ("libnvidia-ml.so.1 ...")
+  double sm_clock_hz = 0;
+  double memory_clock_hz = 0;
+  std::uint64_t throttle_reasons = 0;  ///< NVML's clocks event (throttle) reasons bitmask
 };
 
 enum class Status {
@@ -155,6 +165,12 @@ class Device {
   virtual Measurement attention(const AttentionProblem& p, const RunConfig& cfg) = 0;
   virtual Measurement decode(const DecodeProblem& p, const RunConfig& cfg) = 0;
   virtual MemoryMeasurement memory(const MemoryProblem& p) = 0;
+  /// The current clocks (NVML); only reads, never changes a GPU setting.
+  virtual ClockReading clocks() {
+    ClockReading r;
+    r.unavailable = "this device does not report clocks";
+    return r;
+  }
 };
 
 /// A usable device, or why there is none ("ridge was built without CUDA", "CUDA driver version
