@@ -65,7 +65,9 @@ struct Measurement {
   std::string note;          ///< why waived or failed; the algorithm/kernel used when ok
   std::vector<double> samples_s;
   Check check;
-  std::string cache_policy;  ///< "L2 flushed before each sample", "buffers 40x L2"
+  /// What the caches saw: "L2 flushed before each sample (100 MiB memset)", or for a small
+  /// kernel "R=16 launches per sample over 4 rotated input sets (...), CUDA graph, no flush".
+  std::string cache_policy;
   /// Non-empty when the CUDA context is unusable after this case: the sticky error
   /// ("an illegal memory access was encountered (cudaErrorIllegalAddress)"). No later case can run.
   std::string context_lost;
