@@ -9,9 +9,11 @@
 #include "loaders.hpp"
 #include "report/validate_report.hpp"
 #include "validate/cases.hpp"
+#include "validate/clocks.hpp"
 #include "validate/device.hpp"
 #include "validate/run.hpp"
 #include "validate/stats.hpp"
+#include "validate/timing.hpp"
 
 using namespace ridge;
 using namespace ridge::validate;
@@ -41,6 +43,8 @@ class FakeDevice : public Device {
   double time_s = 1e-3;
   bool fail_checks = false;
   int calls = 0;
+  int lose_context_at_call = 0;
+  bool vary_policy = false;  ///< every second case reports "other policy"  ///< 1-based call that reports a sticky CUDA error; 0: never
   FakeDevice() {
     i.name = "Fake GPU";
     i.cc_major = 9;
@@ -57,6 +61,12 @@ class FakeDevice : public Device {
     m.samples_s = std::vector<double>(10, time_s);
     m.check = Check{fail_checks ? 0.5 : 1e-3, 1e-2, 100, 0, "fake"};
     m.cache_policy = "fake policy";
+    if (calls % 2 == 0 && vary_policy) m.cache_policy = "other policy";
+    if (calls == lose_context_at_call) {
+      m.status = Status::failed;
+      m.note = "fake.cu:1: cudaStreamSynchronize: an illegal memory access was encountered";
+      m.context_lost = "an illegal memory access was encountered (cudaErrorIllegalAddress)";
+    }
     return m;
   }
   Measurement stream(const StreamShape&, const RunConfig&) override { return timed(); }
@@ -88,6 +98,82 @@ TEST_CASE("statistics: median and spread of a known sample list") {
   // Odd count: the middle element.
   CHECK(summarize({3, 1, 2}).median == 2);
   CHECK(summarize({}).n == 0);
+}
+
+TEST_CASE("warm-up runs at least the launch count and at least the time") {
+  CHECK(warmup_remaining(0, 0.0, 3, 0.025) == 3);       // nothing run yet: one round of the minimum count
+  CHECK(warmup_remaining(0, 0.0, 0, 0.025) == 1);       // at least one launch to learn its time
+  CHECK(warmup_remaining(3, 0.030, 3, 0.025) == 0);     // 3 launches, 30 ms: both met
+  CHECK(warmup_remaining(1, 0.500, 3, 0.025) == 2);     // long kernel: only the count is missing
+  // 4 launches in 62.5 ms -> 15.625 ms each; (250 − 62.5) / 15.625 = 12 more to reach 250 ms.
+  CHECK(warmup_remaining(4, 0.0625, 3, 0.25) == 12);
+  // 1 ns per launch would ask for 25e6 more: capped at one round of 10,000.
+  CHECK(warmup_remaining(1, 1e-9, 3, 0.025) == 10000);
+  CHECK(warmup_remaining(100, 0.0, 3, 0.025) == 10000);  // a timer reading 0: rounds of the cap ...
+  CHECK(warmup_remaining(95000, 0.0, 3, 0.025) == 5000);  // ... up to the total cap of 100,000 ...
+  CHECK(warmup_remaining(100000, 0.0, 3, 0.025) == 0);    // ... then it stops
+}
+
+TEST_CASE("small kernels: launches per sample and rotated input sets") {
+  constexpr std::uint64_t MiB = 1ull << 20, l2 = 50 * MiB, free = 80ull << 30;
+  // 60 us is not small: one flushed launch per sample, no reason given.
+  BatchPlan p = plan_batch(60e-6, 32 * MiB, l2, free);
+  CHECK(p.flush);
+  CHECK(p.launches == 1);
+  CHECK(p.copies == 1);
+  CHECK(p.reason.empty());
+  // Decode GEMM, W 32 MiB: copies = floor(100 / 32) + 1 = 4 (128 MiB > 2 x 50 MiB);
+  // R = ceil(100 us / 8 us) = 13, rounded up to a multiple of 4 = 16.
+  p = plan_batch(8e-6, 32 * MiB, l2, free);
+  CHECK_FALSE(p.flush);
+  CHECK(p.copies == 4);
+  CHECK(p.launches == 16);
+  // Decode attention, K+V 4 MiB: copies = 100 / 4 + 1 = 26; R = ceil(100 / 3) = 34 -> 52 (2 rotations).
+  p = plan_batch(3e-6, 4 * MiB, l2, free);
+  CHECK(p.copies == 26);
+  CHECK(p.launches == 52);
+  // Inputs alone over 2 x L2: one set suffices; R = ceil(100 / 30) = 4.
+  p = plan_batch(30e-6, 128 * MiB, l2, free);
+  CHECK(p.copies == 1);
+  CHECK(p.launches == 4);
+  // 1 MiB inputs at 50 ns: copies = 101, R = 2000 -> 2020, over the cap of 1000 -> 9 x 101 = 909.
+  p = plan_batch(0.05e-6, 1 * MiB, l2, free);
+  CHECK(p.copies == 101);
+  CHECK(p.launches == 909);
+  // A pilot that read 0: the cap, 1000 = 250 rotations of 4.
+  p = plan_batch(0.0, 32 * MiB, l2, free);
+  CHECK(p.launches == 1000);
+}
+
+TEST_CASE("small kernels fall back to flushing, with the reason") {
+  constexpr std::uint64_t MiB = 1ull << 20, l2 = 50 * MiB;
+  BatchPlan p = plan_batch(5e-6, 0, l2, 80ull << 30);
+  CHECK(p.flush);
+  CHECK(p.reason == "this case cannot rotate its inputs");
+  // 64 KiB inputs: 100 MiB / 64 KiB + 1 = 1601 sets, more than 1000 launches could cover.
+  p = plan_batch(5e-6, 64 * 1024, l2, 80ull << 30);
+  CHECK(p.flush);
+  CHECK(p.reason == "1601 input sets would be needed, over the cap of 1000 launches");
+  // 8 MiB inputs: 13 sets, 12 extra = 96 MiB, over 25% of 100 MiB free.
+  p = plan_batch(5e-6, 8 * MiB, l2, 100 * MiB);
+  CHECK(p.flush);
+  CHECK(p.launches == 1);
+  CHECK(p.reason == "13 rotated input sets need 96.0 MiB more, over 25% of free memory (25.0 MiB)");
+}
+
+TEST_CASE("cache policy text says what was done") {
+  constexpr std::uint64_t MiB = 1ull << 20;
+  BatchPlan flushed;
+  CHECK(batch_policy_text(flushed, 80e-6, 0, 100 * MiB, "") == "L2 flushed before each sample (100 MiB memset)");
+  flushed.reason = "this case cannot rotate its inputs";
+  CHECK(batch_policy_text(flushed, 12e-6, 0, 100 * MiB, "") ==
+        "L2 flushed before each sample (100 MiB memset); pilot 12.0 us, not batched: this case cannot rotate its inputs");
+  BatchPlan batched;
+  batched.flush = false;
+  batched.launches = 16;
+  batched.copies = 4;
+  CHECK(batch_policy_text(batched, 8e-6, 32 * MiB, 100 * MiB, "CUDA graph") ==
+        "R=16 launches per sample over 4 rotated input sets (4 x 32.0 MiB >= 2x L2), CUDA graph, no flush");
 }
 
 TEST_CASE("GEMM prediction: decode M=1, N=K=4096, bf16 on H100 SXM is memory-bound") {
@@ -301,6 +387,40 @@ TEST_CASE("orchestration on a fake device: checks gate the timing, waived cases 
   CHECK(calibrate(r).empty());
 }
 
+TEST_CASE("a lost CUDA context fails every later case without running it, naming the case") {
+  PlanOptions o;
+  o.quick = true;
+  o.device_fp8 = false;
+  const std::vector<Case> cases = make_cases(llama8b(), h100(), o);
+  FakeDevice dev;
+  dev.lose_context_at_call = 2;
+  const std::vector<CaseResult> r = run_cases(dev, cases, RunConfig{});
+  CHECK(dev.calls == 2);  // nothing after the case that lost the context reaches the device
+  int ran = 0;
+  std::string broken;
+  for (const CaseResult& x : r) {
+    CAPTURE(x.c.name);
+    if (!x.c.waived.empty()) {
+      CHECK(x.status() == Status::waived);  // waived stays waived: it never needed the device
+      continue;
+    }
+    ++ran;
+    if (ran == 1) {
+      CHECK(x.status() == Status::ok);
+    } else if (ran == 2) {
+      CHECK(x.status() == Status::failed);
+      CHECK(x.note() == "fake.cu:1: cudaStreamSynchronize: an illegal memory access was encountered");
+      broken = x.c.name;
+    } else {
+      CHECK(x.status() == Status::failed);
+      CHECK_FALSE(x.comparison);
+      CHECK(x.note() == "not run: the CUDA context was lost in case " + broken +
+                            ": an illegal memory access was encountered (cudaErrorIllegalAddress)");
+    }
+  }
+  CHECK(ran > 3);
+}
+
 TEST_CASE("calibration: the YAML reads back and scales the roofline by the measured fractions") {
   FakeDevice dev;
   PlanOptions o;
@@ -403,6 +523,68 @@ TEST_CASE("report: JSON contract and the table's rows") {
   CHECK(text.find("ridge validate on Fake GPU (sm_90, 132 SMs") != std::string::npos);
   CHECK(text.find("gemm.bf16.attn.q_proj.m1") != std::string::npos);
   CHECK(text.find("bound pred/obs") != std::string::npos);
+  CHECK(text.find("\nstream (fake policy)\n") != std::string::npos);  // one policy: in the header
+  CHECK(text.find("warm-up of at least 3 launches and 25 ms") != std::string::npos);
+  CHECK(j["provenance"]["warmup_s"] == doctest::Approx(0.025));
+}
+
+TEST_CASE("clock readings: throttle reasons by name, unavailable with its reason") {
+  CHECK(throttle_reason_text(0) == "none");
+  CHECK(throttle_reason_text(0x1) == "gpu_idle");
+  CHECK(throttle_reason_text(0x4 | 0x8) == "sw_power_cap, hw_slowdown");
+  CHECK(throttle_reason_text(0x20 | 0x40 | 0x80) == "sw_thermal_slowdown, hw_thermal_slowdown, hw_power_brake_slowdown");
+  CHECK(throttle_reason_text(0x400 | 0x2) == "applications_clocks_setting, 0x400");  // unknown bits in hex
+  ClockReading r;
+  CHECK(clock_reading_text(r) == "unavailable (not read)");
+  r.unavailable = "libnvidia-ml.so.1 could not be opened: no such file";
+  CHECK(clock_reading_text(r) == "unavailable (libnvidia-ml.so.1 could not be opened: no such file)");
+  r.unavailable.clear();
+  r.sm_clock_hz = 1980e6;
+  r.memory_clock_hz = 2619e6;
+  r.throttle_reasons = 0x4;
+  CHECK(clock_reading_text(r) == "SM 1980 MHz, memory 2619 MHz, throttle reasons: sw_power_cap");
+}
+
+TEST_CASE("report: current clocks before and after the run, in the header and the JSON") {
+  FakeDevice dev;
+  PlanOptions o;
+  o.quick = true;
+  o.families = {Family::stream};
+  const std::vector<CaseResult> r = run_cases(dev, make_cases(llama8b(), h100(), o), RunConfig{});
+  const Calibration cal = calibrate(r);
+  ValidateProvenance prov{"0.1.0", "ridge validate", "2026-01-01T00:00:00Z", "llama-3.1-8b", true, {}};
+  prov.clocks_before = dev.clocks();  // the Device default: unavailable
+  prov.clocks_after.unavailable.clear();
+  prov.clocks_after.sm_clock_hz = 1755e6;
+  prov.clocks_after.memory_clock_hz = 2619e6;
+  prov.clocks_after.throttle_reasons = 0x4;
+  const ValidateView v{dev.info(), h100(), prov, r, cal};
+  CHECK(validate_text(v).find("  current clocks (NVML) before the cases: unavailable (this device does not report "
+                              "clocks); after: SM 1755 MHz, memory 2619 MHz, throttle reasons: sw_power_cap\n") !=
+        std::string::npos);
+  const auto j = validate_json(v);
+  CHECK(j["device"]["current_clocks"]["before"]["available"] == false);
+  CHECK(j["device"]["current_clocks"]["before"]["reason"] == "this device does not report clocks");
+  CHECK(j["device"]["current_clocks"]["after"]["sm_clock_hz"] == doctest::Approx(1755e6));
+  CHECK(j["device"]["current_clocks"]["after"]["throttle_reasons"] == 4);
+  CHECK(j["device"]["current_clocks"]["after"]["throttle_reason_names"] == "sw_power_cap");
+}
+
+TEST_CASE("report: a family whose cases were sampled differently lists the policy per case") {
+  FakeDevice dev;
+  dev.vary_policy = true;
+  PlanOptions o;
+  o.quick = true;
+  o.families = {Family::gemm};
+  const std::vector<CaseResult> r = run_cases(dev, make_cases(llama8b(), h100(), o), RunConfig{});
+  const Calibration cal = calibrate(r);
+  ValidateProvenance prov{"0.1.0", "ridge validate", "2026-01-01T00:00:00Z", "llama-3.1-8b", true, {}};
+  const std::string text = validate_text({dev.info(), h100(), prov, r, cal});
+  CHECK(text.find("\ngemm\n") != std::string::npos);  // no single policy in the header
+  std::size_t listed = 0;
+  for (const CaseResult& x : r)
+    if (x.c.waived.empty() && text.find("  " + x.c.name + ": " + x.m.cache_policy + "\n") != std::string::npos) ++listed;
+  CHECK(listed == static_cast<std::size_t>(dev.calls));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -437,6 +619,8 @@ TEST_CASE("GPU kernels match their references (skipped without a CUDA device)") 
       // cuBLASLt may offer no fp8/int8 kernel for a one-row problem: waived, never wrong.
       if (m.status == Status::waived && (t == GemmType::fp8 || t == GemmType::int8)) continue;
       expect_ok(m, "gemm");
+      // A one-row GEMM takes a few microseconds: batched over rotated copies, not flushed.
+      if (g.m == 1 && m.status == Status::ok) CHECK(m.cache_policy.rfind("R=", 0) == 0);
     }
   }
   for (AttentionKernel k : {AttentionKernel::naive, AttentionKernel::flash})

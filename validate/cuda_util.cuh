@@ -1,6 +1,7 @@
 // Shared by the validate/ kernels: error checking that throws with file:line, device buffers,
-// counter-based random numbers, type conversions, event timing with an L2 flush, and the
-// comparison of an output with its reference.
+// counter-based random numbers, type conversions, the timing harness (warm-up, L2 flush, small
+// kernels batched over rotated inputs in a CUDA graph), and the comparison of an output with
+// its reference.
 #pragma once
 
 #include <cublasLt.h>
@@ -10,12 +11,15 @@
 #include <cuda_fp8.h>
 #include <cuda_runtime.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "validate/device.hpp"
+#include "validate/timing.hpp"
 
 namespace ridge::validate::cuda {
 
@@ -138,38 +142,147 @@ Check compare_outputs(Context& c, const TO* out, const TR* ref, std::size_t tota
 /// L2 flush: overwrite a buffer twice the L2 size (nvbench's method).
 void flush_l2(Context& c, int sample);
 
-/// Times `launch` (which enqueues work on c.stream and checks its launches): `cfg.warmup`
-/// untimed runs, then `cfg.samples` runs, each after an L2 flush, between two CUDA events.
-template <class F>
-std::vector<double> time_samples(Context& c, const RunConfig& cfg, F&& launch) {
-  for (int i = 0; i < cfg.warmup; ++i) launch();
-  RIDGE_CUDA(cudaStreamSynchronize(c.stream));
-  cudaEvent_t start, stop;
-  RIDGE_CUDA(cudaEventCreate(&start));
-  RIDGE_CUDA(cudaEventCreate(&stop));
-  std::vector<double> out;
-  try {
-    for (int i = 0; i < cfg.samples; ++i) {
-      flush_l2(c, i);
-      RIDGE_CUDA(cudaEventRecord(start, c.stream));
-      launch();
-      RIDGE_CUDA(cudaEventRecord(stop, c.stream));
-      RIDGE_CUDA(cudaEventSynchronize(stop));
-      float ms = 0;
-      RIDGE_CUDA(cudaEventElapsedTime(&ms, start, stop));
-      out.push_back(static_cast<double>(ms) * 1e-3);
-    }
-  } catch (...) {
-    cudaEventDestroy(start);
-    cudaEventDestroy(stop);
-    throw;
+/// A pair of CUDA events, destroyed on every path.
+struct EventPair {
+  cudaEvent_t start = nullptr, stop = nullptr;
+  EventPair();
+  ~EventPair();
+  EventPair(const EventPair&) = delete;
+  EventPair& operator=(const EventPair&) = delete;
+  /// Seconds from `start` to `stop`, after waiting for `stop`.
+  double elapsed_s() const;
+};
+
+/// An instantiated CUDA graph, destroyed on every path.
+struct Graph {
+  cudaGraph_t graph = nullptr;
+  cudaGraphExec_t exec = nullptr;
+  Graph() = default;
+  ~Graph();
+  Graph(const Graph&) = delete;
+  Graph& operator=(const Graph&) = delete;
+};
+
+/// The read-only inputs of a case, which the harness may copy so that back-to-back launches of
+/// a small kernel read memory that is not in L2 (set 0 is the case's own, checked buffers).
+class Rotation {
+ public:
+  explicit Rotation(std::vector<const Buffer*> inputs) : inputs_(std::move(inputs)) {}
+  /// Bytes of one input set.
+  std::uint64_t bytes() const;
+  /// Makes sets 1 .. sets − 1 as device-to-device copies of set 0 (same values: same work).
+  void make(Context& c, int sets);
+  /// Input `input` of set `set` (set 0 until make() is called).
+  template <class T> T* at(std::size_t input, int set) const {
+    return set == 0 ? inputs_[input]->as<T>() : copies_[static_cast<std::size_t>(set) - 1][input].as<T>();
   }
-  RIDGE_CUDA(cudaEventDestroy(start));
-  RIDGE_CUDA(cudaEventDestroy(stop));
-  return out;
+
+ private:
+  std::vector<const Buffer*> inputs_;
+  std::vector<std::vector<Buffer>> copies_;
+};
+
+/// Ends a capture that failed part-way and clears its error, so that c.stream is usable again.
+void abandon_capture(Context& c);
+
+/// Captures launch(0) .. launch(count − 1) on c.stream into `g`. Returns "" on success, else
+/// the error, with the capture abandoned (the caller then issues plain launches).
+template <class F>
+std::string capture(Context& c, int count, F&& launch, Graph& g) {
+  try {
+    RIDGE_CUDA(cudaStreamBeginCapture(c.stream, cudaStreamCaptureModeThreadLocal));
+    try {
+      for (int i = 0; i < count; ++i) launch(i);
+      RIDGE_CUDA(cudaStreamEndCapture(c.stream, &g.graph));
+    } catch (...) {
+      abandon_capture(c);
+      throw;
+    }
+    RIDGE_CUDA(cudaGraphInstantiate(&g.exec, g.graph, 0));
+    return "";
+  } catch (const CudaError& e) {
+    cudaGetLastError();
+    return e.what();
+  }
 }
 
-std::string l2_flush_policy(const Context& c);
+/// Untimed launches of set 0 until cfg.warmup launches and cfg.warmup_s of device time have
+/// passed (warmup_remaining decides each round; a round is timed as a whole).
+template <class F>
+void warm_up(Context& c, const RunConfig& cfg, const EventPair& ev, F&& launch) {
+  int done = 0;
+  double done_s = 0;
+  for (int n = warmup_remaining(0, 0.0, cfg.warmup, cfg.warmup_s); n > 0;
+       n = warmup_remaining(done, done_s, cfg.warmup, cfg.warmup_s)) {
+    RIDGE_CUDA(cudaEventRecord(ev.start, c.stream));
+    for (int i = 0; i < n; ++i) launch(0);
+    RIDGE_CUDA(cudaEventRecord(ev.stop, c.stream));
+    done_s += ev.elapsed_s();
+    done += n;
+  }
+}
+
+/// One launch of set 0 after an L2 flush, between the two events.
+template <class F>
+double time_flushed(Context& c, const EventPair& ev, F&& launch, int sample) {
+  flush_l2(c, sample);
+  RIDGE_CUDA(cudaEventRecord(ev.start, c.stream));
+  launch(0);
+  RIDGE_CUDA(cudaEventRecord(ev.stop, c.stream));
+  return ev.elapsed_s();
+}
+
+/// Samples and what was done to the caches while taking them.
+struct Timing {
+  std::vector<double> samples_s;
+  std::string cache_policy;
+};
+
+/// Times `launch(set)` (which enqueues work on c.stream over input set `set` and checks its
+/// launches). Warm-up first (warm_up), then a pilot: the fastest of three flushed launches.
+/// A kernel at least BatchLimits::small_s long, or one whose case passes no `rotation`, gets
+/// cfg.samples flushed single launches. A shorter one is dominated by launch and event overhead:
+/// each sample is R back-to-back launches rotating over copies of its inputs that together
+/// exceed 2x L2 (so no flush is needed), captured in a CUDA graph, and reports total / R.
+/// plan_batch (host side, tested) chooses R and the number of copies.
+template <class F>
+Timing time_samples(Context& c, const RunConfig& cfg, F&& launch, Rotation* rotation = nullptr) {
+  EventPair ev;
+  warm_up(c, cfg, ev, launch);
+  double pilot_s = INFINITY;
+  for (int i = 0; i < 3; ++i) pilot_s = std::min(pilot_s, time_flushed(c, ev, launch, i));
+  std::size_t free_b = 0, total_b = 0;
+  RIDGE_CUDA(cudaMemGetInfo(&free_b, &total_b));
+  const std::uint64_t input_bytes = rotation ? rotation->bytes() : 0;
+  const BatchPlan plan = plan_batch(pilot_s, input_bytes, c.info.l2_bytes, free_b);
+  Timing t;
+  if (plan.flush || !rotation) {  // plan_batch never batches without inputs to rotate
+    for (int i = 0; i < cfg.samples; ++i) t.samples_s.push_back(time_flushed(c, ev, launch, i));
+    t.cache_policy = batch_policy_text(plan, pilot_s, input_bytes, c.flush.bytes(), "");
+    return t;
+  }
+  rotation->make(c, plan.copies);
+  auto nth = [&](int i) { launch(i % plan.copies); };
+  Graph g;
+  const std::string capture_error = capture(c, plan.launches, nth, g);
+  auto batch = [&] {
+    if (g.exec) {
+      RIDGE_CUDA(cudaGraphLaunch(g.exec, c.stream));
+    } else {
+      for (int i = 0; i < plan.launches; ++i) nth(i);
+    }
+  };
+  batch();  // untimed: uploads the graph and touches every copy once
+  for (int i = 0; i < cfg.samples; ++i) {
+    RIDGE_CUDA(cudaEventRecord(ev.start, c.stream));
+    batch();
+    RIDGE_CUDA(cudaEventRecord(ev.stop, c.stream));
+    t.samples_s.push_back(ev.elapsed_s() / plan.launches);
+  }
+  t.cache_policy = batch_policy_text(plan, pilot_s, input_bytes, c.flush.bytes(),
+                                     g.exec ? "CUDA graph" : "plain launches (graph capture failed: " + capture_error + ")");
+  return t;
+}
 
 // Case implementations (one file each). They throw CudaError; the Device catches it.
 Measurement run_stream(Context& c, const StreamShape& s, const RunConfig& cfg);
@@ -178,6 +291,8 @@ Measurement run_attention_naive(Context& c, const AttentionProblem& p, const Run
 Measurement run_attention_flash(Context& c, const AttentionProblem& p, const RunConfig& cfg);
 Measurement run_decode(Context& c, const DecodeProblem& p, const RunConfig& cfg);
 MemoryMeasurement run_memory(Context& c, const MemoryProblem& p);
+/// Current clocks through NVML, opened with dlopen (nvml.cpp).
+ClockReading read_clocks(const std::string& pci_bus_id);
 
 /// fp32 reference attention for selected query rows: ref[r][d] for rows[r] of Q laid out
 /// [batch, q_heads, nq, d]; K, V [batch, kv_heads, nk, d]; query i sees keys j <= i + nk − nq

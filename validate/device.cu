@@ -143,8 +143,52 @@ void flush_l2(Context& c, int sample) {
   RIDGE_CUDA(cudaMemsetAsync(c.flush.as<void>(), sample & 0xff, c.flush.bytes(), c.stream));
 }
 
-std::string l2_flush_policy(const Context& c) {
-  return "L2 flushed before each sample (" + std::to_string(c.flush.bytes() >> 20) + " MiB memset)";
+EventPair::EventPair() {
+  RIDGE_CUDA(cudaEventCreate(&start));
+  const cudaError_t e = cudaEventCreate(&stop);
+  if (e != cudaSuccess) {
+    cudaEventDestroy(start);  // the destructor does not run when the constructor throws
+    throw_cuda(e, "cudaEventCreate(&stop)", __FILE__, __LINE__);
+  }
+}
+EventPair::~EventPair() {
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+}
+double EventPair::elapsed_s() const {
+  RIDGE_CUDA(cudaEventSynchronize(stop));
+  float ms = 0;
+  RIDGE_CUDA(cudaEventElapsedTime(&ms, start, stop));
+  return static_cast<double>(ms) * 1e-3;
+}
+
+Graph::~Graph() {
+  if (exec) cudaGraphExecDestroy(exec);
+  if (graph) cudaGraphDestroy(graph);
+}
+
+std::uint64_t Rotation::bytes() const {
+  std::uint64_t b = 0;
+  for (const Buffer* in : inputs_) b += in->bytes();
+  return b;
+}
+
+void Rotation::make(Context& c, int sets) {
+  for (int s = 1; s < sets; ++s) {
+    std::vector<Buffer> set;
+    for (const Buffer* in : inputs_) {
+      set.emplace_back(in->bytes());
+      RIDGE_CUDA(cudaMemcpyAsync(set.back().as<void>(), in->as<void>(), in->bytes(), cudaMemcpyDeviceToDevice, c.stream));
+    }
+    copies_.push_back(std::move(set));
+  }
+}
+
+void abandon_capture(Context& c) {
+  cudaGraph_t partial = nullptr;
+  cudaStreamEndCapture(c.stream, &partial);
+  if (partial) cudaGraphDestroy(partial);
+  cudaGetLastError();
 }
 
 Buffer pick_rows(Context& c, std::int64_t total, std::int64_t max_rows, std::uint64_t seed, std::size_t& count) {
@@ -248,14 +292,22 @@ class CudaDevice final : public Device {
   Measurement decode(const DecodeProblem& p, const RunConfig& cfg) override {
     return guarded([&] { return run_decode(c_, p, cfg); });
   }
+  ClockReading clocks() override { return read_clocks(c_.info.pci_bus_id); }
   MemoryMeasurement memory(const MemoryProblem& p) override {
+    MemoryMeasurement m;
+    if (!lost_.empty()) {
+      m.status = Status::failed;
+      m.note = not_run_note();
+      m.context_lost = lost_;
+      return m;
+    }
     try {
       return run_memory(c_, p);
     } catch (const std::exception& e) {
-      cudaGetLastError();
-      MemoryMeasurement m;
+      after_failure();
       m.status = Status::failed;
-      m.note = e.what();
+      m.note = failure_note(e);
+      m.context_lost = lost_;
       return m;
     }
   }
@@ -263,18 +315,43 @@ class CudaDevice final : public Device {
  private:
   template <class F>
   Measurement guarded(F&& f) {
+    Measurement m;
+    if (!lost_.empty()) {
+      m.status = Status::failed;
+      m.note = not_run_note();
+      m.context_lost = lost_;
+      return m;
+    }
     try {
       return f();
     } catch (const std::exception& e) {
-      cudaStreamSynchronize(c_.stream);
-      cudaGetLastError();  // clear a non-sticky error so later cases can run
-      Measurement m;
+      after_failure();
       m.status = Status::failed;
-      m.note = e.what();
+      m.note = failure_note(e);
+      m.context_lost = lost_;
       return m;
     }
   }
+
+  /// After a failed case: clears a non-sticky error (a bad argument, out of memory) so later
+  /// cases can run. A sticky one (illegal address, launch failure, illegal instruction,
+  /// misaligned address, hardware stack error) corrupts the context: cudaGetLastError does not
+  /// clear it and every later synchronisation returns it again, so nothing more can run here.
+  void after_failure() {
+    cudaStreamSynchronize(c_.stream);
+    cudaGetLastError();
+    const cudaError_t again = cudaDeviceSynchronize();
+    if (again != cudaSuccess) lost_ = std::string(cudaGetErrorString(again)) + " (" + cudaGetErrorName(again) + ")";
+    cudaGetLastError();
+  }
+  std::string failure_note(const std::exception& e) const {
+    return lost_.empty() ? std::string(e.what())
+                         : std::string(e.what()) + "; the CUDA context is lost, later cases do not run";
+  }
+  std::string not_run_note() const { return "not run: the CUDA context was lost: " + lost_; }
+
   Context c_;
+  std::string lost_;  ///< the sticky error that corrupted the context; empty while usable
 };
 
 }  // namespace

@@ -126,10 +126,13 @@ Runner register_validate(CLI::App& app) {
                    (o->cases.empty() ? "" : " --cases " + o->cases) + " --samples " + std::to_string(samples) +
                    " --seed " + std::to_string(prov.config.seed);
 
+    // Current clocks around the run: the maxima in DeviceInfo say nothing of throttling.
+    prov.clocks_before = device.clocks();
     const auto results = validate::run_cases(device, std::move(cases), prov.config,
                                              [](std::size_t i, std::size_t n, const validate::Case& c) {
                                                std::cerr << "ridge validate [" << (i + 1) << "/" << n << "] " << c.name << "\n";
                                              });
+    prov.clocks_after = device.clocks();
     const validate::Calibration cal = validate::calibrate(results);
     const ValidateView view{info, gpu, prov, results, cal};
 

@@ -1,8 +1,10 @@
 #include "report/validate_report.hpp"
 
+#include <algorithm>
 #include <fmt/format.h>
 
 #include "format.hpp"
+#include "validate/clocks.hpp"
 
 namespace ridge {
 
@@ -22,10 +24,24 @@ std::string status_word(Status s) {
 
 std::string bound_short(bool compute) { return compute ? "compute" : "memory"; }
 
-std::string cache_policy(const std::vector<CaseResult>& results, Family f) {
+/// The cache policies of a family's timed cases, distinct, in case order: one goes in the
+/// family's header; several (small kernels batched, large ones flushed) are listed per case.
+std::vector<std::string> cache_policies(const std::vector<CaseResult>& results, Family f) {
+  std::vector<std::string> out;
   for (const CaseResult& r : results)
-    if (r.c.family == f && !r.m.cache_policy.empty()) return r.m.cache_policy;
-  return "";
+    if (r.c.family == f && !r.m.cache_policy.empty() &&
+        std::find(out.begin(), out.end(), r.m.cache_policy) == out.end())
+      out.push_back(r.m.cache_policy);
+  return out;
+}
+
+nlohmann::ordered_json clock_json(const ClockReading& r) {
+  if (!r.unavailable.empty()) return {{"available", false}, {"reason", r.unavailable}};
+  return {{"available", true},
+          {"sm_clock_hz", r.sm_clock_hz},
+          {"memory_clock_hz", r.memory_clock_hz},
+          {"throttle_reasons", r.throttle_reasons},
+          {"throttle_reason_names", throttle_reason_text(r.throttle_reasons)}};
 }
 
 std::string ceiling_text(const GpuSpec& g) {
@@ -48,16 +64,20 @@ std::string validate_provenance_line(const ValidateView& v) {
 std::string validate_text(const ValidateView& v) {
   const DeviceInfo& d = v.device;
   std::string out;
-  out += fmt::format("ridge validate on {} (sm_{}{}, {} SMs, {} L2, {} memory, SM clock {:.0f} MHz, memory clock {:.0f} MHz)\n",
+  out += fmt::format("ridge validate on {} (sm_{}{}, {} SMs, {} L2, {} memory, max SM clock {:.0f} MHz, max memory clock {:.0f} MHz)\n",
                      d.name, d.cc_major, d.cc_minor, d.sm_count, human_bytes(Bytes{d.l2_bytes}), human_bytes(Bytes{d.memory_bytes}),
                      d.sm_clock_hz / 1e6, d.memory_clock_hz / 1e6);
   out += fmt::format("  driver {}, CUDA runtime {}, cuBLAS {}, ridge {}, {}\n", cuda_version_text(d.driver_version),
                      cuda_version_text(d.runtime_version), cublas_version_text(d.cublas_version),
                      v.provenance.ridge_version, v.provenance.date_utc);
+  out += fmt::format("  current clocks (NVML) before the cases: {}; after: {}\n",
+                     clock_reading_text(v.provenance.clocks_before), clock_reading_text(v.provenance.clocks_after));
   out += fmt::format("  predictions: {} ({}), shapes of {}\n", v.gpu.name, ceiling_text(v.gpu), v.provenance.model);
-  out += fmt::format("  method: {} warm-up launches, {} timed samples per case (CUDA events), median and p10-p90 spread;\n"
-                     "  random inputs, every output checked against a higher-precision reference before timing\n",
-                     v.provenance.config.warmup, v.provenance.config.samples);
+  out += fmt::format("  method: warm-up of at least {} launches and {:.0f} ms, {} timed samples per case (CUDA events),\n"
+                     "  median and p10-p90 spread; a kernel under 50 us is timed as R launches per sample over\n"
+                     "  rotated copies of its inputs (cache policy below); random inputs, every output checked\n"
+                     "  against a higher-precision reference before timing\n",
+                     v.provenance.config.warmup, v.provenance.config.warmup_s * 1e3, v.provenance.config.samples);
 
   std::size_t ok = 0, waived = 0, failed = 0;
   for (const CaseResult& r : v.results) {
@@ -95,8 +115,12 @@ std::string validate_text(const ValidateView& v) {
     }
     if (t.rows.empty()) continue;
     out += fmt::format("\n{}", to_string(f));
-    if (const std::string p = cache_policy(v.results, f); !p.empty()) out += " (" + p + ")";
+    const std::vector<std::string> policies = cache_policies(v.results, f);
+    if (policies.size() == 1) out += " (" + policies.front() + ")";
     out += "\n" + t.text("  ");
+    if (policies.size() > 1)
+      for (const CaseResult& r : v.results)
+        if (r.c.family == f && !r.m.cache_policy.empty()) out += "  " + r.c.name + ": " + r.m.cache_policy + "\n";
     for (const CaseResult& r : v.results)
       if (r.c.family == f && r.status() != Status::ok) out += "  " + r.c.name + " " + status_word(r.status()) + ": " + r.note() + "\n";
   }
@@ -148,6 +172,7 @@ nlohmann::ordered_json validate_json(const ValidateView& v) {
                      {"model", v.provenance.model},
                      {"quick", v.provenance.quick},
                      {"warmup", v.provenance.config.warmup},
+                     {"warmup_s", v.provenance.config.warmup_s},
                      {"samples", v.provenance.config.samples},
                      {"seed", v.provenance.config.seed}};
   j["device"] = {{"name", d.name},
@@ -162,7 +187,9 @@ nlohmann::ordered_json validate_json(const ValidateView& v) {
                  {"cublas_version", cublas_version_text(d.cublas_version)},
                  {"sm_clock_hz", d.sm_clock_hz},
                  {"memory_clock_hz", d.memory_clock_hz},
-                 {"memory_bus_bits", d.memory_bus_bits}};
+                 {"memory_bus_bits", d.memory_bus_bits},
+                 {"current_clocks",
+                  {{"before", clock_json(v.provenance.clocks_before)}, {"after", clock_json(v.provenance.clocks_after)}}}};
   j["gpu"] = {{"name", v.gpu.name},
               {"source", v.gpu.source},
               {"estimate_kind", v.gpu.has_attainable() ? "attainable_estimate" : "roofline_bound"},

@@ -19,6 +19,8 @@ struct ValidateProvenance {
   std::string model;     ///< model whose shapes the cases use
   bool quick = false;
   validate::RunConfig config;
+  validate::ClockReading clocks_before;  ///< current clocks just before the first case
+  validate::ClockReading clocks_after;   ///< and just after the last
 };
 
 struct ValidateView {

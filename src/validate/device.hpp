@@ -11,7 +11,7 @@
 namespace ridge::validate {
 
 /// What the device reports about itself, for provenance. Versions are as CUDA encodes them
-/// (12080 = 12.8); clocks are the maximum clocks the driver reports.
+/// (12080 = 12.8); clocks are the maximum clocks the driver reports (current ones: Device::clocks).
 struct DeviceInfo {
   std::string name;
   std::string pci_bus_id;
@@ -29,6 +29,16 @@ struct DeviceInfo {
   int memory_bus_bits = 0;
   /// fp8 (e4m3) tensor cores: compute capability 8.9 (Ada) or 9.0+ (Hopper and later).
   bool has_fp8() const { return cc_major > 8 || (cc_major == 8 && cc_minor >= 9); }
+};
+
+/// The clocks the GPU runs at one moment, and why they are below their maximum, as NVML
+/// reports them (read just before and just after the cases: cudaDevAttrClockRate is the
+/// maximum, not what the kernels got).
+struct ClockReading {
+  std::string unavailable = "not read";  ///< empty when read; else why not ("libnvidia-ml.so.1 ...")
+  double sm_clock_hz = 0;
+  double memory_clock_hz = 0;
+  std::uint64_t throttle_reasons = 0;  ///< NVML's clocks event (throttle) reasons bitmask
 };
 
 enum class Status {
@@ -55,12 +65,18 @@ struct Measurement {
   std::string note;          ///< why waived or failed; the algorithm/kernel used when ok
   std::vector<double> samples_s;
   Check check;
-  std::string cache_policy;  ///< "L2 flushed before each sample", "buffers 40x L2"
+  /// What the caches saw: "L2 flushed before each sample (100 MiB memset)", or for a small
+  /// kernel "R=16 launches per sample over 4 rotated input sets (...), CUDA graph, no flush".
+  std::string cache_policy;
+  /// Non-empty when the CUDA context is unusable after this case: the sticky error
+  /// ("an illegal memory access was encountered (cudaErrorIllegalAddress)"). No later case can run.
+  std::string context_lost;
 };
 
 struct RunConfig {
-  int warmup = 3;            ///< untimed launches after the checked one
-  int samples = 20;          ///< timed launches, each its own pair of CUDA events
+  int warmup = 3;            ///< at least this many untimed launches after the checked one ...
+  double warmup_s = 25e-3;   ///< ... and at least this much device time (clocks ramp up)
+  int samples = 20;          ///< timed samples, each its own pair of CUDA events
   std::uint64_t seed = 1;    ///< inputs are regenerated from this for every case
 };
 
@@ -135,10 +151,13 @@ struct MemoryMeasurement {
   std::uint64_t requested_naive_bytes = 0;
   std::uint64_t requested_flash_bytes = 0;
   std::uint64_t granularity_bytes = 0;  ///< smallest nonzero delta seen for a 1-byte allocation
+  std::string context_lost;             ///< as Measurement::context_lost
 };
 
 /// A GPU that runs the cases. Every method checks each CUDA/cuBLAS call; a failure inside a
-/// case comes back as Status::failed with the error text, never as a crash.
+/// case comes back as Status::failed with the error text, never as a crash. After a sticky
+/// error (the context is corrupted) every later call returns Status::failed without running,
+/// with `context_lost` set.
 class Device {
  public:
   virtual ~Device() = default;
@@ -148,6 +167,12 @@ class Device {
   virtual Measurement attention(const AttentionProblem& p, const RunConfig& cfg) = 0;
   virtual Measurement decode(const DecodeProblem& p, const RunConfig& cfg) = 0;
   virtual MemoryMeasurement memory(const MemoryProblem& p) = 0;
+  /// The current clocks (NVML); only reads, never changes a GPU setting.
+  virtual ClockReading clocks() {
+    ClockReading r;
+    r.unavailable = "this device does not report clocks";
+    return r;
+  }
 };
 
 /// A usable device, or why there is none ("ridge was built without CUDA", "CUDA driver version

@@ -33,11 +33,16 @@ std::vector<CaseResult> run_cases(Device& d, std::vector<Case> cases, const RunC
                                   const std::function<void(std::size_t, std::size_t, const Case&)>& progress) {
   std::vector<CaseResult> out;
   out.reserve(cases.size());
+  std::string lost_note;  // set once a case reports that the CUDA context is gone
   for (std::size_t i = 0; i < cases.size(); ++i) {
     CaseResult r;
     r.c = std::move(cases[i]);
     if (progress) progress(i, cases.size(), r.c);
-    if (r.c.waived.empty()) {
+    if (r.c.waived.empty() && !lost_note.empty()) {
+      // Nothing can run on a corrupted context; say which case broke it, and do not call the device.
+      r.m.status = r.memory.status = Status::failed;
+      r.m.note = r.memory.note = lost_note;
+    } else if (r.c.waived.empty()) {
       RunConfig one = cfg;
       one.seed = cfg.seed + 7919 * i;  // fresh inputs for every case
       if (const auto* s = std::get_if<StreamShape>(&r.c.problem)) r.m = d.stream(*s, one);
@@ -45,6 +50,8 @@ std::vector<CaseResult> run_cases(Device& d, std::vector<Case> cases, const RunC
       else if (const auto* a = std::get_if<AttentionProblem>(&r.c.problem)) r.m = d.attention(*a, one);
       else if (const auto* k = std::get_if<DecodeProblem>(&r.c.problem)) r.m = d.decode(*k, one);
       else if (const auto* mp = std::get_if<MemoryProblem>(&r.c.problem)) r.memory = d.memory(*mp);
+      const std::string& lost = r.c.family == Family::memory ? r.memory.context_lost : r.m.context_lost;
+      if (!lost.empty()) lost_note = "not run: the CUDA context was lost in case " + r.c.name + ": " + lost;
       if (r.c.family != Family::memory) {
         // A check that did not pass means no time counts.
         if (r.m.status == Status::ok && !r.m.check.passed()) {

@@ -44,6 +44,8 @@ struct CaseResult {
 };
 
 /// Runs every case that is not waived, in order; `progress(i, n, case)` is called before each.
+/// Once a case reports a lost CUDA context, the later cases fail as "not run: the CUDA context
+/// was lost in case NAME: ERROR" without calling the device.
 std::vector<CaseResult> run_cases(Device& d, std::vector<Case> cases, const RunConfig& cfg,
                                   const std::function<void(std::size_t, std::size_t, const Case&)>& progress = {});
 
