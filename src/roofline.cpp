@@ -114,6 +114,16 @@ namespace {
 
 std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
 
+/// B sequences in m micro-batches as even as possible: B mod m of ceil(B/m), the rest floor(B/m).
+MicroBatches split_batch(std::int64_t batch, std::int64_t count) {
+  MicroBatches mb;
+  mb.count = std::max<std::int64_t>(1, count);
+  mb.largest = ceil_div(batch, mb.count);
+  const std::int64_t rem = batch % mb.count;
+  mb.large_count = rem == 0 ? mb.count : rem;
+  return mb;
+}
+
 /// p × (layers of the largest stage) / layers: how much the slowest stage exceeds an even share.
 double stage_imbalance(const ModelShapes& s, std::int64_t pp) {
   std::int64_t layers = 0;
@@ -133,48 +143,76 @@ ServiceEstimate estimate_service(const ModelShapes& s, const Ceilings& c, const 
   e.stage_imbalance = stage_imbalance(s, p);
   const double u = e.stage_imbalance;
 
-  // Prefill: the batch split into m micro-batches of b sequences flowing through the stages.
+  // Prefill: the batch split into m micro-batches flowing through the stages, as even as
+  // possible: B mod m of ceil(B/m) sequences, the rest floor(B/m). A pipeline of p stages whose
+  // slowest stage takes u·pass(b)/p per micro-batch finishes the last micro-batch, largest
+  // first, at  u · (Σ pass(b_i) − pass(b_max)) / p + pass(b_max)  (all equal: the familiar
+  // (m − 1) · u · pass / p + pass, bubble (p − 1)/(m + p − 1)).
   const std::int64_t m_requested = q.micro_batches > 0 ? q.micro_batches : std::min(q.batch, p);
-  e.prefill_micro_batch = p > 1 ? ceil_div(q.batch, std::min(m_requested, q.batch)) : q.batch;
-  e.prefill_micro_batches = ceil_div(q.batch, e.prefill_micro_batch);
-  const double m = static_cast<double>(e.prefill_micro_batches);
-  const std::int64_t b = e.prefill_micro_batch;
-  const PhaseQuery prefill{Phase::prefill, b, q.prompt, q.prompt, q.attention, q.kv_dtype};
-  e.prefill_ops = phase_ops(s, prefill);
-  e.prefill = phase_totals(e.prefill_ops, c);
-  e.prefill_comm = comm_ops(s, topo, Phase::prefill, static_cast<double>(b * q.prompt), static_cast<double>(b));
-  e.prefill_comm_time = comm_time(e.prefill_comm);
-  const double pass = e.prefill.time.value + e.prefill_comm_time.tensor_parallel.value;  // T + C, all stages
+  const MicroBatches pm = p > 1 ? split_batch(q.batch, std::min(m_requested, q.batch)) : MicroBatches{1, q.batch, 1};
+  e.prefill_micro_batches = pm.count;
+  e.prefill_micro_batch = pm.largest;
+  e.prefill_micro_batch_smallest = pm.smallest();
+  auto prefill_pass = [&](std::int64_t b, std::vector<Op>* ops_out, PhaseTotals* totals_out,
+                          std::vector<CommOp>* comm_out, CommTime* comm_time_out) {
+    std::vector<Op> ops = phase_ops(s, PhaseQuery{Phase::prefill, b, q.prompt, q.prompt, q.attention, q.kv_dtype});
+    const PhaseTotals totals = phase_totals(ops, c);
+    std::vector<CommOp> comm = comm_ops(s, topo, Phase::prefill, static_cast<double>(b * q.prompt), static_cast<double>(b));
+    const CommTime ct = comm_time(comm);
+    const double pass = totals.time.value + ct.tensor_parallel.value;  // T + C, all stages
+    if (ops_out) *ops_out = std::move(ops);
+    if (totals_out) *totals_out = totals;
+    if (comm_out) *comm_out = std::move(comm);
+    if (comm_time_out) *comm_time_out = ct;
+    return pass;
+  };
+  const double pass_max = prefill_pass(pm.largest, &e.prefill_ops, &e.prefill, &e.prefill_comm, &e.prefill_comm_time);
+  const double pass_small = pm.large_count < pm.count ? prefill_pass(pm.smallest(), nullptr, nullptr, nullptr, nullptr) : 0.0;
+  const double pass_sum = static_cast<double>(pm.large_count) * pass_max +
+                          static_cast<double>(pm.count - pm.large_count) * pass_small;
   e.bubble = pipeline_bubble(p, e.prefill_micro_batches);
-  e.ttft = Seconds{(m - 1) * u * pass / pd + pass + e.prefill_comm_time.pipeline.value};
+  e.ttft = Seconds{u * (pass_sum - pass_max) / pd + pass_max + e.prefill_comm_time.pipeline.value};
 
-  // Decode: min(B, p) micro-batches in flight; each step of a micro-batch passes every stage.
-  e.decode_micro_batches = std::min(q.batch, p);
-  e.decode_micro_batch = ceil_div(q.batch, e.decode_micro_batches);
-  const std::int64_t bd = e.decode_micro_batch;
-  const double md = static_cast<double>(e.decode_micro_batches);
-  ServiceQuery dq = q;
-  dq.batch = bd;
+  // Decode: min(B, p) micro-batches in flight (vLLM's virtual engines), split as above; each
+  // step of a micro-batch passes every stage. A round of all micro-batches through the slowest
+  // stage takes u · Σ step(b_i) / p; one micro-batch's own step bounds it from below.
+  const MicroBatches dm = split_batch(q.batch, std::min(q.batch, p));
+  e.decode_micro_batches = dm.count;
+  e.decode_micro_batch = dm.largest;
+  e.decode_micro_batch_smallest = dm.smallest();
   // Decode steps produce tokens 2..G; step j (1-based) attends P + j tokens.
   const std::int64_t steps = std::max<std::int64_t>(0, q.gen - 1);
   const std::int64_t first = q.prompt + 1, last = q.prompt + steps;
   e.decode_ops_context = steps > 0 ? q.prompt + (steps + 1) / 2 : q.prompt + 1;
-  e.decode_ops = phase_ops(s, PhaseQuery{Phase::decode, bd, 1, e.decode_ops_context, q.attention, q.kv_dtype});
+  e.decode_ops = phase_ops(s, PhaseQuery{Phase::decode, dm.largest, 1, e.decode_ops_context, q.attention, q.kv_dtype});
   e.decode_step = phase_totals(e.decode_ops, c);
-  e.decode_comm = comm_ops(s, topo, Phase::decode, static_cast<double>(bd), static_cast<double>(bd));
+  e.decode_comm = comm_ops(s, topo, Phase::decode, static_cast<double>(dm.largest), static_cast<double>(dm.largest));
   e.decode_comm_time = comm_time(e.decode_comm);
   if (steps > 0) {
-    // Sliding layers stop growing at the window: split the range there so each part is linear.
-    const std::int64_t w = static_cast<std::int64_t>(s.window);
-    double total = 0;
-    if (w > 0 && first < w && w < last) {
-      total += mean_step_time(s, c, dq, first, w) * static_cast<double>(w - first + 1);
-      total += mean_step_time(s, c, dq, w + 1, last) * static_cast<double>(last - w);
-    } else {
-      total += mean_step_time(s, c, dq, first, last) * static_cast<double>(steps);
-    }
-    const double step = total / static_cast<double>(steps) + e.decode_comm_time.tensor_parallel.value;
-    e.tpot = Seconds{std::max(md * u * step / pd, step + e.decode_comm_time.pipeline.value)};
+    // Mean step (operators + TP collectives) of a micro-batch of b over the generation.
+    auto mean_step = [&](std::int64_t b) {
+      ServiceQuery dq = q;
+      dq.batch = b;
+      // Sliding layers stop growing at the window: split the range there so each part is linear.
+      const std::int64_t w = static_cast<std::int64_t>(s.window);
+      double total = 0;
+      if (w > 0 && first < w && w < last) {
+        total += mean_step_time(s, c, dq, first, w) * static_cast<double>(w - first + 1);
+        total += mean_step_time(s, c, dq, w + 1, last) * static_cast<double>(last - w);
+      } else {
+        total += mean_step_time(s, c, dq, first, last) * static_cast<double>(steps);
+      }
+      const double comm = b == dm.largest ? e.decode_comm_time.tensor_parallel.value
+                                          : comm_time(comm_ops(s, topo, Phase::decode, static_cast<double>(b),
+                                                               static_cast<double>(b)))
+                                                .tensor_parallel.value;
+      return total / static_cast<double>(steps) + comm;
+    };
+    const double step_max = mean_step(dm.largest);
+    const double step_small = dm.large_count < dm.count ? mean_step(dm.smallest()) : 0.0;
+    const double round = static_cast<double>(dm.large_count) * step_max +
+                         static_cast<double>(dm.count - dm.large_count) * step_small;
+    e.tpot = Seconds{std::max(u * round / pd, step_max + e.decode_comm_time.pipeline.value)};
   }
   e.e2e = Seconds{e.ttft.value + static_cast<double>(steps) * e.tpot.value};
   const double generated = static_cast<double>(q.batch * q.gen);

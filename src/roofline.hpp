@@ -70,6 +70,14 @@ struct ServiceQuery {
   std::int64_t micro_batches = 0;  ///< prefill micro-batches under PP (0: min(batch, PP))
 };
 
+/// A batch split into micro-batches: `large_count` of `largest` sequences, the rest one fewer.
+struct MicroBatches {
+  std::int64_t count = 1;
+  std::int64_t largest = 1;
+  std::int64_t large_count = 1;
+  std::int64_t smallest() const { return large_count == count ? largest : largest - 1; }
+};
+
 struct ServiceEstimate {
   std::vector<Op> prefill_ops;  ///< one prefill pass of one micro-batch, all layers, per TP rank
   std::vector<Op> decode_ops;   ///< one decode step at the mean context of the generation
@@ -81,9 +89,11 @@ struct ServiceEstimate {
   CommTime prefill_comm_time;
   CommTime decode_comm_time;
   std::int64_t prefill_micro_batches = 1;  ///< m: the batch split into m micro-batches under PP
-  std::int64_t prefill_micro_batch = 1;    ///< sequences per prefill micro-batch
+  std::int64_t prefill_micro_batch = 1;    ///< sequences in the largest prefill micro-batch
+  std::int64_t prefill_micro_batch_smallest = 1;  ///< in the smallest (B not divisible by m: one fewer)
   std::int64_t decode_micro_batches = 1;   ///< min(batch, PP) in flight, as vLLM's virtual engines
-  std::int64_t decode_micro_batch = 1;
+  std::int64_t decode_micro_batch = 1;           ///< largest decode micro-batch
+  std::int64_t decode_micro_batch_smallest = 1;
   double bubble = 0;                       ///< prefill pipeline idle fraction (p − 1)/(m + p − 1)
   double stage_imbalance = 1;              ///< p × (layers of the largest stage) / layers
   Seconds ttft;                 ///< prefill of the whole prompt, producing token 1
@@ -102,6 +112,8 @@ double mean_of_max_linear(double x_first, double x_last, double y_first, double 
 /// stage imbalance and S(b) the stage-to-stage sends:
 ///   TTFT = (m − 1) · u · (T + C) / p + T + C + S   (the pipeline fill: bubble (p−1)/(m+p−1))
 ///   TPOT = max(m · u · (T + C) / p, T + C + S)    (m = min(B, p) micro-batches in flight)
+/// for m equal micro-batches; when m does not divide B the sums run over the actual sizes
+/// (Σ_i instead of m ·, the largest micro-batch in the single-pass terms).
 /// so PP never shortens one sequence's latency; TP divides T but adds C.
 ServiceEstimate estimate_service(const ModelShapes& s, const Ceilings& c, const ServiceQuery& q);
 

@@ -141,6 +141,34 @@ TEST_CASE("PP does not cut single-request latency; micro-batches fill the pipeli
   CHECK(piped.ttft.value / whole.ttft.value == doctest::Approx(11.0 / 32.0).epsilon(0.03));
 }
 
+TEST_CASE("a batch PP does not divide: micro-batches of 2, 1, 1, 1 for 5 sequences, not 6 or 8") {
+  // Llama-3.1-8B on 4 even stages (32 layers), batch 5, default m = min(B, p) = 4 micro-batches.
+  const ModelSpec m = resolve_model("llama-3.1-8b");
+  const GpuSpec g = resolve_gpu("h100-sxm");
+  const ServiceEstimate e = service(m, g, 1, 4, 5, 2048, 33);
+  CHECK(e.prefill_micro_batches == 4);
+  CHECK(e.prefill_micro_batch == 2);
+  CHECK(e.prefill_micro_batch_smallest == 1);
+  CHECK(e.decode_micro_batches == 4);
+  // Prefill, largest first through a proportionate flow shop of p stages, each stage taking
+  // pass(b)/4: the last micro-batch leaves at Σ pass(b_i)/4 + (4 − 1)/4 · pass(2), plus the
+  // three sends of the 2-sequence micro-batch (2 x 2,048 x 4,096 x 2 B each over NVLink).
+  const double pass2 = service(m, g, 1, 1, 2, 2048, 2).ttft.value;
+  const double pass1 = service(m, g, 1, 1, 1, 2048, 2).ttft.value;
+  const double sends = 3 * (0.47e-6 + 2.0 * 2048 * 4096 * 2 / 450e9);
+  CHECK(e.ttft.value == doctest::Approx((pass2 + 3 * pass1) / 4 + 3.0 / 4.0 * pass2 + sends).epsilon(1e-9));
+  // Less than modelling 6 sequences (3 micro-batches of 2), more than 4 (4 of 1).
+  CHECK(e.ttft.value < service(m, g, 1, 4, 6, 2048, 33).ttft.value);
+  CHECK(e.ttft.value > service(m, g, 1, 4, 4, 2048, 33).ttft.value);
+  // Decode: a round of the four micro-batches through the slowest stage takes
+  // (step(2) + 3 step(1)) / 4, and no micro-batch gets its next token before its own pass
+  // through all stages, step(2) + 3 sends; TPOT is the larger (single-GPU TPOT gives step(b)).
+  const double step2 = service(m, g, 1, 1, 2, 2048, 33).tpot.value;
+  const double step1 = service(m, g, 1, 1, 1, 2048, 33).tpot.value;
+  const double send2 = 0.47e-6 + 2.0 * 4096 * 2 / 450e9;
+  CHECK(e.tpot.value == doctest::Approx(std::max((step2 + 3 * step1) / 4, step2 + 3 * send2)).epsilon(1e-9));
+}
+
 TEST_CASE("uneven pipeline: the largest stage sets the pace") {
   // 32 layers over 3 stages: 11, 11, 10 → imbalance 3 x 11 / 32.
   const ServiceEstimate e = service(resolve_model("llama-3.1-8b"), resolve_gpu("h100-sxm"), 1, 3, 6, 512, 2, 6);

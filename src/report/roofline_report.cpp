@@ -11,6 +11,11 @@
 namespace ridge {
 namespace {
 
+/// "4" for equal micro-batches, "1-2" when the batch does not divide evenly.
+std::string sizes_phrase(std::int64_t smallest, std::int64_t largest) {
+  return smallest == largest ? std::to_string(largest) : fmt::format("{}-{}", smallest, largest);
+}
+
 struct Row {
   const Op* op;
   double flops;  ///< count x per instance
@@ -157,9 +162,11 @@ nlohmann::ordered_json roofline_json(const RooflineView& v) {
                    {"stage_imbalance", e.stage_imbalance},
                    {"prefill_micro_batches", e.prefill_micro_batches},
                    {"prefill_micro_batch", e.prefill_micro_batch},
+                   {"prefill_micro_batch_smallest", e.prefill_micro_batch_smallest},
                    {"bubble", e.bubble},
                    {"decode_micro_batches", e.decode_micro_batches},
-                   {"decode_micro_batch", e.decode_micro_batch}};
+                   {"decode_micro_batch", e.decode_micro_batch},
+                   {"decode_micro_batch_smallest", e.decode_micro_batch_smallest}};
   j["ops"] = nlohmann::ordered_json::array();
   for (const auto* ops : {&e.prefill_ops, &e.decode_ops}) {
     for (const Row& r : rows_of(*ops, c)) {
@@ -220,12 +227,15 @@ std::string roofline_text(const RooflineView& v) {
   if (v.memory_query.pp > 1)
     out += fmt::format("  pipeline: {} stages (largest {:.2f}x an even share), prefill in {} micro-batches of {} "
                        "(bubble {:.1f}%), decode with {} micro-batches of {} in flight\n",
-                       v.memory_query.pp, e.stage_imbalance, e.prefill_micro_batches, e.prefill_micro_batch,
-                       100 * e.bubble, e.decode_micro_batches, e.decode_micro_batch);
-  out += fmt::format("\nprefill: {} sequences x {} tokens, {}\n", e.prefill_micro_batch, with_commas(v.query.prompt), scope);
+                       v.memory_query.pp, e.stage_imbalance, e.prefill_micro_batches,
+                       sizes_phrase(e.prefill_micro_batch_smallest, e.prefill_micro_batch), 100 * e.bubble,
+                       e.decode_micro_batches, sizes_phrase(e.decode_micro_batch_smallest, e.decode_micro_batch));
+  out += fmt::format("\nprefill: {} sequences x {} tokens{}, {}\n", e.prefill_micro_batch, with_commas(v.query.prompt),
+                     e.prefill_micro_batches > 1 ? " (the largest micro-batch)" : "", scope);
   out += op_table(e.prefill_ops, e.prefill_comm, c, e.prefill.time.value + prefill_comm).text("  ");
-  out += fmt::format("\ndecode step: {} sequences at context {} (mean of the generation), {}\n", e.decode_micro_batch,
-                     with_commas(e.decode_ops_context), scope);
+  out += fmt::format("\ndecode step: {} sequences at context {} (middle of the generation{}), {}\n", e.decode_micro_batch,
+                     with_commas(e.decode_ops_context), e.decode_micro_batches > 1 ? "; the largest micro-batch" : "",
+                     scope);
   out += op_table(e.decode_ops, e.decode_comm, c, e.decode_step.time.value + decode_comm).text("  ");
 
   Table phases;
