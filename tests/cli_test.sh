@@ -144,6 +144,15 @@ expect 2 "plan bad price" -- plan -m llama-3.1-8b -g h100-sxm --price h100=2
 expect 2 "plan int4 without consent" -- plan -m llama-3.1-8b -g h100-sxm --precision int4
 expect 2 "plan bad option" -- plan -m llama-3.1-8b --ttft-ms fast
 
+# Defaults fit the model: GPT-2 (max_position 1,024) gets a 1,024-token context and a 768-token
+# prompt (1,024 - 256 generated) when none is given; an explicit value over the limit is an error.
+expect 0 "memory gpt2 with the default context" -- memory -m gpt2 -g l4
+contains "$tmp/out" "batch 1 x 1,024 tokens" "gpt2 default context is its max_position"
+expect 0 "roofline gpt2 with the default prompt" -- roofline -m gpt2 -g l4
+contains "$tmp/out" "prefill: 1 sequences x 768 tokens" "gpt2 default prompt fits max_position"
+expect 2 "memory gpt2 explicit context too long" -- memory -m gpt2 -g l4 --context 4096
+expect 2 "roofline gpt2 gen leaves no prompt" -- roofline -m gpt2 -g l4 --gen 1024
+
 # A whole batch prefilled at once dominates memory: the table says so and how to bound it.
 expect 1 "memory, whole-batch prefill" -- memory -m llama-3.1-70b -g h100-sxm --batch 64 --context 32768 --tp 8 --prefill-chunk 0 --check
 contains "$tmp/out" "2,097,152 tokens/pass" "memory names tokens per prefill pass"

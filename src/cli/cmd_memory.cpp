@@ -17,7 +17,9 @@ Runner register_memory(CLI::App& app) {
   return [cmd, opts, format, fail_if_no_fit]() {
     if (!cmd->parsed()) return -1;
     const Format f = parse_format(*format);
-    const Deployment d = build_deployment(*opts);
+    DeploymentOptions o = *opts;
+    o.context_defaulted = cmd->count("--context") == 0;
+    const Deployment d = build_deployment(o);
     const MemoryEstimate e = estimate_memory(d.model, d.gpu, d.query);
     const MemoryView view{d.model, d.gpu, d.query, e, d.replicas};
     switch (f) {

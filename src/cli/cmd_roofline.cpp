@@ -17,7 +17,7 @@ Runner register_roofline(CLI::App& app) {
   auto plot = std::make_shared<std::string>();
   add_deployment_options(*cmd, *opts, /*with_context=*/false);
   add_parallel_options(*cmd, *opts);
-  cmd->add_option("-p,--prompt", *prompt, "prompt tokens per sequence (default 1024)");
+  cmd->add_option("-p,--prompt", *prompt, "prompt tokens per sequence (default 1024, or what the model's max_position leaves after --gen)");
   cmd->add_option("-n,--gen", *gen, "generated tokens per sequence, the first from prefill (default 256)");
   cmd->add_option("--plot", *plot, "write a roofline plot as SVG to this file");
   add_format_option(*cmd, *format);
@@ -29,11 +29,17 @@ Runner register_roofline(CLI::App& app) {
     DeploymentOptions o = *opts;
     o.context = *prompt + *gen;
     o.context_option = "--prompt + --gen";
+    // Without --prompt, the default prompt shrinks to what the model's max_position leaves.
+    o.context_defaulted = cmd->count("--prompt") == 0;
     const Deployment d = build_deployment(o);
+    const std::int64_t prompt_tokens = d.query.context - *gen;
+    if (prompt_tokens < 1)
+      throw InputError({}, "--gen", std::to_string(*gen) + " tokens leave no room for a prompt within " + d.model.name +
+                                        "'s max_position of " + std::to_string(d.model.max_position));
     const MemoryEstimate memory = estimate_memory(d.model, d.gpu, d.query);
     const ModelShapes shapes = compile_shapes(d.model, d.query.weights, d.query.tp);
     const Ceilings ceilings = ceilings_for(d.gpu, shapes);
-    const ServiceQuery sq{d.query.batch, *prompt,   *gen, d.query.attention, d.query.kv_dtype,
+    const ServiceQuery sq{d.query.batch, prompt_tokens, *gen, d.query.attention, d.query.kv_dtype,
                           d.topology,    d.micro_batches};
     const ServiceEstimate e = estimate_service(shapes, ceilings, sq);
     const RooflineView view{d.model, d.gpu, d.query, memory, sq, e, ceilings, d.replicas};

@@ -25,7 +25,7 @@ void add_deployment_options(CLI::App& cmd, DeploymentOptions& o, bool with_conte
   cmd.add_option("--kv-dtype", o.kv_dtype, "KV cache: auto, " + join(kv_dtype_names()) + " (default auto: the 16-bit activation type)");
   cmd.add_option("-b,--batch", o.batch, "concurrent sequences (default 1)");
   if (with_context)
-    cmd.add_option("-c,--context", o.context, "tokens per sequence held in the KV cache: prompt + generated (default 4096)");
+    cmd.add_option("-c,--context", o.context, "tokens per sequence held in the KV cache: prompt + generated (default 4096, or the model's max_position when shorter)");
   cmd.add_option("--tp", o.tp, "tensor-parallel GPUs (default 1)");
   cmd.add_option("--pp", o.pp, "pipeline stages (default 1)");
   cmd.add_option("--gpus", o.gpus, "total GPUs: TP x PP x replicas (default TP x PP; alone, sets TP)");
@@ -114,13 +114,14 @@ Deployment build_deployment(const DeploymentOptions& o) {
 
   require_range("--batch", o.batch, 1, 10'000'000);
   require_range(o.context_option, o.context, 1, 1'000'000'000);
-  if (o.context > d.model.max_position)
+  const std::int64_t context = o.context_defaulted ? std::min(o.context, d.model.max_position) : o.context;
+  if (context > d.model.max_position)
     throw InputError({}, o.context_option, std::to_string(o.context) + " tokens exceeds " + d.model.name +
                                           "'s max_position of " + std::to_string(d.model.max_position));
   require_range("--tp", o.tp, 1, 4096);
   require_range("--pp", o.pp, 1, 4096);
   q.batch = o.batch;
-  q.context = o.context;
+  q.context = context;
   q.tp = o.tp;
   q.pp = o.pp;
   if (o.gpus) {

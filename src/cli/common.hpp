@@ -38,6 +38,9 @@ struct DeploymentOptions {
   std::int64_t prefill_chunk = kDefaultPrefillChunk;
   std::int64_t block_size = 16;
   std::string context_option = "--context";  ///< how messages name the context ("--prompt + --gen")
+  /// The context is the command's default, not the user's: a model with a shorter
+  /// max_position (GPT-2: 1,024, Falcon-40B: 2,048) then gets its max_position instead of an error.
+  bool context_defaulted = false;
   std::int64_t micro_batches = 0;            ///< prefill micro-batches under PP (0: min(batch, PP))
   std::string inter_node_bandwidth;          ///< overrides the network between nodes ("50 GB/s")
 };
