@@ -3,6 +3,7 @@
 
 #include "loaders.hpp"
 #include "memory.hpp"
+#include "report/memory_report.hpp"
 
 using namespace ridge;
 
@@ -237,4 +238,29 @@ TEST_CASE("the 70B scenario: 141 GB of weights + 172 GB of KV do not fit on 4 x 
   CHECK(e.weights.as_double() == doctest::Approx(141.1e9).epsilon(0.001));  // 70.55 B x 2
   CHECK(e.kv_cache.value == 16ULL * 10'737'418'240ULL);                       // 171.8 GB
   CHECK_FALSE(e.fits);
+}
+
+TEST_CASE("memory JSON: the per-GPU breakdown sums to per_gpu_bytes; scopes by hand") {
+  // Llama-3.1-8B, TP 2 x 3 replicas, batch 4 x 1,024 tokens, bf16.
+  const ModelSpec m = model("llama-3.1-8b");
+  const GpuSpec g = resolve_gpu("h100-sxm");
+  MemoryQuery q;
+  q.weights = *weight_format("bf16");
+  q.batch = 4;
+  q.context = 1024;
+  q.tp = 2;
+  q.overhead = g.runtime_overhead;
+  q.prefill_chunk = 8192;
+  const MemoryEstimate e = estimate_memory(m, g, q);
+  const auto j = memory_json(MemoryView{m, g, q, e, 3});
+  // The model's weights, one copy: 8,030,261,248 x 2 B.
+  CHECK(j["weights_bytes"].get<std::int64_t>() == 16'060'522'496);
+  // One replica's KV: 131,072 B per token x 1,024 x 4; per GPU half of it (8 KV heads over TP 2).
+  CHECK(j["kv_cache_bytes"].get<std::int64_t>() == 536'870'912);
+  CHECK(j["per_gpu_kv_cache_bytes"].get<std::int64_t>() == 268'435'456);
+  const std::int64_t sum = j["per_gpu_weights_bytes"].get<std::int64_t>() + j["per_gpu_kv_cache_bytes"].get<std::int64_t>() +
+                           j["per_gpu_activation_bytes"].get<std::int64_t>() +
+                           j["per_gpu_overhead_bytes"].get<std::int64_t>();
+  CHECK(sum == j["per_gpu_bytes"].get<std::int64_t>());
+  CHECK(j["total_bytes"].get<std::int64_t>() == 6 * j["per_gpu_bytes"].get<std::int64_t>());
 }

@@ -41,11 +41,18 @@ nlohmann::ordered_json flat_fields(const MemoryView& v) {
   j["memory_utilization"] = q.memory_utilization;
   j["params"] = e.params.total;
   j["active_params"] = e.params.active;
+  // Scopes differ by nature: weights are the model's (one copy), the KV cache one replica's
+  // batch; activations and overhead exist per GPU. The per_gpu_* fields are the tightest
+  // GPU's breakdown and sum to per_gpu_bytes.
   j["weights_bytes"] = i64(e.weights);
   j["kv_bytes_per_token"] = i64(e.kv_per_token);
   j["kv_cache_bytes"] = i64(e.kv_cache);
   j["activation_bytes"] = i64(per_gpu.activations);
   j["overhead_bytes"] = i64(per_gpu.overhead);
+  j["per_gpu_weights_bytes"] = i64(per_gpu.weights);
+  j["per_gpu_kv_cache_bytes"] = i64(per_gpu.kv_cache);
+  j["per_gpu_activation_bytes"] = i64(per_gpu.activations);
+  j["per_gpu_overhead_bytes"] = i64(per_gpu.overhead);
   j["per_gpu_bytes"] = i64(per_gpu.total());
   j["total_bytes"] = i64(e.total * static_cast<std::uint64_t>(v.replicas));
   j["budget_per_gpu_bytes"] = i64(e.budget_per_gpu);
