@@ -149,7 +149,7 @@ expect 2 "plan bad option" -- plan -m llama-3.1-8b --ttft-ms fast
 expect 0 "memory gpt2 with the default context" -- memory -m gpt2 -g l4
 contains "$tmp/out" "batch 1 x 1,024 tokens" "gpt2 default context is its max_position"
 expect 0 "roofline gpt2 with the default prompt" -- roofline -m gpt2 -g l4
-contains "$tmp/out" "prefill: 1 sequences x 768 tokens" "gpt2 default prompt fits max_position"
+contains "$tmp/out" "prefill: 1 sequence x 768 tokens" "gpt2 default prompt fits max_position"
 expect 2 "memory gpt2 explicit context too long" -- memory -m gpt2 -g l4 --context 4096
 expect 2 "roofline gpt2 gen leaves no prompt" -- roofline -m gpt2 -g l4 --gen 1024
 

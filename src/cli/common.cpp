@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 #include "error.hpp"
 #include "loaders.hpp"
 #include "quantity.hpp"
@@ -134,7 +136,7 @@ Deployment build_deployment(const DeploymentOptions& o) {
     d.replicas = layout->replicas;
   }
   if (!(o.memory_utilization > 0.0 && o.memory_utilization <= 1.0))
-    throw InputError({}, "--memory-utilization", "must be in (0, 1], got " + std::to_string(o.memory_utilization));
+    throw InputError({}, "--memory-utilization", fmt::format("must be in (0, 1], got {:g}", o.memory_utilization));
   q.memory_utilization = o.memory_utilization;
 
   if (o.overhead.empty()) {
@@ -157,7 +159,12 @@ Deployment build_deployment(const DeploymentOptions& o) {
   require_range("--block-size", o.block_size, 1, 4096);
   q.block_size = o.block_size;
 
-  check_sharding(d.model, q.tp, q.pp);
+  if (auto problem = sharding_problem(d.model, q.tp, q.pp)) {
+    // `--gpus N` alone sets TP: the error belongs to the option the user typed.
+    const bool tp_from_gpus = o.gpus && o.tp == 1 && o.pp == 1 && problem->option == "--tp";
+    throw InputError({}, tp_from_gpus ? "--gpus" : problem->option,
+                     problem->message + (tp_from_gpus ? " (--gpus alone sets TP)" : ""));
+  }
 
   if (o.micro_batches != 0) require_range("--micro-batches", o.micro_batches, 1, 1'000'000);
   d.micro_batches = o.micro_batches;

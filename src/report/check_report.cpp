@@ -104,7 +104,7 @@ std::string summary_line(const CheckReport& r) {
     const std::string s = r.status_of(file);
     (s == "pass" ? passed : s == "fail" ? failed : invalid)++;
   }
-  return fmt::format("{} checked: {} passed, {} failed, {} invalid; {} failing finding{} ({} error{}, {} warning{}, {} notice{})",
+  return fmt::format("{} checked: {} passed, {} failed, {} invalid; {} failing finding{}; in all {} error{}, {} warning{}, {} notice{}",
                      r.files.size() == 1 ? std::string("1 file") : fmt::format("{} files", r.files.size()), passed,
                      failed, invalid, r.failing(), r.failing() == 1 ? "" : "s", r.count(Severity::error),
                      r.count(Severity::error) == 1 ? "" : "s", r.count(Severity::warning),

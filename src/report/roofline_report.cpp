@@ -56,6 +56,12 @@ double comm_total(const std::vector<CommOp>& comm) {
 }
 
 /// Largest of the time in compute-bound operators, in memory-bound ones and in communication.
+/// --gen 1: the only token comes from prefill, and there is no decode step to time.
+bool has_decode(const RooflineView& v) { return v.query.gen > 1; }
+std::string tpot_text(const RooflineView& v) {
+  return has_decode(v) ? seconds_text(v.estimate.tpot.value) : "n/a (one token, no decode step)";
+}
+
 std::string phase_bound(const PhaseTotals& t, double comm_s) {
   const double compute = t.compute_bound_time.value, memory = t.time.value - compute;
   if (comm_s > compute && comm_s > memory) return "communication";
@@ -108,8 +114,10 @@ std::string phase_reason(std::string_view phase, const PhaseTotals& t, const Cei
                                100 * comm_s / (comm_s + t.time.value))
                  : "";
   if (phase_bound(t, comm_s) == "communication")
-    return fmt::format("{} is communication-bound: {} in collectives and sends against {} in operators", phase,
-                       seconds_text(comm_s), seconds_text(t.time.value));
+    return fmt::format("{} is communication-bound: {} in collectives and sends, more than its {} in compute-bound "
+                       "or {} in memory-bound operators",
+                       phase, seconds_text(comm_s), seconds_text(t.compute_bound_time.value),
+                       seconds_text(t.time.value - t.compute_bound_time.value));
   return fmt::format("{} is {}: {} FLOP/B against a ridge point of {:.0f} FLOP/B ({}); {:.0f}% of its operator time "
                      "is in {} operators",
                      phase, bound_word(t.compute_bound()), intensity_text(t.intensity()), c.ridge_point(),
@@ -230,10 +238,12 @@ std::string roofline_text(const RooflineView& v) {
                        v.memory_query.pp, e.stage_imbalance, e.prefill_micro_batches,
                        sizes_phrase(e.prefill_micro_batch_smallest, e.prefill_micro_batch), 100 * e.bubble,
                        e.decode_micro_batches, sizes_phrase(e.decode_micro_batch_smallest, e.decode_micro_batch));
-  out += fmt::format("\nprefill: {} sequences x {} tokens{}, {}\n", e.prefill_micro_batch, with_commas(v.query.prompt),
+  out += fmt::format("\nprefill: {} sequence{} x {} tokens{}, {}\n", e.prefill_micro_batch,
+                     e.prefill_micro_batch == 1 ? "" : "s", with_commas(v.query.prompt),
                      e.prefill_micro_batches > 1 ? " (the largest micro-batch)" : "", scope);
   out += op_table(e.prefill_ops, e.prefill_comm, c, e.prefill.time.value + prefill_comm).text("  ");
-  out += fmt::format("\ndecode step: {} sequences at context {} (middle of the generation{}), {}\n", e.decode_micro_batch,
+  out += fmt::format("\ndecode step: {} sequence{} at context {} (middle of the generation{}), {}\n",
+                     e.decode_micro_batch, e.decode_micro_batch == 1 ? "" : "s",
                      with_commas(e.decode_ops_context), e.decode_micro_batches > 1 ? "; the largest micro-batch" : "",
                      scope);
   out += op_table(e.decode_ops, e.decode_comm, c, e.decode_step.time.value + decode_comm).text("  ");
@@ -251,12 +261,14 @@ std::string roofline_text(const RooflineView& v) {
   out += "\n" + phases.text("  ");
   out += "  " + phase_reason("prefill", e.prefill, c, prefill_comm) + "\n";
   out += "  " + phase_reason("decode", e.decode_step, c, decode_comm) + "\n";
-  out += fmt::format("\n  TTFT {}   TPOT {}   end-to-end {}\n", seconds_text(e.ttft.value), seconds_text(e.tpot.value),
+  out += fmt::format("\n  TTFT {}   TPOT {}   end-to-end {}\n", seconds_text(e.ttft.value), tpot_text(v),
                      seconds_text(e.e2e.value));
-  out += fmt::format("  throughput {:.0f} tokens/s ({:.0f} per GPU{}); while decoding {:.0f} tokens/s\n",
-                     total_throughput(v), total_throughput(v) / static_cast<double>(gpu_count(v)),
-                     v.replicas > 1 ? fmt::format(", {} replicas of {:.0f}", v.replicas, e.throughput_tokens_per_s) : "",
-                     e.decode_throughput_tokens_per_s * static_cast<double>(v.replicas));
+  out += fmt::format("  throughput {:.0f} tokens/s ({:.0f} per GPU{})", total_throughput(v),
+                     total_throughput(v) / static_cast<double>(gpu_count(v)),
+                     v.replicas > 1 ? fmt::format(", {} replicas of {:.0f}", v.replicas, e.throughput_tokens_per_s) : "");
+  if (has_decode(v))
+    out += fmt::format("; while decoding {:.0f} tokens/s", e.decode_throughput_tokens_per_s * static_cast<double>(v.replicas));
+  out += "\n";
   out += fmt::format("  memory: {} GiB per GPU of a {} GiB budget ({})\n", gib(v.memory.per_gpu().total()),
                      gib(v.memory.budget_per_gpu), v.memory.fits ? "fits" : "DOES NOT FIT");
   return out;
@@ -274,7 +286,7 @@ std::string roofline_markdown(const RooflineView& v) {
   out += "\n- " + phase_reason("prefill", e.prefill, c, prefill_comm) + "\n- " +
          phase_reason("decode", e.decode_step, c, decode_comm) + "\n";
   out += fmt::format("- TTFT {}, TPOT {}, end-to-end {}, throughput {:.0f} tokens/s\n", seconds_text(e.ttft.value),
-                     seconds_text(e.tpot.value), seconds_text(e.e2e.value), total_throughput(v));
+                     tpot_text(v), seconds_text(e.e2e.value), total_throughput(v));
   return out;
 }
 
