@@ -18,6 +18,7 @@ std::string_view quality_note(QualityRisk r) {
     case QualityRisk::baseline: return "16-bit baseline";
     case QualityRisk::kv8: return "8-bit KV cache: < 1% loss with calibrated scales";
     case QualityRisk::weights8: return "8-bit weights: < 1% loss calibrated, 3-7% uncalibrated";
+    case QualityRisk::weights8_kv8: return "8-bit weights and KV cache: < 1% loss each calibrated, 3-7% uncalibrated";
     case QualityRisk::int4: return "int4 weights: RISK, an 8.7% MMLU drop is reported for a 70B model";
   }
   return "";
@@ -25,7 +26,7 @@ std::string_view quality_note(QualityRisk r) {
 
 QualityRisk quality_risk(const WeightFormat& f, DType kv) {
   if (f.weight_bits <= 4) return QualityRisk::int4;
-  if (f.weight_bits <= 8) return QualityRisk::weights8;
+  if (f.weight_bits <= 8) return bits_of(kv) <= 8 ? QualityRisk::weights8_kv8 : QualityRisk::weights8;
   if (bits_of(kv) <= 8) return QualityRisk::kv8;
   return QualityRisk::baseline;
 }

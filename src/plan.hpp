@@ -38,7 +38,9 @@ struct PlanRequest {
 };
 
 /// Quality risk of a precision choice, lowest first.
-enum class QualityRisk { baseline, kv8, weights8, int4 };
+/// KV before weights ("reduce KV precision before weight precision"), and 8-bit weights with a
+/// 16-bit cache before 8-bit weights with an 8-bit cache: each step adds its own error.
+enum class QualityRisk { baseline, kv8, weights8, weights8_kv8, int4 };
 std::string_view quality_note(QualityRisk r);
 QualityRisk quality_risk(const WeightFormat& f, DType kv);
 
