@@ -33,6 +33,9 @@ struct Op {
   double flops = 0;           ///< per instance; a multiply-add is 2
   double bytes_read = 0;      ///< per instance, from device memory
   double bytes_written = 0;   ///< per instance, to device memory
+  /// Which kind of layer it belongs to when a model has more than one ("sliding"/"global" for
+  /// Gemma-2, "dense"/"moe" for DeepSeek-V3); empty otherwise and outside the layers.
+  std::string_view layers;
 
   double bytes() const { return bytes_read + bytes_written; }
   /// FLOP per byte moved.

@@ -11,6 +11,11 @@
 namespace ridge {
 namespace {
 
+/// "attention (sliding)" when the model has several layer kinds, else the operator's name.
+std::string op_label(const Op& op) {
+  return op.layers.empty() ? std::string(op.name) : fmt::format("{} ({})", op.name, op.layers);
+}
+
 /// "4" for equal micro-batches, "1-2" when the batch does not divide evenly.
 std::string sizes_phrase(std::int64_t smallest, std::int64_t largest) {
   return smallest == largest ? std::to_string(largest) : fmt::format("{}-{}", smallest, largest);
@@ -74,7 +79,7 @@ Table op_table(const std::vector<Op>& ops, const std::vector<CommOp>& comm, cons
   t.right_aligned = {false, true, true, true, true, true, true, false};
   auto share = [&](double time) { return fmt::format("{:.1f}%", pass_time > 0 ? 100 * time / pass_time : 0.0); };
   for (const Row& r : rows_of(ops, c)) {
-    t.rows.push_back({std::string(r.op->name), std::to_string(r.op->count), fmt::format("{:.3f}", r.flops / 1e9),
+    t.rows.push_back({op_label(*r.op), std::to_string(r.op->count), fmt::format("{:.3f}", r.flops / 1e9),
                       fmt::format("{:.2f}", r.bytes / 1e6), intensity_text(r.op->intensity()), seconds_text(r.time_s),
                       share(r.time_s), r.compute_bound ? "compute" : "memory"});
   }
@@ -180,6 +185,7 @@ nlohmann::ordered_json roofline_json(const RooflineView& v) {
     for (const Row& r : rows_of(*ops, c)) {
       j["ops"].push_back({{"phase", std::string(to_string(r.op->phase))},
                           {"name", std::string(r.op->name)},
+                          {"layers", std::string(r.op->layers)},
                           {"unit", unit_name(r.op->unit)},
                           {"count", r.op->count},
                           {"flops", r.flops},
@@ -295,7 +301,7 @@ std::string roofline_csv(const RooflineView& v) {
   t.headers = {"phase", "name", "unit", "count", "flops", "bytes", "intensity", "time_s", "bound"};
   for (const auto* ops : {&v.estimate.prefill_ops, &v.estimate.decode_ops}) {
     for (const Row& r : rows_of(*ops, v.ceilings)) {
-      t.rows.push_back({std::string(to_string(r.op->phase)), std::string(r.op->name), unit_name(r.op->unit),
+      t.rows.push_back({std::string(to_string(r.op->phase)), op_label(*r.op), unit_name(r.op->unit),
                         std::to_string(r.op->count), fmt::format("{:.6g}", r.flops), fmt::format("{:.6g}", r.bytes),
                         fmt::format("{:.6g}", r.op->intensity()), fmt::format("{:.6g}", r.time_s),
                         r.compute_bound ? "compute" : "memory"});
@@ -402,8 +408,8 @@ std::string roofline_svg(const RooflineView& v) {
       const double x = X(std::clamp(op.intensity(), x_min, x_max));
       const double y = Y(std::clamp(op.flops / t.time().value, y_min, y_max));
       auto near = std::find_if(merged.begin(), merged.end(), [&](const Point& p) { return std::hypot(p.x - x, p.y - y) < 6; });
-      if (near != merged.end()) near->names += ", " + std::string(op.name);
-      else merged.push_back({x, y, std::string(op.name)});
+      if (near != merged.end()) near->names += ", " + op_label(op);
+      else merged.push_back({x, y, op_label(op)});
     }
     std::string s;
     int i = 0;
