@@ -36,6 +36,8 @@ contains() {
   if grep -qF -- "$2" "$1"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $3: '$2' not in output"; fi
 }
 
+expect 2 "unknown command" -- memroy -m llama-3.1-8b
+contains "$tmp/err" 'unknown command "memroy" (did you mean "memory"?)' "unknown command named with a hint"
 expect 0 "list models" -- models
 contains "$tmp/out" "llama-3.1-70b" "models lists bundled names"
 expect 0 "list gpus" -- gpus --format json

@@ -1,11 +1,14 @@
 // ridge: a thin CLI over the library. Errors are caught here once and mapped to exit codes:
 // 0 ok, 1 a gate or fit failed, 2 bad input or usage, 3 internal error.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <iostream>
+#include <string>
 #include <vector>
 
 #include "cli/commands.hpp"
 #include "error.hpp"
+#include "text.hpp"
 #include "units.hpp"
 
 int main(int argc, char** argv) {
@@ -22,6 +25,16 @@ int main(int argc, char** argv) {
       ridge::cli::register_validate(app),
       ridge::cli::register_check(app),
   };
+  // CLI11 reports an unknown first word as "A subcommand is required"; name it instead.
+  if (argc > 1 && argv[1][0] != '-') {
+    std::vector<std::string> names;
+    for (const CLI::App* sub : app.get_subcommands({})) names.push_back(sub->get_name());
+    if (std::find(names.begin(), names.end(), argv[1]) == names.end()) {
+      std::cerr << "ridge: error: unknown command \"" << argv[1] << "\"" << ridge::did_you_mean(argv[1], names)
+                << "; commands: " << ridge::join(names) << " (see ridge --help)\n";
+      return 2;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -150,9 +150,10 @@ std::string memory_text(const MemoryView& v) {
   const auto& s = e.per_gpu();
   std::string out;
   out += fmt::format("{} on {}\n", v.model.display_name, v.gpu.display_name);
-  out += fmt::format("  weights {} ({}), KV cache {}, batch {} x {} tokens, {}, {} attention\n",
+  out += fmt::format("  weights {} ({}), KV cache {}, batch {} x {} tokens{}, {}, {} attention\n",
                      q.weights.name, q.weights.scheme(), to_string(q.kv_dtype), q.batch,
-                     with_commas(q.context), gpu_count_phrase(v), attention_name(q.attention));
+                     with_commas(q.context), v.replicas > 1 ? " per replica" : "", gpu_count_phrase(v),
+                     attention_name(q.attention));
   out += fmt::format("  {} parameters", with_commas(e.params.total));
   if (e.params.active != e.params.total)
     out += fmt::format(" ({} active per token)", with_commas(e.params.active));
@@ -195,14 +196,15 @@ std::string memory_markdown(const MemoryView& v) {
   const auto& e = v.estimate;
   const auto& q = v.query;
   std::string out = fmt::format("### {} on {}\n\n", v.model.display_name, v.gpu.display_name);
-  out += fmt::format("weights {} ({}), KV cache {}, batch {} x {} tokens, {}\n\n", q.weights.name,
+  out += fmt::format("weights {} ({}), KV cache {}, batch {} x {} tokens{}, {}, {} attention\n\n", q.weights.name,
                      q.weights.scheme(), to_string(q.kv_dtype), q.batch, with_commas(q.context),
-                     gpu_count_phrase(v));
+                     v.replicas > 1 ? " per replica" : "", gpu_count_phrase(v), attention_name(q.attention));
   out += breakdown_table(v).markdown();
-  out += fmt::format("\n**Fits:** {} (budget {} GiB per GPU). Max batch at {} tokens: {}. "
-                     "Max context at batch {}: {}.\n",
-                     e.fits ? "yes" : "no", gib(e.budget_per_gpu), with_commas(q.context),
-                     with_commas(e.max_batch), q.batch, with_commas(e.max_context));
+  out += fmt::format("\n**Fits:** {} (budget {} GiB per GPU). KV pool per GPU: {} GiB = {} blocks of {} tokens = {} "
+                     "tokens per replica. Max batch at {} tokens: {}. Max context at batch {}: {}.\n",
+                     e.fits ? "yes" : "no", gib(e.budget_per_gpu), gib(e.kv_pool_per_gpu),
+                     with_commas(e.kv_capacity_blocks), q.block_size, with_commas(e.kv_capacity_tokens),
+                     with_commas(q.context), with_commas(e.max_batch), q.batch, with_commas(e.max_context));
   return out;
 }
 
