@@ -164,10 +164,10 @@ TEST_CASE("small kernels fall back to flushing, with the reason") {
 TEST_CASE("cache policy text says what was done") {
   constexpr std::uint64_t MiB = 1ull << 20;
   BatchPlan flushed;
-  CHECK(batch_policy_text(flushed, 80e-6, 0, 100 * MiB, "") == "L2 flushed before each sample (100 MiB memset)");
+  CHECK(batch_policy_text(flushed, 80e-6, 0, 100 * MiB, "") == "L2 flushed before each sample (100 MiB read)");
   flushed.reason = "this case cannot rotate its inputs";
   CHECK(batch_policy_text(flushed, 12e-6, 0, 100 * MiB, "") ==
-        "L2 flushed before each sample (100 MiB memset); pilot 12.0 us, not batched: this case cannot rotate its inputs");
+        "L2 flushed before each sample (100 MiB read); pilot 12.0 us, not batched: this case cannot rotate its inputs");
   BatchPlan batched;
   batched.flush = false;
   batched.launches = 16;
@@ -559,15 +559,24 @@ TEST_CASE("report: current clocks before and after the run, in the header and th
   prov.clocks_after.memory_clock_hz = 2619e6;
   prov.clocks_after.throttle_reasons = 0x4;
   const ValidateView v{dev.info(), h100(), prov, r, cal};
-  CHECK(validate_text(v).find("  current clocks (NVML) before the cases: unavailable (this device does not report "
-                              "clocks); after: SM 1755 MHz, memory 2619 MHz, throttle reasons: sw_power_cap\n") !=
-        std::string::npos);
+  CHECK(validate_text(v).find("  current clocks (NVML) idle before the cases: unavailable (this device does not report "
+                              "clocks); right after the last case: SM 1755 MHz, memory 2619 MHz, throttle reasons: "
+                              "sw_power_cap\n") != std::string::npos);
   const auto j = validate_json(v);
   CHECK(j["device"]["current_clocks"]["before"]["available"] == false);
   CHECK(j["device"]["current_clocks"]["before"]["reason"] == "this device does not report clocks");
   CHECK(j["device"]["current_clocks"]["after"]["sm_clock_hz"] == doctest::Approx(1755e6));
   CHECK(j["device"]["current_clocks"]["after"]["throttle_reasons"] == 4);
   CHECK(j["device"]["current_clocks"]["after"]["throttle_reason_names"] == "sw_power_cap");
+  // Clocks read but the reasons query refused (some virtualised GPUs): the clocks stay.
+  ValidateProvenance partial = prov;
+  partial.clocks_after.reasons_unavailable = "nvmlDeviceGetCurrentClocksEventReasons: Not Supported";
+  const ValidateView pv{dev.info(), h100(), partial, r, cal};
+  CHECK(validate_text(pv).find("SM 1755 MHz, memory 2619 MHz, throttle reasons: unavailable "
+                               "(nvmlDeviceGetCurrentClocksEventReasons: Not Supported)") != std::string::npos);
+  const auto pj = validate_json(pv);
+  CHECK(pj["device"]["current_clocks"]["after"]["sm_clock_hz"] == doctest::Approx(1755e6));
+  CHECK(pj["device"]["current_clocks"]["after"]["throttle_reasons"].is_null());
 }
 
 TEST_CASE("report: a family whose cases were sampled differently lists the policy per case") {

@@ -84,12 +84,15 @@ ClockReading read_clocks(const std::string& pci_bus_id) {
   unsigned int sm_mhz = 0, mem_mhz = 0;
   if (const NvmlReturn e = n.clock_info(dev, kClockSm, &sm_mhz); e != 0) return failed("nvmlDeviceGetClockInfo(SM)", e);
   if (const NvmlReturn e = n.clock_info(dev, kClockMem, &mem_mhz); e != 0) return failed("nvmlDeviceGetClockInfo(MEM)", e);
-  unsigned long long reasons = 0;
-  if (const NvmlReturn e = n.reasons(dev, &reasons); e != 0) return failed("nvmlDeviceGetCurrentClocksEventReasons", e);
   r.unavailable.clear();
   r.sm_clock_hz = sm_mhz * 1e6;
   r.memory_clock_hz = mem_mhz * 1e6;
-  r.throttle_reasons = reasons;
+  // Some boards or virtualised GPUs refuse the reasons query: keep the clocks read above.
+  unsigned long long reasons = 0;
+  if (const NvmlReturn e = n.reasons(dev, &reasons); e != 0)
+    r.reasons_unavailable = std::string("nvmlDeviceGetCurrentClocksEventReasons: ") + n.error_string(e);
+  else
+    r.throttle_reasons = reasons;
   return r;
 }
 

@@ -37,6 +37,12 @@ std::vector<std::string> cache_policies(const std::vector<CaseResult>& results, 
 
 nlohmann::ordered_json clock_json(const ClockReading& r) {
   if (!r.unavailable.empty()) return {{"available", false}, {"reason", r.unavailable}};
+  if (!r.reasons_unavailable.empty())
+    return {{"available", true},
+            {"sm_clock_hz", r.sm_clock_hz},
+            {"memory_clock_hz", r.memory_clock_hz},
+            {"throttle_reasons", nullptr},
+            {"throttle_reasons_unavailable", r.reasons_unavailable}};
   return {{"available", true},
           {"sm_clock_hz", r.sm_clock_hz},
           {"memory_clock_hz", r.memory_clock_hz},
@@ -70,7 +76,7 @@ std::string validate_text(const ValidateView& v) {
   out += fmt::format("  driver {}, CUDA runtime {}, cuBLAS {}, ridge {}, {}\n", cuda_version_text(d.driver_version),
                      cuda_version_text(d.runtime_version), cublas_version_text(d.cublas_version),
                      v.provenance.ridge_version, v.provenance.date_utc);
-  out += fmt::format("  current clocks (NVML) before the cases: {}; after: {}\n",
+  out += fmt::format("  current clocks (NVML) idle before the cases: {}; right after the last case: {}\n",
                      clock_reading_text(v.provenance.clocks_before), clock_reading_text(v.provenance.clocks_after));
   out += fmt::format("  predictions: {} ({}), shapes of {}\n", v.gpu.name, ceiling_text(v.gpu), v.provenance.model);
   out += fmt::format("  method: warm-up of at least {} launches and {:.0f} ms, {} timed samples per case (CUDA events),\n"

@@ -35,7 +35,9 @@ std::string throttle_reason_text(std::uint64_t mask) {
 std::string clock_reading_text(const ClockReading& r) {
   if (!r.unavailable.empty()) return "unavailable (" + r.unavailable + ")";
   return fmt::format("SM {:.0f} MHz, memory {:.0f} MHz, throttle reasons: {}", r.sm_clock_hz / 1e6,
-                     r.memory_clock_hz / 1e6, throttle_reason_text(r.throttle_reasons));
+                     r.memory_clock_hz / 1e6,
+                     r.reasons_unavailable.empty() ? throttle_reason_text(r.throttle_reasons)
+                                                   : "unavailable (" + r.reasons_unavailable + ")");
 }
 
 }  // namespace ridge::validate

@@ -39,6 +39,7 @@ struct ClockReading {
   double sm_clock_hz = 0;
   double memory_clock_hz = 0;
   std::uint64_t throttle_reasons = 0;  ///< NVML's clocks event (throttle) reasons bitmask
+  std::string reasons_unavailable;     ///< non-empty: the clocks were read, the reasons not (why)
 };
 
 enum class Status {
@@ -65,7 +66,7 @@ struct Measurement {
   std::string note;          ///< why waived or failed; the algorithm/kernel used when ok
   std::vector<double> samples_s;
   Check check;
-  /// What the caches saw: "L2 flushed before each sample (100 MiB memset)", or for a small
+  /// What the caches saw: "L2 flushed before each sample (100 MiB read)", or for a small
   /// kernel "R=16 launches per sample over 4 rotated input sets (...), CUDA graph, no flush".
   std::string cache_policy;
   /// Non-empty when the CUDA context is unusable after this case: the sticky error

@@ -57,7 +57,7 @@ BatchPlan plan_batch(double pilot_s, std::uint64_t input_bytes, std::uint64_t l2
 std::string batch_policy_text(const BatchPlan& p, double pilot_s, std::uint64_t input_bytes,
                               std::uint64_t flush_bytes, const std::string& how, const BatchLimits& lim) {
   if (p.flush) {
-    std::string s = "L2 flushed before each sample (" + std::to_string(flush_bytes >> 20) + " MiB memset)";
+    std::string s = "L2 flushed before each sample (" + std::to_string(flush_bytes >> 20) + " MiB read)";
     if (!p.reason.empty()) s += fmt::format("; pilot {:.1f} us, not batched: {}", pilot_s * 1e6, p.reason);
     return s;
   }

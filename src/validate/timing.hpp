@@ -51,7 +51,7 @@ struct BatchPlan {
 BatchPlan plan_batch(double pilot_s, std::uint64_t input_bytes, std::uint64_t l2_bytes, std::uint64_t free_bytes,
                      const BatchLimits& limits = {});
 
-/// The cache_policy text for a plan: "L2 flushed before each sample (100 MiB memset)", with
+/// The cache_policy text for a plan: "L2 flushed before each sample (100 MiB read)", with
 /// "; pilot 12.0 us, not batched: REASON" when a small kernel could not be batched, or
 /// "R=64 launches per sample over 6 rotated input sets (6 x 32.0 MiB >= 2x L2), CUDA graph, no flush".
 /// `how` says how the R launches were issued ("CUDA graph", "plain launches (...)").
