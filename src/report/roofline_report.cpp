@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "format.hpp"
+#include "text.hpp"
 
 namespace ridge {
 namespace {
@@ -399,7 +400,7 @@ std::string roofline_svg(const RooflineView& v) {
   auto points = [&](const std::vector<Op>& ops, const char* color, bool square) {
     struct Point {
       double x, y;
-      std::string names;
+      std::vector<std::string> names;
     };
     std::vector<Point> merged;
     for (const Op& op : ops) {
@@ -408,22 +409,25 @@ std::string roofline_svg(const RooflineView& v) {
       const double x = X(std::clamp(op.intensity(), x_min, x_max));
       const double y = Y(std::clamp(op.flops / t.time().value, y_min, y_max));
       auto near = std::find_if(merged.begin(), merged.end(), [&](const Point& p) { return std::hypot(p.x - x, p.y - y) < 6; });
-      if (near != merged.end()) near->names += ", " + op_label(op);
-      else merged.push_back({x, y, op_label(op)});
+      // Plain names: the same operator of two layer kinds at one spot is one label, not two.
+      const std::string name(op.name);
+      if (near == merged.end()) merged.push_back({x, y, {name}});
+      else if (std::find(near->names.begin(), near->names.end(), name) == near->names.end())
+        near->names.push_back(name);
     }
     std::string s;
     int i = 0;
     for (const Point& p : merged) {
       if (square)
         s += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"8\" height=\"8\" fill=\"{}\"><title>{}</title></rect>\n", p.x - 4,
-                         p.y - 4, color, esc(p.names));
+                         p.y - 4, color, esc(join(p.names)));
       else
         s += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"4.5\" fill=\"{}\"><title>{}</title></circle>\n", p.x, p.y, color,
-                         esc(p.names));
+                         esc(join(p.names)));
       // Prefill labels above-left, decode labels below-right, alternating rows to limit overlap.
       const double dy = square ? 14.0 + (i % 2) * 11 : -8.0 - (i % 2) * 11;
       s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"9\" fill=\"{}\"{}>{}</text>\n", square ? p.x + 6 : p.x - 6, p.y + dy,
-                       color, square ? "" : " text-anchor=\"end\"", esc(p.names));
+                       color, square ? "" : " text-anchor=\"end\"", esc(join(p.names)));
       ++i;
     }
     return s;
