@@ -199,9 +199,9 @@ Bytes kv_cache_bytes(const ModelSpec& m, DType kv, std::int64_t context, std::in
   return b;
 }
 
-std::int64_t tokens_per_pass(const ActivationQuery& q) {
-  const u64 all = mul({u(q.batch), u(q.context)});
-  if (q.prefill_chunk > 0) return static_cast<std::int64_t>(std::min(all, u(q.prefill_chunk)));
+std::int64_t tokens_per_pass(std::int64_t batch, std::int64_t context, std::int64_t prefill_chunk) {
+  const u64 all = mul({u(batch), u(context)});
+  if (prefill_chunk > 0) return static_cast<std::int64_t>(std::min(all, u(prefill_chunk)));
   return static_cast<std::int64_t>(all);
 }
 

@@ -98,8 +98,11 @@ struct ActivationQuery {
   int activation_bytes = 2;        ///< bytes per activation element (2 for 16-bit, 4 for fp32)
 };
 
-/// Tokens in one prefill forward pass: batch × context, capped by the chunk when given.
-std::int64_t tokens_per_pass(const ActivationQuery& q);
+/// Tokens in one prefill forward pass: batch × context, capped by the chunk when given (> 0).
+std::int64_t tokens_per_pass(std::int64_t batch, std::int64_t context, std::int64_t prefill_chunk);
+inline std::int64_t tokens_per_pass(const ActivationQuery& q) {
+  return tokens_per_pass(q.batch, q.context, q.prefill_chunk);
+}
 
 /// Peak transient bytes inside decoder layer `layer` during a prefill pass of T tokens:
 /// residual stream (2·T·h) + max(attention, MLP) intermediates, where attention holds Q, K, V

@@ -132,6 +132,16 @@ ModelShapes compile_shapes(const ModelSpec& m, const WeightFormat& f, std::int64
       s.groups.back().count = 1;
     }
   }
+  // Layer kinds worth naming in reports: MoE vs dense first, else sliding vs global attention.
+  bool any_moe = false, any_dense = false, any_sliding = false, any_global = false;
+  for (const LayerGroup& g : s.groups) {
+    (g.moe ? any_moe : any_dense) = true;
+    (g.sliding ? any_sliding : any_global) = true;
+  }
+  for (LayerGroup& g : s.groups)
+    g.label = any_moe && any_dense         ? (g.moe ? "moe" : "dense")
+              : any_sliding && any_global ? (g.sliding ? "sliding" : "global")
+                                          : "";
 
   for (const WeightTensor& t : head_tensors(m, tp, /*separate_stage=*/true)) {
     const double bytes = tensor_bytes(t, f).as_double();

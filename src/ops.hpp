@@ -76,6 +76,8 @@ struct LayerGroup {
   double top_k = 0;
   double norms = 0;                     ///< normalisation layers in the block
   double norm_weight_bytes = 0;         ///< their weights, all of them
+  /// Names the kind when a model has several ("sliding"/"global", "dense"/"moe"); else empty.
+  std::string_view label;
 };
 
 struct ModelShapes {

@@ -19,7 +19,12 @@ void for_each_op(const ModelShapes& s, const PhaseQuery& q, Sink&& sink) {
   const bool mla = at.latent_dim > 0;
   const Phase phase = q.phase;
 
-  std::string_view layers;  // the current layer kind's name, when the model has several kinds
+  std::string_view layers;  // the current layer group's label (empty outside the layers)
+  // Every operator leaves through here, tagged with its layer kind.
+  auto out = [&](Op op) {
+    op.layers = layers;
+    sink(static_cast<const Op&>(op));
+  };
   auto emit = [&](std::string_view name, OpUnit unit, std::int64_t count, double flops, double read,
                   double written) {
     Op op;
@@ -30,37 +35,21 @@ void for_each_op(const ModelShapes& s, const PhaseQuery& q, Sink&& sink) {
     op.flops = flops;
     op.bytes_read = read;
     op.bytes_written = written;
-    op.layers = layers;
-    sink(static_cast<const Op&>(op));
+    out(op);
   };
   // A weight GEMM over `tokens` rows; `weight_reads` copies of the weights are read (MoE: the
   // expected distinct experts).
   auto gemm = [&](const GemmShape& g, std::int64_t count, double tokens, OpUnit unit,
                   double weight_reads = 1.0) {
     const double input_bytes = unit == OpUnit::gemm ? s.gemm_input_bytes : a;
-    Op op = gemm_op(g, phase, unit, count, tokens, input_bytes, a, weight_reads);
-    op.layers = layers;
-    sink(static_cast<const Op&>(op));
+    out(gemm_op(g, phase, unit, count, tokens, input_bytes, a, weight_reads));
   };
 
   emit("embed_gather", OpUnit::vector, 1, 0.0, T * h * a, T * h * a);
 
-  // Layer kinds worth naming: MoE vs dense first, else sliding vs global attention.
-  bool any_moe = false, any_dense = false, any_sliding = false, any_global = false;
-  for (const LayerGroup& g : s.groups) {
-    (g.moe ? any_moe : any_dense) = true;
-    (g.sliding ? any_sliding : any_global) = true;
-  }
-  auto in_layers = [&](const Op& op) {
-    Op tagged = op;
-    tagged.layers = layers;
-    sink(static_cast<const Op&>(tagged));
-  };
   for (const LayerGroup& g : s.groups) {
     const std::int64_t n = g.count;
-    layers = any_moe && any_dense ? (g.moe ? "moe" : "dense")
-             : any_sliding && any_global ? (g.sliding ? "sliding" : "global")
-                                         : "";
+    layers = g.label;
     const double norm_flops = s.layernorm ? 8.0 : 4.0;  // per element: mean/var or rms, scale
     emit("norms", OpUnit::vector, n, g.norms * norm_flops * T * h,
          g.norms * T * h * a + g.norm_weight_bytes, g.norms * T * h * a);
@@ -82,7 +71,7 @@ void for_each_op(const ModelShapes& s, const PhaseQuery& q, Sink&& sink) {
            B * keys * at.latent_dim * kv_bytes + T * H * at.latent_dim * a, T * H * at.latent_v_dim * a);
     } else {
       const AttentionPass pass{B, new_tokens, keys, pairs, attention_kv_read_bytes(at, B, keys, a, kv_bytes)};
-      attention_ops(at, phase, n, pass, q.attention, a, in_layers);
+      attention_ops(at, phase, n, pass, q.attention, a, out);
     }
     gemm(g.attention_out, n, T, OpUnit::gemm);
     emit("residual_add", OpUnit::vector, 2 * n, T * h, 2.0 * T * h * a, T * h * a);

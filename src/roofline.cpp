@@ -149,27 +149,33 @@ ServiceEstimate estimate_service(const ModelShapes& s, const Ceilings& c, const 
   // first, at  u · (Σ pass(b_i) − pass(b_max)) / p + pass(b_max)  (all equal: the familiar
   // (m − 1) · u · pass / p + pass, bubble (p − 1)/(m + p − 1)).
   const std::int64_t m_requested = q.micro_batches > 0 ? q.micro_batches : std::min(q.batch, p);
-  const MicroBatches pm = p > 1 ? split_batch(q.batch, std::min(m_requested, q.batch)) : MicroBatches{1, q.batch, 1};
+  const MicroBatches pm = split_batch(q.batch, p > 1 ? std::min(m_requested, q.batch) : 1);
   e.prefill_micro_batches = pm.count;
   e.prefill_micro_batch = pm.largest;
   e.prefill_micro_batch_smallest = pm.smallest();
-  auto prefill_pass = [&](std::int64_t b, std::vector<Op>* ops_out, PhaseTotals* totals_out,
-                          std::vector<CommOp>* comm_out, CommTime* comm_time_out) {
-    std::vector<Op> ops = phase_ops(s, PhaseQuery{Phase::prefill, b, q.prompt, q.prompt, q.attention, q.kv_dtype});
-    const PhaseTotals totals = phase_totals(ops, c);
-    std::vector<CommOp> comm = comm_ops(s, topo, Phase::prefill, static_cast<double>(b * q.prompt), static_cast<double>(b));
-    const CommTime ct = comm_time(comm);
-    const double pass = totals.time.value + ct.tensor_parallel.value;  // T + C, all stages
-    if (ops_out) *ops_out = std::move(ops);
-    if (totals_out) *totals_out = totals;
-    if (comm_out) *comm_out = std::move(comm);
-    if (comm_time_out) *comm_time_out = ct;
-    return pass;
+  // One micro-batch of b through all stages: its operators and its TP collectives, T + C.
+  struct Pass {
+    std::vector<Op> ops;
+    PhaseTotals totals;
+    std::vector<CommOp> comm;
+    CommTime comm_time;
+    double seconds() const { return totals.time.value + comm_time.tensor_parallel.value; }
   };
-  const double pass_max = prefill_pass(pm.largest, &e.prefill_ops, &e.prefill, &e.prefill_comm, &e.prefill_comm_time);
-  const double pass_small = pm.large_count < pm.count ? prefill_pass(pm.smallest(), nullptr, nullptr, nullptr, nullptr) : 0.0;
-  const double pass_sum = static_cast<double>(pm.large_count) * pass_max +
-                          static_cast<double>(pm.count - pm.large_count) * pass_small;
+  auto prefill_pass = [&](std::int64_t b) {
+    Pass x;
+    x.ops = phase_ops(s, PhaseQuery{Phase::prefill, b, q.prompt, q.prompt, q.attention, q.kv_dtype});
+    x.totals = phase_totals(x.ops, c);
+    x.comm = comm_ops(s, topo, Phase::prefill, static_cast<double>(b * q.prompt), static_cast<double>(b));
+    x.comm_time = comm_time(x.comm);
+    return x;
+  };
+  Pass largest = prefill_pass(pm.largest);  // reported
+  const double pass_max = largest.seconds();
+  const double pass_sum = pm.sum(pass_max, pm.even() ? 0.0 : prefill_pass(pm.smallest()).seconds());
+  e.prefill_ops = std::move(largest.ops);
+  e.prefill = largest.totals;
+  e.prefill_comm = std::move(largest.comm);
+  e.prefill_comm_time = largest.comm_time;
   e.bubble = pipeline_bubble(p, e.prefill_micro_batches);
   e.ttft = Seconds{u * (pass_sum - pass_max) / pd + pass_max + e.prefill_comm_time.pipeline.value};
 
@@ -209,9 +215,7 @@ ServiceEstimate estimate_service(const ModelShapes& s, const Ceilings& c, const 
       return total / static_cast<double>(steps) + comm;
     };
     const double step_max = mean_step(dm.largest);
-    const double step_small = dm.large_count < dm.count ? mean_step(dm.smallest()) : 0.0;
-    const double round = static_cast<double>(dm.large_count) * step_max +
-                         static_cast<double>(dm.count - dm.large_count) * step_small;
+    const double round = dm.sum(step_max, dm.even() ? 0.0 : mean_step(dm.smallest()));
     e.tpot = Seconds{std::max(u * round / pd, step_max + e.decode_comm_time.pipeline.value)};
   }
   e.e2e = Seconds{e.ttft.value + static_cast<double>(steps) * e.tpot.value};

@@ -76,6 +76,11 @@ struct MicroBatches {
   std::int64_t largest = 1;
   std::int64_t large_count = 1;
   std::int64_t smallest() const { return large_count == count ? largest : largest - 1; }
+  bool even() const { return large_count == count; }
+  /// Σ over the micro-batches of a per-micro-batch value, given it for the largest and smallest.
+  double sum(double at_largest, double at_smallest) const {
+    return static_cast<double>(large_count) * at_largest + static_cast<double>(count - large_count) * at_smallest;
+  }
 };
 
 struct ServiceEstimate {

@@ -317,28 +317,15 @@ class CudaDevice final : public Device {
   }
   ClockReading clocks() override { return read_clocks(c_.info.pci_bus_id); }
   MemoryMeasurement memory(const MemoryProblem& p) override {
-    MemoryMeasurement m;
-    if (!lost_.empty()) {
-      m.status = Status::failed;
-      m.note = not_run_note();
-      m.context_lost = lost_;
-      return m;
-    }
-    try {
-      return run_memory(c_, p);
-    } catch (const std::exception& e) {
-      after_failure();
-      m.status = Status::failed;
-      m.note = failure_note(e);
-      m.context_lost = lost_;
-      return m;
-    }
+    return guarded([&] { return run_memory(c_, p); });
   }
 
  private:
+  /// Runs a case unless the context is lost; a failure becomes a failed result of the case's
+  /// own kind (Measurement or MemoryMeasurement).
   template <class F>
-  Measurement guarded(F&& f) {
-    Measurement m;
+  auto guarded(F&& f) -> decltype(f()) {
+    decltype(f()) m;
     if (!lost_.empty()) {
       m.status = Status::failed;
       m.note = not_run_note();

@@ -90,9 +90,13 @@ Runner register_validate(CLI::App& app) {
     }
     validate::Device& device = *probe.device;
     const validate::DeviceInfo& info = device.info();
+    const auto bundled = validate::bundled_gpu_for_device(info.name, info.memory_bytes);
     std::string gpu_arg = o->gpu;
-    if (!explicit_gpu) {
-      const auto bundled = validate::bundled_gpu_for_device(info.name, info.memory_bytes);
+    if (explicit_gpu) {
+      if (bundled && *bundled != explicit_gpu->name)
+        std::cerr << "ridge validate: warning: the device \"" << info.name << "\" looks like the bundled " << *bundled
+                  << ", but the predictions use " << explicit_gpu->name << " (-g)\n";
+    } else {
       if (!bundled)
         throw InputError({}, "--gpu", "the device \"" + info.name +
                                           "\" is none of the bundled GPUs; pass -g with a GPU YAML describing it");
@@ -100,12 +104,6 @@ Runner register_validate(CLI::App& app) {
       std::cerr << "ridge validate: device \"" << info.name << "\" is the bundled " << gpu_arg << "\n";
     }
     const GpuSpec gpu = explicit_gpu ? *explicit_gpu : resolve_gpu(gpu_arg);
-    if (explicit_gpu) {
-      const auto bundled = validate::bundled_gpu_for_device(info.name, info.memory_bytes);
-      if (bundled && *bundled != gpu.name)
-        std::cerr << "ridge validate: warning: the device \"" << info.name << "\" looks like the bundled " << *bundled
-                  << ", but the predictions use " << gpu.name << " (-g)\n";
-    }
 
     validate::PlanOptions plan;
     plan.quick = o->quick;

@@ -81,10 +81,6 @@ nlohmann::ordered_json stage_json(const StageMemory& s, std::size_t index, Bytes
   return j;
 }
 
-std::int64_t prefill_tokens_per_pass(const MemoryQuery& q) {
-  return tokens_per_pass(ActivationQuery{q.batch, q.context, q.prefill_chunk, q.attention, q.tp, 2});
-}
-
 Table breakdown_table(const MemoryView& v) {
   const auto& e = v.estimate;
   const auto& s = e.per_gpu();
@@ -100,7 +96,7 @@ Table breakdown_table(const MemoryView& v) {
   t.rows.push_back(row(fmt::format("KV cache ({}, {} x {} tokens)", to_string(v.query.kv_dtype),
                                    v.query.batch, with_commas(v.query.context)), s.kv_cache));
   t.rows.push_back(row(fmt::format("activations ({} prefill peak, {} tokens/pass)", attention_name(v.query.attention),
-                                   with_commas(prefill_tokens_per_pass(v.query))),
+                                   with_commas(tokens_per_pass(v.query.batch, v.query.context, v.query.prefill_chunk))),
                        s.activations));
   t.rows.push_back(row("runtime overhead", s.overhead));
   t.rows.push_back(row("total", total));
