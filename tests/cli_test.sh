@@ -155,6 +155,13 @@ contains "$tmp/out" "prefill: 1 sequence x 768 tokens" "gpt2 default prompt fits
 expect 2 "memory gpt2 explicit context too long" -- memory -m gpt2 -g l4 --context 4096
 expect 2 "roofline gpt2 gen leaves no prompt" -- roofline -m gpt2 -g l4 --gen 1024
 
+expect 2 "negative prefill chunk" -- memory -m llama-3.1-8b -g h100-sxm --prefill-chunk -1
+contains "$tmp/err" "--prefill-chunk: -1 is out of range; expected 0 to 100000000" "prefill chunk error names the option and its range"
+# The default 8,192-token prefill pass of Llama-3.1-8B by hand: residual stream 2 x 8192 x 4096 x 2 B
+# = 134,217,728 + MLP gate, up and product 3 x 8192 x 14336 x 2 B = 704,643,072 + fp32 logits of
+# the last token of 8 sequences 8 x 128,256 x 4 B = 4,104,192 -> 842,964,992 B.
+expect 0 "memory default prefill chunk" -- memory -m llama-3.1-8b -g h100-sxm --context 8192 --batch 8
+contains "$tmp/out" "activations (flash prefill peak, 8,192 tokens/pass)     842,964,992" "default chunk activations by hand"
 # A whole batch prefilled at once dominates memory: the table says so and how to bound it.
 expect 1 "memory, whole-batch prefill" -- memory -m llama-3.1-70b -g h100-sxm --batch 64 --context 32768 --tp 8 --prefill-chunk 0 --check
 contains "$tmp/out" "2,097,152 tokens/pass" "memory names tokens per prefill pass"

@@ -154,6 +154,8 @@ TEST_CASE("deployment bad inputs: one located message each") {
       {"deploy-anchor.yaml", "1:8: YAML anchors (&name) are not supported; write the value out"},
       {"deploy-negative-tp.yaml", "3:5: tp: -2 is out of range; expected 1 to 4096"},
       {"deploy-octal.yaml", "3:7: gpus: \"010\" has a leading zero; write it without"},
+      // 0 is allowed (the whole batch in one pass); below it is not.
+      {"deploy-negative-prefill-chunk.yaml", "3:16: prefill_chunk: -8192 is out of range; expected 0 to 100000000"},
       // Found when the file is used:
       {"deploy-unknown-model.yaml", "1:8: model: unknown model \"llama-3.1-80b\" (did you mean \"llama-3.1-70b\"?); `ridge models` lists the bundled ones, or pass a model YAML, a config.json or a directory holding one"},
       {"deploy-max-model-len.yaml", "3:16: max_model_len: 200,000 exceeds llama-3.1-8b's max_position of 131,072"},

@@ -114,7 +114,7 @@ Runner register_plan(CLI::App& app) {
     r.memory_utilization = o->memory_utilization;
     if (o->attention == "naive") r.attention = AttentionImpl::naive;
     else if (o->attention != "flash") throw InputError({}, "--attention", "\"" + o->attention + "\" is not one of flash, naive");
-    if (o->prefill_chunk != 0) require_range("--prefill-chunk", o->prefill_chunk, 1, 100'000'000);
+    require_range("--prefill-chunk", o->prefill_chunk, 0, 100'000'000);  // 0: the whole batch at once
     r.prefill_chunk = o->prefill_chunk;
     if (!o->inter_node_bandwidth.empty()) {
       try {

@@ -154,7 +154,7 @@ Deployment build_deployment(const DeploymentOptions& o) {
   else if (o.attention == "naive") q.attention = AttentionImpl::naive;
   else throw InputError({}, "--attention", "\"" + o.attention + "\" is not one of flash, naive");
 
-  if (o.prefill_chunk != 0) require_range("--prefill-chunk", o.prefill_chunk, 1, 100'000'000);
+  require_range("--prefill-chunk", o.prefill_chunk, 0, 100'000'000);  // 0: the whole batch at once
   q.prefill_chunk = o.prefill_chunk;
   require_range("--block-size", o.block_size, 1, 4096);
   q.block_size = o.block_size;
