@@ -99,14 +99,29 @@ std::optional<WeightFormat> weight_format(std::string_view name, std::optional<i
     f.scale_bits = 16;
     f.compute = DType::bf16;
   } else if (name == "nvfp4") {
-    // NVFP4: E2M1 values with an FP8 (E4M3) scale per 16 elements = 4.5 bits per weight
-    // (NVIDIA Blackwell). The per-tensor fp32 global scale is negligible and counted per tensor.
+    // NVFP4: E2M1 values with an FP8 (E4M3) scale per 16 elements = 4.5 bits per weight, plus
+    // per tensor one fp32 weight global scale and one fp32 input scale (ModelOpt's
+    // weight_scale_2 and input_scale). W4A4 on Blackwell's fp4 tensor cores.
     f.weight_bits = 4;
     f.scales = ScaleGranularity::group;
     f.group_size = 16;
     f.scale_bits = 8;
+    f.tensor_scale_bits = 64;
     f.compute = DType::fp4;
     f.activations_quantised = true;
+    f.fp4_weights = true;
+  } else if (name == "mxfp4" || name == "mxfp4-experts") {
+    // MXFP4 (OCP Microscaling): E2M1 values with one E8M0 (8-bit power-of-two) scale per 32
+    // elements = 4.25 bits per weight (gpt-oss: *_blocks uint8 + *_scales uint8). On Blackwell
+    // vLLM runs it against MXFP8 activations (fp8 math); elsewhere dequantised to 16-bit.
+    f.weight_bits = 4;
+    f.scales = ScaleGranularity::group;
+    f.group_size = 32;
+    f.scale_bits = 8;
+    f.compute = DType::fp8;
+    f.activations_quantised = true;
+    f.fp4_weights = true;
+    f.experts_only = name == "mxfp4-experts";  // gpt-oss as shipped: attention stays bf16
   } else {
     return std::nullopt;
   }
@@ -114,7 +129,7 @@ std::optional<WeightFormat> weight_format(std::string_view name, std::optional<i
 }
 
 std::vector<std::string> weight_format_names() {
-  return {"fp32", "bf16", "fp16", "fp8", "fp8-block128", "int8", "int8-w8a16", "int4", "int4-sym", "nvfp4"};
+  return {"fp32", "bf16", "fp16", "fp8", "fp8-block128", "int8", "int8-w8a16", "int4", "int4-sym", "nvfp4", "mxfp4", "mxfp4-experts"};
 }
 
 std::vector<std::string> kv_dtype_names() { return {"fp32", "bf16", "fp16", "fp8", "int8", "int4"}; }

@@ -40,13 +40,20 @@ struct WeightFormat {
   DType compute = DType::bf16;      ///< the tensor-core type the GEMM runs in
   DType unquantised = DType::bf16;  ///< type of tensors that are not quantised
   bool activations_quantised = false;  ///< W8A8/W4A4 (true) vs weight-only W4A16 (false)
+  int tensor_scale_bits = 0;   ///< extra bits per quantised tensor (NVFP4's two fp32 global scales)
+  /// 4-bit floating-point weights: `compute` needs fp4 tensor cores (Blackwell); elsewhere
+  /// serving engines dequantise them to 16-bit math (vLLM's Marlin W4A16 path).
+  bool fp4_weights = false;
+  /// Only the routed experts are quantised (gpt-oss ships MXFP4 experts and bf16 attention:
+  /// quantization_config.modules_to_not_convert); everything else stays `unquantised`.
+  bool experts_only = false;
 
   /// "W4A16" style label.
   std::string scheme() const;
 };
 
-/// The weight formats ridge knows, by name: fp32, bf16, fp16, fp8, int8, int8-w8a16, int4,
-/// int4-sym, nvfp4. `group_size` overrides the default group for group-quantised formats.
+/// The weight formats ridge knows, by name: fp32, bf16, fp16, fp8, fp8-block128, int8,
+/// int8-w8a16, int4, int4-sym, nvfp4, mxfp4. `group_size` overrides the default group for group-quantised formats.
 std::optional<WeightFormat> weight_format(std::string_view name, std::optional<int> group_size = {});
 std::vector<std::string> weight_format_names();
 

@@ -207,14 +207,19 @@ std::vector<Finding> check_deployment(const DeploymentFile& d) {
     // check_enough_kv_cache_memory in vllm/v1/core/kv_cache_utils.py raises "To serve at least
     // one request with the model's max seq len (...) ... KV cache is needed, which is larger
     // than the available KV cache memory".
-    const bool ok = mem.kv_capacity_tokens >= max_len;
+    // With sliding or chunked layers a request's blocks are not its tokens: the rule is vLLM's
+    // per-request sizing (KvPoolLayout::blocks_per_request), summarised as the largest
+    // max_model_len that fits.
+    const bool ok = mem.max_model_len_limit >= max_len;
+    const std::string groups =
+        mem.kv_groups > 1 ? fmt::format(" in {} groups of {} layers", mem.kv_groups, mem.kv_group_size) : "";
     c.add("kv.capacity", {"max_model_len", "model"}, ok,
-          fmt::format("the KV pool holds {} per replica ({} of {}) {} {}{}", plural(mem.kv_capacity_tokens, "token"),
-                      plural(mem.kv_capacity_blocks, "block"), d.block_size, ok ? "for" : "but the server admits",
-                      max_len_name,
+          fmt::format("the KV pool holds {} per replica ({} of {}{}) {} {}{}", plural(mem.kv_capacity_tokens, "token"),
+                      plural(mem.kv_capacity_blocks, "block"), d.block_size, groups,
+                      ok ? "for" : "but the server admits", max_len_name,
                       ok ? "" : fmt::format(": vLLM would refuse to start; set max_model_len <= {}",
-                                            with_commas(mem.kv_capacity_tokens))),
-          static_cast<double>(mem.kv_capacity_tokens), static_cast<double>(max_len), "tokens");
+                                            with_commas(mem.max_model_len_limit))),
+          static_cast<double>(mem.max_model_len_limit), static_cast<double>(max_len), "tokens");
   }
 
   // --- time: the `ridge roofline` engine.

@@ -55,16 +55,26 @@ void add_attention(std::vector<WeightTensor>& out, const ModelSpec& m, std::int6
   if (m.output_bias) out.push_back({"attn.o_bias", h, 1, false});  // row-parallel: replicated
 }
 
-void add_mlp(std::vector<WeightTensor>& out, const ModelSpec& m, std::int64_t ffn_per_rank,
-             const char* up, const char* gate, const char* down, bool bias) {
+/// Tensor names of one MLP (dense, a routed expert or a shared expert), for the ops compiler.
+struct MlpNames {
+  const char *gate, *up, *down, *gate_bias, *up_bias, *down_bias;
+};
+constexpr MlpNames kDenseMlp{"mlp.gate", "mlp.up", "mlp.down", "mlp.gate_bias", "mlp.up_bias", "mlp.down_bias"};
+constexpr MlpNames kExpertMlp{"moe.expert.gate", "moe.expert.up", "moe.expert.down",
+                              "moe.expert.gate_bias", "moe.expert.up_bias", "moe.expert.down_bias"};
+constexpr MlpNames kSharedMlp{"moe.shared.gate", "moe.shared.up", "moe.shared.down",
+                              "moe.shared.gate_bias", "moe.shared.up_bias", "moe.shared.down_bias"};
+
+void add_mlp(std::vector<WeightTensor>& out, const ModelSpec& m, std::int64_t ffn_per_rank, const MlpNames& n,
+             bool bias, bool expert = false) {
   const std::int64_t h = m.hidden_size;
-  if (m.gated_mlp) out.push_back({gate, ffn_per_rank, h, true});
-  out.push_back({up, ffn_per_rank, h, true});
-  out.push_back({down, h, ffn_per_rank, true});
+  if (m.gated_mlp) out.push_back({n.gate, ffn_per_rank, h, true, expert});
+  out.push_back({n.up, ffn_per_rank, h, true, expert});
+  out.push_back({n.down, h, ffn_per_rank, true, expert});
   if (bias) {
-    if (m.gated_mlp) out.push_back({"mlp.gate_bias", ffn_per_rank, 1, false});
-    out.push_back({"mlp.up_bias", ffn_per_rank, 1, false});
-    out.push_back({"mlp.down_bias", h, 1, false});
+    if (m.gated_mlp) out.push_back({n.gate_bias, ffn_per_rank, 1, false});
+    out.push_back({n.up_bias, ffn_per_rank, 1, false});
+    out.push_back({n.down_bias, h, 1, false});
   }
 }
 
@@ -72,30 +82,32 @@ std::int64_t norm_elements(const ModelSpec& m) {
   return m.norm == NormKind::layernorm ? 2 * m.hidden_size : m.hidden_size;  // weight (+ bias)
 }
 
-/// Parameters of the routed experts of one MoE layer, tp = 1.
-std::int64_t routed_expert_params(const ModelSpec& m) {
-  const std::int64_t per_expert = (m.gated_mlp ? 3 : 2) * m.hidden_size * m.moe->expert_ffn_size;
-  return m.moe->experts * per_expert;
+std::int64_t shared_expert_width(const MoeSpec& e) {
+  return e.shared_expert_ffn_size > 0 ? e.shared_expert_ffn_size : e.expert_ffn_size;
 }
 
 }  // namespace
 
 std::vector<WeightTensor> layer_tensors(const ModelSpec& m, std::int64_t layer, std::int64_t tp) {
+  const LayerSpec& spec = m.layer(layer);
   std::vector<WeightTensor> out;
   out.reserve(16);
   if (m.norms_per_layer > 0) out.push_back({"norms", norm_elements(m) * m.norms_per_layer, 1, false});
   add_attention(out, m, tp);
-  if (m.is_moe_layer(layer)) {
+  // One RMSNorm weight of head_dim each for queries and keys, shared by the heads (Qwen3
+  // q_norm/k_norm): replicated on every rank.
+  if (m.qk_norm) out.push_back({"attn.qk_norm", 2 * m.head_dim, 1, false});
+  if (spec.sinks) out.push_back({"attn.sinks", m.heads / tp, 1, false});  // one logit per query head
+  if (spec.moe) {
     const MoeSpec& e = *m.moe;
     out.push_back({"moe.router", e.experts, m.hidden_size, false});
     if (e.router_bias) out.push_back({"moe.router_bias", e.experts, 1, false});
     const std::int64_t ffn = e.expert_ffn_size / tp;
-    for (std::int64_t i = 0; i < e.experts; ++i)
-      add_mlp(out, m, ffn, "moe.expert.up", "moe.expert.gate", "moe.expert.down", false);
+    for (std::int64_t i = 0; i < e.experts; ++i) add_mlp(out, m, ffn, kExpertMlp, e.expert_bias, true);
     for (std::int64_t i = 0; i < e.shared_experts; ++i)
-      add_mlp(out, m, ffn, "moe.shared.up", "moe.shared.gate", "moe.shared.down", false);
+      add_mlp(out, m, shared_expert_width(e) / tp, kSharedMlp, false);
   } else {
-    add_mlp(out, m, m.ffn_size / tp, "mlp.up", "mlp.gate", "mlp.down", m.mlp_bias);
+    add_mlp(out, m, spec.ffn_size / tp, kDenseMlp, m.mlp_bias);
   }
   return out;
 }
@@ -105,6 +117,11 @@ std::vector<WeightTensor> embedding_tensors(const ModelSpec& m, std::int64_t tp)
   out.push_back({"embed_tokens", static_cast<std::int64_t>(ceil_div(u(m.vocab_size), u(tp))), m.hidden_size, false});
   if (m.learned_positions) out.push_back({"embed_positions", m.max_position, m.hidden_size, false});
   return out;
+}
+
+std::vector<WeightTensor> vision_tensors(const ModelSpec& m, std::int64_t tp) {
+  if (m.vision_params == 0) return {};
+  return {{"vision_tower", static_cast<std::int64_t>(ceil_div(u(m.vision_params), u(tp))), 1, false}};
 }
 
 std::vector<WeightTensor> head_tensors(const ModelSpec& m, std::int64_t tp, bool separate_stage) {
@@ -122,27 +139,35 @@ ParamCount count_params(const ModelSpec& m) {
     return s;
   };
   ParamCount c;
-  c.total = sum(embedding_tensors(m, 1)) + sum(head_tensors(m, 1, false));
-  std::int64_t moe_layers = 0;
+  c.embedding = sum(embedding_tensors(m, 1));
+  c.total = c.embedding + sum(head_tensors(m, 1, false));
+  std::int64_t idle = 0;  // routed-expert parameters a token does not use
   for (std::int64_t i = 0; i < m.layers; ++i) {
-    c.total += sum(layer_tensors(m, i, 1));
-    moe_layers += m.is_moe_layer(i) ? 1 : 0;
+    const std::vector<WeightTensor> tensors = layer_tensors(m, i, 1);
+    c.total += sum(tensors);
+    if (!m.is_moe_layer(i)) continue;
+    std::int64_t experts = 0;  // all routed experts of the layer, biases included
+    for (const auto& t : tensors)
+      if (std::string_view(t.name).starts_with("moe.expert.")) experts += t.elements();
+    idle += experts / m.moe->experts * (m.moe->experts - m.moe->experts_per_token);
   }
-  c.active = c.total;
-  if (m.moe) {
-    const std::int64_t idle = m.moe->experts - m.moe->experts_per_token;
-    c.active -= moe_layers * routed_expert_params(m) / m.moe->experts * idle;
+  c.active = c.total - idle;
+  c.vision = m.vision_params;
+  if (m.mtp_layers > 0) {
+    const std::int64_t h = m.hidden_size;
+    c.mtp = m.mtp_layers * (sum(layer_tensors(m, m.layers - 1, 1)) + 3 * h + 2 * h * h);
   }
   return c;
 }
 
 Bytes tensor_bytes(const WeightTensor& t, const WeightFormat& f) {
   const u64 elements = mul({u(t.rows), u(t.cols)});
-  if (!t.quantisable || (f.scales == ScaleGranularity::none && f.weight_bits >= 16)) {
-    const int bits = t.quantisable ? f.weight_bits : bits_of(f.unquantised);
+  const bool quantised = t.quantisable && (t.expert || !f.experts_only);
+  if (!quantised || (f.scales == ScaleGranularity::none && f.weight_bits >= 16)) {
+    const int bits = quantised ? f.weight_bits : bits_of(f.unquantised);
     return Bytes{mul({elements, u(bits)}) / 8};
   }
-  u64 bits = mul({elements, u(f.weight_bits)});
+  u64 bits = checked_add(mul({elements, u(f.weight_bits)}), u(f.tensor_scale_bits));
   const u64 per_scale = u(f.scale_bits + f.zero_bits);
   switch (f.scales) {
     case ScaleGranularity::none: break;
@@ -168,7 +193,8 @@ Bytes bytes_of(const std::vector<WeightTensor>& ts, const WeightFormat& f) {
 }  // namespace
 
 Bytes weight_bytes(const ModelSpec& m, const WeightFormat& f) {
-  Bytes b = bytes_of(embedding_tensors(m, 1), f) + bytes_of(head_tensors(m, 1, false), f);
+  Bytes b = bytes_of(embedding_tensors(m, 1), f) + bytes_of(head_tensors(m, 1, false), f) +
+            bytes_of(vision_tensors(m, 1), f);
   for (std::int64_t i = 0; i < m.layers; ++i) b += bytes_of(layer_tensors(m, i, 1), f);
   return b;
 }
@@ -179,10 +205,20 @@ Bytes kv_bytes_per_token_in_layer(const ModelSpec& m, std::int64_t, DType kv, st
   return Bytes{mul({2, u(kv_heads_per_rank(m, tp)), u(m.head_dim), bits}) / 8};
 }
 
-std::int64_t cached_tokens(const ModelSpec& m, std::int64_t layer, std::int64_t context) {
-  if (m.layer_attention(layer) == LayerAttention::sliding && m.sliding_window)
-    return std::min(context, *m.sliding_window);
-  return context;
+std::int64_t cached_tokens(const ModelSpec& m, std::int64_t layer, std::int64_t context, std::int64_t block_size) {
+  const LayerSpec& l = m.layer(layer);
+  const std::int64_t bs = std::max<std::int64_t>(1, block_size);
+  auto whole_blocks = [&](std::int64_t tokens) { return static_cast<std::int64_t>(ceil_div(u(tokens), u(bs))) * bs; };
+  const std::int64_t all = whole_blocks(context);
+  switch (l.attention) {
+    case AttentionKind::global: return all;
+    // The newest token sees W − 1 cached tokens and itself: W − 1 tokens on whole blocks that
+    // need not start at a block boundary, so one block more (vLLM SlidingWindowSpec).
+    case AttentionKind::sliding: return std::min(all, bs == 1 ? l.window : whole_blocks(l.window - 1) + bs);
+    // Chunks start at multiples of C: at most one chunk, on whole blocks.
+    case AttentionKind::chunked: return std::min(all, whole_blocks(l.window));
+  }
+  return all;
 }
 
 Bytes kv_bytes_per_token(const ModelSpec& m, DType kv) {
@@ -192,11 +228,58 @@ Bytes kv_bytes_per_token(const ModelSpec& m, DType kv) {
 }
 
 Bytes kv_cache_bytes(const ModelSpec& m, DType kv, std::int64_t context, std::int64_t batch,
-                     std::int64_t tp, std::int64_t first_layer, std::int64_t layer_count) {
+                     std::int64_t tp, std::int64_t first_layer, std::int64_t layer_count, std::int64_t block_size) {
   Bytes b;
   for (std::int64_t i = first_layer; i < first_layer + layer_count; ++i)
-    b += kv_bytes_per_token_in_layer(m, i, kv, tp) * mul({u(cached_tokens(m, i, context)), u(batch)});
+    b += kv_bytes_per_token_in_layer(m, i, kv, tp) * mul({u(cached_tokens(m, i, context, block_size)), u(batch)});
   return b;
+}
+
+KvPoolLayout kv_pool_layout(const ModelSpec& m, DType kv, std::int64_t tp, std::int64_t first_layer,
+                            std::int64_t layer_count, std::int64_t block_size) {
+  KvPoolLayout p;
+  p.block_size = block_size;
+  // Layers of one TP rank hold the same bytes per token whatever their kind (uniform page).
+  p.page = kv_bytes_per_token_in_layer(m, first_layer, kv, tp) * u(block_size);
+  for (std::int64_t i = first_layer; i < first_layer + layer_count; ++i) {
+    const LayerSpec& l = m.layer(i);
+    auto same = [&](const KvPoolLayout::Kind& k) { return k.attention == l.attention && k.window == l.window; };
+    if (auto it = std::find_if(p.kinds.begin(), p.kinds.end(), same); it != p.kinds.end())
+      ++it->layers;
+    else
+      p.kinds.push_back({l.attention, l.window, 1, 0});
+  }
+  std::int64_t fewest = layer_count, most = 0;
+  for (const auto& k : p.kinds) {
+    fewest = std::min(fewest, k.layers);
+    most = std::max(most, k.layers);
+  }
+  // One kind: one group of all layers. Several: the smallest kind's count, or the largest's
+  // when the kinds are nearly even (2 * most < 3 * fewest, i.e. most < 1.5 x fewest).
+  p.group_size = p.kinds.size() == 1 || 2 * most < 3 * fewest ? most : fewest;
+  for (auto& k : p.kinds) {
+    k.groups = static_cast<std::int64_t>(ceil_div(u(k.layers), u(p.group_size)));
+    p.groups += k.groups;
+  }
+  return p;
+}
+
+std::int64_t KvPoolLayout::blocks(Bytes pool) const {
+  return static_cast<std::int64_t>(pool.value / checked_mul(page.value, u(group_size)));
+}
+
+std::int64_t KvPoolLayout::reported_tokens(Bytes pool) const { return blocks(pool) / groups * block_size; }
+
+std::int64_t KvPoolLayout::blocks_per_request(std::int64_t max_model_len, std::int64_t chunk) const {
+  auto cdiv = [&](std::int64_t n) { return static_cast<std::int64_t>(ceil_div(u(n), u(block_size))); };
+  std::int64_t blocks = 0;
+  for (const auto& k : kinds) {
+    std::int64_t per_group = cdiv(max_model_len);
+    if (k.attention == AttentionKind::sliding) per_group = cdiv(std::min(k.window - 1 + chunk, max_model_len)) + 1;
+    if (k.attention == AttentionKind::chunked) per_group = cdiv(std::min(k.window + chunk, max_model_len));
+    blocks += k.groups * per_group;
+  }
+  return blocks;
 }
 
 std::int64_t tokens_per_pass(std::int64_t batch, std::int64_t context, std::int64_t prefill_chunk) {
@@ -238,11 +321,12 @@ Bytes layer_activation_bytes(const ModelSpec& m, std::int64_t layer, const Activ
   u64 mlp;
   if (m.is_moe_layer(layer)) {
     const MoeSpec& e = *m.moe;
-    const u64 ffn = u(e.expert_ffn_size / q.tp);
-    const u64 routed = mul({T, u(e.experts_per_token + e.shared_experts), ffn, per_token_matrices, a});
+    const u64 width = checked_add(mul({u(e.experts_per_token), u(e.expert_ffn_size / q.tp)}),
+                                  mul({u(e.shared_experts), u(shared_expert_width(e) / q.tp)}));
+    const u64 routed = mul({T, width, per_token_matrices, a});
     mlp = checked_add(routed, mul({T, u(e.experts), 4}));  // + fp32 router logits
   } else {
-    mlp = mul({T, u(m.ffn_size / q.tp), per_token_matrices, a});
+    mlp = mul({T, u(m.layer(layer).ffn_size / q.tp), per_token_matrices, a});
   }
   return Bytes{checked_add(residual, std::max(attention, mlp))};
 }
@@ -265,12 +349,16 @@ std::optional<ShardingProblem> sharding_problem(const ModelSpec& m, std::int64_t
   if (!m.mla && m.kv_heads % tp != 0 && tp % m.kv_heads != 0)
     return ShardingProblem{"--tp", std::to_string(tp) + " neither divides nor is a multiple of the " +
                                        std::to_string(m.kv_heads) + " KV heads" + where};
-  if (m.ffn_size % tp != 0 && !(m.moe && m.moe->first_dense_layers == 0))
-    return ShardingProblem{"--tp", std::to_string(tp) + " does not divide the FFN size " +
-                                       std::to_string(m.ffn_size) + where};
+  for (const LayerSpec& l : m.layer_specs)
+    if (!l.moe && l.ffn_size % tp != 0)
+      return ShardingProblem{"--tp", std::to_string(tp) + " does not divide the FFN size " +
+                                         std::to_string(l.ffn_size) + where};
   if (m.moe && m.moe->expert_ffn_size % tp != 0)
     return ShardingProblem{"--tp", std::to_string(tp) + " does not divide the expert FFN size " +
                                        std::to_string(m.moe->expert_ffn_size) + where};
+  if (m.moe && m.moe->shared_experts > 0 && shared_expert_width(*m.moe) % tp != 0)
+    return ShardingProblem{"--tp", std::to_string(tp) + " does not divide the shared-expert FFN size " +
+                                       std::to_string(shared_expert_width(*m.moe)) + where};
   if (pp > m.layers)
     return ShardingProblem{"--pp", std::to_string(pp) + " stages for " + std::to_string(m.layers) + " layers" + where};
   return std::nullopt;
@@ -287,7 +375,7 @@ std::vector<Bytes> stage_weights(const ModelSpec& m, const WeightFormat& f, std:
   for (std::size_t s = 0; s < sizes.size(); ++s) {
     Bytes w;
     const bool is_first = s == 0, is_last = s + 1 == sizes.size();
-    if (is_first) w += bytes_of(embedding_tensors(m, tp), f);
+    if (is_first) w += bytes_of(embedding_tensors(m, tp), f) + bytes_of(vision_tensors(m, tp), f);
     for (std::int64_t i = first; i < first + sizes[s]; ++i) w += bytes_of(layer_tensors(m, i, tp), f);
     if (is_last) w += bytes_of(head_tensors(m, tp, !is_first), f);
     weights.push_back(w);
@@ -315,7 +403,7 @@ std::vector<StageMemory> stage_memory(const ModelSpec& m, const MemoryQuery& q, 
     for (std::int64_t i = first; i < first + st.layers; ++i) peak = std::max(peak, layer_activation_bytes(m, i, act));
     if (s + 1 == sizes.size()) peak += logits_bytes(m, act);
     st.activations = peak;
-    st.kv_cache = kv_cache_bytes(m, q.kv_dtype, q.context, q.batch, q.tp, first, st.layers);
+    st.kv_cache = kv_cache_bytes(m, q.kv_dtype, q.context, q.batch, q.tp, first, st.layers, q.block_size);
     st.overhead = q.overhead;
     stages.push_back(st);
     first += st.layers;
@@ -364,7 +452,7 @@ MemoryEstimate estimate_memory(const ModelSpec& m, const GpuSpec& g, const Memor
   e.params = count_params(m);
   e.weights = weight_bytes(m, q.weights);
   e.kv_per_token = kv_bytes_per_token(m, q.kv_dtype);
-  e.kv_cache = kv_cache_bytes(m, q.kv_dtype, q.context, q.batch, 1, 0, m.layers);
+  e.kv_cache = kv_cache_bytes(m, q.kv_dtype, q.context, q.batch, 1, 0, m.layers, q.block_size);
   const std::vector<Bytes> weights = stage_weights(m, q.weights, q.tp, q.pp);
   e.stages = stage_memory(m, q, weights);
   e.budget_per_gpu = Bytes{static_cast<u64>(static_cast<double>(g.memory.value) * q.memory_utilization)};
@@ -374,21 +462,38 @@ MemoryEstimate estimate_memory(const ModelSpec& m, const GpuSpec& g, const Memor
   }
   e.fits = all_fit(e.stages, e.budget_per_gpu);
 
-  // Paged KV capacity: each stage's pool / its per-token bytes, in whole blocks; the
-  // deployment holds what its tightest stage holds.
+  // Paged KV capacity as vLLM reports it: each stage's pool in blocks of its layout; the
+  // deployment holds what its tightest stage holds (vLLM takes the smallest num_blocks).
+  const std::int64_t chunk = q.max_num_batched_tokens > 0 ? q.max_num_batched_tokens
+                             : q.prefill_chunk > 0        ? q.prefill_chunk
+                                                          : kDefaultPrefillChunk;
+  std::vector<std::pair<KvPoolLayout, std::int64_t>> pools;  // layout and blocks per stage
   bool first_stage = true;
   for (const auto& s : e.stages) {
     const Bytes used = s.weights + s.activations + s.overhead;
     const Bytes pool = saturating_sub(e.budget_per_gpu, used);
-    const Bytes per_token = kv_cache_bytes(m, q.kv_dtype, 1, 1, q.tp, s.first_layer, s.layers);
-    const std::int64_t blocks = static_cast<std::int64_t>(pool.value / (per_token.value * u(q.block_size)));
-    if (first_stage || blocks < e.kv_capacity_blocks) {
-      e.kv_capacity_blocks = blocks;
+    const KvPoolLayout layout = kv_pool_layout(m, q.kv_dtype, q.tp, s.first_layer, s.layers, q.block_size);
+    const std::int64_t tokens = layout.reported_tokens(pool);
+    if (first_stage || tokens < e.kv_capacity_tokens) {
+      e.kv_capacity_tokens = tokens;
+      e.kv_capacity_blocks = layout.blocks(pool);
       e.kv_pool_per_gpu = pool;
+      e.kv_groups = layout.groups;
+      e.kv_group_size = layout.group_size;
     }
+    pools.emplace_back(layout, layout.blocks(pool));
     first_stage = false;
   }
-  e.kv_capacity_tokens = e.kv_capacity_blocks * q.block_size;
+  auto starts_with = [&](std::int64_t max_model_len) {
+    for (const auto& [layout, blocks] : pools)
+      if (layout.blocks_per_request(max_model_len, chunk) > blocks) return false;
+    return true;
+  };
+  e.max_model_len_limit = std::max<std::int64_t>(0, largest_true(1, m.max_position, starts_with));
+  e.max_concurrency = 1e300;
+  for (const auto& [layout, blocks] : pools)
+    e.max_concurrency = std::min(e.max_concurrency, static_cast<double>(blocks) /
+                                                        static_cast<double>(layout.blocks_per_request(q.context, chunk)));
 
   // Capacity searches evaluate the same stage model, so "fits" and the limits agree.
   // Sequences occupy whole blocks: a context rounds up to the block size.

@@ -24,6 +24,7 @@ struct WeightTensor {
   std::int64_t rows;  ///< output features
   std::int64_t cols;  ///< input features
   bool quantisable;   ///< a linear weight of a decoder layer (what AWQ/GPTQ/FP8 quantise)
+  bool expert = false;  ///< a routed expert's matrix (what experts-only formats quantise)
   std::int64_t elements() const { return rows * cols; }
 };
 
@@ -35,17 +36,32 @@ std::vector<WeightTensor> layer_tensors(const ModelSpec& m, std::int64_t layer, 
 /// Token embedding (vocab-parallel: ceil(V / tp) rows) and, for GPT-2, the learned positions.
 std::vector<WeightTensor> embedding_tensors(const ModelSpec& m, std::int64_t tp);
 
+/// A multimodal checkpoint's vision tower and projector, on the first pipeline stage, split
+/// over the TP ranks as vLLM's default mm_encoder_tp_mode "weights" does: ceil(params / tp)
+/// elements in the unquantised type (quantisation configs leave the vision tower alone).
+std::vector<WeightTensor> vision_tensors(const ModelSpec& m, std::int64_t tp);
+
 /// Final norm and LM head. A tied head shares the embedding, so it is stored again only when
 /// it lives on another pipeline stage (`separate_stage`).
 std::vector<WeightTensor> head_tensors(const ModelSpec& m, std::int64_t tp, bool separate_stage);
 
+/// Parameters of the language model. The vision tower of a multimodal checkpoint and MTP
+/// modules are not in `total`: `vision` is listed apart (its weights are in memory all the same).
 struct ParamCount {
-  std::int64_t total = 0;   ///< every stored parameter, one copy
-  std::int64_t active = 0;  ///< used per token: MoE counts top-k routed experts (+ shared)
+  std::int64_t total = 0;      ///< every stored parameter of the language model, one copy
+  std::int64_t active = 0;     ///< used per token: MoE counts top-k routed experts (+ shared);
+                               ///< the input embedding and the LM head included
+  std::int64_t embedding = 0;  ///< input embedding (and learned positions): subtract it for the
+                               ///< "active without embedding" convention some model cards use
+  std::int64_t vision = 0;     ///< vision tower and projector of a multimodal checkpoint
+  /// Multi-token-prediction modules stored in the checkpoint (not served by default): per
+  /// module one decoder layer like the last, enorm and hnorm, eh_proj [h, 2h] and the shared
+  /// head's norm; its embedding and head are the main model's (vLLM shares them).
+  std::int64_t mtp = 0;
 };
 
 /// total = embeddings + Σ layers + final norm + untied LM head;
-/// active = total − (experts − top-k) × (routed expert params) × (MoE layers).
+/// active = total − Σ over MoE layers (experts − top-k) × (one routed expert's params).
 ParamCount count_params(const ModelSpec& m);
 
 /// Bytes of one tensor in a weight format: ceil((elements × weight_bits + scales) / 8), where
@@ -53,7 +69,7 @@ ParamCount count_params(const ModelSpec& m);
 /// (scale_bits + zero_bits). Non-quantisable tensors use the format's unquantised type.
 Bytes tensor_bytes(const WeightTensor& t, const WeightFormat& f);
 
-/// Weights of the whole model (one copy, no sharding) in a format.
+/// Weights of the whole model (one copy, no sharding) in a format, vision tower included.
 Bytes weight_bytes(const ModelSpec& m, const WeightFormat& f);
 
 // ---------------------------------------------------------------------------------------------
@@ -65,18 +81,56 @@ Bytes weight_bytes(const ModelSpec& m, const WeightFormat& f);
 /// (DeepSeek-V2 paper §2.1.2; vLLM's MLA backend).
 Bytes kv_bytes_per_token_in_layer(const ModelSpec& m, std::int64_t layer, DType kv, std::int64_t tp);
 
-/// Tokens layer `layer` keeps for a sequence of `context` tokens: min(context, window) on
-/// sliding-window layers, context elsewhere.
-std::int64_t cached_tokens(const ModelSpec& m, std::int64_t layer, std::int64_t context);
+/// Tokens layer `layer` keeps for a sequence that has reached `context` tokens, in whole paged
+/// blocks of `block_size` tokens (1: exact tokens): global layers every token, ceil(n/bs)·bs;
+/// sliding layers the last W (the window need not start on a block: ceil((W−1)/bs)·bs + bs,
+/// as vLLM's SlidingWindowSpec); chunked layers their current chunk, ceil(C/bs)·bs. Never more
+/// than the global figure. With bs = 1: context, min(context, W), min(context, C).
+std::int64_t cached_tokens(const ModelSpec& m, std::int64_t layer, std::int64_t context, std::int64_t block_size = 1);
 
 /// KV bytes per token for the whole model, one sequence, no window applied, no sharding:
 /// Σ_layers kv_bytes_per_token_in_layer. Llama-3.1-70B bf16: 2·80·8·128·2 = 327,680 B.
 Bytes kv_bytes_per_token(const ModelSpec& m, DType kv);
 
 /// KV cache of `batch` sequences of `context` tokens over layers [first, first + count) on one
-/// TP rank: Σ_layers kv_bytes_per_token_in_layer × cached_tokens × batch.
+/// TP rank: Σ_layers kv_bytes_per_token_in_layer × cached_tokens(block_size) × batch.
 Bytes kv_cache_bytes(const ModelSpec& m, DType kv, std::int64_t context, std::int64_t batch,
-                     std::int64_t tp, std::int64_t first_layer, std::int64_t layer_count);
+                     std::int64_t tp, std::int64_t first_layer, std::int64_t layer_count,
+                     std::int64_t block_size = 1);
+
+/// How vLLM's paged pool serves layers [first, first + count) on one GPU (vLLM v1
+/// kv_cache_utils: the hybrid KV-cache manager). Layers of one kind (global, sliding W, chunked
+/// C) share a spec; every kind is cut into groups of `group_size` layers (the smallest kind's
+/// layer count, or the largest's when it is under 1.5x the smallest, vLLM PR #36684), the last
+/// group of a kind padded; each block holds `block_size` tokens of one group, so a block costs
+/// page × group_size bytes whatever its kind.
+struct KvPoolLayout {
+  struct Kind {
+    AttentionKind attention = AttentionKind::global;
+    std::int64_t window = 0;
+    std::int64_t layers = 0;
+    std::int64_t groups = 0;  ///< ceil(layers / group_size)
+  };
+  std::vector<Kind> kinds;
+  std::int64_t group_size = 0;
+  std::int64_t groups = 0;     ///< Σ kinds' groups
+  std::int64_t block_size = 16;
+  Bytes page;                  ///< one layer's block: block_size × KV bytes per token of a layer
+
+  /// Blocks the pool of `pool` bytes splits into: pool / (page × group_size).
+  std::int64_t blocks(Bytes pool) const;
+  /// vLLM's "GPU KV cache size: N tokens": blocks / groups × block_size, i.e. tokens if every
+  /// layer were global.
+  std::int64_t reported_tokens(Bytes pool) const;
+  /// Blocks one request of `max_model_len` tokens may need (vLLM max_memory_usage_bytes), with
+  /// `chunk` = max_num_batched_tokens: global cdiv(n, bs); sliding cdiv(min(W − 1 + chunk, n),
+  /// bs) + 1; chunked cdiv(min(C + chunk, n), bs); summed over the groups.
+  std::int64_t blocks_per_request(std::int64_t max_model_len, std::int64_t chunk) const;
+};
+
+/// The layout of layers [first, first + count) with `tp`-way sharding and a KV type.
+KvPoolLayout kv_pool_layout(const ModelSpec& m, DType kv, std::int64_t tp, std::int64_t first_layer,
+                            std::int64_t layer_count, std::int64_t block_size);
 
 // ---------------------------------------------------------------------------------------------
 // Activations
@@ -128,6 +182,8 @@ struct MemoryQuery {
   AttentionImpl attention = AttentionImpl::flash;
   std::int64_t prefill_chunk = 0;
   std::int64_t block_size = 16;     ///< paged-KV block, tokens
+  /// max_num_batched_tokens for vLLM's per-request KV sizing (0: the prefill chunk, else 8192).
+  std::int64_t max_num_batched_tokens = 0;
 };
 
 /// One pipeline stage: layers [first_layer, first_layer + layers), per GPU of the stage.
@@ -149,8 +205,15 @@ struct MemoryEstimate {
   Bytes total;                ///< Σ over all GPUs (tp × Σ stages)
   bool fits = false;
   Bytes kv_pool_per_gpu;      ///< on the tightest stage: budget − weights − activations − overhead
-  std::int64_t kv_capacity_tokens = 0;  ///< whole paged blocks across the deployment
-  std::int64_t kv_capacity_blocks = 0;
+  std::int64_t kv_capacity_tokens = 0;  ///< vLLM's "GPU KV cache size" (tokens if all layers global)
+  std::int64_t kv_capacity_blocks = 0;  ///< blocks of the tightest stage's pool
+  std::int64_t kv_groups = 1;           ///< vLLM KV-cache groups on the tightest stage
+  std::int64_t kv_group_size = 0;       ///< layers per group
+  /// Largest max_model_len vLLM would start with: one request of it fits the pool
+  /// (blocks_per_request ≤ blocks on every stage); capped at the model's max_position.
+  std::int64_t max_model_len_limit = 0;
+  /// vLLM's "Maximum concurrency for `context` tokens per request": blocks / blocks_per_request.
+  double max_concurrency = 0;
   std::int64_t max_batch = 0;    ///< largest batch at `context` that fits
   std::int64_t max_context = 0;  ///< largest context at `batch` that fits (≤ max_position)
   bool max_context_model_limited = false;  ///< max_context is the model's max_position

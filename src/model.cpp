@@ -1,8 +1,48 @@
 #include "model.hpp"
 
+#include <algorithm>
 #include <string>
 
 namespace ridge {
+
+std::string_view to_string(AttentionKind k) {
+  switch (k) {
+    case AttentionKind::global: return "global";
+    case AttentionKind::sliding: return "sliding";
+    case AttentionKind::chunked: return "chunked";
+  }
+  return "?";
+}
+
+std::int64_t LayerSpec::keys(std::int64_t context) const {
+  switch (attention) {
+    case AttentionKind::global: return context;
+    case AttentionKind::sliding: return std::min(context, window);
+    case AttentionKind::chunked: return (context - 1) % window + 1;
+  }
+  return context;
+}
+
+std::int64_t LayerSpec::held_tokens(std::int64_t context) const {
+  return attention == AttentionKind::global ? context : std::min(context, window);
+}
+
+std::int64_t ModelSpec::moe_layer_count() const {
+  return std::count_if(layer_specs.begin(), layer_specs.end(), [](const LayerSpec& l) { return l.moe; });
+}
+
+bool ModelSpec::has_local_attention() const {
+  return std::any_of(layer_specs.begin(), layer_specs.end(),
+                     [](const LayerSpec& l) { return l.attention != AttentionKind::global; });
+}
+
+std::vector<LayerSpec> repeat_layout(const std::vector<LayerSpec>& pattern, std::int64_t layers) {
+  std::vector<LayerSpec> out;
+  if (pattern.empty()) return out;
+  out.reserve(static_cast<std::size_t>(layers));
+  for (std::int64_t i = 0; i < layers; ++i) out.push_back(pattern[static_cast<std::size_t>(i) % pattern.size()]);
+  return out;
+}
 
 void validate_model(const ModelSpec& m) {
   auto bad = [&](const std::string& field, const std::string& message) {
@@ -13,18 +53,21 @@ void validate_model(const ModelSpec& m) {
                         std::to_string(m.heads) + ")");
   if (m.kv_heads > m.heads)
     bad("kv_heads", std::to_string(m.kv_heads) + " exceeds heads (" + std::to_string(m.heads) + ")");
-  for (auto kind : m.layer_pattern)
-    if (kind == LayerAttention::sliding && !m.sliding_window)
-      bad("layer_types", "names sliding layers but the model has no sliding_window");
-  if (m.layer_pattern.size() > static_cast<std::size_t>(m.layers))
-    bad("layer_types", "pattern is longer than the number of layers");
+  if (m.layer_specs.size() != static_cast<std::size_t>(m.layers))
+    bad("layout", "describes " + std::to_string(m.layer_specs.size()) + " layers; the model has " +
+                      std::to_string(m.layers));
+  for (const LayerSpec& l : m.layer_specs) {
+    if (l.attention != AttentionKind::global && l.window <= 0)
+      bad("layout", std::string(to_string(l.attention)) + " attention needs a window of at least 1 token");
+    if (l.moe && !m.moe) bad("layout", "names an MoE layer but the model has no moe block");
+    if (!l.moe && l.ffn_size <= 0) bad("layout", "a dense layer needs ffn_size of at least 1");
+  }
   if (m.moe) {
     if (m.moe->experts_per_token > m.moe->experts)
       bad("moe.experts_per_token", std::to_string(m.moe->experts_per_token) +
                                        " exceeds moe.experts (" + std::to_string(m.moe->experts) +
                                        ")");
-    if (m.moe->first_dense_layers > m.layers)
-      bad("moe.first_dense_layers", "exceeds the number of layers");
+    if (m.moe_layer_count() == 0) bad("moe", "no layer of the layout is an MoE layer");
   }
 }
 

@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dtype.hpp"
@@ -15,17 +16,43 @@ namespace ridge {
 
 enum class NormKind { rmsnorm, layernorm };
 enum class Activation { silu, gelu, gelu_tanh };
-enum class LayerAttention { full, sliding };
 
-struct MoeSpec {
-  std::int64_t experts = 0;            ///< routed experts per MoE layer
-  std::int64_t experts_per_token = 0;  ///< top-k
-  std::int64_t expert_ffn_size = 0;    ///< intermediate size of one routed (and shared) expert
-  std::int64_t shared_experts = 0;     ///< always-active experts (DeepSeek)
-  std::int64_t first_dense_layers = 0; ///< leading layers with a dense MLP (first_k_dense_replace)
-  bool router_bias = false;            ///< per-expert router bias (DeepSeek-V3)
+/// Which earlier tokens a layer's attention sees (and so which ones its KV cache keeps).
+enum class AttentionKind {
+  global,   ///< every earlier token
+  sliding,  ///< the last `window` tokens, itself included (Mistral, Gemma 2/3, gpt-oss)
+  chunked,  ///< the earlier tokens of its own `window`-sized chunk (Llama 4's local layers)
+};
+std::string_view to_string(AttentionKind k);
+
+/// One decoder layer as every engine sees it: how it attends and what its MLP is. A model is
+/// `layers` of these (ModelSpec::layer_specs); the YAML `layout` and the HF importer build them.
+struct LayerSpec {
+  AttentionKind attention = AttentionKind::global;
+  std::int64_t window = 0;    ///< sliding window or chunk size in tokens (0 for global layers)
+  bool rope = true;           ///< rotary positions; false on NoPE layers (Llama 4)
+  bool sinks = false;         ///< a learned sink logit per query head (gpt-oss): no KV cache
+  bool moe = false;           ///< routed experts (ModelSpec::moe) instead of a dense MLP
+  std::int64_t ffn_size = 0;  ///< dense MLP width (unused on MoE layers)
+
+  bool operator==(const LayerSpec&) const = default;
+  /// Keys the newest of `context` tokens attends: min(context, W) on sliding layers,
+  /// ((context − 1) mod C) + 1 on chunked ones, context on global ones.
+  std::int64_t keys(std::int64_t context) const;
+  /// Most tokens the layer holds for a sequence that has reached `context` tokens:
+  /// min(context, window) on sliding and chunked layers, context on global ones.
+  std::int64_t held_tokens(std::int64_t context) const;
 };
 
+struct MoeSpec {
+  std::int64_t experts = 0;              ///< routed experts per MoE layer
+  std::int64_t experts_per_token = 0;    ///< top-k
+  std::int64_t expert_ffn_size = 0;      ///< intermediate size of one routed expert
+  std::int64_t shared_experts = 0;       ///< always-active experts (DeepSeek, Llama 4, GLM-4.5)
+  std::int64_t shared_expert_ffn_size = 0;  ///< intermediate size of one shared expert
+  bool router_bias = false;              ///< per-expert router bias (DeepSeek-V3, gpt-oss)
+  bool expert_bias = false;              ///< biases on the experts' projections (gpt-oss)
+};
 /// Multi-head latent attention (DeepSeek-V2/V3, arXiv:2405.04434 §2.1).
 struct MlaSpec {
   std::int64_t q_lora_rank = 0;  ///< 0 = full-rank query projection
@@ -63,9 +90,17 @@ struct ModelSpec {
   std::int64_t max_position = 0;
   DType dtype = DType::bf16;  ///< checkpoint dtype
 
-  std::optional<std::int64_t> sliding_window;  ///< tokens kept by sliding layers
-  std::vector<LayerAttention> layer_pattern;   ///< repeated over layers; empty = all full
+  bool qk_norm = false;  ///< RMSNorm of head_dim on queries and keys (Qwen3, Gemma 3, GLM-4.5)
+  /// Every decoder layer, in order (size == layers): attention kind and MLP kind.
+  std::vector<LayerSpec> layer_specs;
   std::optional<MoeSpec> moe;
+  /// Multi-token-prediction (next-n) modules the checkpoint also stores (DeepSeek-V3, GLM-4.5).
+  /// Serving engines load them only for MTP speculative decoding: counted apart, not served.
+  std::int64_t mtp_layers = 0;
+  /// Parameters of a multimodal checkpoint's vision tower and projector (0: text only).
+  /// Loaded and kept in memory by serving engines; they do not run per generated token.
+  std::int64_t vision_params = 0;
+  std::string vision_note;  ///< how vision_params was obtained
   std::optional<MlaSpec> mla;
   std::optional<std::int64_t> published_params;
   /// Set when the checkpoint itself is quantised (HF quantization_config).
@@ -75,20 +110,25 @@ struct ModelSpec {
   /// the options chosen (e.g. heads not divisible by --tp).
   std::map<std::string, Location> field_locations;
 
-  /// Attention kind of layer `i` (0-based).
-  LayerAttention layer_attention(std::int64_t i) const {
-    if (layer_pattern.empty()) return LayerAttention::full;
-    return layer_pattern[static_cast<std::size_t>(i) % layer_pattern.size()];
-  }
-  bool is_moe_layer(std::int64_t i) const { return moe && i >= moe->first_dense_layers; }
+  /// Layer `i` (0-based).
+  const LayerSpec& layer(std::int64_t i) const { return layer_specs[static_cast<std::size_t>(i)]; }
+  bool is_moe_layer(std::int64_t i) const { return layer(i).moe; }
+  std::int64_t moe_layer_count() const;
+  /// Any sliding or chunked layer.
+  bool has_local_attention() const;
   Location location_of(const std::string& field) const {
     auto it = field_locations.find(field);
     return it == field_locations.end() ? Location{source, 0, 0} : it->second;
   }
 };
 
-/// Checks relations between fields (heads divisible by kv_heads, windows, MoE top-k ≤ experts).
-/// Throws InputError at the offending field. Ranges of single fields are checked by loaders.
+/// Checks relations between fields (heads divisible by kv_heads, windows, MoE top-k ≤ experts,
+/// one layer spec per layer). Throws InputError at the offending field. Ranges of single fields
+/// are checked by loaders.
 void validate_model(const ModelSpec& m);
+
+/// `pattern` repeated over `layers` layers, the last repeat cut short (how HF configs state
+/// periodic layouts: Gemma 3's five local layers then one global, cut at 62).
+std::vector<LayerSpec> repeat_layout(const std::vector<LayerSpec>& pattern, std::int64_t layers);
 
 }  // namespace ridge

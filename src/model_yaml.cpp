@@ -1,4 +1,5 @@
 // ridge's own model schema. Strict: every field known, every value range-checked.
+#include <optional>
 #include <string>
 
 #include "loaders.hpp"
@@ -30,7 +31,8 @@ ModelSpec model_from_yaml(const Node& root, const std::string& source) {
   if (m.display_name.empty()) m.display_name = m.name;
   m.architecture = as_enum(r.required("architecture"), "architecture",
                            {"llama", "mistral", "mixtral", "qwen2", "gemma2", "phi3", "falcon",
-                            "deepseek_v3", "gpt2"});
+                            "deepseek_v3", "gpt2", "qwen3", "qwen3_moe", "llama4", "gpt_oss", "gemma3",
+                            "glm4_moe", "kimi_k2", "mistral3", "qwen2_5_vl"});
   if (const Node* n = r.optional("published_params"))
     m.published_params = as_int(*n, "published_params", 1, 100'000'000'000'000);
   m.layers = int_field(r, "layers", 1, 10'000);
@@ -62,21 +64,94 @@ ModelSpec model_from_yaml(const Node& root, const std::string& source) {
     m.checkpoint_format = weight_format(as_enum(*n, "checkpoint_format", weight_format_names()));
   }
 
-  if (const Node* n = r.optional("sliding_window")) {
-    note("sliding_window", *n);
-    m.sliding_window = as_int(*n, "sliding_window", 1, 1'000'000'000);
+  m.qk_norm = bool_field(r, "qk_norm", false);
+  if (const Node* n = r.optional("mtp_layers")) m.mtp_layers = as_int(*n, "mtp_layers", 0, 100);
+  if (const Node* n = r.optional("vision_params")) {
+    m.vision_params = as_int(*n, "vision_params", 0, 100'000'000'000'000);
+    m.vision_note = "vision_params in " + source;
   }
-  if (const Node* n = r.optional("layer_types")) {
-    note("layer_types", *n);
-    if (n->kind != Node::Kind::sequence || n->items.empty())
-      fail(*n, "layer_types", "expected a list such as [sliding, full]");
-    for (const Node& item : n->items)
-      m.layer_pattern.push_back(as_enum(item, "layer_types", {"full", "sliding"}) == "full"
-                                    ? LayerAttention::full
-                                    : LayerAttention::sliding);
-  } else if (m.sliding_window) {
-    m.layer_pattern = {LayerAttention::sliding};  // a window with no pattern applies everywhere
+
+  // The layer layout: `layout` (a list of layer kinds, each `count` layers, repeated over the
+  // model when the counts add up to fewer layers), or the shorthands `sliding_window` with
+  // `layer_types` (a repeated list of full/sliding) and `moe.first_dense_layers`.
+  const Node* layout = r.optional("layout");
+  const Node* window_node = r.optional("sliding_window");
+  const Node* types_node = r.optional("layer_types");
+  std::optional<std::int64_t> window;
+  if (window_node) {
+    note("sliding_window", *window_node);
+    window = as_int(*window_node, "sliding_window", 1, 1'000'000'000);
   }
+  if (layout && (window_node || types_node))
+    fail(*layout, "layout", "describes the layers already: drop sliding_window and layer_types");
+  std::vector<LayerSpec> pattern;
+  std::int64_t counted = 0;
+  const bool model_has_moe = r.optional("moe") != nullptr;
+  if (layout) {
+    note("layout", *layout);
+    if (layout->kind != Node::Kind::sequence || layout->items.empty())
+      fail(*layout, "layout", "expected a list of layer kinds such as [{count: 5, attention: sliding, window: 1024}, {attention: global}]");
+    for (const Node& item : layout->items) {
+      MapReader lr(item, "layout");
+      LayerSpec l;
+      const std::int64_t count = [&] {
+        const Node* c = lr.optional("count");
+        return c ? as_int(*c, "layout.count", 1, 10'000) : 1;
+      }();
+      if (const Node* a = lr.optional("attention")) {
+        const std::string kind = as_enum(*a, "layout.attention", {"global", "sliding", "chunked"});
+        l.attention = kind == "global" ? AttentionKind::global : kind == "sliding" ? AttentionKind::sliding : AttentionKind::chunked;
+      }
+      if (const Node* w = lr.optional("window")) {
+        if (l.attention == AttentionKind::global) fail(*w, "layout.window", "a global layer has no window");
+        l.window = as_int(*w, "layout.window", 1, 1'000'000'000);
+      } else if (l.attention != AttentionKind::global) {
+        fail(item, "layout.window", std::string("missing: a ") + std::string(to_string(l.attention)) +
+                                        " layer needs its window in tokens");
+      }
+      l.rope = lr.optional("rope") ? as_bool(*lr.optional("rope"), "layout.rope") : true;
+      l.sinks = lr.optional("sinks") ? as_bool(*lr.optional("sinks"), "layout.sinks") : false;
+      l.moe = model_has_moe;
+      if (const Node* mlp = lr.optional("mlp")) l.moe = as_enum(*mlp, "layout.mlp", {"dense", "moe"}) == "moe";
+      if (l.moe && !model_has_moe) fail(item, "layout.mlp", "moe layers need a moe block in the model");
+      if (const Node* f = lr.optional("ffn_size")) {
+        if (l.moe) fail(*f, "layout.ffn_size", "an MoE layer's width is moe.expert_ffn_size");
+        l.ffn_size = as_int(*f, "layout.ffn_size", 1, 100 * kMaxDim);
+      } else if (!l.moe) {
+        l.ffn_size = m.ffn_size;
+      }
+      lr.finish();
+      counted += count;
+      if (counted > m.layers)
+        fail(item, "layout.count", "the layout describes " + std::to_string(counted) + " layers; the model has " +
+                                       std::to_string(m.layers));
+      pattern.insert(pattern.end(), static_cast<std::size_t>(count), l);
+    }
+  } else {
+    std::vector<AttentionKind> kinds = {window ? AttentionKind::sliding : AttentionKind::global};
+    if (types_node) {
+      note("layer_types", *types_node);
+      if (types_node->kind != Node::Kind::sequence || types_node->items.empty())
+        fail(*types_node, "layer_types", "expected a list such as [sliding, full]");
+      if (types_node->items.size() > static_cast<std::size_t>(m.layers))
+        fail(*types_node, "layer_types", "pattern is longer than the number of layers");
+      kinds.clear();
+      for (const Node& item : types_node->items) {
+        const bool full = as_enum(item, "layer_types", {"full", "sliding"}) == "full";
+        if (!full && !window) fail(item, "layer_types", "names sliding layers but the model has no sliding_window");
+        kinds.push_back(full ? AttentionKind::global : AttentionKind::sliding);
+      }
+    }
+    for (AttentionKind k : kinds) {
+      LayerSpec l;
+      l.attention = k;
+      l.window = k == AttentionKind::global ? 0 : *window;
+      l.moe = model_has_moe;
+      l.ffn_size = l.moe ? 0 : m.ffn_size;
+      pattern.push_back(l);
+    }
+  }
+  std::int64_t first_dense = 0;
   if (const Node* n = r.optional("moe")) {
     MapReader mr(*n, "moe");
     MoeSpec moe;
@@ -85,13 +160,23 @@ ModelSpec model_from_yaml(const Node& root, const std::string& source) {
     moe.expert_ffn_size = int_field(mr, "expert_ffn_size", 1, 100 * kMaxDim);
     if (const Node* s = mr.optional("shared_experts"))
       moe.shared_experts = as_int(*s, "moe.shared_experts", 0, 1'000);
+    if (const Node* s = mr.optional("shared_expert_ffn_size"))
+      moe.shared_expert_ffn_size = as_int(*s, "moe.shared_expert_ffn_size", 1, 100 * kMaxDim);
     if (const Node* s = mr.optional("first_dense_layers")) {
-      note("moe.first_dense_layers", *s);
-      moe.first_dense_layers = as_int(*s, "moe.first_dense_layers", 0, 10'000);
+      // Shorthand: the first N layers have a dense MLP of ffn_size (DeepSeek first_k_dense_replace).
+      if (layout) fail(*s, "moe.first_dense_layers", "the layout says which layers are dense: drop this key");
+      first_dense = as_int(*s, "moe.first_dense_layers", 0, m.layers);
     }
     moe.router_bias = bool_field(mr, "router_bias", false);
+    moe.expert_bias = bool_field(mr, "expert_bias", false);
     mr.finish();
     m.moe = moe;
+  }
+  m.layer_specs = repeat_layout(pattern, m.layers);
+  for (std::int64_t i = 0; i < first_dense; ++i) {
+    LayerSpec& l = m.layer_specs[static_cast<std::size_t>(i)];
+    l.moe = false;
+    l.ffn_size = m.ffn_size;
   }
   if (const Node* n = r.optional("mla")) {
     MapReader mr(*n, "mla");

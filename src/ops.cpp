@@ -1,5 +1,6 @@
 #include "ops.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -20,6 +21,45 @@ double causal_pairs(double tokens, double context, double window) {
   if (lo <= window) pairs += (window - lo + 1) * (lo + window) / 2.0;  // still inside the window
   const double beyond = context - std::max(lo, window + 1) + 1;         // each sees `window` keys
   return pairs + beyond * window;
+}
+
+double chunked_pairs(double tokens, double context, double chunk) {
+  auto prefix = [&](double n) {  // Σ_{p=1..n} ((p − 1) mod C) + 1
+    const double full = std::floor(n / chunk), r = n - full * chunk;
+    return full * chunk * (chunk + 1) / 2 + r * (r + 1) / 2;
+  };
+  return prefix(context) - prefix(context - tokens);
+}
+
+double LayerGroup::keys(double context) const {
+  switch (attention) {
+    case AttentionKind::global: return context;
+    case AttentionKind::sliding: return std::min(context, window);
+    case AttentionKind::chunked: return std::fmod(context - 1, window) + 1;
+  }
+  return context;
+}
+
+double LayerGroup::pairs(double tokens, double context) const {
+  switch (attention) {
+    case AttentionKind::global: return causal_pairs(tokens, context, 0);
+    case AttentionKind::sliding: return causal_pairs(tokens, context, window);
+    case AttentionKind::chunked: return chunked_pairs(tokens, context, window);
+  }
+  return causal_pairs(tokens, context, 0);
+}
+
+std::vector<std::int64_t> decode_breakpoints(const ModelShapes& s, std::int64_t first, std::int64_t last) {
+  std::vector<std::int64_t> cuts;
+  for (const LayerGroup& g : s.groups) {
+    const auto w = static_cast<std::int64_t>(g.window);
+    if (g.attention == AttentionKind::sliding && first <= w && w < last) cuts.push_back(w);
+    if (g.attention == AttentionKind::chunked)
+      for (std::int64_t c = (first + w - 1) / w * w; c < last; c += w) cuts.push_back(c);
+  }
+  std::sort(cuts.begin(), cuts.end());
+  cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+  return cuts;
 }
 
 namespace {
@@ -44,15 +84,21 @@ void add_bias(std::vector<GemmShape>& gemms, GemmShape* single, std::string_view
 }
 
 LayerGroup compile_layer(const ModelSpec& m, const WeightFormat& f, std::int64_t layer, std::int64_t tp) {
+  const LayerSpec& spec = m.layer(layer);
   LayerGroup g;
-  g.sliding = m.layer_attention(layer) == LayerAttention::sliding && m.sliding_window.has_value();
-  g.moe = m.is_moe_layer(layer);
-  bool expert_seen_down = false;
+  g.attention = spec.attention;
+  g.window = static_cast<double>(spec.window);
+  g.moe = spec.moe;
+  // The layer lists every routed expert; the first one's tensors describe them all.
+  const int per_expert = !spec.moe ? 0 : (m.gated_mlp ? 3 : 2) * (m.moe->expert_bias ? 2 : 1);
+  int expert_tensors = 0;
   for (const WeightTensor& t : layer_tensors(m, layer, tp)) {
     const std::string_view name = t.name;
     const double bytes = tensor_bytes(t, f).as_double();
     const GemmShape shape{name, static_cast<double>(t.rows), static_cast<double>(t.cols), bytes};
-    if (name == "norms" || name == "attn.q_a_norm" || name == "attn.kv_a_norm") {
+    if (name == "norms" || name == "attn.q_a_norm" || name == "attn.kv_a_norm" || name == "attn.qk_norm" ||
+        name == "attn.sinks") {
+      // Small per-layer vectors, read once per pass with the norms.
       g.norm_weight_bytes += bytes;
       g.norms += name == "norms" ? static_cast<double>(m.norms_per_layer) : 0.0;
     } else if (name == "attn.o_proj") {
@@ -68,9 +114,11 @@ LayerGroup compile_layer(const ModelSpec& m, const WeightFormat& f, std::int64_t
     } else if (name == "moe.router_bias") {
       g.router.weight_bytes += bytes;
     } else if (starts_with(name, "moe.expert.")) {
-      // The layer lists every expert; one expert's matrices describe them all.
-      if (!expert_seen_down) g.expert.push_back(shape);
-      if (name == "moe.expert.down") expert_seen_down = true;
+      if (expert_tensors++ >= per_expert) continue;
+      if (name.ends_with("_bias"))
+        add_bias(g.expert, nullptr, name, bytes);
+      else
+        g.expert.push_back(shape);
     } else if (starts_with(name, "moe.shared.") || starts_with(name, "mlp.")) {
       if (name.ends_with("_bias")) {
         add_bias(g.mlp, nullptr, name, bytes);
@@ -89,6 +137,19 @@ LayerGroup compile_layer(const ModelSpec& m, const WeightFormat& f, std::int64_t
   return g;
 }
 
+/// Report label of a layer kind: the parts that vary between the model's layers.
+std::string_view layer_label(AttentionKind attention, bool moe, bool attention_varies, bool mlp_varies) {
+  static constexpr std::string_view kBoth[3][2] = {{"global dense", "global moe"},
+                                                   {"sliding dense", "sliding moe"},
+                                                   {"chunked dense", "chunked moe"}};
+  static constexpr std::string_view kAttention[3] = {"global", "sliding", "chunked"};
+  const auto a = static_cast<std::size_t>(attention);
+  if (attention_varies && mlp_varies) return kBoth[a][moe ? 1 : 0];
+  if (attention_varies) return kAttention[a];
+  if (mlp_varies) return moe ? "moe" : "dense";
+  return "";
+}
+
 }  // namespace
 
 ModelShapes compile_shapes(const ModelSpec& m, const WeightFormat& f, std::int64_t tp) {
@@ -97,11 +158,12 @@ ModelShapes compile_shapes(const ModelSpec& m, const WeightFormat& f, std::int64
   s.gated = m.gated_mlp;
   s.layernorm = m.norm == NormKind::layernorm;
   s.parallel_attention = m.parallel_attention;
-  s.window = m.sliding_window ? static_cast<double>(*m.sliding_window) : 0.0;
   s.activation_bytes = bits_of(f.unquantised) / 8.0;
   s.gemm_input_bytes = f.activations_quantised ? bits_of(f.compute) / 8.0 : s.activation_bytes;
   s.gemm_math = f.compute;
   s.attention_math = f.unquantised;
+  s.fp4_weights = f.fp4_weights;
+  s.experts_only = f.experts_only;
 
   AttentionShape& at = s.attention;
   at.q_heads = static_cast<double>(m.heads / tp);
@@ -115,33 +177,26 @@ ModelShapes compile_shapes(const ModelSpec& m, const WeightFormat& f, std::int64
     at.qk_dim = at.v_dim = static_cast<double>(m.head_dim);
   }
 
-  // Group identical layers: same kind (dense/MoE) and same attention (full/sliding).
+  // Group identical layers: the same LayerSpec compiles to the same shapes.
+  std::vector<const LayerSpec*> kinds;
   for (std::int64_t i = 0; i < m.layers; ++i) {
-    const bool sliding = m.layer_attention(i) == LayerAttention::sliding && m.sliding_window.has_value();
-    const bool moe = m.is_moe_layer(i);
-    bool found = false;
-    for (auto& g : s.groups) {
-      if (g.sliding == sliding && g.moe == moe) {
-        ++g.count;
-        found = true;
-        break;
-      }
-    }
-    if (!found) {
+    const LayerSpec& spec = m.layer(i);
+    auto found = std::find_if(kinds.begin(), kinds.end(), [&](const LayerSpec* k) { return *k == spec; });
+    if (found != kinds.end()) {
+      ++s.groups[static_cast<std::size_t>(found - kinds.begin())].count;
+    } else {
+      kinds.push_back(&spec);
       s.groups.push_back(compile_layer(m, f, i, tp));
       s.groups.back().count = 1;
     }
   }
-  // Layer kinds worth naming in reports: MoE vs dense first, else sliding vs global attention.
-  bool any_moe = false, any_dense = false, any_sliding = false, any_global = false;
+  // Layer kinds worth naming in reports: whatever varies, the attention kind and dense vs MoE.
+  bool attention_varies = false, mlp_varies = false;
   for (const LayerGroup& g : s.groups) {
-    (g.moe ? any_moe : any_dense) = true;
-    (g.sliding ? any_sliding : any_global) = true;
+    attention_varies = attention_varies || g.attention != s.groups.front().attention;
+    mlp_varies = mlp_varies || g.moe != s.groups.front().moe;
   }
-  for (LayerGroup& g : s.groups)
-    g.label = any_moe && any_dense         ? (g.moe ? "moe" : "dense")
-              : any_sliding && any_global ? (g.sliding ? "sliding" : "global")
-                                          : "";
+  for (LayerGroup& g : s.groups) g.label = layer_label(g.attention, g.moe, attention_varies, mlp_varies);
 
   for (const WeightTensor& t : head_tensors(m, tp, /*separate_stage=*/true)) {
     const double bytes = tensor_bytes(t, f).as_double();

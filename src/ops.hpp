@@ -63,7 +63,8 @@ struct AttentionShape {
 /// Layers that share one shape.
 struct LayerGroup {
   std::int64_t count = 0;
-  bool sliding = false;
+  AttentionKind attention = AttentionKind::global;
+  double window = 0;                    ///< sliding window or chunk, tokens (0: global)
   std::vector<GemmShape> attention_in;  ///< q/k/v, or MLA's projections (kv_b included)
   GemmShape attention_out;
   std::vector<GemmShape> mlp;           ///< dense MLP, or the shared experts of a MoE layer
@@ -76,8 +77,14 @@ struct LayerGroup {
   double top_k = 0;
   double norms = 0;                     ///< normalisation layers in the block
   double norm_weight_bytes = 0;         ///< their weights, all of them
-  /// Names the kind when a model has several ("sliding"/"global", "dense"/"moe"); else empty.
+  /// Names the kind when a model has several ("sliding"/"global", "dense"/"moe", "chunked
+  /// moe"); else empty.
   std::string_view label;
+
+  /// Keys the newest of `context` tokens attends in these layers (LayerSpec::keys).
+  double keys(double context) const;
+  /// Query–key pairs for `tokens` new tokens whose last one attends `context` tokens.
+  double pairs(double tokens, double context) const;
 };
 
 struct ModelShapes {
@@ -86,7 +93,6 @@ struct ModelShapes {
   GemmShape lm_head;
   double hidden = 0;
   double final_norm_bytes = 0;
-  double window = 0;            ///< sliding window in tokens (0: none)
   bool gated = true;
   bool layernorm = false;
   bool parallel_attention = false;  ///< attention and MLP side by side: one TP all-reduce per layer
@@ -94,6 +100,9 @@ struct ModelShapes {
   double gemm_input_bytes = 2;  ///< bytes per GEMM input element (1 for W8A8 formats)
   DType gemm_math = DType::bf16;
   DType attention_math = DType::bf16;
+  bool fp4_weights = false;   ///< the format needs fp4 tensor cores for gemm_math
+  /// Only routed experts run in gemm_math; attention and dense MLP GEMMs stay 16-bit (gpt-oss).
+  bool experts_only = false;
 };
 
 /// Shapes per TP rank, grouped by layer kind (dense/MoE x full/sliding).
@@ -116,6 +125,16 @@ double expected_distinct_experts(double experts, double top_k, double tokens);
 /// `context` tokens, under a window w (0: none): Σ over new tokens of min(position, w).
 /// A prompt of n tokens from empty: n(n+1)/2.
 double causal_pairs(double tokens, double context, double window);
+
+/// The same for chunked local attention with chunks of C tokens (Llama 4): the token at
+/// position p attends ((p − 1) mod C) + 1 keys. With F(n) = ⌊n/C⌋·C(C+1)/2 + r(r+1)/2,
+/// r = n mod C, the pairs are F(context) − F(context − tokens).
+double chunked_pairs(double tokens, double context, double chunk);
+
+/// Decode contexts in [first, last] after which some layer's keys stop being linear in the
+/// context (a sliding window W, each multiple of a chunk C), sorted: the closed-form TPOT
+/// averages each piece between them separately.
+std::vector<std::int64_t> decode_breakpoints(const ModelShapes& s, std::int64_t first, std::int64_t last);
 
 /// A weight GEMM y[tokens x n] = x[tokens x k] W^T: 2·tokens·n·k FLOPs; reads `weight_reads`
 /// copies of the weights (MoE: expected distinct experts) and the input, writes the output.

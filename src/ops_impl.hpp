@@ -45,6 +45,9 @@ void for_each_op(const ModelShapes& s, const PhaseQuery& q, Sink&& sink) {
     out(gemm_op(g, phase, unit, count, tokens, input_bytes, a, weight_reads));
   };
 
+  // Weight GEMMs outside the routed experts: 16-bit when only the experts are quantised.
+  const OpUnit dense_unit = s.experts_only ? OpUnit::gemm16 : OpUnit::gemm;
+
   emit("embed_gather", OpUnit::vector, 1, 0.0, T * h * a, T * h * a);
 
   for (const LayerGroup& g : s.groups) {
@@ -54,15 +57,14 @@ void for_each_op(const ModelShapes& s, const PhaseQuery& q, Sink&& sink) {
     emit("norms", OpUnit::vector, n, g.norms * norm_flops * T * h,
          g.norms * T * h * a + g.norm_weight_bytes, g.norms * T * h * a);
 
-    for (const GemmShape& proj : g.attention_in) gemm(proj, n, T, OpUnit::gemm);
+    for (const GemmShape& proj : g.attention_in) gemm(proj, n, T, dense_unit);
 
     // New keys/values (or MLA latents) stored in the KV cache in its own type.
     const double cached_per_token = mla ? at.latent_dim : at.kv_heads * (at.qk_dim + at.v_dim);
     emit("kv_cache_write", OpUnit::vector, n, 0.0, T * cached_per_token * a, T * cached_per_token * kv_bytes);
 
-    const double window = g.sliding ? s.window : 0.0;
-    const double keys = window > 0 ? std::min(context, window) : context;  // keys the newest token sees
-    const double pairs = B * causal_pairs(new_tokens, context, window);     // q·k pairs, all sequences
+    const double keys = g.keys(context);                     // keys the newest token sees
+    const double pairs = B * g.pairs(new_tokens, context);   // q·k pairs, all sequences
     const double H = at.q_heads;
     if (mla && phase == Phase::decode) {
       // Absorbed MLA decode (DeepSeek-V2 §2.1.3, FlashMLA): scores over the cached latent,
@@ -73,7 +75,7 @@ void for_each_op(const ModelShapes& s, const PhaseQuery& q, Sink&& sink) {
       const AttentionPass pass{B, new_tokens, keys, pairs, attention_kv_read_bytes(at, B, keys, a, kv_bytes)};
       attention_ops(at, phase, n, pass, q.attention, a, out);
     }
-    gemm(g.attention_out, n, T, OpUnit::gemm);
+    gemm(g.attention_out, n, T, dense_unit);
     emit("residual_add", OpUnit::vector, 2 * n, T * h, 2.0 * T * h * a, T * h * a);
 
     const double act_flops = s.gated ? 4.0 : 8.0;  // silu·mul vs tanh-GELU, per element
@@ -87,7 +89,7 @@ void for_each_op(const ModelShapes& s, const PhaseQuery& q, Sink&& sink) {
            act_inputs * routed * g.expert_width * a, routed * g.expert_width * a);
     }
     if (!g.mlp.empty()) {
-      for (const GemmShape& proj : g.mlp) gemm(proj, n, T, OpUnit::gemm);
+      for (const GemmShape& proj : g.mlp) gemm(proj, n, T, dense_unit);
       emit("mlp_activation", OpUnit::vector, n, act_flops * T * g.mlp_width,
            act_inputs * T * g.mlp_width * a, T * g.mlp_width * a);
     }

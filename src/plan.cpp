@@ -24,7 +24,8 @@ std::string_view quality_note(QualityRisk r) {
   return "";
 }
 
-QualityRisk quality_risk(const WeightFormat& f, DType kv) {
+QualityRisk quality_risk(const WeightFormat& f, DType kv, const std::optional<WeightFormat>& checkpoint) {
+  if (checkpoint && checkpoint->name == f.name) return bits_of(kv) <= 8 ? QualityRisk::kv8 : QualityRisk::baseline;
   if (f.weight_bits <= 4) return QualityRisk::int4;
   if (f.weight_bits <= 8) return bits_of(kv) <= 8 ? QualityRisk::weights8_kv8 : QualityRisk::weights8;
   if (bits_of(kv) <= 8) return QualityRisk::kv8;
@@ -154,7 +155,7 @@ class Search {
     // GPU-hours per million generated tokens: GPUs × (1e6 tokens / throughput) seconds / 3600.
     p.gpu_hours_per_mtok = static_cast<double>(p.gpus()) * 1e6 / p.throughput_tokens_per_s / 3600.0;
     if (f.gpu->usd_per_hour) p.usd_per_mtok = p.gpu_hours_per_mtok * *f.gpu->usd_per_hour;
-    p.risk = quality_risk(f.weights, f.kv);
+    p.risk = quality_risk(f.weights, f.kv, m_.checkpoint_format);
     result.plans.push_back(std::move(p));
     return true;
   }
@@ -251,9 +252,14 @@ PlanResult make_plan(const ModelSpec& m, const PlanRequest& r) {
   if (default_formats) {
     for (const char* name : {sixteen.c_str(), "fp8", "int8"}) formats.push_back(*weight_format(name));
     if (r.allow_int4) formats.push_back(*weight_format("int4"));
+    // The checkpoint's own format (MXFP4 experts, FP8 blocks) is always a candidate.
+    if (m.checkpoint_format && std::none_of(formats.begin(), formats.end(), [&](const WeightFormat& f) {
+          return f.name == m.checkpoint_format->name;
+        }))
+      formats.insert(formats.begin(), *m.checkpoint_format);
   } else if (!r.allow_int4) {
     for (const WeightFormat& f : formats)
-      if (quality_risk(f, DType::bf16) == QualityRisk::int4)
+      if (quality_risk(f, DType::bf16, m.checkpoint_format) == QualityRisk::int4)
         throw InputError({}, "--precision", f.name + " is int4-class: pass --allow-int4 to accept its quality risk");
   }
   std::vector<DType> kvs = r.kv_dtypes;

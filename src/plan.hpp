@@ -42,7 +42,9 @@ struct PlanRequest {
 /// 16-bit cache before 8-bit weights with an 8-bit cache: each step adds its own error.
 enum class QualityRisk { baseline, kv8, weights8, weights8_kv8, int4 };
 std::string_view quality_note(QualityRisk r);
-QualityRisk quality_risk(const WeightFormat& f, DType kv);
+/// `checkpoint`: the model's own stored format (gpt-oss's MXFP4 experts, DeepSeek's FP8): serving
+/// it as shipped adds no weight-quantisation risk, whatever its bits.
+QualityRisk quality_risk(const WeightFormat& f, DType kv, const std::optional<WeightFormat>& checkpoint = {});
 
 struct Plan {
   std::size_t gpu = 0;  ///< index into PlanRequest::gpus

@@ -17,12 +17,15 @@ Ceilings ceilings_for(const GpuSpec& g, const ModelShapes& s) {
   c.gemm16 = *g.peak(act_math);
   c.vector = g.peak(DType::fp32).value_or(FlopsPerSecond{g.peak(sixteen_type)->value / 16});
   c.gemm_math = s.gemm_math;
-  if (auto p = g.peak(s.gemm_math)) {
+  if (s.fp4_weights && !g.peak(DType::fp4)) {
+    // vLLM: "Your GPU does not have native support for FP4 computation ... Weight-only FP4
+    // compression will be used leveraging the Marlin kernel": W4A16.
+    c.gemm = c.gemm16;
+    c.gemm_math = act_math;
+    c.note = g.name + " has no fp4 tensor cores: 4-bit float weights are dequantised to " +
+             std::string(to_string(act_math)) + " math (weight-only kernels, as vLLM's Marlin)";
+  } else if (auto p = g.peak(s.gemm_math)) {
     c.gemm = *p;
-  } else if (s.gemm_math == DType::fp4 && g.peak(DType::fp8)) {
-    c.gemm = *g.peak(DType::fp8);
-    c.gemm_math = DType::fp8;
-    c.note = g.name + " has no fp4 tensor cores: 4-bit weights run as fp8 math";
   } else if (s.gemm_math == DType::bf16 || s.gemm_math == DType::fp16) {
     c.gemm = c.gemm16;
     c.gemm_math = act_math;
@@ -199,15 +202,15 @@ ServiceEstimate estimate_service(const ModelShapes& s, const Ceilings& c, const 
     auto mean_step = [&](std::int64_t b) {
       ServiceQuery dq = q;
       dq.batch = b;
-      // Sliding layers stop growing at the window: split the range there so each part is linear.
-      const std::int64_t w = static_cast<std::int64_t>(s.window);
+      // Sliding layers stop growing at their window and chunked ones restart at each chunk:
+      // split the range there so each piece is linear in the context.
       double total = 0;
-      if (w > 0 && first < w && w < last) {
-        total += mean_step_time(s, c, dq, first, w) * static_cast<double>(w - first + 1);
-        total += mean_step_time(s, c, dq, w + 1, last) * static_cast<double>(last - w);
-      } else {
-        total += mean_step_time(s, c, dq, first, last) * static_cast<double>(steps);
+      std::int64_t from = first;
+      for (std::int64_t cut : decode_breakpoints(s, first, last)) {
+        total += mean_step_time(s, c, dq, from, cut) * static_cast<double>(cut - from + 1);
+        from = cut + 1;
       }
+      total += mean_step_time(s, c, dq, from, last) * static_cast<double>(last - from + 1);
       const double comm = b == dm.largest ? e.decode_comm_time.tensor_parallel.value
                                           : comm_time(comm_ops(s, topo, Phase::decode, static_cast<double>(b),
                                                                static_cast<double>(b)))

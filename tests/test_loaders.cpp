@@ -82,10 +82,11 @@ TEST_CASE("Hugging Face field variants") {
   const ModelSpec gemma = resolve_model(kData + "hf/gemma-2-9b.json");
   CHECK(gemma.head_dim == 256);  // explicit head_dim, not 3584 / 16 = 224
   CHECK(gemma.tie_embeddings);   // absent -> Gemma default true
-  CHECK(gemma.layer_attention(0) == LayerAttention::sliding);
-  CHECK(gemma.layer_attention(1) == LayerAttention::full);
+  CHECK(gemma.layer(0).attention == AttentionKind::sliding);
+  CHECK(gemma.layer(0).window == 4096);
+  CHECK(gemma.layer(1).attention == AttentionKind::global);
   const ModelSpec qwen = resolve_model(kData + "hf/qwen2.5-7b.json");
-  CHECK_FALSE(qwen.sliding_window.has_value());  // use_sliding_window: false
+  CHECK_FALSE(qwen.has_local_attention());  // use_sliding_window: false
   CHECK(qwen.attention_bias);
   const ModelSpec falcon = resolve_model(kData + "hf/falcon-40b-old.json");
   CHECK(falcon.kv_heads == 8);  // n_head_kv
@@ -149,7 +150,7 @@ TEST_CASE("bad input: one located message each") {
       {"hf-duplicate.json", false, "hidden_size: duplicate key (first given at line 1)"},
       {"hf-missing.json", false, "hidden_size: missing; a config needs one of hidden_size, n_embd, n_embed, d_model"},
       {"hf-truncated.json", false, "malformed YAML/JSON: end of map flow not found"},
-      {"hf-unknown-quant.json", false, "quantization_config.quant_method: \"bitsandbytes\" is not supported (supported: awq, gptq, fp8, compressed-tensors)"},
+      {"hf-unknown-quant.json", false, "quantization_config.quant_method: \"bitsandbytes\" is not supported (supported: awq, gptq, fp8, mxfp4, modelopt, compressed-tensors)"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.file);

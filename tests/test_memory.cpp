@@ -74,8 +74,17 @@ TEST_CASE("weights by precision") {
   CHECK(tensor_bytes(q, fmt("int4")).value == 8'388'608 + 327'680);
   // Symmetric: 4096 * 32 * 16 bits / 8 = 262,144 B of scales.
   CHECK(tensor_bytes(q, fmt("int4-sym")).value == 8'388'608 + 262'144);
-  // NVFP4: 4 bits + an 8-bit scale per 16 = 4.5 bits: 4096*4096*4.5/8 = 9,437,184 B.
-  CHECK(tensor_bytes(q, fmt("nvfp4")).value == 9'437'184);
+  // NVFP4: 4 bits + an 8-bit scale per 16 = 4.5 bits: 4096*4096*4.5/8 = 9,437,184 B, plus the
+  // tensor's two fp32 global scales (ModelOpt weight_scale_2 and input_scale): 8 B.
+  CHECK(tensor_bytes(q, fmt("nvfp4")).value == 9'437'184 + 8);
+  // MXFP4 (gpt-oss experts): 4 bits + an 8-bit E8M0 scale per 32 = 4.25 bits:
+  // 4096*4096/2 = 8,388,608 B of values + 4096*128 scales = 524,288 B.
+  CHECK(tensor_bytes(q, fmt("mxfp4")).value == 8'388'608 + 524'288);
+  // Experts-only MXFP4 (gpt-oss as shipped): a non-expert projection stays bf16, an expert's
+  // matrix is MXFP4.
+  CHECK(tensor_bytes(q, fmt("mxfp4-experts")).value == 4096ULL * 4096 * 2);
+  const WeightTensor expert{"moe.expert.up", 4096, 4096, true, true};
+  CHECK(tensor_bytes(expert, fmt("mxfp4-experts")).value == 8'388'608 + 524'288);
   // int8 W8A8: 1 byte each + one fp32 scale per output channel.
   CHECK(tensor_bytes(q, fmt("int8")).value == 16'777'216 + 4096 * 4);
   // Non-quantisable tensors (embeddings) stay 16-bit whatever the format.

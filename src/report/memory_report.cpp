@@ -41,6 +41,8 @@ nlohmann::ordered_json flat_fields(const MemoryView& v) {
   j["memory_utilization"] = q.memory_utilization;
   j["params"] = e.params.total;
   j["active_params"] = e.params.active;
+  j["vision_params"] = e.params.vision;
+  j["mtp_params"] = e.params.mtp;
   // Scopes differ by nature: weights are the model's (one copy), the KV cache one replica's
   // batch; activations and overhead exist per GPU. The per_gpu_* fields are the tightest
   // GPU's breakdown and sum to per_gpu_bytes.
@@ -153,8 +155,15 @@ std::string memory_text(const MemoryView& v) {
   out += fmt::format("  {} parameters", with_commas(e.params.total));
   if (e.params.active != e.params.total)
     out += fmt::format(" ({} active per token)", with_commas(e.params.active));
-  out += fmt::format("; weights {} ({:.2f} GB); KV cache {} B per token\n\n", human_bytes(e.weights),
-                     e.weights.as_double() / kGB, with_commas(e.kv_per_token.value));
+  if (e.params.vision > 0) out += fmt::format(" + {} in the vision tower", with_commas(e.params.vision));
+  out += fmt::format("; weights {} ({:.2f} GB){}; KV cache {} B per token\n", human_bytes(e.weights),
+                     e.weights.as_double() / kGB, e.params.vision > 0 ? ", vision tower included" : "",
+                     with_commas(e.kv_per_token.value));
+  if (e.params.mtp > 0)
+    out += fmt::format("  MTP module: {} more parameters in the checkpoint ({} layer{}), loaded only for MTP "
+                       "speculative decoding: not counted\n",
+                       with_commas(e.params.mtp), v.model.mtp_layers, v.model.mtp_layers == 1 ? "" : "s");
+  out += "\n";
 
   const std::string stage_note =
       e.stages.size() > 1 ? fmt::format(" (tightest: stage {} of {}, layers {}-{})", e.worst_stage + 1,
