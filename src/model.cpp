@@ -36,6 +36,39 @@ bool ModelSpec::has_local_attention() const {
                      [](const LayerSpec& l) { return l.attention != AttentionKind::global; });
 }
 
+std::string describe_layout(const ModelSpec& m) {
+  struct Kind {
+    AttentionKind attention;
+    std::int64_t window;
+    bool rope;
+    std::int64_t count;
+  };
+  std::vector<Kind> kinds;
+  for (const LayerSpec& l : m.layer_specs) {
+    auto it = std::find_if(kinds.begin(), kinds.end(), [&](const Kind& k) {
+      return k.attention == l.attention && k.window == l.window && k.rope == l.rope;
+    });
+    if (it != kinds.end()) ++it->count;
+    else kinds.push_back({l.attention, l.window, l.rope, 1});
+  }
+  std::string out;
+  for (const Kind& k : kinds) {
+    if (!out.empty()) out += " + ";
+    out += std::to_string(k.count) + " " + std::string(to_string(k.attention));
+    if (k.attention != AttentionKind::global) out += " (" + std::to_string(k.window) + ")";
+    if (!k.rope) out += " NoPE";
+  }
+  if (m.mla) out += " MLA";
+  out += "; ";
+  const std::int64_t moe = m.moe_layer_count(), dense = m.layers - moe;
+  if (moe == 0) return out + "dense";
+  if (dense > 0) out += std::to_string(dense) + " dense + ";
+  out += std::to_string(moe) + " MoE (" + std::to_string(m.moe->experts) + " experts, top-" +
+         std::to_string(m.moe->experts_per_token);
+  if (m.moe->shared_experts > 0) out += ", " + std::to_string(m.moe->shared_experts) + " shared";
+  return out + ")";
+}
+
 std::vector<LayerSpec> repeat_layout(const std::vector<LayerSpec>& pattern, std::int64_t layers) {
   std::vector<LayerSpec> out;
   if (pattern.empty()) return out;

@@ -127,6 +127,10 @@ struct ModelSpec {
 /// are checked by loaders.
 void validate_model(const ModelSpec& m);
 
+/// The layout in a few words, kinds in order of first appearance: "52 sliding (1024) + 10
+/// global; dense" or "36 chunked (8192) + 12 global NoPE; 48 MoE (16 experts, top-1, 1 shared)".
+std::string describe_layout(const ModelSpec& m);
+
 /// `pattern` repeated over `layers` layers, the last repeat cut short (how HF configs state
 /// periodic layouts: Gemma 3's five local layers then one global, cut at 62).
 std::vector<LayerSpec> repeat_layout(const std::vector<LayerSpec>& pattern, std::int64_t layers);

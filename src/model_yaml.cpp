@@ -91,40 +91,47 @@ ModelSpec model_from_yaml(const Node& root, const std::string& source) {
     note("layout", *layout);
     if (layout->kind != Node::Kind::sequence || layout->items.empty())
       fail(*layout, "layout", "expected a list of layer kinds such as [{count: 5, attention: sliding, window: 1024}, {attention: global}]");
-    for (const Node& item : layout->items) {
-      MapReader lr(item, "layout");
+    for (std::size_t index = 0; index < layout->items.size(); ++index) {
+      const Node& item = layout->items[index];
+      const std::string at = "layout[" + std::to_string(index) + "]";
+      MapReader lr(item, at);
+      const Node* count_node = lr.optional("count");
+      const Node* attention_node = lr.optional("attention");
+      const Node* window_node_i = lr.optional("window");
+      const Node* rope_node = lr.optional("rope");
+      const Node* sinks_node = lr.optional("sinks");
+      const Node* mlp_node = lr.optional("mlp");
+      const Node* ffn_node = lr.optional("ffn_size");
+      lr.finish();  // a misspelt key is the first thing to report
       LayerSpec l;
-      const std::int64_t count = [&] {
-        const Node* c = lr.optional("count");
-        return c ? as_int(*c, "layout.count", 1, 10'000) : 1;
-      }();
-      if (const Node* a = lr.optional("attention")) {
-        const std::string kind = as_enum(*a, "layout.attention", {"global", "sliding", "chunked"});
+      const std::int64_t count = count_node ? as_int(*count_node, at + ".count", 1, 10'000) : 1;
+      if (attention_node) {
+        const std::string kind = as_enum(*attention_node, at + ".attention", {"global", "sliding", "chunked"});
         l.attention = kind == "global" ? AttentionKind::global : kind == "sliding" ? AttentionKind::sliding : AttentionKind::chunked;
       }
-      if (const Node* w = lr.optional("window")) {
-        if (l.attention == AttentionKind::global) fail(*w, "layout.window", "a global layer has no window");
-        l.window = as_int(*w, "layout.window", 1, 1'000'000'000);
+      if (window_node_i) {
+        if (l.attention == AttentionKind::global)
+          fail(*window_node_i, at + ".window", "a global layer has no window (say attention: sliding or chunked)");
+        l.window = as_int(*window_node_i, at + ".window", 1, 1'000'000'000);
       } else if (l.attention != AttentionKind::global) {
-        fail(item, "layout.window", std::string("missing: a ") + std::string(to_string(l.attention)) +
-                                        " layer needs its window in tokens");
+        fail(item, at + ".window", std::string("missing: a ") + std::string(to_string(l.attention)) +
+                                       " layer needs its window in tokens");
       }
-      l.rope = lr.optional("rope") ? as_bool(*lr.optional("rope"), "layout.rope") : true;
-      l.sinks = lr.optional("sinks") ? as_bool(*lr.optional("sinks"), "layout.sinks") : false;
+      l.rope = rope_node ? as_bool(*rope_node, at + ".rope") : true;
+      l.sinks = sinks_node ? as_bool(*sinks_node, at + ".sinks") : false;
       l.moe = model_has_moe;
-      if (const Node* mlp = lr.optional("mlp")) l.moe = as_enum(*mlp, "layout.mlp", {"dense", "moe"}) == "moe";
-      if (l.moe && !model_has_moe) fail(item, "layout.mlp", "moe layers need a moe block in the model");
-      if (const Node* f = lr.optional("ffn_size")) {
-        if (l.moe) fail(*f, "layout.ffn_size", "an MoE layer's width is moe.expert_ffn_size");
-        l.ffn_size = as_int(*f, "layout.ffn_size", 1, 100 * kMaxDim);
+      if (mlp_node) l.moe = as_enum(*mlp_node, at + ".mlp", {"dense", "moe"}) == "moe";
+      if (l.moe && !model_has_moe) fail(*mlp_node, at + ".mlp", "moe layers need a moe block in the model");
+      if (ffn_node) {
+        if (l.moe) fail(*ffn_node, at + ".ffn_size", "an MoE layer's width is moe.expert_ffn_size");
+        l.ffn_size = as_int(*ffn_node, at + ".ffn_size", 1, 100 * kMaxDim);
       } else if (!l.moe) {
         l.ffn_size = m.ffn_size;
       }
-      lr.finish();
       counted += count;
       if (counted > m.layers)
-        fail(item, "layout.count", "the layout describes " + std::to_string(counted) + " layers; the model has " +
-                                       std::to_string(m.layers));
+        fail(count_node ? *count_node : item, at + ".count",
+             "the layout describes " + std::to_string(counted) + " layers; the model has " + std::to_string(m.layers));
       pattern.insert(pattern.end(), static_cast<std::size_t>(count), l);
     }
   } else {

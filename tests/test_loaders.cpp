@@ -25,7 +25,7 @@ std::string error_of(const std::function<void()>& f) {
 }  // namespace
 
 TEST_CASE("every bundled model and GPU loads, named as its file") {
-  CHECK(bundled_model_names().size() >= 18);
+  CHECK(bundled_model_names().size() >= 30);
   for (const auto& name : bundled_model_names()) {
     CAPTURE(name);
     const ModelSpec m = resolve_model(name);
@@ -147,6 +147,12 @@ TEST_CASE("bad input: one located message each") {
       {"model-leading-zero.yaml", false, "layers: \"032\" has a leading zero; write it without"},
       {"model-yes-bool.yaml", false, "tie_embeddings: expected true or false, found \"yes\""},
       {"model-huge.yaml", false, "heads: expected an integer, found \"1e400\""},
+      {"model-layout-count.yaml", false, "layout[1].count: the layout describes 40 layers; the model has 32"},
+      {"model-layout-window.yaml", false, "layout[0].window: missing: a sliding layer needs its window in tokens"},
+      {"model-layout-and-window.yaml", false, "layout: describes the layers already: drop sliding_window and layer_types"},
+      {"model-layout-unknown-key.yaml", false, "layout[0].atention: unknown field (did you mean \"attention\"?)"},
+      {"model-layout-moe.yaml", false, "layout[0].mlp: moe layers need a moe block in the model"},
+      {"model-layout-zero-window.yaml", false, "layout[0].window: 0 is out of range; expected 1 to 1000000000"},
       {"hf-duplicate.json", false, "hidden_size: duplicate key (first given at line 1)"},
       {"hf-missing.json", false, "hidden_size: missing; a config needs one of hidden_size, n_embd, n_embed, d_model"},
       {"hf-truncated.json", false, "malformed YAML/JSON: end of map flow not found"},

@@ -273,3 +273,91 @@ TEST_CASE("memory JSON: the per-GPU breakdown sums to per_gpu_bytes; scopes by h
   CHECK(sum == j["per_gpu_bytes"].get<std::int64_t>());
   CHECK(j["total_bytes"].get<std::int64_t>() == 6 * j["per_gpu_bytes"].get<std::int64_t>());
 }
+
+TEST_CASE("KV cache at 128K tokens per layer kind, by hand") {
+  const std::int64_t n = 131'072;
+  // Gemma-3-27B: 16 KV heads x 128 x 2 (K, V) x 2 B = 8,192 B per token per layer.
+  // 10 global layers x 131,072 + 52 sliding layers x 1,024 tokens:
+  // 10 GiB + 436,207,616 B = 11,173,625,856 B = 10.41 GiB (62 GiB if every layer were global).
+  CHECK(kv_cache_bytes(model("gemma-3-27b"), DType::bf16, n, 1, 1, 0, 62).value ==
+        8192ULL * (10 * 131'072 + 52 * 1'024));
+  // In whole 16-token blocks a 1,024-token window straddles one block more: 1,040 tokens
+  // (vLLM SlidingWindowSpec: cdiv(W − 1, 16) + 1 = 65 blocks).
+  CHECK(kv_cache_bytes(model("gemma-3-27b"), DType::bf16, n, 1, 1, 0, 62, 16).value ==
+        8192ULL * (10 * 131'072 + 52 * 1'040));
+  // gpt-oss-120b: 8 KV heads x 64 x 2 x 2 B = 2,048 B per token per layer; 18 global layers x
+  // 131,072 + 18 sliding layers x 128 = 4,836,294,656 B = 4.50 GiB (9.0 GiB all global).
+  CHECK(kv_cache_bytes(model("gpt-oss-120b"), DType::bf16, n, 1, 1, 0, 36).value ==
+        2048ULL * (18 * 131'072 + 18 * 128));
+  // Llama 4 Scout: 8 x 128 x 2 x 2 = 4,096 B per token per layer; 12 global (NoPE) layers x
+  // 131,072 + 36 chunked layers x 8,192 = 7,650,410,496 B = 7.125 GiB (24 GiB all global).
+  CHECK(kv_cache_bytes(model("llama-4-scout"), DType::bf16, n, 1, 1, 0, 48).value ==
+        4096ULL * (12 * 131'072 + 36 * 8'192));
+  // A chunked layer holds its current chunk, at most C: below C, every token.
+  CHECK(kv_cache_bytes(model("llama-4-scout"), DType::bf16, 5'000, 1, 1, 0, 48).value == 4096ULL * 48 * 5'000);
+  // Kimi-K2 (MLA): one 576-element latent per layer, 61 x 576 x 2 B = 70,272 B per token.
+  CHECK(kv_cache_bytes(model("kimi-k2"), DType::bf16, n, 1, 1, 0, 61).value == 70'272ULL * n);
+  // Qwen3-235B-A22B: 94 layers x 4 KV heads x 128 x 2 x 2 B = 192,512 B per token (40,960 max).
+  CHECK(kv_bytes_per_token(model("qwen3-235b-a22b"), DType::bf16).value == 94 * 4 * 128 * 2 * 2);
+}
+
+TEST_CASE("vLLM's hybrid KV pool against its startup logs") {
+  // (A) gpt-oss-120b, vLLM 0.11.2, TP 1, max_model_len 98,304, max_num_batched_tokens 8,192:
+  //   "GPU KV cache size: 130,960 tokens", "Maximum concurrency for 98,304 tokens per request:
+  //   2.46x" (tonghuikang/blog _posts/2025-12-28-vllm-logs.md). 18 full + 18 sliding layers:
+  //   2 groups of 18; page 16 x 2,048 B = 32,768 B; a block costs 18 pages.
+  const ModelSpec oss = model("gpt-oss-120b");
+  const KvPoolLayout a = kv_pool_layout(oss, DType::bf16, 1, 0, 36, 16);
+  CHECK(a.group_size == 18);
+  CHECK(a.groups == 2);
+  CHECK(a.page.value == 32'768);
+  const Bytes pool_a{16'370ULL * 32'768 * 18};  // "Available KV cache memory: 8.99 GiB"
+  CHECK(a.blocks(pool_a) == 16'370);
+  CHECK(a.reported_tokens(pool_a) == 130'960);
+  // Per request: 98,304 / 16 = 6,144 blocks (full) + cdiv(127 + 8,192, 16) + 1 = 521 (sliding).
+  CHECK(a.blocks_per_request(98'304, 8'192) == 6'144 + 521);
+  CHECK(16'370.0 / 6'665 == doctest::Approx(2.46).epsilon(0.002));
+  // (B) gemma-3-27b-it, vLLM 0.11.0, TP 1, max_model_len 4,096: "Add 8 padding layers",
+  //   "GPU KV cache size: 205,696 tokens", "Maximum concurrency for 4,096 tokens per request:
+  //   50.05x", "num_gpu_blocks is: 89994". 10 full + 52 sliding: groups of 10, 1 + 6 groups.
+  const KvPoolLayout b = kv_pool_layout(model("gemma-3-27b"), DType::bf16, 1, 0, 62, 16);
+  CHECK(b.group_size == 10);
+  CHECK(b.groups == 7);
+  CHECK(b.groups * b.group_size - 62 == 8);  // padding layers
+  const Bytes pool_b{89'994ULL * b.page.value * 10};
+  CHECK(b.reported_tokens(pool_b) == 205'696);
+  // Per request: 256 (full) + 6 x (cdiv(min(1,023 + 8,192, 4,096), 16) + 1 = 257).
+  CHECK(b.blocks_per_request(4'096, 8'192) == 256 + 6 * 257);
+  CHECK(89'994.0 / b.blocks_per_request(4'096, 8'192) == doctest::Approx(50.05).epsilon(0.0002));
+  // (C) Llama-4-Scout, vLLM 0.12.0, 8 x H200, TP 8: "GPU KV cache size: 3,919,664 tokens" from
+  //   89.71 GiB; one KV head per rank: page 16 x 2 x 128 x 2 = 8,192 B; 12 global + 36 chunked
+  //   layers: groups of 12, 1 + 3 groups.
+  const KvPoolLayout c = kv_pool_layout(model("llama-4-scout"), DType::bf16, 8, 0, 48, 16);
+  CHECK(c.page.value == 8'192);
+  CHECK(c.groups == 4);
+  const Bytes pool_c{static_cast<std::uint64_t>(89.71 * kGiB)};
+  // 89.71 is rounded to 0.005 GiB = 54 blocks of 12 x 8,192 B = 218 reported tokens.
+  CHECK(std::abs(c.reported_tokens(pool_c) - 3'919'664) <= 218);
+  // Reported concurrency at 8,388,608 tokens per request: 1.86x (hybrid manager on).
+  const double blocks_c = 3'919'664.0 / 16 * 4;
+  CHECK(blocks_c / static_cast<double>(c.blocks_per_request(8'388'608, 8'192)) == doctest::Approx(1.86).epsilon(0.003));
+  // A model with one kind of layer is one group: the pool / (page x layers), as before.
+  const KvPoolLayout d = kv_pool_layout(model("llama-3.1-8b"), DType::bf16, 1, 0, 32, 16);
+  CHECK(d.groups == 1);
+  CHECK(d.group_size == 32);
+}
+
+TEST_CASE("a sliding-window model starts with any max_model_len its pool holds per request") {
+  // Mistral-7B v0.1: every layer slides over 4,096 tokens, so one request of any length needs
+  // cdiv(4,095 + 8,192, 16) + 1 = 769 blocks per layer group: the model's 32,768 positions fit.
+  const ModelSpec m = model("mistral-7b");
+  MemoryQuery q;
+  q.weights = fmt("bf16");
+  q.overhead = Bytes{1ULL << 30};
+  const MemoryEstimate e = estimate_memory(m, resolve_gpu("l4"), q);
+  CHECK(e.max_model_len_limit == 32'768);
+  // Llama-3.1-8B on the same L4: the pool's tokens bound it.
+  MemoryQuery q8 = q;
+  const MemoryEstimate e8 = estimate_memory(model("llama-3.1-8b"), resolve_gpu("l4"), q8);
+  CHECK(e8.max_model_len_limit == e8.kv_capacity_tokens);
+}

@@ -224,3 +224,70 @@ TEST_CASE("TPOT closed form equals the per-step loop") {
   // The crossing of compute and memory time inside a range is summed exactly.
   CHECK(mean_of_max_linear(0, 10, 5, 5, 11) == doctest::Approx((5.0 * 6 + 6 + 7 + 8 + 9 + 10) / 11));
 }
+
+TEST_CASE("chunked local attention: pairs and keys restart at each chunk") {
+  // Chunks of 4: positions 1..10 attend 1,2,3,4, 1,2,3,4, 1,2 keys.
+  CHECK(chunked_pairs(10, 10, 4) == 1 + 2 + 3 + 4 + 1 + 2 + 3 + 4 + 1 + 2);
+  CHECK(chunked_pairs(3, 10, 4) == 4 + 1 + 2);       // positions 8, 9, 10
+  CHECK(chunked_pairs(1, 8193, 8192) == 1);          // the first token of the second chunk
+  CHECK(chunked_pairs(1, 8192, 8192) == 8192);       // the last token of the first
+  // A Llama 4 prompt of 20,000 tokens on a chunked layer: two full chunks (8192·8193/2 each)
+  // and 3,616 tokens of the third (3616·3617/2) = 67,117,056 + 6,539,536.
+  CHECK(chunked_pairs(20000, 20000, 8192) == 2.0 * 8192 * 8193 / 2 + 3616.0 * 3617 / 2);
+  // The same prompt on a global (NoPE) layer: n(n+1)/2.
+  CHECK(causal_pairs(20000, 20000, 0) == 20000.0 * 20001 / 2);
+}
+
+TEST_CASE("Llama 4 Scout decode reads 36 chunked layers' current chunk and 12 layers' whole context") {
+  const Setup s("llama-4-scout", "h100-sxm", "bf16");
+  // Two kinds of layer: chunked (36, RoPE) and global (12, NoPE).
+  std::int64_t chunked = 0, global = 0;
+  for (const LayerGroup& g : s.shapes.groups)
+    (g.attention == AttentionKind::chunked ? chunked : global) += g.count;
+  CHECK(chunked == 36);
+  CHECK(global == 12);
+  // Batch 1 decode at context 20,000: a chunked layer's newest token sees ((20000-1) mod 8192)+1
+  // = 3,616 keys; K and V of 8 KV heads x 128 x 2 B = 4,096 B per token per layer.
+  double kv_read = 0;
+  for_each_op(s.shapes, PhaseQuery{Phase::decode, 1, 1, 20000, AttentionImpl::flash, DType::bf16}, [&](const Op& op) {
+    if (op.name == "attention") kv_read += static_cast<double>(op.count) * (op.bytes_read - 40 * 128 * 2.0);
+  });
+  CHECK(kv_read == doctest::Approx(36.0 * 3616 * 4096 + 12.0 * 20000 * 4096));
+}
+
+TEST_CASE("TPOT closed form equals the per-step loop across chunk boundaries") {
+  const Setup s("llama-4-maverick", "h200", "fp8");
+  ServiceQuery q;
+  q.batch = 8;
+  q.prompt = 7000;
+  q.gen = 10000;  // contexts 7001..16999 cross the chunk boundaries at 8,192 and 16,384
+  q.kv_dtype = DType::bf16;
+  const std::vector<std::int64_t> cuts = decode_breakpoints(s.shapes, q.prompt + 1, q.prompt + q.gen - 1);
+  CHECK(cuts == std::vector<std::int64_t>{8192, 16384});
+  const ServiceEstimate e = estimate_service(s.shapes, s.ceilings, q);
+  double loop = 0;
+  for (std::int64_t c = q.prompt + 1; c <= q.prompt + q.gen - 1; ++c)
+    loop += totals(s, Phase::decode, q.batch, 1, c, DType::bf16).time.value;
+  CHECK(e.tpot.value == doctest::Approx(loop / (q.gen - 1)).epsilon(1e-9));
+}
+
+TEST_CASE("4-bit float weights: fp4 tensor cores on B200, dequantised to 16-bit math elsewhere") {
+  const Setup b200("gpt-oss-120b", "b200", "mxfp4-experts");
+  CHECK(b200.ceilings.gemm_math == DType::fp8);  // MXFP4 x MXFP8 on Blackwell
+  CHECK(b200.ceilings.note.empty());
+  const Setup h100("gpt-oss-120b", "h100-sxm", "mxfp4-experts");
+  CHECK(h100.ceilings.gemm_math == DType::bf16);
+  CHECK(h100.ceilings.gemm.value == h100.ceilings.gemm16.value);
+  CHECK(h100.ceilings.note.find("no fp4 tensor cores") != std::string::npos);
+  const Setup nv("llama-3.1-8b", "h100-sxm", "nvfp4");
+  CHECK(nv.ceilings.gemm_math == DType::bf16);
+  CHECK(Setup("llama-3.1-8b", "b200", "nvfp4").ceilings.gemm_math == DType::fp4);
+  // Experts-only: the attention projections stay 16-bit GEMMs (gemm16), the experts use `gemm`.
+  bool attention_16 = false, experts_quantised = false;
+  for_each_op(b200.shapes, PhaseQuery{Phase::decode, 1, 1, 1000, AttentionImpl::flash, DType::bf16}, [&](const Op& op) {
+    if (op.name == "attn.q_proj") attention_16 = op.unit == OpUnit::gemm16;
+    if (op.name == "moe.expert.up") experts_quantised = op.unit == OpUnit::gemm;
+  });
+  CHECK(attention_16);
+  CHECK(experts_quantised);
+}

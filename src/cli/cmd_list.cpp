@@ -49,6 +49,8 @@ Runner register_models(CLI::App& app) {
                              {"head_dim", m.head_dim},
                              {"kv_bytes_per_token_bf16", kv.value},
                              {"max_position", m.max_position},
+                             {"vision_params", p.vision},
+                             {"layout", describe_layout(m)},
                              {"source", m.source}});
     }
     switch (f) {

@@ -63,6 +63,10 @@ nlohmann::ordered_json flat_fields(const MemoryView& v) {
   j["kv_block_tokens"] = q.block_size;
   j["kv_capacity_blocks"] = e.kv_capacity_blocks;
   j["kv_capacity_tokens"] = e.kv_capacity_tokens;
+  j["kv_groups"] = e.kv_groups;
+  j["kv_group_size"] = e.kv_group_size;
+  j["vllm_max_concurrency"] = e.max_concurrency;
+  j["vllm_max_model_len_limit"] = e.max_model_len_limit;
   j["max_batch"] = e.max_batch;
   j["max_context"] = e.max_context;
   j["max_context_limited_by"] = e.max_context_model_limited ? "model" : "memory";
@@ -159,6 +163,7 @@ std::string memory_text(const MemoryView& v) {
   out += fmt::format("; weights {} ({:.2f} GB){}; KV cache {} B per token\n", human_bytes(e.weights),
                      e.weights.as_double() / kGB, e.params.vision > 0 ? ", vision tower included" : "",
                      with_commas(e.kv_per_token.value));
+  out += fmt::format("  layers: {}\n", describe_layout(v.model));
   if (e.params.mtp > 0)
     out += fmt::format("  MTP module: {} more parameters in the checkpoint ({} layer{}), loaded only for MTP "
                        "speculative decoding: not counted\n",
@@ -188,9 +193,21 @@ std::string memory_text(const MemoryView& v) {
   const std::int64_t gpus = q.tp * q.pp * v.replicas;
   out += fmt::format("\n  all {} GPU{} together: {} GiB\n", gpus, gpus == 1 ? "" : "s",
                      gib(e.total * static_cast<std::uint64_t>(v.replicas)));
-  out += fmt::format("  KV pool per GPU: {} GiB = {} blocks of {} tokens = {} tokens per replica\n",
-                     gib(e.kv_pool_per_gpu), with_commas(e.kv_capacity_blocks), q.block_size,
-                     with_commas(e.kv_capacity_tokens));
+  if (e.kv_groups > 1) {
+    // vLLM's hybrid pool: a block serves one group of layers; its token count assumes every
+    // layer global, so the per-request sizing is the figure that says what one request takes.
+    out += fmt::format("  KV pool per GPU: {} GiB = {} blocks of {} tokens, shared by {} layer groups of {} "
+                       "(vLLM reports {} tokens)\n",
+                       gib(e.kv_pool_per_gpu), with_commas(e.kv_capacity_blocks), q.block_size, e.kv_groups,
+                       e.kv_group_size, with_commas(e.kv_capacity_tokens));
+  } else {
+    out += fmt::format("  KV pool per GPU: {} GiB = {} blocks of {} tokens = {} tokens per replica\n",
+                       gib(e.kv_pool_per_gpu), with_commas(e.kv_capacity_blocks), q.block_size,
+                       with_commas(e.kv_capacity_tokens));
+  }
+  out += fmt::format("  vLLM max concurrency at {} tokens per request: {:.2f}x; largest max_model_len it starts "
+                     "with: {}\n",
+                     with_commas(q.context), e.max_concurrency, with_commas(e.max_model_len_limit));
   out += fmt::format("  max batch at {} tokens: {}\n", with_commas(q.context), with_commas(e.max_batch));
   out += fmt::format("  max context at batch {}: {}{}\n", q.batch, with_commas(e.max_context),
                      e.max_context_model_limited ? " (the model's max_position)" : "");
