@@ -15,7 +15,7 @@ namespace ridge {
 
 std::string_view quality_note(QualityRisk r) {
   switch (r) {
-    case QualityRisk::baseline: return "16-bit baseline";
+    case QualityRisk::baseline: return "baseline: the checkpoint's own weights";
     case QualityRisk::kv8: return "8-bit KV cache: < 1% loss with calibrated scales";
     case QualityRisk::weights8: return "8-bit weights: < 1% loss calibrated, 3-7% uncalibrated";
     case QualityRisk::weights8_kv8: return "8-bit weights and KV cache: < 1% loss each calibrated, 3-7% uncalibrated";
