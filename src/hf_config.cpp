@@ -73,7 +73,11 @@ const Defaults& class_defaults(const std::string& type) {
   static const Defaults mistral = {{"num_hidden_layers", 32}, {"hidden_size", 4096}, {"num_attention_heads", 32},
                                    {"num_key_value_heads", 8}, {"intermediate_size", 14336},
                                    {"vocab_size", 32000}, {"max_position_embeddings", 131072}};
+  // transformers GptOssConfig.__init__: attention_bias True (a boolean, read separately),
+  // sliding_window 128.
+  static const Defaults gpt_oss = {{"sliding_window", 128}};
   static const Defaults none;
+  if (type == "gpt_oss") return gpt_oss;
   if (type == "llama") return llama;
   if (type == "gemma3_text") return gemma3;
   if (type == "llama4_text") return llama4;
@@ -115,6 +119,9 @@ class HfReader {
     m_.field_locations[ridge_field] = n->where;
     return as_int(*n, key, min, max);
   }
+
+  /// Whether the config class fills `name` in when the file omits it.
+  bool has_default(const char* name) const { return defaults_.count(name) > 0; }
 
   std::optional<bool> boolean(std::initializer_list<const char*> names) const {
     std::string key;
@@ -207,15 +214,9 @@ WeightFormat quant_format(const Node& q) {
     return f;
   }
   if (method == "mxfp4") {
-    // gpt-oss: MXFP4 experts; modules_to_not_convert names what stays 16-bit (self_attn,
-    // router, embeddings, head). Attention left out means only the experts are quantised.
-    WeightFormat f = *weight_format("mxfp4");
-    if (const Node* keep = q.find("modules_to_not_convert"); keep && keep->kind == Node::Kind::sequence)
-      for (const Node& item : keep->items)
-        if (as_string(item, "quantization_config.modules_to_not_convert").find("attn") != std::string::npos)
-          f.experts_only = true;
-    if (f.experts_only) f.name = "mxfp4-experts";
-    return f;
+    // gpt-oss: transformers' Mxfp4HfQuantizer and vLLM's Mxfp4Config quantise the MoE experts
+    // only (modules_to_not_convert lists attention, router, embedding and head as well).
+    return *weight_format("mxfp4-experts");
   }
   if (method == "modelopt") {
     // NVIDIA ModelOpt checkpoints (nvidia/*-FP8, *-FP4): quant_algo names the format.
@@ -262,9 +263,15 @@ std::int64_t vision_tower_params(const Node& root, const std::string& wrapper, s
                                  std::string& note) {
   const Node* v = root.find("vision_config");
   if (!v || !v->is_map()) return 0;
+  // Ranges keep every product below 2^63: widths ≤ 1e6, layers ≤ 1e4, image ≤ 1e6 pixels a side.
   auto get = [&](const char* key, std::int64_t fallback) -> std::int64_t {
+    const std::string k = key;
+    const std::int64_t max = k == "num_hidden_layers" || k == "depth" ? 10'000
+                             : k.find("merge") != std::string::npos || k == "temporal_patch_size" ? 16
+                             : k == "intermediate_size"                                          ? 10'000'000
+                                                                                                 : 1'000'000;
     const Node* n = v->find(key);
-    return (n && !n->is_null()) ? as_int(*n, std::string("vision_config.") + key, 0, 1'000'000'000) : fallback;
+    return (n && !n->is_null()) ? as_int(*n, "vision_config." + k, 1, max) : fallback;
   };
   const std::int64_t channels = 3;
   std::int64_t total = 0;
@@ -297,7 +304,7 @@ std::int64_t vision_tower_params(const Node& root, const std::string& wrapper, s
     const std::int64_t d = get("hidden_size", 1024), f = get("intermediate_size", 4096), L = get("num_hidden_layers", 24);
     const std::int64_t p = get("patch_size", 14);
     const Node* merge_node = root.find("spatial_merge_size");
-    const std::int64_t merge = merge_node ? as_int(*merge_node, "spatial_merge_size", 1, 64) : 2;
+    const std::int64_t merge = merge_node ? as_int(*merge_node, "spatial_merge_size", 1, 16) : 2;
     const Node* bias_node = root.find("multimodal_projector_bias");
     const bool bias = bias_node && !bias_node->is_null() && as_bool(*bias_node, "multimodal_projector_bias");
     const std::int64_t layer = 4 * d * d + 3 * d * f + 2 * d;
@@ -378,7 +385,11 @@ ModelSpec model_from_hf_config(const Node& root, const std::string& source) {
   const std::string model_type = wrapper == "qwen2_5_vl" || (!wrapper.empty() && config_node == &root)
                                      ? multimodal_text_types().at(wrapper)
                                      : text_model_type(config, root);
-  HfReader r(config, m, class_defaults(config_node == &root && wrapper.empty() ? "" : model_type));
+  // Class defaults complete nested text_configs (they list what differs) and the classes whose
+  // shipped files rely on them (Gemma 3's text config, gpt-oss); a flat file of another class
+  // must say what it means, else "missing".
+  const bool flat = config_node == &root && wrapper.empty();
+  HfReader r(config, m, class_defaults(flat && model_type != "gpt_oss" ? "" : model_type));
   // Gemma 3's text class fills its defaults in for a bare gemma3_text file too.
   HfReader r_gemma(config, m, class_defaults("gemma3_text"));
   HfReader& rd = model_type == "gemma3_text" ? r_gemma : r;
@@ -403,7 +414,7 @@ ModelSpec model_from_hf_config(const Node& root, const std::string& source) {
 
   // KV heads: four spellings; Falcon's old format says multi_query (1 KV head) instead.
   if (rd.find({"num_key_value_heads", "num_kv_heads", "n_head_kv", "multi_query_group_num"}) ||
-      class_defaults(model_type).count("num_key_value_heads")) {
+      rd.has_default("num_key_value_heads")) {
     m.kv_heads = rd.integer("kv_heads", {"num_key_value_heads", "num_kv_heads", "n_head_kv", "multi_query_group_num"},
                             1, 100'000);
   } else if (falcon && rd.boolean({"multi_query"}).value_or(true) &&
@@ -414,7 +425,7 @@ ModelSpec model_from_hf_config(const Node& root, const std::string& source) {
   }
 
   // An explicit head_dim wins (Gemma-2-9B: 256, not 3584/16 = 224; Qwen3-32B: 128, not 80).
-  if (rd.find({"head_dim"}) || class_defaults(model_type).count("head_dim")) {
+  if (rd.find({"head_dim"}) || rd.has_default("head_dim")) {
     m.head_dim = rd.integer("head_dim", {"head_dim"}, 1, 100'000);
   } else {
     if (m.hidden_size % m.heads != 0)
@@ -479,8 +490,9 @@ ModelSpec model_from_hf_config(const Node& root, const std::string& source) {
     // Glm4MoeAttention: q/k/v biases follow attention_bias; o_proj has none.
     m.attention_bias = rd.boolean({"attention_bias"}).value_or(false);
   } else {
-    // LlamaAttention, Qwen3Attention, GptOssAttention: attention_bias covers q, k, v and o.
-    const bool bias = rd.boolean({"attention_bias"}).value_or(false);
+    // LlamaAttention, Qwen3Attention, GptOssAttention: attention_bias covers q, k, v and o
+    // (GptOssConfig's default is true).
+    const bool bias = rd.boolean({"attention_bias"}).value_or(gpt_oss);
     m.attention_bias = m.output_bias = bias;
     m.mlp_bias = rd.boolean({"mlp_bias"}).value_or(false);
   }
@@ -510,7 +522,7 @@ ModelSpec model_from_hf_config(const Node& root, const std::string& source) {
       fail(*t, "layer_types", "has " + std::to_string(types.size()) + " entries for " + std::to_string(m.layers) + " layers");
   }
   const Node* window_node = rd.find({"sliding_window"});
-  bool window_used = window_node != nullptr || (model_type == "gemma3_text");
+  bool window_used = window_node != nullptr || model_type == "gemma3_text" || gpt_oss;
   if (model_type == "qwen2" || qwen3)
     window_used = window_used && rd.boolean({"use_sliding_window"}).value_or(false);
   std::int64_t window = 0;

@@ -241,15 +241,18 @@ KvPoolLayout kv_pool_layout(const ModelSpec& m, DType kv, std::int64_t tp, std::
   p.block_size = block_size;
   // Layers of one TP rank hold the same bytes per token whatever their kind (uniform page).
   p.page = kv_bytes_per_token_in_layer(m, first_layer, kv, tp) * u(block_size);
-  for (std::int64_t i = first_layer; i < first_layer + layer_count; ++i) {
+  // Kinds and groups are vLLM's for the whole model (built once for every pipeline worker).
+  std::vector<std::size_t> kind_of(static_cast<std::size_t>(m.layers));
+  std::vector<std::int64_t> index_in_kind(static_cast<std::size_t>(m.layers));
+  for (std::int64_t i = 0; i < m.layers; ++i) {
     const LayerSpec& l = m.layer(i);
     auto same = [&](const KvPoolLayout::Kind& k) { return k.attention == l.attention && k.window == l.window; };
-    if (auto it = std::find_if(p.kinds.begin(), p.kinds.end(), same); it != p.kinds.end())
-      ++it->layers;
-    else
-      p.kinds.push_back({l.attention, l.window, 1, 0});
+    auto it = std::find_if(p.kinds.begin(), p.kinds.end(), same);
+    if (it == p.kinds.end()) it = p.kinds.insert(p.kinds.end(), {l.attention, l.window, 0, 0});
+    kind_of[static_cast<std::size_t>(i)] = static_cast<std::size_t>(it - p.kinds.begin());
+    index_in_kind[static_cast<std::size_t>(i)] = it->layers++;
   }
-  std::int64_t fewest = layer_count, most = 0;
+  std::int64_t fewest = m.layers, most = 0;
   for (const auto& k : p.kinds) {
     fewest = std::min(fewest, k.layers);
     most = std::max(most, k.layers);
@@ -257,20 +260,31 @@ KvPoolLayout kv_pool_layout(const ModelSpec& m, DType kv, std::int64_t tp, std::
   // One kind: one group of all layers. Several: the smallest kind's count, or the largest's
   // when the kinds are nearly even (2 * most < 3 * fewest, i.e. most < 1.5 x fewest).
   p.group_size = p.kinds.size() == 1 || 2 * most < 3 * fewest ? most : fewest;
+  std::vector<std::int64_t> first_group;  // index of each kind's first group
   for (auto& k : p.kinds) {
     k.groups = static_cast<std::int64_t>(ceil_div(u(k.layers), u(p.group_size)));
+    first_group.push_back(p.groups);
     p.groups += k.groups;
   }
+  // This worker's layers: the j-th layer of a kind sits in that kind's group j mod groups
+  // (vLLM: layers[i::num_groups]); a block spans as many pages as the fullest group has here.
+  std::vector<std::int64_t> here(static_cast<std::size_t>(p.groups), 0);
+  for (std::int64_t i = first_layer; i < first_layer + layer_count; ++i) {
+    const std::size_t k = kind_of[static_cast<std::size_t>(i)];
+    ++here[static_cast<std::size_t>(first_group[k] + index_in_kind[static_cast<std::size_t>(i)] % p.kinds[k].groups)];
+  }
+  p.layers_per_block = std::max<std::int64_t>(1, *std::max_element(here.begin(), here.end()));
   return p;
 }
 
 std::int64_t KvPoolLayout::blocks(Bytes pool) const {
-  return static_cast<std::int64_t>(pool.value / checked_mul(page.value, u(group_size)));
+  return static_cast<std::int64_t>(pool.value / checked_mul(page.value, u(layers_per_block)));
 }
 
 std::int64_t KvPoolLayout::reported_tokens(Bytes pool) const { return blocks(pool) / groups * block_size; }
 
 std::int64_t KvPoolLayout::blocks_per_request(std::int64_t max_model_len, std::int64_t chunk) const {
+  if (chunk <= 0) chunk = max_model_len;  // no chunked prefill: a whole prompt in one step
   auto cdiv = [&](std::int64_t n) { return static_cast<std::int64_t>(ceil_div(u(n), u(block_size))); };
   std::int64_t blocks = 0;
   for (const auto& k : kinds) {
@@ -464,9 +478,9 @@ MemoryEstimate estimate_memory(const ModelSpec& m, const GpuSpec& g, const Memor
 
   // Paged KV capacity as vLLM reports it: each stage's pool in blocks of its layout; the
   // deployment holds what its tightest stage holds (vLLM takes the smallest num_blocks).
-  const std::int64_t chunk = q.max_num_batched_tokens > 0 ? q.max_num_batched_tokens
-                             : q.prefill_chunk > 0        ? q.prefill_chunk
-                                                          : kDefaultPrefillChunk;
+  // vLLM's max_num_batched_tokens: the prefill chunk; without chunking (0) a whole request's
+  // prompt, which blocks_per_request takes as the request's own length.
+  const std::int64_t chunk = q.max_num_batched_tokens > 0 ? q.max_num_batched_tokens : q.prefill_chunk;
   std::vector<std::pair<KvPoolLayout, std::int64_t>> pools;  // layout and blocks per stage
   bool first_stage = true;
   for (const auto& s : e.stages) {

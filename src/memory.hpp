@@ -102,8 +102,10 @@ Bytes kv_cache_bytes(const ModelSpec& m, DType kv, std::int64_t context, std::in
 /// kv_cache_utils: the hybrid KV-cache manager). Layers of one kind (global, sliding W, chunked
 /// C) share a spec; every kind is cut into groups of `group_size` layers (the smallest kind's
 /// layer count, or the largest's when it is under 1.5x the smallest, vLLM PR #36684), the last
-/// group of a kind padded; each block holds `block_size` tokens of one group, so a block costs
-/// page × group_size bytes whatever its kind.
+/// group of a kind padded; groups are the whole model's, a pipeline worker holding its layers
+/// of each. Each block holds `block_size` tokens of one group, so a block costs page × (the
+/// worker's layers in its fullest group) bytes whatever its kind. "GPU KV cache size" follows
+/// vLLM 0.10–0.12's report (blocks / groups × block_size).
 struct KvPoolLayout {
   struct Kind {
     AttentionKind attention = AttentionKind::global;
@@ -116,15 +118,17 @@ struct KvPoolLayout {
   std::int64_t groups = 0;     ///< Σ kinds' groups
   std::int64_t block_size = 16;
   Bytes page;                  ///< one layer's block: block_size × KV bytes per token of a layer
+  std::int64_t layers_per_block = 0;  ///< this worker's most layers in one group (group_size at PP 1)
 
-  /// Blocks the pool of `pool` bytes splits into: pool / (page × group_size).
+  /// Blocks the pool of `pool` bytes splits into: pool / (page × layers_per_block).
   std::int64_t blocks(Bytes pool) const;
   /// vLLM's "GPU KV cache size: N tokens": blocks / groups × block_size, i.e. tokens if every
   /// layer were global.
   std::int64_t reported_tokens(Bytes pool) const;
   /// Blocks one request of `max_model_len` tokens may need (vLLM max_memory_usage_bytes), with
-  /// `chunk` = max_num_batched_tokens: global cdiv(n, bs); sliding cdiv(min(W − 1 + chunk, n),
-  /// bs) + 1; chunked cdiv(min(C + chunk, n), bs); summed over the groups.
+  /// `chunk` = max_num_batched_tokens (≤ 0: n, no chunked prefill): global cdiv(n, bs); sliding
+  /// cdiv(min(W − 1 + chunk, n), bs) + 1; chunked cdiv(min(C + chunk, n), bs); summed over the
+  /// groups.
   std::int64_t blocks_per_request(std::int64_t max_model_len, std::int64_t chunk) const;
 };
 
@@ -182,7 +186,8 @@ struct MemoryQuery {
   AttentionImpl attention = AttentionImpl::flash;
   std::int64_t prefill_chunk = 0;
   std::int64_t block_size = 16;     ///< paged-KV block, tokens
-  /// max_num_batched_tokens for vLLM's per-request KV sizing (0: the prefill chunk, else 8192).
+  /// max_num_batched_tokens for vLLM's per-request KV sizing (0: the prefill chunk; with no
+  /// chunk either, a whole request's length).
   std::int64_t max_num_batched_tokens = 0;
 };
 

@@ -40,6 +40,15 @@ double LayerGroup::keys(double context) const {
   return context;
 }
 
+double LayerGroup::span(double tokens, double context) const {
+  switch (attention) {
+    case AttentionKind::global: return context;
+    case AttentionKind::sliding: return std::min(context, tokens + window - 1);
+    case AttentionKind::chunked: return context - std::floor((context - tokens) / window) * window;
+  }
+  return context;
+}
+
 double LayerGroup::pairs(double tokens, double context) const {
   switch (attention) {
     case AttentionKind::global: return causal_pairs(tokens, context, 0);

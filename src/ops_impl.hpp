@@ -63,7 +63,7 @@ void for_each_op(const ModelShapes& s, const PhaseQuery& q, Sink&& sink) {
     const double cached_per_token = mla ? at.latent_dim : at.kv_heads * (at.qk_dim + at.v_dim);
     emit("kv_cache_write", OpUnit::vector, n, 0.0, T * cached_per_token * a, T * cached_per_token * kv_bytes);
 
-    const double keys = g.keys(context);                     // keys the newest token sees
+    const double keys = g.span(new_tokens, context);         // distinct keys the new tokens see
     const double pairs = B * g.pairs(new_tokens, context);   // q·k pairs, all sequences
     const double H = at.q_heads;
     if (mla && phase == Phase::decode) {

@@ -361,3 +361,21 @@ TEST_CASE("a sliding-window model starts with any max_model_len its pool holds p
   const MemoryEstimate e8 = estimate_memory(model("llama-3.1-8b"), resolve_gpu("l4"), q8);
   CHECK(e8.max_model_len_limit == e8.kv_capacity_tokens);
 }
+
+TEST_CASE("vLLM's KV groups are the whole model's under pipeline parallelism") {
+  // Gemma-3-27B over 3 stages (21 + 21 + 20 layers): 7 groups of 10 for every worker; stage 1
+  // (layers 0-20) holds global layers 5, 11, 17 (3 of group 0: the 1st, 2nd, 3rd global layers
+  // go to group 0 as 0 mod 1) and 18 sliding layers spread over 6 groups (3 each): its blocks
+  // span 3 pages; one request still needs every group's blocks: 256 + 6 x 257 at 4,096 tokens.
+  const ModelSpec g = model("gemma-3-27b");
+  const KvPoolLayout first = kv_pool_layout(g, DType::bf16, 1, 0, 21, 16);
+  CHECK(first.groups == 7);
+  CHECK(first.group_size == 10);
+  CHECK(first.layers_per_block == 3);
+  CHECK(first.blocks_per_request(4'096, 8'192) == 256 + 6 * 257);
+  CHECK(first.blocks(Bytes{first.page.value * 3 * 100}) == 100);
+  CHECK(kv_pool_layout(g, DType::bf16, 1, 0, 62, 16).layers_per_block == 10);
+  // Without chunked prefill (chunk 0) a request's prompt is one step: a sliding group needs
+  // cdiv(min(1,023 + 4,096, 4,096), 16) + 1 = 257 blocks at 4,096 tokens, 2,049 at 32,768.
+  CHECK(first.blocks_per_request(32'768, 0) == 2'048 + 6 * 2'049);
+}

@@ -281,3 +281,16 @@ TEST_CASE("HF layout keys: decoder_sparse_step, mlp_only_layers, no_rope_layers,
   const ModelSpec renamed = hf_edited("qwen3-8b.json", "\"model_type\": \"qwen3\"", "\"model_type\": \"my_finetune\"");
   CHECK(count_params(renamed).total == 8'190'735'360);
 }
+
+TEST_CASE("HF edge cases: class defaults, MXFP4 scope, vision fields") {
+  // A flat mistral config without num_key_value_heads: MHA (kv = heads), as before.
+  const ModelSpec mha = hf_edited("qwen3-8b.json", "\"num_key_value_heads\": 8,", "");
+  CHECK(mha.kv_heads == 32);
+  // An mxfp4 quantization_config without modules_to_not_convert still quantises only the experts
+  // (transformers' Mxfp4HfQuantizer, vLLM's Mxfp4Config).
+  const ModelSpec oss = hf_edited("gpt-oss-20b.json", "\"modules_to_not_convert\"", "\"another_list\"");
+  CHECK(oss.checkpoint_format->experts_only);
+  // A vision patch_size of 0 is an input error, not a division by zero.
+  CHECK(hf_error("gemma-3-27b.json", "\"patch_size\": 14", "\"patch_size\": 0")
+            .ends_with("vision_config.patch_size: 0 is out of range; expected 1 to 1000000"));
+}

@@ -291,3 +291,26 @@ TEST_CASE("4-bit float weights: fp4 tensor cores on B200, dequantised to 16-bit 
   CHECK(attention_16);
   CHECK(experts_quantised);
 }
+
+TEST_CASE("a prefill reads every key its new tokens attend, whatever the window") {
+  // Llama 4 Scout, one prompt of 8,193 tokens: a chunked layer's queries attend chunks
+  // [1, 8192] and [8193]: 8,193 distinct keys (K and V: 4,096 B each at TP 1), not the newest
+  // token's single key.
+  const Setup s("llama-4-scout", "h100-sxm", "bf16");
+  double chunked_read = 0;
+  for_each_op(s.shapes, PhaseQuery{Phase::prefill, 1, 8193, 8193, AttentionImpl::flash, DType::bf16}, [&](const Op& op) {
+    if (op.name == "attention" && op.layers == "chunked") chunked_read = op.bytes_read - 8193.0 * 40 * 128 * 2;
+  });
+  CHECK(chunked_read == doctest::Approx(8193.0 * 4096));
+  LayerGroup sliding;
+  sliding.attention = AttentionKind::sliding;
+  sliding.window = 128;
+  CHECK(sliding.span(1000, 1000) == 1000);  // a prompt touches every key
+  CHECK(sliding.span(1, 1000) == 128);      // a decode step only its window
+  CHECK(sliding.span(10, 1000) == 137);     // 10 new tokens: their windows overlap
+  LayerGroup chunked;
+  chunked.attention = AttentionKind::chunked;
+  chunked.window = 100;
+  CHECK(chunked.span(30, 250) == 50);   // new tokens 221..250 sit in chunk 201..300
+  CHECK(chunked.span(60, 250) == 150);  // 191..250 start in chunk 101..200
+}
