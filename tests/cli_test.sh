@@ -204,7 +204,16 @@ contains "$tmp/out" "warning: fp8 weights (W8A8): a100-80gb has no fp8 tensor co
 expect 1 "check: --fail-on warning fails on the fp8 warning" -- check "$ex/llama-8b-fp8-a100.yaml" --fail-on warning
 expect 0 "check: 4 replicas of TP 2 pass" -- check "$ex/qwen-7b-replicas.yaml"
 expect 1 "check: several files, one run" -- check "$ex"/*.yaml
-contains "$tmp/out" "6 files checked: 3 passed, 3 failed, 0 invalid" "all examples summary"
+contains "$tmp/out" "8 files checked: 4 passed, 4 failed, 0 invalid" "all examples summary"
+expect 0 "check: gpt-oss-120b as shipped on one H100" -- check "$ex/gpt-oss-120b-1xh100.yaml"
+contains "$tmp/out" "h100-sxm has no fp4 tensor cores: 4-bit float weights are dequantised to bf16 math" "fp4 fallback warning"
+expect 1 "check: Gemma 3 at 128K for 8 users does not fit" -- check "$ex/gemma-3-27b-128k.yaml"
+contains "$tmp/out" "KV cache 83.30 GiB" "hybrid KV in the fit message"
+expect 0 "memory of a 2025 HF config" -- memory -m "$src/tests/data/hf/llama-4-maverick.json" -g h200 --tp 8
+contains "$tmp/out" "layers: 36 chunked (8192) + 12 global NoPE; 24 dense + 24 MoE (128 experts, top-1, 1 shared)" "layout line"
+contains "$tmp/out" "+ 871,932,416 in the vision tower" "vision tower line"
+expect 0 "memory json of gpt-oss" -- memory -m gpt-oss-20b -g h100-sxm --format json
+contains "$tmp/out" '"weights_bytes": 13761264768' "gpt-oss-20b checkpoint bytes"
 expect 2 "check: an invalid file beside valid ones" -- check "$ex/llama-70b-2xh100.yaml" "$src/tests/data/bad/deploy-unit-typo.yaml" "$ex/llama-70b-tp3.yaml"
 contains "$tmp/err" "deploy-unit-typo.yaml:3:11: overhead: \"1GB\" is ambiguous" "invalid file on stderr"
 contains "$tmp/out" "TP 3 does not divide" "the other files are still checked"
