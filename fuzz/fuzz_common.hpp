@@ -39,6 +39,12 @@ inline void exercise_model(const ModelSpec& m) {
   (void)count_params(m);
   (void)weight_bytes(m, *weight_format("bf16"));
   (void)kv_bytes_per_token(m, DType::bf16);
+  (void)describe_layout(m);
+  if (m.checkpoint_format) (void)weight_bytes(m, *m.checkpoint_format);
+  (void)kv_cache_bytes(m, DType::bf16, 100'000, 1, 1, 0, m.layers, 16);
+  const KvPoolLayout pool = kv_pool_layout(m, DType::bf16, 1, 0, m.layers, 16);
+  (void)pool.blocks_per_request(m.max_position, 8192);
+  (void)pool.blocks(Bytes{1ULL << 36});
 }
 
 }  // namespace ridge::fuzz

@@ -58,17 +58,22 @@ double LayerGroup::pairs(double tokens, double context) const {
   return causal_pairs(tokens, context, 0);
 }
 
-std::vector<std::int64_t> decode_breakpoints(const ModelShapes& s, std::int64_t first, std::int64_t last) {
-  std::vector<std::int64_t> cuts;
-  for (const LayerGroup& g : s.groups) {
-    const auto w = static_cast<std::int64_t>(g.window);
-    if (g.attention == AttentionKind::sliding && first <= w && w < last) cuts.push_back(w);
-    if (g.attention == AttentionKind::chunked)
-      for (std::int64_t c = (first + w - 1) / w * w; c < last; c += w) cuts.push_back(c);
+std::vector<DecodePiece> decode_pieces(const LayerGroup* g, std::int64_t first, std::int64_t last) {
+  if (g && g->attention == AttentionKind::sliding) {
+    const auto w = static_cast<std::int64_t>(g->window);
+    if (first <= w && w < last) return {{first, w, 1}, {w + 1, last, 1}};
   }
-  std::sort(cuts.begin(), cuts.end());
-  cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
-  return cuts;
+  if (g && g->attention == AttentionKind::chunked) {
+    const auto c = static_cast<std::int64_t>(g->window);
+    const std::int64_t first_end = (first + c - 1) / c * c;  // end of the chunk holding `first`
+    if (last <= first_end) return {{first, last, 1}};
+    std::vector<DecodePiece> pieces{{first, first_end, 1}};
+    const std::int64_t full_end = last / c * c;  // end of the last complete chunk in range
+    if (full_end > first_end) pieces.push_back({first_end + 1, first_end + c, (full_end - first_end) / c});
+    if (full_end < last) pieces.push_back({full_end + 1, last, 1});
+    return pieces;
+  }
+  return {{first, last, 1}};
 }
 
 namespace {

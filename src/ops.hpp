@@ -36,6 +36,7 @@ struct Op {
   /// Which kind of layer it belongs to when a model has more than one ("sliding"/"global" for
   /// Gemma-2, "dense"/"moe" for DeepSeek-V3); empty otherwise and outside the layers.
   std::string_view layers;
+  int group = -1;  ///< index of its LayerGroup in ModelShapes::groups (-1 outside the layers)
 
   double bytes() const { return bytes_read + bytes_written; }
   /// FLOP per byte moved.
@@ -135,10 +136,16 @@ double causal_pairs(double tokens, double context, double window);
 /// r = n mod C, the pairs are F(context) − F(context − tokens).
 double chunked_pairs(double tokens, double context, double chunk);
 
-/// Decode contexts in [first, last] after which some layer's keys stop being linear in the
-/// context (a sliding window W, each multiple of a chunk C), sorted: the closed-form TPOT
-/// averages each piece between them separately.
-std::vector<std::int64_t> decode_breakpoints(const ModelShapes& s, std::int64_t first, std::int64_t last);
+/// Decode contexts [first, last] cut where a layer group's keys stop being linear in the
+/// context: `repeat` identical pieces of [first, last] each (the full chunks of a chunked
+/// layer: its keys run 1..C in every one). Global layers: one piece; sliding: split after W;
+/// chunked: the partial first chunk, one full chunk repeated, the partial last chunk.
+struct DecodePiece {
+  std::int64_t first = 0;
+  std::int64_t last = 0;
+  std::int64_t repeat = 1;
+};
+std::vector<DecodePiece> decode_pieces(const LayerGroup* g, std::int64_t first, std::int64_t last);
 
 /// A weight GEMM y[tokens x n] = x[tokens x k] W^T: 2·tokens·n·k FLOPs; reads `weight_reads`
 /// copies of the weights (MoE: expected distinct experts) and the input, writes the output.

@@ -20,9 +20,11 @@ void for_each_op(const ModelShapes& s, const PhaseQuery& q, Sink&& sink) {
   const Phase phase = q.phase;
 
   std::string_view layers;  // the current layer group's label (empty outside the layers)
+  int group = -1;           // and its index
   // Every operator leaves through here, tagged with its layer kind.
   auto out = [&](Op op) {
     op.layers = layers;
+    op.group = group;
     sink(static_cast<const Op&>(op));
   };
   auto emit = [&](std::string_view name, OpUnit unit, std::int64_t count, double flops, double read,
@@ -53,6 +55,7 @@ void for_each_op(const ModelShapes& s, const PhaseQuery& q, Sink&& sink) {
   for (const LayerGroup& g : s.groups) {
     const std::int64_t n = g.count;
     layers = g.label;
+    group = static_cast<int>(&g - s.groups.data());
     const double norm_flops = s.layernorm ? 8.0 : 4.0;  // per element: mean/var or rms, scale
     emit("norms", OpUnit::vector, n, g.norms * norm_flops * T * h,
          g.norms * T * h * a + g.norm_weight_bytes, g.norms * T * h * a);
@@ -96,6 +99,7 @@ void for_each_op(const ModelShapes& s, const PhaseQuery& q, Sink&& sink) {
   }
 
   layers = "";
+  group = -1;
   emit("final_norm", OpUnit::vector, 1, (s.layernorm ? 8.0 : 4.0) * T * h, T * h * a + s.final_norm_bytes, T * h * a);
   // Logits only for the last token of each sequence (what serving engines compute), in fp32.
   const double logit_rows = phase == Phase::prefill ? B : T;

@@ -94,21 +94,34 @@ double mean_of_max_linear(double x_first, double x_last, double y_first, double 
 
 namespace {
 
-/// Mean step time over decode contexts [first, last] in which every op is linear in context.
+/// Mean decode-step time over contexts [first, last], exact: each operator's time is
+/// max(compute, memory) of two functions linear in the keys its layers attend, so over each
+/// piece of its own group (decode_pieces) the mean has a closed form (mean_of_max_linear); the
+/// ops are evaluated at the pieces' end contexts only, whatever the length of the range.
 double mean_step_time(const ModelShapes& s, const Ceilings& c, const ServiceQuery& q, std::int64_t first,
                       std::int64_t last) {
-  PhaseQuery pq{Phase::decode, q.batch, 1, first, q.attention, q.kv_dtype};
-  const std::vector<Op> lo = phase_ops(s, pq);
-  pq.context = last;
-  const std::vector<Op> hi = phase_ops(s, pq);
-  const double n = static_cast<double>(last - first + 1);
-  double mean = 0;
-  for (std::size_t i = 0; i < lo.size(); ++i) {
-    const OpTime a = op_time(lo[i], c), b = op_time(hi[i], c);
-    mean += static_cast<double>(lo[i].count) *
-            mean_of_max_linear(a.compute.value, b.compute.value, a.memory.value, b.memory.value, n);
+  std::vector<std::pair<std::int64_t, std::vector<Op>>> evaluated;
+  auto ops_at = [&](std::int64_t context) -> const std::vector<Op>& {
+    for (const auto& [at, ops] : evaluated)
+      if (at == context) return ops;
+    evaluated.emplace_back(context, phase_ops(s, PhaseQuery{Phase::decode, q.batch, 1, context, q.attention, q.kv_dtype}));
+    return evaluated.back().second;
+  };
+  const std::size_t count = ops_at(first).size();
+  double total = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    const int group = ops_at(first)[i].group;
+    const LayerGroup* g = group < 0 ? nullptr : &s.groups[static_cast<std::size_t>(group)];
+    double sum = 0;  // Σ over the contexts of this op's time
+    for (const DecodePiece& p : decode_pieces(g, first, last)) {
+      const OpTime a = op_time(ops_at(p.first)[i], c), b = op_time(ops_at(p.last)[i], c);
+      const double n = static_cast<double>(p.last - p.first + 1);
+      sum += static_cast<double>(p.repeat) * n *
+             mean_of_max_linear(a.compute.value, b.compute.value, a.memory.value, b.memory.value, n);
+    }
+    total += static_cast<double>(ops_at(first)[i].count) * sum;
   }
-  return mean;
+  return total / static_cast<double>(last - first + 1);
 }
 
 }  // namespace
@@ -202,15 +215,7 @@ ServiceEstimate estimate_service(const ModelShapes& s, const Ceilings& c, const 
     auto mean_step = [&](std::int64_t b) {
       ServiceQuery dq = q;
       dq.batch = b;
-      // Sliding layers stop growing at their window and chunked ones restart at each chunk:
-      // split the range there so each piece is linear in the context.
-      double total = 0;
-      std::int64_t from = first;
-      for (std::int64_t cut : decode_breakpoints(s, first, last)) {
-        total += mean_step_time(s, c, dq, from, cut) * static_cast<double>(cut - from + 1);
-        from = cut + 1;
-      }
-      total += mean_step_time(s, c, dq, from, last) * static_cast<double>(last - from + 1);
+      const double total = mean_step_time(s, c, dq, first, last) * static_cast<double>(steps);
       const double comm = b == dm.largest ? e.decode_comm_time.tensor_parallel.value
                                           : comm_time(comm_ops(s, topo, Phase::decode, static_cast<double>(b),
                                                                static_cast<double>(b)))

@@ -262,8 +262,31 @@ TEST_CASE("TPOT closed form equals the per-step loop across chunk boundaries") {
   q.prompt = 7000;
   q.gen = 10000;  // contexts 7001..16999 cross the chunk boundaries at 8,192 and 16,384
   q.kv_dtype = DType::bf16;
-  const std::vector<std::int64_t> cuts = decode_breakpoints(s.shapes, q.prompt + 1, q.prompt + q.gen - 1);
-  CHECK(cuts == std::vector<std::int64_t>{8192, 16384});
+  // A chunked group's pieces: 7001..8192, one full chunk 8193..16384, then 16385..16999.
+  const LayerGroup* chunked = nullptr;
+  for (const LayerGroup& g : s.shapes.groups)
+    if (g.attention == AttentionKind::chunked) chunked = &g;
+  REQUIRE(chunked);
+  const std::vector<DecodePiece> pieces = decode_pieces(chunked, q.prompt + 1, q.prompt + q.gen - 1);
+  REQUIRE(pieces.size() == 3);
+  CHECK(pieces[0].first == 7001);
+  CHECK(pieces[0].last == 8192);
+  CHECK(pieces[1].first == 8193);
+  CHECK(pieces[1].last == 16384);
+  CHECK(pieces[1].repeat == 1);
+  CHECK(pieces[2].first == 16385);
+  CHECK(pieces[2].last == 16999);
+  // Many chunks are one repeated piece: 100..1,000,000 over chunks of 64.
+  const LayerGroup c64 = [] {
+    LayerGroup g;
+    g.attention = AttentionKind::chunked;
+    g.window = 64;
+    return g;
+  }();
+  const std::vector<DecodePiece> many = decode_pieces(&c64, 100, 1'000'010);
+  REQUIRE(many.size() == 3);
+  CHECK(many[1].repeat == (1'000'000 - 128) / 64);
+  CHECK(many[2].first == 1'000'001);
   const ServiceEstimate e = estimate_service(s.shapes, s.ceilings, q);
   double loop = 0;
   for (std::int64_t c = q.prompt + 1; c <= q.prompt + q.gen - 1; ++c)
@@ -313,4 +336,25 @@ TEST_CASE("a prefill reads every key its new tokens attend, whatever the window"
   chunked.window = 100;
   CHECK(chunked.span(30, 250) == 50);   // new tokens 221..250 sit in chunk 201..300
   CHECK(chunked.span(60, 250) == 150);  // 191..250 start in chunk 101..200
+}
+
+TEST_CASE("TPOT over many small chunks equals the per-step loop") {
+  // Llama 4 Scout with 64-token chunks: 2,000 decode steps cross 31 chunk boundaries; the
+  // closed form evaluates a handful of contexts, the loop every one.
+  ModelSpec m = resolve_model("llama-4-scout");
+  for (LayerSpec& l : m.layer_specs)
+    if (l.attention == AttentionKind::chunked) l.window = 64;
+  const ModelShapes shapes = compile_shapes(m, *weight_format("bf16"), 1);
+  const Ceilings ceilings = ceilings_for(resolve_gpu("h100-sxm"), shapes);
+  ServiceQuery q;
+  q.batch = 64;
+  q.prompt = 1000;
+  q.gen = 2001;
+  q.kv_dtype = DType::bf16;
+  const ServiceEstimate e = estimate_service(shapes, ceilings, q);
+  double loop = 0;
+  for (std::int64_t c = q.prompt + 1; c <= q.prompt + q.gen - 1; ++c)
+    loop += phase_totals(phase_ops(shapes, PhaseQuery{Phase::decode, q.batch, 1, c, AttentionImpl::flash, DType::bf16}),
+                         ceilings).time.value;
+  CHECK(e.tpot.value == doctest::Approx(loop / (q.gen - 1)).epsilon(1e-9));
 }
