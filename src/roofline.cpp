@@ -107,19 +107,28 @@ double mean_step_time(const ModelShapes& s, const Ceilings& c, const ServiceQuer
     evaluated.emplace_back(context, phase_ops(s, PhaseQuery{Phase::decode, q.batch, 1, context, q.attention, q.kv_dtype}));
     return evaluated.back().second;
   };
-  const std::size_t count = ops_at(first).size();
+  // Pieces per layer group, the last entry for the operators outside the layers.
+  std::vector<std::vector<DecodePiece>> pieces;
+  pieces.reserve(s.groups.size() + 1);
+  for (const LayerGroup& g : s.groups) pieces.push_back(decode_pieces(&g, first, last));
+  pieces.push_back(decode_pieces(nullptr, first, last));
+  for (const auto& group_pieces : pieces)  // evaluate every end context once, up front
+    for (const DecodePiece& p : group_pieces) {
+      ops_at(p.first);
+      ops_at(p.last);
+    }
+  const std::vector<Op>& at_first = ops_at(first);
   double total = 0;
-  for (std::size_t i = 0; i < count; ++i) {
-    const int group = ops_at(first)[i].group;
-    const LayerGroup* g = group < 0 ? nullptr : &s.groups[static_cast<std::size_t>(group)];
+  for (std::size_t i = 0; i < at_first.size(); ++i) {
+    const int group = at_first[i].group;
     double sum = 0;  // Σ over the contexts of this op's time
-    for (const DecodePiece& p : decode_pieces(g, first, last)) {
+    for (const DecodePiece& p : pieces[group < 0 ? s.groups.size() : static_cast<std::size_t>(group)]) {
       const OpTime a = op_time(ops_at(p.first)[i], c), b = op_time(ops_at(p.last)[i], c);
       const double n = static_cast<double>(p.last - p.first + 1);
       sum += static_cast<double>(p.repeat) * n *
              mean_of_max_linear(a.compute.value, b.compute.value, a.memory.value, b.memory.value, n);
     }
-    total += static_cast<double>(ops_at(first)[i].count) * sum;
+    total += static_cast<double>(at_first[i].count) * sum;
   }
   return total / static_cast<double>(last - first + 1);
 }
