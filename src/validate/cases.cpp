@@ -329,6 +329,8 @@ void add_memory_cases(std::vector<Case>& out, const ModelSpec& model, const Plan
   c.dtype = "bf16";
   c.problem = p;
   if (model.mla || model.moe) c.waived = "the memory case allocates dense MHA/GQA layers";
+  else if (model.has_local_attention())
+    c.waived = "the memory case allocates every layer's cache in full; this model's sliding or chunked layers keep less";
   if (c.waived.empty()) {
     c.memory = predict_memory(model, p);
     waive_if_too_big(c, c.memory.kv_cache.as_double() + c.memory.naive_activations.as_double(), o);
