@@ -131,10 +131,11 @@ std::vector<Finding> check_deployment(const DeploymentFile& d) {
     return c.take();
   }
   try {
-    check_sharding(model, layout->tp, layout->pp);
+    check_sharding(model, layout->tp, layout->pp, &q.weights);
   } catch (const InputError& e) {
     const bool pp = e.field() == "--pp";
-    if (pp) c.add("parallel.divides", {"pp"}, false, "PP " + e.message());
+    if (e.field() == "--precision") c.add("parallel.divides", {"precision", "model"}, false, e.message());
+    else if (pp) c.add("parallel.divides", {"pp"}, false, "PP " + e.message());
     else c.add("parallel.divides", {"tp", "gpus"}, false, "TP " + e.message());
     return c.take();
   }
@@ -211,14 +212,22 @@ std::vector<Finding> check_deployment(const DeploymentFile& d) {
     // per-request sizing (KvPoolLayout::blocks_per_request), summarised as the largest
     // max_model_len that fits.
     const bool ok = mem.max_model_len_limit >= max_len;
-    const std::string groups =
-        mem.kv_groups > 1 ? fmt::format(" in {} groups of {} layers", mem.kv_groups, mem.kv_group_size) : "";
-    c.add("kv.capacity", {"max_model_len", "model"}, ok,
-          fmt::format("the KV pool holds {} per replica ({} of {}{}) {} {}{}", plural(mem.kv_capacity_tokens, "token"),
-                      plural(mem.kv_capacity_blocks, "block"), d.block_size, groups,
-                      ok ? "for" : "but the server admits", max_len_name,
-                      ok ? "" : fmt::format(": vLLM would refuse to start; set max_model_len <= {}",
-                                            with_commas(mem.max_model_len_limit))),
+    const std::string refuse = ok ? "" : fmt::format(": vLLM would refuse to start; set max_model_len <= {}",
+                                                     with_commas(mem.max_model_len_limit));
+    const std::string message =
+        mem.kv_groups > 1
+            // Hybrid pool: its token figure counts every layer as global, so say what decides.
+            ? fmt::format("the KV pool has {} of {} tokens in {} groups of {} layers (vLLM reports {} tokens); one "
+                          "request of {} {}{}",
+                          with_commas(mem.kv_capacity_blocks) + " blocks", d.block_size, mem.kv_groups,
+                          mem.kv_group_size, with_commas(mem.kv_capacity_tokens), max_len_name,
+                          ok ? fmt::format("fits (up to {} would)", with_commas(mem.max_model_len_limit))
+                             : "does not fit",
+                          refuse)
+            : fmt::format("the KV pool holds {} per replica ({} of {}) {} {}{}", plural(mem.kv_capacity_tokens, "token"),
+                          plural(mem.kv_capacity_blocks, "block"), d.block_size, ok ? "for" : "but the server admits",
+                          max_len_name, refuse);
+    c.add("kv.capacity", {"max_model_len", "model"}, ok, message,
           static_cast<double>(mem.max_model_len_limit), static_cast<double>(max_len), "tokens");
   }
 

@@ -521,8 +521,14 @@ ModelSpec model_from_hf_config(const Node& root, const std::string& source) {
     if (types.size() != static_cast<std::size_t>(m.layers))
       fail(*t, "layer_types", "has " + std::to_string(types.size()) + " entries for " + std::to_string(m.layers) + " layers");
   }
+  // A key present as null switches the feature off (transformers and vLLM read None as "no
+  // window"/"no chunking"); only an absent key takes the class default.
+  auto stated_null = [&](const char* key) {
+    const Node* n = config.find(key);
+    return n && n->is_null();
+  };
   const Node* window_node = rd.find({"sliding_window"});
-  bool window_used = window_node != nullptr || model_type == "gemma3_text" || gpt_oss;
+  bool window_used = window_node != nullptr || ((model_type == "gemma3_text" || gpt_oss) && !stated_null("sliding_window"));
   if (model_type == "qwen2" || qwen3)
     window_used = window_used && rd.boolean({"use_sliding_window"}).value_or(false);
   std::int64_t window = 0;
@@ -535,7 +541,8 @@ ModelSpec model_from_hf_config(const Node& root, const std::string& source) {
     // every 4th layer (3, 7, ...) is NoPE. RoPE layers attend within chunks of
     // attention_chunk_size; NoPE layers attend globally (vLLM: ChunkedLocalAttention only when
     // not NoPE).
-    const std::int64_t chunk = rd.integer("attention_chunk", {"attention_chunk_size"}, 1, 1'000'000'000);
+    const std::int64_t chunk =
+        stated_null("attention_chunk_size") ? 0 : rd.integer("attention_chunk", {"attention_chunk_size"}, 1, 1'000'000'000);
     std::vector<bool> rope;
     if (const Node* n = config.find("no_rope_layers"); n && n->kind == Node::Kind::sequence && !n->items.empty()) {
       if (n->items.size() != static_cast<std::size_t>(m.layers))
@@ -548,7 +555,7 @@ ModelSpec model_from_hf_config(const Node& root, const std::string& source) {
     }
     each([&](std::int64_t i, LayerSpec& l) {
       l.rope = rope[static_cast<std::size_t>(i)];
-      if (l.rope) {
+      if (l.rope && chunk > 0) {
         l.attention = AttentionKind::chunked;
         l.window = chunk;
       }
@@ -638,11 +645,13 @@ ModelSpec model_from_hf_config(const Node& root, const std::string& source) {
     sparse = [=](std::int64_t i) { return i >= first && i % freq == 0; };
     m.mtp_layers = rd.integer("mtp_layers", {"num_nextn_predict_layers"}, 0, 100, 0);
   }
-  if (sparse) m.moe = moe;
   each([&](std::int64_t i, LayerSpec& l) {
     l.moe = sparse && sparse(i);
     l.ffn_size = l.moe ? 0 : m.ffn_size;
   });
+  // A config whose sparse-layer rule picks no layer (interleave step above the depth, every
+  // layer dense-first) builds an all-dense model in transformers: so does ridge.
+  if (sparse && std::any_of(layers.begin(), layers.end(), [](const LayerSpec& l) { return l.moe; })) m.moe = moe;
   m.layer_specs = std::move(layers);
 
   if (deepseek) {

@@ -65,16 +65,17 @@ constexpr MlpNames kExpertMlp{"moe.expert.gate", "moe.expert.up", "moe.expert.do
 constexpr MlpNames kSharedMlp{"moe.shared.gate", "moe.shared.up", "moe.shared.down",
                               "moe.shared.gate_bias", "moe.shared.up_bias", "moe.shared.down_bias"};
 
+/// One MLP's tensors, standing for `copies` identical MLPs (the routed experts of a layer).
 void add_mlp(std::vector<WeightTensor>& out, const ModelSpec& m, std::int64_t ffn_per_rank, const MlpNames& n,
-             bool bias, bool expert = false) {
+             bool bias, bool expert = false, std::int64_t copies = 1) {
   const std::int64_t h = m.hidden_size;
-  if (m.gated_mlp) out.push_back({n.gate, ffn_per_rank, h, true, expert});
-  out.push_back({n.up, ffn_per_rank, h, true, expert});
-  out.push_back({n.down, h, ffn_per_rank, true, expert});
+  if (m.gated_mlp) out.push_back({n.gate, ffn_per_rank, h, true, expert, copies});
+  out.push_back({n.up, ffn_per_rank, h, true, expert, copies});
+  out.push_back({n.down, h, ffn_per_rank, true, expert, copies});
   if (bias) {
-    if (m.gated_mlp) out.push_back({n.gate_bias, ffn_per_rank, 1, false});
-    out.push_back({n.up_bias, ffn_per_rank, 1, false});
-    out.push_back({n.down_bias, h, 1, false});
+    if (m.gated_mlp) out.push_back({n.gate_bias, ffn_per_rank, 1, false, expert, copies});
+    out.push_back({n.up_bias, ffn_per_rank, 1, false, expert, copies});
+    out.push_back({n.down_bias, h, 1, false, expert, copies});
   }
 }
 
@@ -103,9 +104,8 @@ std::vector<WeightTensor> layer_tensors(const ModelSpec& m, std::int64_t layer, 
     out.push_back({"moe.router", e.experts, m.hidden_size, false});
     if (e.router_bias) out.push_back({"moe.router_bias", e.experts, 1, false});
     const std::int64_t ffn = e.expert_ffn_size / tp;
-    for (std::int64_t i = 0; i < e.experts; ++i) add_mlp(out, m, ffn, kExpertMlp, e.expert_bias, true);
-    for (std::int64_t i = 0; i < e.shared_experts; ++i)
-      add_mlp(out, m, shared_expert_width(e) / tp, kSharedMlp, false);
+    add_mlp(out, m, ffn, kExpertMlp, e.expert_bias, true, e.experts);
+    if (e.shared_experts > 0) add_mlp(out, m, shared_expert_width(e) / tp, kSharedMlp, false, false, e.shared_experts);
   } else {
     add_mlp(out, m, spec.ffn_size / tp, kDenseMlp, m.mlp_bias);
   }
@@ -135,7 +135,7 @@ std::vector<WeightTensor> head_tensors(const ModelSpec& m, std::int64_t tp, bool
 ParamCount count_params(const ModelSpec& m) {
   auto sum = [](const std::vector<WeightTensor>& ts) {
     std::int64_t s = 0;
-    for (const auto& t : ts) s += t.elements();
+    for (const auto& t : ts) s += t.elements() * t.copies;
     return s;
   };
   ParamCount c;
@@ -148,7 +148,7 @@ ParamCount count_params(const ModelSpec& m) {
     if (!m.is_moe_layer(i)) continue;
     std::int64_t experts = 0;  // all routed experts of the layer, biases included
     for (const auto& t : tensors)
-      if (std::string_view(t.name).starts_with("moe.expert.")) experts += t.elements();
+      if (std::string_view(t.name).starts_with("moe.expert.")) experts += t.elements() * t.copies;
     idle += experts / m.moe->experts * (m.moe->experts - m.moe->experts_per_token);
   }
   c.active = c.total - idle;
@@ -160,7 +160,8 @@ ParamCount count_params(const ModelSpec& m) {
   return c;
 }
 
-Bytes tensor_bytes(const WeightTensor& t, const WeightFormat& f) {
+namespace {
+Bytes one_copy_bytes(const WeightTensor& t, const WeightFormat& f) {
   const u64 elements = mul({u(t.rows), u(t.cols)});
   const bool quantised = t.quantisable && (t.expert || !f.experts_only);
   if (!quantised || (f.scales == ScaleGranularity::none && f.weight_bits >= 16)) {
@@ -182,6 +183,11 @@ Bytes tensor_bytes(const WeightTensor& t, const WeightFormat& f) {
       break;
   }
   return Bytes{ceil_div(bits, 8)};
+}
+}  // namespace
+
+Bytes tensor_bytes(const WeightTensor& t, const WeightFormat& f) {
+  return Bytes{checked_mul(one_copy_bytes(t, f).value, u(t.copies))};
 }
 
 namespace {
@@ -355,7 +361,42 @@ std::vector<std::int64_t> pipeline_split(std::int64_t layers, std::int64_t pp) {
   return sizes;
 }
 
-std::optional<ShardingProblem> sharding_problem(const ModelSpec& m, std::int64_t tp, std::int64_t pp) {
+namespace {
+
+std::optional<ShardingProblem> format_problem(const ModelSpec& m, const WeightFormat& f, std::int64_t tp) {
+  if (f.experts_only && !m.moe)
+    return ShardingProblem{"--precision", f.name + " quantises routed experts only and " + m.name +
+                                              " has none: nothing would be quantised (use mxfp4)"};
+  if (f.scales != ScaleGranularity::block) return std::nullopt;
+  const std::int64_t block = f.group_size;
+  auto split = [&](const std::string& what, std::int64_t width) -> std::optional<ShardingProblem> {
+    if ((width / tp) % block == 0) return std::nullopt;
+    return ShardingProblem{"--tp", std::to_string(tp) + " leaves " + std::to_string(width / tp) + " of the " +
+                                       what + " " + std::to_string(width) + " per GPU, not whole " + f.name +
+                                       " blocks of " + std::to_string(block) + " (vLLM refuses to load it)"};
+  };
+  for (const LayerSpec& l : m.layer_specs)
+    if (!l.moe)
+      if (auto p = split("FFN width", l.ffn_size)) return p;
+  if (m.moe) {
+    if (auto p = split("expert FFN width", m.moe->expert_ffn_size)) return p;
+    // vLLM runs the shared experts as one MLP of their summed width.
+    if (m.moe->shared_experts > 0)
+      if (auto p = split("shared-expert width", m.moe->shared_experts * shared_expert_width(*m.moe))) return p;
+  }
+  if (!m.mla)
+    if (auto p = split("query width", m.heads * m.head_dim)) return p;
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<ShardingProblem> sharding_problem(const ModelSpec& m, std::int64_t tp, std::int64_t pp,
+                                                const WeightFormat* format) {
+  if (format)
+    if (auto problem = sharding_problem(m, tp, pp)) return problem;
+    else if (auto f = format_problem(m, *format, tp)) return f;
+    else return std::nullopt;
   const std::string where = " of " + m.name;
   if (m.heads % tp != 0)
     return ShardingProblem{"--tp", std::to_string(tp) + " does not divide the " + std::to_string(m.heads) +
@@ -378,8 +419,8 @@ std::optional<ShardingProblem> sharding_problem(const ModelSpec& m, std::int64_t
   return std::nullopt;
 }
 
-void check_sharding(const ModelSpec& m, std::int64_t tp, std::int64_t pp) {
-  if (auto problem = sharding_problem(m, tp, pp)) throw InputError({}, problem->option, problem->message);
+void check_sharding(const ModelSpec& m, std::int64_t tp, std::int64_t pp, const WeightFormat* format) {
+  if (auto problem = sharding_problem(m, tp, pp, format)) throw InputError({}, problem->option, problem->message);
 }
 
 std::vector<Bytes> stage_weights(const ModelSpec& m, const WeightFormat& f, std::int64_t tp, std::int64_t pp) {
@@ -461,7 +502,7 @@ bool fits_at(const ModelSpec& m, const MemoryQuery& q, const std::vector<Bytes>&
 }  // namespace
 
 MemoryEstimate estimate_memory(const ModelSpec& m, const GpuSpec& g, const MemoryQuery& q) {
-  check_sharding(m, q.tp, q.pp);
+  check_sharding(m, q.tp, q.pp, &q.weights);
   MemoryEstimate e;
   e.params = count_params(m);
   e.weights = weight_bytes(m, q.weights);
@@ -484,6 +525,7 @@ MemoryEstimate estimate_memory(const ModelSpec& m, const GpuSpec& g, const Memor
   std::vector<std::pair<KvPoolLayout, std::int64_t>> pools;  // layout and blocks per stage
   bool first_stage = true;
   for (const auto& s : e.stages) {
+    const auto stage_index = static_cast<std::size_t>(&s - e.stages.data());
     const Bytes used = s.weights + s.activations + s.overhead;
     const Bytes pool = saturating_sub(e.budget_per_gpu, used);
     const KvPoolLayout layout = kv_pool_layout(m, q.kv_dtype, q.tp, s.first_layer, s.layers, q.block_size);
@@ -492,6 +534,7 @@ MemoryEstimate estimate_memory(const ModelSpec& m, const GpuSpec& g, const Memor
       e.kv_capacity_tokens = tokens;
       e.kv_capacity_blocks = layout.blocks(pool);
       e.kv_pool_per_gpu = pool;
+      e.kv_pool_stage = stage_index;
       e.kv_groups = layout.groups;
       e.kv_group_size = layout.group_size;
     }

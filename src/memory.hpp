@@ -25,7 +25,8 @@ struct WeightTensor {
   std::int64_t cols;  ///< input features
   bool quantisable;   ///< a linear weight of a decoder layer (what AWQ/GPTQ/FP8 quantise)
   bool expert = false;  ///< a routed expert's matrix (what experts-only formats quantise)
-  std::int64_t elements() const { return rows * cols; }
+  std::int64_t copies = 1;  ///< identical tensors it stands for (one per routed expert)
+  std::int64_t elements() const { return rows * cols; }  ///< of one copy
 };
 
 /// Tensors of decoder layer `layer` on one of `tp` tensor-parallel ranks. Attention heads and
@@ -67,6 +68,7 @@ ParamCount count_params(const ModelSpec& m);
 /// Bytes of one tensor in a weight format: ceil((elements × weight_bits + scales) / 8), where
 /// scales = 1 per tensor, 1 per output row, or rows × ceil(cols / group) groups of
 /// (scale_bits + zero_bits). Non-quantisable tensors use the format's unquantised type.
+/// All `copies` of the tensor: copies × its one-copy bytes.
 Bytes tensor_bytes(const WeightTensor& t, const WeightFormat& f);
 
 /// Weights of the whole model (one copy, no sharding) in a format, vision tower included.
@@ -212,6 +214,7 @@ struct MemoryEstimate {
   Bytes kv_pool_per_gpu;      ///< on the tightest stage: budget − weights − activations − overhead
   std::int64_t kv_capacity_tokens = 0;  ///< vLLM's "GPU KV cache size" (tokens if all layers global)
   std::int64_t kv_capacity_blocks = 0;  ///< blocks of the tightest stage's pool
+  std::size_t kv_pool_stage = 0;        ///< the stage whose pool holds the fewest tokens
   std::int64_t kv_groups = 1;           ///< vLLM KV-cache groups on the tightest stage
   std::int64_t kv_group_size = 0;       ///< layers per group
   /// Largest max_model_len vLLM would start with: one request of it fits the pool
@@ -235,9 +238,14 @@ struct ShardingProblem {
   std::string option;   ///< "--tp" or "--pp"
   std::string message;  ///< "3 does not divide the 32 attention heads of llama-3.1-8b"
 };
-std::optional<ShardingProblem> sharding_problem(const ModelSpec& m, std::int64_t tp, std::int64_t pp);
+/// With a weight format, also what the format forbids: block-scaled weights need every width a
+/// TP rank holds (dense, expert and shared-expert MLP widths, query heads x head_dim) to be whole
+/// blocks (vLLM refuses "... is not divisible by weight quantization block_n"); an experts-only
+/// format needs routed experts.
+std::optional<ShardingProblem> sharding_problem(const ModelSpec& m, std::int64_t tp, std::int64_t pp,
+                                                const WeightFormat* format = nullptr);
 /// Throws InputError naming the option when sharding_problem finds one.
-void check_sharding(const ModelSpec& m, std::int64_t tp, std::int64_t pp);
+void check_sharding(const ModelSpec& m, std::int64_t tp, std::int64_t pp, const WeightFormat* format = nullptr);
 
 /// Weights per GPU of each pipeline stage (embedding on the first, head on the last).
 std::vector<Bytes> stage_weights(const ModelSpec& m, const WeightFormat& f, std::int64_t tp, std::int64_t pp);

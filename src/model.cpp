@@ -100,7 +100,7 @@ void validate_model(const ModelSpec& m) {
       bad("moe.experts_per_token", std::to_string(m.moe->experts_per_token) +
                                        " exceeds moe.experts (" + std::to_string(m.moe->experts) +
                                        ")");
-    if (m.moe_layer_count() == 0) bad("moe", "no layer of the layout is an MoE layer");
+    if (m.moe_layer_count() == 0) bad("moe", "no layer of the layout is an MoE layer: give layers mlp: moe, or drop the moe block");
   }
 }
 

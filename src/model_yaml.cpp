@@ -160,6 +160,7 @@ ModelSpec model_from_yaml(const Node& root, const std::string& source) {
   }
   std::int64_t first_dense = 0;
   if (const Node* n = r.optional("moe")) {
+    note("moe", *n);
     MapReader mr(*n, "moe");
     MoeSpec moe;
     moe.experts = int_field(mr, "experts", 1, 100'000);

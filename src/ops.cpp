@@ -103,13 +103,16 @@ LayerGroup compile_layer(const ModelSpec& m, const WeightFormat& f, std::int64_t
   g.attention = spec.attention;
   g.window = static_cast<double>(spec.window);
   g.moe = spec.moe;
-  // The layer lists every routed expert; the first one's tensors describe them all.
-  const int per_expert = !spec.moe ? 0 : (m.gated_mlp ? 3 : 2) * (m.moe->expert_bias ? 2 : 1);
-  int expert_tensors = 0;
   for (const WeightTensor& t : layer_tensors(m, layer, tp)) {
     const std::string_view name = t.name;
-    const double bytes = tensor_bytes(t, f).as_double();
-    const GemmShape shape{name, static_cast<double>(t.rows), static_cast<double>(t.cols), bytes};
+    // A routed expert's matrices describe each of the layer's experts (one copy); shared
+    // experts run for every token, as one MLP of their summed width.
+    const bool routed = starts_with(name, "moe.expert.");
+    const double bytes = tensor_bytes(t, f).as_double() / (routed ? static_cast<double>(t.copies) : 1.0);
+    const double widen = routed ? 1.0 : static_cast<double>(t.copies);
+    const bool down = name.ends_with(".down");
+    const GemmShape shape{name, static_cast<double>(t.rows) * (down ? 1.0 : widen),
+                          static_cast<double>(t.cols) * (down ? widen : 1.0), bytes};
     if (name == "norms" || name == "attn.q_a_norm" || name == "attn.kv_a_norm" || name == "attn.qk_norm" ||
         name == "attn.sinks") {
       // Small per-layer vectors, read once per pass with the norms.
@@ -128,7 +131,6 @@ LayerGroup compile_layer(const ModelSpec& m, const WeightFormat& f, std::int64_t
     } else if (name == "moe.router_bias") {
       g.router.weight_bytes += bytes;
     } else if (starts_with(name, "moe.expert.")) {
-      if (expert_tensors++ >= per_expert) continue;
       if (name.ends_with("_bias"))
         add_bias(g.expert, nullptr, name, bytes);
       else

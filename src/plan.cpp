@@ -195,7 +195,7 @@ class Search {
       for (const WeightFormat& wf : formats) {
         if (wf.name == "fp8" && !g.peak(DType::fp8)) continue;  // fp8 only where tensor cores run it
         for (std::int64_t tp : tps) {
-          const bool tp_ok = !sharding_problem(m_, tp, 1);
+          const bool tp_ok = !sharding_problem(m_, tp, 1, &wf);
           std::optional<ModelShapes> shapes;
           std::optional<Ceilings> ceilings;
           if (tp_ok) {
@@ -203,7 +203,7 @@ class Search {
             ceilings = ceilings_for(g, *shapes);
           }
           for (std::int64_t pp = 1; pp <= std::min<std::int64_t>(m_.layers, 16) && tp * pp <= r_.max_gpus; ++pp) {
-            if (auto problem = sharding_problem(m_, tp, pp)) {
+            if (auto problem = sharding_problem(m_, tp, pp, &wf)) {
               for (DType kv : kvs)
                 result.rejected.push_back({gi, wf.name, kv, tp, pp, Rejection::sharding, problem->message});
               continue;

@@ -212,6 +212,13 @@ contains "$tmp/out" "KV cache 83.30 GiB" "hybrid KV in the fit message"
 expect 0 "memory of a 2025 HF config" -- memory -m "$src/tests/data/hf/llama-4-maverick.json" -g h200 --tp 8
 contains "$tmp/out" "layers: 36 chunked (8192) + 12 global NoPE; 24 dense + 24 MoE (128 experts, top-1, 1 shared)" "layout line"
 contains "$tmp/out" "+ 871,932,416 in the vision tower" "vision tower line"
+# A plan for a checkpoint in its own format prints "check it" commands that run (the format's
+# name, e.g. awq-int4-g128, is the default and not repeated as --precision).
+expect 0 "plan for an AWQ checkpoint" -- plan -m "$src/tests/data/hf/llama-3.1-8b-awq.json" --prompt 1000 --gen 100 --concurrency 8
+check_cmd=$(grep -m1 "check it: ridge memory" "$tmp/out" | sed 's/.*check it: ridge //')
+expect 0 "the plan's check command runs" -- $check_cmd
+expect 2 "fp8-block128 at a TP its experts do not divide into blocks" -- memory -m qwen3-235b-a22b -g h100-sxm --precision fp8-block128 --tp 8
+contains "$tmp/err" "--tp: 8 leaves 192 of the expert FFN width 1536 per GPU" "block-scale TP message"
 expect 0 "memory json of gpt-oss" -- memory -m gpt-oss-20b -g h100-sxm --format json
 contains "$tmp/out" '"weights_bytes": 13761264768' "gpt-oss-20b checkpoint bytes"
 expect 2 "check: an invalid file beside valid ones" -- check "$ex/llama-70b-2xh100.yaml" "$src/tests/data/bad/deploy-unit-typo.yaml" "$ex/llama-70b-tp3.yaml"

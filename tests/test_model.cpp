@@ -294,3 +294,42 @@ TEST_CASE("HF edge cases: class defaults, MXFP4 scope, vision fields") {
   CHECK(hf_error("gemma-3-27b.json", "\"patch_size\": 14", "\"patch_size\": 0")
             .ends_with("vision_config.patch_size: 0 is out of range; expected 1 to 1000000"));
 }
+
+TEST_CASE("formats a checkpoint cannot be served in at a TP size") {
+  // FP8 with 128 x 128 block scales: every width a rank holds must be whole blocks. Qwen3-235B's
+  // experts are 1,536 wide: TP 4 leaves 384 = 3 blocks, TP 8 leaves 192 (vLLM: "... = 192 is not
+  // divisible by weight quantization block_n = 128", vllm-project/vllm#17569).
+  const ModelSpec q = resolve_model("qwen3-235b-a22b");
+  const WeightFormat block = *weight_format("fp8-block128");
+  CHECK_FALSE(sharding_problem(q, 4, 1, &block).has_value());
+  const auto tp8 = sharding_problem(q, 8, 1, &block);
+  REQUIRE(tp8.has_value());
+  CHECK(tp8->message == "8 leaves 192 of the expert FFN width 1536 per GPU, not whole fp8-block128 blocks of 128 (vLLM refuses to load it)");
+  // DeepSeek-R1 ships fp8-block128: TP 16 leaves 128 of 2,048 (fine), TP 32 64.
+  const ModelSpec r1 = resolve_model("deepseek-r1");
+  CHECK_FALSE(sharding_problem(r1, 16, 1, &*r1.checkpoint_format).has_value());
+  CHECK(sharding_problem(r1, 32, 1, &*r1.checkpoint_format).has_value());
+  // Other formats do not care.
+  const WeightFormat fp8 = *weight_format("fp8");
+  CHECK_FALSE(sharding_problem(q, 8, 1, &fp8).has_value());
+  // An experts-only format on a model without experts would quantise nothing.
+  const WeightFormat mx = *weight_format("mxfp4-experts");
+  const auto dense = sharding_problem(resolve_model("qwen3-8b"), 1, 1, &mx);
+  REQUIRE(dense.has_value());
+  CHECK(dense->option == "--precision");
+}
+
+TEST_CASE("HF: a null switches a feature off; a sparse rule that picks no layer is a dense model") {
+  // attention_chunk_size: null -> Llama 4 without chunked attention: every layer global.
+  const ModelSpec scout = hf_edited("llama-4-scout.json", "\"attention_chunk_size\": 8192", "\"attention_chunk_size\": null");
+  CHECK_FALSE(scout.has_local_attention());
+  CHECK_FALSE(scout.layer(3).rope);  // NoPE layers stay NoPE
+  // Gemma 3 with sliding_window: null: no window (an absent key takes the class default 4096).
+  const ModelSpec gemma = hf_edited("gemma-3-27b.json", "\"sliding_window\": 1024", "\"sliding_window\": null");
+  CHECK_FALSE(gemma.has_local_attention());
+  // interleave_moe_layer_step 100 on 48 layers: (i + 1) % 100 == 0 never holds: a dense model.
+  const ModelSpec dense = hf_edited("llama-4-scout.json", "\"interleave_moe_layer_step\": 1", "\"interleave_moe_layer_step\": 100");
+  CHECK_FALSE(dense.moe.has_value());
+  CHECK(dense.moe_layer_count() == 0);
+  CHECK(dense.layer(0).ffn_size == 16384);
+}

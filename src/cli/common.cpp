@@ -159,7 +159,7 @@ Deployment build_deployment(const DeploymentOptions& o) {
   require_range("--block-size", o.block_size, 1, 4096);
   q.block_size = o.block_size;
 
-  if (auto problem = sharding_problem(d.model, q.tp, q.pp)) {
+  if (auto problem = sharding_problem(d.model, q.tp, q.pp, &q.weights)) {
     // `--gpus N` alone sets TP: the error belongs to the option the user typed.
     const bool tp_from_gpus = o.gpus && o.tp == 1 && o.pp == 1 && problem->option == "--tp";
     throw InputError({}, tp_from_gpus ? "--gpus" : problem->option,

@@ -153,7 +153,7 @@ std::string memory_text(const MemoryView& v) {
   std::string out;
   out += fmt::format("{} on {}\n", v.model.display_name, v.gpu.display_name);
   out += fmt::format("  weights {} ({}), KV cache {}, batch {} x {} tokens{}, {}, {} attention\n",
-                     q.weights.name, q.weights.scheme(), to_string(q.kv_dtype), q.batch,
+                     q.weights.name, q.weights.scheme(), to_string(q.kv_dtype), with_commas(q.batch),
                      with_commas(q.context), v.replicas > 1 ? " per replica" : "", gpu_count_phrase(v),
                      attention_name(q.attention));
   out += fmt::format("  {} parameters", with_commas(e.params.total));
@@ -193,15 +193,17 @@ std::string memory_text(const MemoryView& v) {
   const std::int64_t gpus = q.tp * q.pp * v.replicas;
   out += fmt::format("\n  all {} GPU{} together: {} GiB\n", gpus, gpus == 1 ? "" : "s",
                      gib(e.total * static_cast<std::uint64_t>(v.replicas)));
+  const std::string pool_stage =
+      e.stages.size() > 1 ? fmt::format(" (stage {} of {}, the fewest blocks)", e.kv_pool_stage + 1, e.stages.size()) : "";
   if (e.kv_groups > 1) {
     // vLLM's hybrid pool: a block serves one group of layers; its token count assumes every
     // layer global, so the per-request sizing is the figure that says what one request takes.
-    out += fmt::format("  KV pool per GPU: {} GiB = {} blocks of {} tokens, shared by {} layer groups of {} "
+    out += fmt::format("  KV pool per GPU{}: {} GiB = {} blocks of {} tokens, shared by {} layer groups of {} "
                        "(vLLM reports {} tokens)\n",
-                       gib(e.kv_pool_per_gpu), with_commas(e.kv_capacity_blocks), q.block_size, e.kv_groups,
-                       e.kv_group_size, with_commas(e.kv_capacity_tokens));
+                       pool_stage, gib(e.kv_pool_per_gpu), with_commas(e.kv_capacity_blocks), q.block_size,
+                       e.kv_groups, e.kv_group_size, with_commas(e.kv_capacity_tokens));
   } else {
-    out += fmt::format("  KV pool per GPU: {} GiB = {} blocks of {} tokens = {} tokens per replica\n",
+    out += fmt::format("  KV pool per GPU{}: {} GiB = {} blocks of {} tokens = {} tokens per replica\n", pool_stage,
                        gib(e.kv_pool_per_gpu), with_commas(e.kv_capacity_blocks), q.block_size,
                        with_commas(e.kv_capacity_tokens));
   }

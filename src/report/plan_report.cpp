@@ -71,8 +71,12 @@ std::string targets_line(const PlanRequest& r) {
   return s;
 }
 
-std::string precision_flags(const Plan& p) {
-  return fmt::format("--precision {} --kv-dtype {}", p.weights.name, to_string(p.kv_dtype));
+/// The checkpoint's own format is every command's default: name it only when it is another
+/// (its name, e.g. "awq-int4-g128" or "fp8-block64", need not be a --precision choice).
+std::string precision_flags(const PlanView& v, const Plan& p) {
+  const bool own = v.model.checkpoint_format && v.model.checkpoint_format->name == p.weights.name;
+  return own ? fmt::format("--kv-dtype {}", to_string(p.kv_dtype))
+             : fmt::format("--precision {} --kv-dtype {}", p.weights.name, to_string(p.kv_dtype));
 }
 
 /// One replica's layout; replicas are identical copies, so one replica reproduces the figures.
@@ -83,7 +87,7 @@ std::string parallel_flags(const Plan& p) { return fmt::format("--tp {} --pp {}"
 std::string memory_command(const PlanView& v, const Plan& p) {
   const PlanRequest& r = v.request;
   std::string s = fmt::format("ridge memory -m {} -g {} {} {} --batch {} --context {} --memory-utilization {}",
-                              v.model_arg, v.gpu_args[p.gpu], precision_flags(p), parallel_flags(p), p.batch,
+                              v.model_arg, v.gpu_args[p.gpu], precision_flags(v, p), parallel_flags(p), p.batch,
                               r.prompt + r.gen, r.memory_utilization);
   s += fmt::format(" --prefill-chunk {}", r.prefill_chunk);
   if (r.attention == AttentionImpl::naive) s += " --attention naive";
@@ -93,7 +97,7 @@ std::string memory_command(const PlanView& v, const Plan& p) {
 std::string roofline_command(const PlanView& v, const Plan& p) {
   const PlanRequest& r = v.request;
   std::string s = fmt::format("ridge roofline -m {} -g {} {} {} --batch {} --prompt {} --gen {} --memory-utilization {}",
-                              v.model_arg, v.gpu_args[p.gpu], precision_flags(p), parallel_flags(p), p.batch, r.prompt,
+                              v.model_arg, v.gpu_args[p.gpu], precision_flags(v, p), parallel_flags(p), p.batch, r.prompt,
                               r.gen, r.memory_utilization);
   s += fmt::format(" --prefill-chunk {}", r.prefill_chunk);
   if (r.inter_node_bandwidth > 0) s += fmt::format(" --inter-node-bandwidth \"{:.6g} GB/s\"", r.inter_node_bandwidth / 1e9);
