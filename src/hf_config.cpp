@@ -264,14 +264,17 @@ std::int64_t vision_tower_params(const Node& root, const std::string& wrapper, s
   const Node* v = root.find("vision_config");
   if (!v || !v->is_map()) return 0;
   // Ranges keep every product below 2^63: widths ≤ 1e6, layers ≤ 1e4, image ≤ 1e6 pixels a side.
-  auto get = [&](const char* key, std::int64_t fallback) -> std::int64_t {
+  // Every size is required: the vision classes' defaults are other models' (CLIP's 768), so a
+  // missing key is an error rather than a guess.
+  auto get = [&](const char* key) -> std::int64_t {
     const std::string k = key;
     const std::int64_t max = k == "num_hidden_layers" || k == "depth" ? 10'000
                              : k.find("merge") != std::string::npos || k == "temporal_patch_size" ? 16
                              : k == "intermediate_size"                                          ? 10'000'000
                                                                                                  : 1'000'000;
     const Node* n = v->find(key);
-    return (n && !n->is_null()) ? as_int(*n, "vision_config." + k, 1, max) : fallback;
+    if (!n || n->is_null()) fail(*v, "vision_config." + k, "missing; needed to count the vision tower");
+    return as_int(*n, "vision_config." + k, 1, max);
   };
   const std::int64_t channels = 3;
   std::int64_t total = 0;
@@ -279,8 +282,8 @@ std::int64_t vision_tower_params(const Node& root, const std::string& wrapper, s
     // SiglipVisionModel: conv patch embedding with bias, a learned position per patch, per layer
     // q/k/v/o and fc1/fc2 with biases and two LayerNorms (weight + bias), a post LayerNorm;
     // Gemma3MultiModalProjector: mm_input_projection_weight [vision, text] + RMSNorm(vision).
-    const std::int64_t d = get("hidden_size", 1152), f = get("intermediate_size", 4304), L = get("num_hidden_layers", 27);
-    const std::int64_t p = get("patch_size", 14), img = get("image_size", 896);
+    const std::int64_t d = get("hidden_size"), f = get("intermediate_size"), L = get("num_hidden_layers");
+    const std::int64_t p = get("patch_size"), img = get("image_size");
     const std::int64_t layer = 4 * (d * d + d) + (d * f + f) + (f * d + d) + 2 * 2 * d;
     total = channels * p * p * d + d + (img / p) * (img / p) * d + L * layer + 2 * d;
     total += d * text_hidden + d;
@@ -290,8 +293,8 @@ std::int64_t vision_tower_params(const Node& root, const std::string& wrapper, s
     // embedding, one position per patch + 1, pre LayerNorm, per layer q/k/v/o and fc1/fc2 with
     // biases and two LayerNorms; LlavaMultiModalProjector: linear_1 [text, vision] and linear_2
     // [text, text], both with bias. The post LayerNorm is stored too.
-    const std::int64_t d = get("hidden_size", 1024), f = get("intermediate_size", 4096), L = get("num_hidden_layers", 24);
-    const std::int64_t p = get("patch_size", 14), img = get("image_size", 336);
+    const std::int64_t d = get("hidden_size"), f = get("intermediate_size"), L = get("num_hidden_layers");
+    const std::int64_t p = get("patch_size"), img = get("image_size");
     const std::int64_t layer = 4 * (d * d + d) + (d * f + f) + (f * d + d) + 2 * 2 * d;
     total = channels * p * p * d + d + ((img / p) * (img / p) + 1) * d + 2 * d + L * layer + 2 * d;
     total += (d * text_hidden + text_hidden) + (text_hidden * text_hidden + text_hidden);
@@ -301,8 +304,8 @@ std::int64_t vision_tower_params(const Node& root, const std::string& wrapper, s
     // and a gated MLP without biases and two RMSNorms (2-D RoPE: no position table);
     // Mistral3MultiModalProjector: RMSNorm, patch merger [vision, vision·s²], linear_1
     // [text, vision], linear_2 [text, text] (bias per multimodal_projector_bias, default false).
-    const std::int64_t d = get("hidden_size", 1024), f = get("intermediate_size", 4096), L = get("num_hidden_layers", 24);
-    const std::int64_t p = get("patch_size", 14);
+    const std::int64_t d = get("hidden_size"), f = get("intermediate_size"), L = get("num_hidden_layers");
+    const std::int64_t p = get("patch_size");
     const Node* merge_node = root.find("spatial_merge_size");
     const std::int64_t merge = merge_node ? as_int(*merge_node, "spatial_merge_size", 1, 16) : 2;
     const Node* bias_node = root.find("multimodal_projector_bias");
@@ -316,9 +319,9 @@ std::int64_t vision_tower_params(const Node& root, const std::string& wrapper, s
     // Qwen2_5_VisionTransformer: Conv3d patch embedding [d, 3, t, p, p] without bias; per block
     // qkv [3d, d] and proj [d, d] with biases, a gated MLP with biases, two RMSNorms; merger:
     // RMSNorm(d), Linear(d·s², d·s²) and Linear(d·s², out_hidden), both with bias.
-    const std::int64_t d = get("hidden_size", 1280), f = get("intermediate_size", 3420), L = get("depth", 32);
-    const std::int64_t p = get("patch_size", 14), t = get("temporal_patch_size", 2), merge = get("spatial_merge_size", 2);
-    const std::int64_t out = get("out_hidden_size", text_hidden);
+    const std::int64_t d = get("hidden_size"), f = get("intermediate_size"), L = get("depth");
+    const std::int64_t p = get("patch_size"), t = get("temporal_patch_size"), merge = get("spatial_merge_size");
+    const std::int64_t out = get("out_hidden_size");
     const std::int64_t layer = (3 * d * d + 3 * d) + (d * d + d) + 2 * (d * f + f) + (f * d + d) + 2 * d;
     const std::int64_t m = d * merge * merge;
     total = channels * t * p * p * d + L * layer + d + (m * m + m) + (m * out + out);
@@ -327,15 +330,15 @@ std::int64_t vision_tower_params(const Node& root, const std::string& wrapper, s
     // Llama4VisionModel: unfold patch embedding [d, 3·p²] without bias, class embedding, one
     // position per patch + 1, pre and post LayerNorms, per layer q/k/v/o and fc1/fc2 with
     // biases and two LayerNorms; pixel-shuffle adapter fc1 [proj_in, d/r²], fc2 [proj_out,
-    // proj_in] without bias; multi_modal_projector.linear_1 [text, vision_output_dim], no bias.
-    const std::int64_t d = get("hidden_size", 1408), f = get("intermediate_size", 5632), L = get("num_hidden_layers", 34);
-    const std::int64_t p = get("patch_size", 14), img = get("image_size", 336);
-    const std::int64_t proj_in = get("projector_input_dim", 4096), proj_out = get("projector_output_dim", 4096);
-    const std::int64_t out = get("vision_output_dim", 4096);
+    // proj_out] without bias (Llama4VisionMLP2: fc1 intermediate_size -> projector_input_dim, fc2
+    // projector_output_dim squared); multi_modal_projector.linear_1 [text, vision_output_dim].
+    const std::int64_t d = get("hidden_size"), f = get("intermediate_size"), L = get("num_hidden_layers");
+    const std::int64_t p = get("patch_size"), img = get("image_size");
+    const std::int64_t proj_in = get("projector_input_dim"), proj_out = get("projector_output_dim");
+    const std::int64_t out = get("vision_output_dim");
     const std::int64_t layer = 4 * (d * d + d) + (d * f + f) + (f * d + d) + 2 * 2 * d;
-    const std::int64_t shuffled = d * 4;  // pixel_shuffle_ratio 0.5: 2 x 2 patches per token
     total = channels * p * p * d + d + ((img / p) * (img / p) + 1) * d + 2 * 2 * d + L * layer;
-    total += shuffled * proj_in + proj_in * proj_out + out * text_hidden;
+    total += f * proj_in + proj_out * proj_out + out * text_hidden;
     note = "Llama 4 vision tower and projector (Llama4ForConditionalGeneration)";
   } else {
     fail(*v, "vision_config", "the vision tower of \"" + wrapper + "\" is not known to ridge");
@@ -382,7 +385,8 @@ ModelSpec model_from_hf_config(const Node& root, const std::string& source) {
 
   // A flat multimodal file (Qwen2.5-VL) or a text_config of the wrapper's own text type
   // (qwen2_5_vl_text) reads as the wrapper's language model: Qwen2.5-VL's is Qwen2.
-  const std::string model_type = wrapper == "qwen2_5_vl" || (!wrapper.empty() && config_node == &root)
+  const bool untyped_text = config_node != &root && !config.find("model_type");  // LlavaConfig: llama
+  const std::string model_type = wrapper == "qwen2_5_vl" || (!wrapper.empty() && (config_node == &root || untyped_text))
                                      ? multimodal_text_types().at(wrapper)
                                      : text_model_type(config, root);
   // Class defaults complete nested text_configs (they list what differs) and the classes whose
@@ -544,7 +548,10 @@ ModelSpec model_from_hf_config(const Node& root, const std::string& source) {
     const std::int64_t chunk =
         stated_null("attention_chunk_size") ? 0 : rd.integer("attention_chunk", {"attention_chunk_size"}, 1, 1'000'000'000);
     std::vector<bool> rope;
-    if (const Node* n = config.find("no_rope_layers"); n && n->kind == Node::Kind::sequence && !n->items.empty()) {
+    const Node* rope_list = config.find("no_rope_layers");
+    if (rope_list && !rope_list->is_null() && rope_list->kind != Node::Kind::sequence)
+      fail(*rope_list, "no_rope_layers", "expected a list of 0 (NoPE) and 1 (RoPE) per layer");
+    if (const Node* n = rope_list; n && n->kind == Node::Kind::sequence && !n->items.empty()) {
       if (n->items.size() != static_cast<std::size_t>(m.layers))
         fail(*n, "no_rope_layers", "has " + std::to_string(n->items.size()) + " entries for " +
                                        std::to_string(m.layers) + " layers");
@@ -623,8 +630,9 @@ ModelSpec model_from_hf_config(const Node& root, const std::string& source) {
     sparse = [=](std::int64_t i) { return !dense_only[static_cast<std::size_t>(i)] && (i + 1) % step == 0; };
   } else if (llama4) {
     // Llama4TextMoe: routed experts of intermediate_size, a router without bias and one shared
-    // expert of intermediate_size; MoE layers are moe_layers, by default every
-    // interleave_moe_layer_step-th layer ((i + 1) % step == 0, as vLLM decides).
+    // expert of intermediate_size; MoE layers are every interleave_moe_layer_step-th layer,
+    // (i + 1) % step == 0, as vLLM decides (it ignores moe_layers; transformers' default for it
+    // is the same list).
     moe.experts = rd.integer("moe.experts", {"num_local_experts"}, 1, 100'000);
     moe.experts_per_token = rd.integer("moe.experts_per_token", {"num_experts_per_tok"}, 1, 100'000);
     moe.expert_ffn_size = rd.integer("moe.expert_ffn_size", {"intermediate_size"}, 1, kMaxDim);

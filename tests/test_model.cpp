@@ -333,3 +333,15 @@ TEST_CASE("HF: a null switches a feature off; a sparse rule that picks no layer 
   CHECK(dense.moe_layer_count() == 0);
   CHECK(dense.layer(0).ffn_size == 16384);
 }
+
+TEST_CASE("HF multimodal edge cases") {
+  // A vision size the file omits is an error, not another model's default.
+  CHECK(hf_error("gemma-3-27b.json", "\"patch_size\": 14,", "")
+            .ends_with("vision_config.patch_size: missing; needed to count the vision tower"));
+  // LlavaConfig's text model defaults to Llama when text_config names no model_type.
+  const ModelSpec llava = hf_edited("llava-1.5-7b.json", "\"model_type\": \"llama\",", "");
+  CHECK(count_params(llava).total == 6'738'939'904);
+  // no_rope_layers must be a list.
+  CHECK(hf_error("llama-4-scout.json", "\"no_rope_layers\": []", "\"no_rope_layers\": 4")
+            .ends_with("no_rope_layers: expected a list of 0 (NoPE) and 1 (RoPE) per layer"));
+}
