@@ -12,3 +12,13 @@ if [ -x /usr/bin/time ]; then
 else
   time "${sweep[@]}" >/dev/null
 fi
+echo "CLI: ridge predict over the 108,928 rows of B200's measured GEMM table (target: 100,000 shapes <= 1 s)"
+if [ -f ../shared/measured/b200/gemm.csv ]; then
+  if [ -x /usr/bin/time ]; then
+    /usr/bin/time -f "  %e s wall" ./build/ridge predict -g b200 --shapes ../shared/measured/b200/gemm.csv --format csv >/dev/null
+  else
+    time ./build/ridge predict -g b200 --shapes ../shared/measured/b200/gemm.csv --format csv >/dev/null
+  fi
+else
+  echo "  skipped: ../shared/measured not present"
+fi

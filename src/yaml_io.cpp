@@ -187,7 +187,7 @@ Node parse_document(std::string_view text, const std::string& file) {
   }
 }
 
-std::string read_text_file(const std::string& path) {
+std::string read_text_file(const std::string& path, std::size_t max_bytes) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec))
     throw InputError(Location{path, 0, 0}, "", "is a directory; name the files in it");
@@ -197,9 +197,8 @@ std::string read_text_file(const std::string& path) {
   char buffer[65536];
   while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
     text.append(buffer, static_cast<std::size_t>(in.gcount()));
-    if (text.size() > kMaxInputBytes)
-      throw InputError(Location{path, 0, 0}, "",
-                       "file is larger than " + std::to_string(kMaxInputBytes) + " bytes");
+    if (text.size() > max_bytes)
+      throw InputError(Location{path, 0, 0}, "", "file is larger than " + std::to_string(max_bytes) + " bytes");
   }
   if (in.bad()) throw InputError(Location{path, 0, 0}, "", "cannot read file");
   return text;

@@ -55,7 +55,7 @@ Node parse_document(std::string_view text, const std::string& file);
 Node load_file(const std::string& path);
 
 /// Reads a whole file, size-capped; InputError if missing or too large.
-std::string read_text_file(const std::string& path);
+std::string read_text_file(const std::string& path, std::size_t max_bytes = kMaxInputBytes);
 
 /// Reads fields of one map, remembering which keys were asked for so that `finish()` can
 /// reject the rest as unknown ("did you mean").

@@ -251,6 +251,17 @@ contains "$tmp/out" "| \`$ex/llama-70b-tp3.yaml\` | ❌ fail | 1 | 1 | 0 | 0 |" 
 if cmp -s "$tmp/c1.json" "$tmp/c2.json"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: check output differs between runs"; fi
 expect 2 "a model name longer than a file name is bad input, not an internal error" -- memory -m "$(printf 'a%.0s' $(seq 300))" -g h100-sxm
 
+# predict: single operators
+expect 0 "predict one gemm" -- predict -g h100-sxm gemm --m 16 --n 4096 --k 4096 --dtype bf16
+contains "$tmp/out" "   bf16  16  4096  4096   10.0945" "gemm bound, 33,816,576 B / 3.35 TB/s"
+expect 0 "predict a shapes file" -- predict -g h100-sxm --shapes "$src/tests/data/predict/gemm-shapes.csv" --format csv
+contains "$tmp/out" "bf16,8192,8192,8192,1111.2913" "compute-bound gemm: 2 x 8192^3 / 989.4 TFLOP/s"
+expect 0 "predict measured decode rows" -- predict -g h100-sxm --shapes "$src/tests/data/predict/decode-measured.csv" --format json
+contains "$tmp/out" '"bound_error": -0.985' "error against the measured latency"
+expect 2 "predict: unknown column" -- predict -g h100-sxm --shapes "$src/tests/data/bad/predict-unknown-column.csv"
+contains "$tmp/err" "predict-unknown-column.csv:1:13: latncy_us: unknown column for a gemm table" "predict column error"
+expect 2 "predict: bad dtype flag" -- predict -g h100-sxm gemm --m 1 --n 1 --k 1 --dtype fp9
+
 expect 0 "help" -- --help
 
 echo "cli: $passed passed, $failed failed"

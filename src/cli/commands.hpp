@@ -14,5 +14,6 @@ Runner register_sweep(CLI::App& app);
 Runner register_plan(CLI::App& app);
 Runner register_validate(CLI::App& app);
 Runner register_check(CLI::App& app);
+Runner register_predict(CLI::App& app);
 
 }  // namespace ridge::cli
