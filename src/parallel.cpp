@@ -52,6 +52,22 @@ CollectiveCost all_gather_cost(double total_bytes, const CollectiveGroup& g) {
           "ring"};
 }
 
+CollectiveCost reduce_scatter_cost(double total_bytes, const CollectiveGroup& g) {
+  return all_gather_cost(total_bytes, g);  // the same ring, run the other way
+}
+
+CollectiveCost all_to_all_cost(double total_bytes, const CollectiveGroup& g) {
+  if (g.ranks <= 1) return {Seconds{0}, "none"};
+  const double n = static_cast<double>(g.ranks), k = static_cast<double>(g.nodes);
+  const double base = kCollectiveBaseLatency.value;
+  if (g.nodes <= 1)
+    return {Seconds{base + g.intra.hop_latency.value + (n - 1) / n * total_bytes / g.intra.usable(n - 1)}, "all-to-all"};
+  const double per_node = n / k;
+  const double local = (per_node - 1) / n * total_bytes / g.intra.usable(per_node - 1);
+  const double remote = (n - per_node) / n * total_bytes / g.inter.bandwidth.value;
+  return {Seconds{base + g.inter.hop_latency.value + std::max(local, remote)}, "all-to-all"};
+}
+
 Seconds send_time(double bytes, const Link& link) {
   return Seconds{link.hop_latency.value + bytes / link.bandwidth.value};
 }

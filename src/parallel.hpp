@@ -71,6 +71,17 @@ CollectiveCost all_reduce_cost(double bytes, std::int64_t ranks, const Link& lin
 ///   base + (n−k) h_intra + (k−1) h_inter + (n−1)/n · total / bw.
 CollectiveCost all_gather_cost(double total_bytes, const CollectiveGroup& g);
 
+/// Ring reduce-scatter of a `total_bytes` buffer (each rank keeps total/n), the all-gather's
+/// mirror: the same steps and bytes.
+CollectiveCost reduce_scatter_cost(double total_bytes, const CollectiveGroup& g);
+
+/// All-to-all of a `total_bytes` buffer on each rank, total/n to every rank (MoE dispatch and
+/// combine): (n − 1)/n of it leaves each GPU, towards all peers at once. One node:
+///   base + h_intra + (n−1)/n · total / bw_all   (bw_all: bandwidth towards n − 1 peers)
+/// several nodes: the local and remote shares move together, the slower decides:
+///   base + h_inter + max((n/k − 1)/n · total / bw_intra, (n − n/k)/n · total / bw_inter).
+CollectiveCost all_to_all_cost(double total_bytes, const CollectiveGroup& g);
+
 /// One point-to-point transfer between pipeline stages: hop + bytes / bandwidth.
 Seconds send_time(double bytes, const Link& link);
 

@@ -256,6 +256,8 @@ std::optional<Seconds> operator_bound(const GpuSpec& g, OperatorFamily family, c
       const CollectiveGroup group = topology_for(g, r.gpus, 1).tp_group;
       if (r.collective == "all_reduce") return all_reduce_cost(r.message_bytes, group).time;
       if (r.collective == "all_gather") return all_gather_cost(r.message_bytes, group).time;
+      if (r.collective == "reduce_scatter") return reduce_scatter_cost(r.message_bytes, group).time;
+      if (r.collective == "alltoall") return all_to_all_cost(r.message_bytes, group).time;
       return std::nullopt;
     }
   }

@@ -50,8 +50,8 @@ struct OperatorTable {
 OperatorTable read_operator_table(std::string_view text, const std::string& file);
 
 /// The datasheet-roofline time of one row: max(FLOPs / peak, bytes / bandwidth) for GEMMs and
-/// attention (a lower bound), ridge's NCCL model for all-reduce and all-gather; nullopt for a
-/// collective ridge does not model yet (reduce_scatter, alltoall).
+/// attention (a lower bound), ridge's collective model (base latency, hops, bytes over the
+/// link) for all_reduce, all_gather, reduce_scatter and alltoall. nullopt: no model for the row.
 std::optional<Seconds> operator_bound(const GpuSpec& g, OperatorFamily f, const OperatorRow& r);
 
 /// Relative errors (predicted − measured) / measured of a set of rows.

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "loaders.hpp"
+#include "parallel.hpp"
 #include "predict.hpp"
 #include "report/predict_report.hpp"
 
@@ -67,7 +68,7 @@ TEST_CASE("attention bounds by hand") {
         doctest::Approx(2.0 * 32 * (8192.0 * 8193 / 2) * 256 / 989.4e12));
 }
 
-TEST_CASE("collective bounds: ridge's NCCL model; collectives it does not model have none") {
+TEST_CASE("collective bounds: ridge's NCCL model") {
   const GpuSpec h100 = resolve_gpu("h100-sxm");
   OperatorRow r;
   r.collective = "all_gather";
@@ -77,8 +78,23 @@ TEST_CASE("collective bounds: ridge's NCCL model; collectives it does not model 
   // 450 GB/s per direction.
   CHECK(operator_bound(h100, OperatorFamily::nccl, r)->value ==
         doctest::Approx(3.6e-6 + 7 * 0.47e-6 + 7.0 / 8 * 64e6 / 450e9));
+  // Reduce-scatter: the same ring the other way.
+  r.collective = "reduce_scatter";
+  CHECK(operator_bound(h100, OperatorFamily::nccl, r)->value ==
+        doctest::Approx(3.6e-6 + 7 * 0.47e-6 + 7.0 / 8 * 64e6 / 450e9));
+  // All-to-all through NVSwitch: one hop, 7/8 of the buffer leaves each GPU at 450 GB/s.
   r.collective = "alltoall";
-  CHECK_FALSE(operator_bound(h100, OperatorFamily::nccl, r).has_value());
+  CHECK(operator_bound(h100, OperatorFamily::nccl, r)->value == doctest::Approx(3.6e-6 + 0.47e-6 + 7.0 / 8 * 64e6 / 450e9));
+}
+
+TEST_CASE("all-to-all across nodes: the slower of the local and remote shares") {
+  // 16 H100s on 2 nodes, 64 MB per rank: 7/16 stays in the node (450 GB/s), 8/16 crosses the
+  // network (50 GB/s per GPU, the default NDR NIC): the network decides, plus one network hop.
+  const GpuSpec h100 = resolve_gpu("h100-sxm");
+  const CollectiveGroup g = topology_for(h100, 16, 1).tp_group;
+  REQUIRE(g.nodes == 2);
+  CHECK(all_to_all_cost(64e6, g).time.value ==
+        doctest::Approx(3.6e-6 + g.inter.hop_latency.value + 8.0 / 16 * 64e6 / 50e9));
 }
 
 TEST_CASE("error summary: nearest-rank percentiles of |error|") {
