@@ -393,10 +393,8 @@ ModelSpec model_from_hf_config(const Node& root, const std::string& source) {
   // shipped files rely on them (Gemma 3's text config, gpt-oss); a flat file of another class
   // must say what it means, else "missing".
   const bool flat = config_node == &root && wrapper.empty();
-  HfReader r(config, m, class_defaults(flat && model_type != "gpt_oss" ? "" : model_type));
-  // Gemma 3's text class fills its defaults in for a bare gemma3_text file too.
-  HfReader r_gemma(config, m, class_defaults("gemma3_text"));
-  HfReader& rd = model_type == "gemma3_text" ? r_gemma : r;
+  const bool defaults_apply = !flat || model_type == "gpt_oss" || model_type == "gemma3_text";
+  HfReader rd(config, m, class_defaults(defaults_apply ? model_type : ""));
 
   const bool falcon = model_type == "falcon" || model_type == "RefinedWeb" || model_type == "RefinedWebModel";
   const bool deepseek = model_type == "deepseek_v2" || model_type == "deepseek_v3" || model_type == "kimi_k2";
@@ -685,7 +683,7 @@ ModelSpec model_from_hf_config(const Node& root, const std::string& source) {
 
   // Names: the directory or file stem; display the HF id when the config carries one.
   m.name = source;
-  if (auto id = r.text({"_name_or_path"})) m.display_name = *id;
+  if (auto id = rd.text({"_name_or_path"})) m.display_name = *id;
   validate_model(m);
   return m;
 }

@@ -393,10 +393,10 @@ std::optional<ShardingProblem> format_problem(const ModelSpec& m, const WeightFo
 
 std::optional<ShardingProblem> sharding_problem(const ModelSpec& m, std::int64_t tp, std::int64_t pp,
                                                 const WeightFormat* format) {
-  if (format)
+  if (format) {
     if (auto problem = sharding_problem(m, tp, pp)) return problem;
-    else if (auto f = format_problem(m, *format, tp)) return f;
-    else return std::nullopt;
+    return format_problem(m, *format, tp);
+  }
   const std::string where = " of " + m.name;
   if (m.heads % tp != 0)
     return ShardingProblem{"--tp", std::to_string(tp) + " does not divide the " + std::to_string(m.heads) +

@@ -14,19 +14,6 @@ std::string_view to_string(AttentionKind k) {
   return "?";
 }
 
-std::int64_t LayerSpec::keys(std::int64_t context) const {
-  switch (attention) {
-    case AttentionKind::global: return context;
-    case AttentionKind::sliding: return std::min(context, window);
-    case AttentionKind::chunked: return (context - 1) % window + 1;
-  }
-  return context;
-}
-
-std::int64_t LayerSpec::held_tokens(std::int64_t context) const {
-  return attention == AttentionKind::global ? context : std::min(context, window);
-}
-
 std::int64_t ModelSpec::moe_layer_count() const {
   return std::count_if(layer_specs.begin(), layer_specs.end(), [](const LayerSpec& l) { return l.moe; });
 }

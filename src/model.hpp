@@ -36,12 +36,6 @@ struct LayerSpec {
   std::int64_t ffn_size = 0;  ///< dense MLP width (unused on MoE layers)
 
   bool operator==(const LayerSpec&) const = default;
-  /// Keys the newest of `context` tokens attends: min(context, W) on sliding layers,
-  /// ((context − 1) mod C) + 1 on chunked ones, context on global ones.
-  std::int64_t keys(std::int64_t context) const;
-  /// Most tokens the layer holds for a sequence that has reached `context` tokens:
-  /// min(context, window) on sliding and chunked layers, context on global ones.
-  std::int64_t held_tokens(std::int64_t context) const;
 };
 
 struct MoeSpec {

@@ -31,15 +31,6 @@ double chunked_pairs(double tokens, double context, double chunk) {
   return prefix(context) - prefix(context - tokens);
 }
 
-double LayerGroup::keys(double context) const {
-  switch (attention) {
-    case AttentionKind::global: return context;
-    case AttentionKind::sliding: return std::min(context, window);
-    case AttentionKind::chunked: return std::fmod(context - 1, window) + 1;
-  }
-  return context;
-}
-
 double LayerGroup::span(double tokens, double context) const {
   switch (attention) {
     case AttentionKind::global: return context;
@@ -130,7 +121,7 @@ LayerGroup compile_layer(const ModelSpec& m, const WeightFormat& f, std::int64_t
       g.router = shape;
     } else if (name == "moe.router_bias") {
       g.router.weight_bytes += bytes;
-    } else if (starts_with(name, "moe.expert.")) {
+    } else if (routed) {
       if (name.ends_with("_bias"))
         add_bias(g.expert, nullptr, name, bytes);
       else

@@ -82,11 +82,10 @@ struct LayerGroup {
   /// moe"); else empty.
   std::string_view label;
 
-  /// Keys the newest of `context` tokens attends in these layers (LayerSpec::keys).
-  double keys(double context) const;
   /// Distinct keys that `tokens` new tokens ending at `context` attend together (what a pass
   /// reads from the cache): global all `context`; sliding min(context, tokens + W − 1); chunked
-  /// from the start of the first new token's chunk. One new token: keys(context).
+  /// from the start of the first new token's chunk. One new token: the keys it attends,
+  /// min(context, W) or ((context − 1) mod C) + 1.
   double span(double tokens, double context) const;
   /// Query–key pairs for `tokens` new tokens whose last one attends `context` tokens.
   double pairs(double tokens, double context) const;

@@ -8,6 +8,7 @@
 
 #include "loaders.hpp"
 #include "memory.hpp"
+#include "ops.hpp"
 
 using namespace ridge;
 
@@ -24,17 +25,27 @@ std::vector<std::int64_t> layers_where(const ModelSpec& m, bool (*pred)(const La
 }  // namespace
 
 TEST_CASE("keys and held tokens per attention kind") {
-  LayerSpec sliding{AttentionKind::sliding, 1024};
-  CHECK(sliding.keys(500) == 500);
-  CHECK(sliding.keys(5000) == 1024);
-  CHECK(sliding.held_tokens(5000) == 1024);
-  LayerSpec chunked{AttentionKind::chunked, 8192};
-  CHECK(chunked.keys(8192) == 8192);
-  CHECK(chunked.keys(8193) == 1);        // a new chunk starts
-  CHECK(chunked.keys(20000) == 3616);    // 20000 − 2·8192
-  CHECK(chunked.held_tokens(20000) == 8192);
-  LayerSpec global;
-  CHECK(global.keys(20000) == 20000);
+  // Keys one decode step attends: LayerGroup::span with one new token.
+  auto group = [](AttentionKind kind, double window) {
+    LayerGroup g;
+    g.attention = kind;
+    g.window = window;
+    return g;
+  };
+  const LayerGroup sliding_group = group(AttentionKind::sliding, 1024);
+  CHECK(sliding_group.span(1, 500) == 500);
+  CHECK(sliding_group.span(1, 5000) == 1024);
+  const LayerGroup chunked_group = group(AttentionKind::chunked, 8192);
+  CHECK(chunked_group.span(1, 8192) == 8192);
+  CHECK(chunked_group.span(1, 8193) == 1);        // a new chunk starts
+  CHECK(chunked_group.span(1, 20000) == 3616);    // 20000 − 2·8192
+  CHECK(group(AttentionKind::global, 0).span(1, 20000) == 20000);
+  // Tokens held (cached_tokens, exact tokens): Gemma 3's layer 0 slides over 1,024, Llama 4
+  // Scout's layer 0 is chunked over 8,192.
+  CHECK(cached_tokens(resolve_model("gemma-3-27b"), 0, 5000) == 1024);
+  CHECK(cached_tokens(resolve_model("llama-4-scout"), 0, 20000) == 8192);
+  const LayerSpec sliding{AttentionKind::sliding, 1024};
+  const LayerSpec global;
   CHECK(repeat_layout({sliding, global}, 5).size() == 5);
   CHECK(repeat_layout({sliding, global}, 5)[4] == sliding);  // cut short after 2½ repeats
 }
