@@ -387,7 +387,7 @@ TEST_CASE("orchestration on a fake device: checks gate the timing, waived cases 
       CHECK(x.status() == Status::failed);
       CHECK_FALSE(x.comparison);  // no time counts when the output is wrong
     }
-  CHECK(calibrate(r).empty());
+  CHECK(measured_ceilings(r).empty());
 }
 
 TEST_CASE("a lost CUDA context fails every later case without running it, naming the case") {
@@ -442,7 +442,7 @@ TEST_CASE("calibration: the YAML reads back and scales the roofline by the measu
     else if (x.c.name == "gemm.fp8.mlp.gate.m8192") t = p.totals.flops / 1385.23e12;
     x.comparison = compare(p, t);
   }
-  const Calibration cal = calibrate(r);
+  const MeasuredCeilings cal = measured_ceilings(r);
   REQUIRE(cal.memory);
   CHECK(cal.memory->value == doctest::Approx(3.015e12));
   CHECK(cal.memory_case == "stream.copy");
@@ -504,7 +504,7 @@ TEST_CASE("report: JSON contract and the table's rows") {
   PlanOptions o;
   o.quick = true;
   const std::vector<CaseResult> r = run_cases(dev, make_cases(llama8b(), h100(), o), RunConfig{});
-  const Calibration cal = calibrate(r);
+  const MeasuredCeilings cal = measured_ceilings(r);
   ValidateProvenance prov{"0.1.0", "ridge validate -g h100-sxm --quick", "2026-01-01T00:00:00Z", "llama-3.1-8b", true, {}};
   const ValidateView v{dev.info(), h100(), prov, r, cal};
   const auto j = validate_json(v);
@@ -554,7 +554,7 @@ TEST_CASE("report: current clocks before and after the run, in the header and th
   o.quick = true;
   o.families = {Family::stream};
   const std::vector<CaseResult> r = run_cases(dev, make_cases(llama8b(), h100(), o), RunConfig{});
-  const Calibration cal = calibrate(r);
+  const MeasuredCeilings cal = measured_ceilings(r);
   ValidateProvenance prov{"0.1.0", "ridge validate", "2026-01-01T00:00:00Z", "llama-3.1-8b", true, {}};
   prov.clocks_before = dev.clocks();  // the Device default: unavailable
   prov.clocks_after.unavailable.clear();
@@ -589,7 +589,7 @@ TEST_CASE("report: a family whose cases were sampled differently lists the polic
   o.quick = true;
   o.families = {Family::gemm};
   const std::vector<CaseResult> r = run_cases(dev, make_cases(llama8b(), h100(), o), RunConfig{});
-  const Calibration cal = calibrate(r);
+  const MeasuredCeilings cal = measured_ceilings(r);
   ValidateProvenance prov{"0.1.0", "ridge validate", "2026-01-01T00:00:00Z", "llama-3.1-8b", true, {}};
   const std::string text = validate_text({dev.info(), h100(), prov, r, cal});
   CHECK(text.find("\ngemm\n") != std::string::npos);  // no single policy in the header

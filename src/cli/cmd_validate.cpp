@@ -131,7 +131,7 @@ Runner register_validate(CLI::App& app) {
                                                std::cerr << "ridge validate [" << (i + 1) << "/" << n << "] " << c.name << "\n";
                                              });
     prov.clocks_after = device.clocks();
-    const validate::Calibration cal = validate::calibrate(results);
+    const validate::MeasuredCeilings cal = validate::measured_ceilings(results);
     const ValidateView view{info, gpu, prov, results, cal};
 
     if (!o->calibrate.empty()) {

@@ -154,7 +154,7 @@ std::string validate_text(const ValidateView& v) {
   }
 
   out += fmt::format("\n{} ok, {} waived, {} failed\n", ok, waived, failed);
-  const Calibration& cal = v.calibration;
+  const MeasuredCeilings& cal = v.calibration;
   if (cal.memory)
     out += fmt::format("  measured HBM ceiling {} ({:.2f} of the datasheet {}, {})\n", human_rate(*cal.memory),
                        cal.memory->value / v.gpu.memory_bandwidth.value, human_rate(v.gpu.memory_bandwidth), cal.memory_case);

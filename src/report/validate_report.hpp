@@ -28,7 +28,7 @@ struct ValidateView {
   const GpuSpec& gpu;  ///< the description the predictions use
   const ValidateProvenance& provenance;
   const std::vector<validate::CaseResult>& results;
-  const validate::Calibration& calibration;
+  const validate::MeasuredCeilings& calibration;
 };
 
 /// "NVIDIA H100 80GB HBM3, sm_90, 132 SMs, driver 13.0, CUDA 13.0, cuBLAS 13.0.2, 2026-11-02T10:31:07Z"

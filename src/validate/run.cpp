@@ -69,8 +69,8 @@ std::vector<CaseResult> run_cases(Device& d, std::vector<Case> cases, const RunC
   return out;
 }
 
-Calibration calibrate(const std::vector<CaseResult>& results) {
-  Calibration cal;
+MeasuredCeilings measured_ceilings(const std::vector<CaseResult>& results) {
+  MeasuredCeilings cal;
   for (const CaseResult& r : results) {
     if (!r.comparison) continue;
     if (r.c.family == Family::stream) {
@@ -113,7 +113,7 @@ std::string compute(FlopsPerSecond f) { return fmt::format("{:.0f} FLOP/s", f.va
 
 }  // namespace
 
-std::string calibrated_gpu_yaml(const GpuSpec& g, const Calibration& c, const std::string& name,
+std::string calibrated_gpu_yaml(const GpuSpec& g, const MeasuredCeilings& c, const std::string& name,
                                 const std::string& provenance) {
   std::string y;
   y += "# Calibrated by `ridge validate --calibrate`: the datasheet figures of " + g.name + " (" + g.source +

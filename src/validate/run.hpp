@@ -51,7 +51,7 @@ std::vector<CaseResult> run_cases(Device& d, std::vector<Case> cases, const RunC
 
 /// Measured ceilings: the best median over the cases that passed (the attainable ceiling is
 /// what the best-suited shape reaches, as cuBLAS's large GEMMs and a long copy do).
-struct Calibration {
+struct MeasuredCeilings {
   std::optional<BytesPerSecond> memory;
   std::string memory_case;
   std::map<DType, FlopsPerSecond> compute;
@@ -60,7 +60,7 @@ struct Calibration {
 };
 
 /// Highest achieved bandwidth over stream cases and highest FLOP/s per GEMM type.
-Calibration calibrate(const std::vector<CaseResult>& results);
+MeasuredCeilings measured_ceilings(const std::vector<CaseResult>& results);
 
 /// Measured / datasheet, clamped to the loader's [0.01, 1] (a measurement above the datasheet
 /// figure means the datasheet figure is wrong or the case was cached: it is capped, not trusted).
@@ -69,7 +69,7 @@ double attainable_fraction(double measured, double datasheet);
 /// A complete GPU YAML: `base`'s datasheet fields under the name `name`, plus an `attainable:`
 /// block with the measured fractions (memory_bandwidth; peak_flops per GEMM type measured) and
 /// `source` = `provenance`. gpu_from_yaml reads it back; `-g FILE` then uses it everywhere.
-std::string calibrated_gpu_yaml(const GpuSpec& base, const Calibration& c, const std::string& name,
+std::string calibrated_gpu_yaml(const GpuSpec& base, const MeasuredCeilings& c, const std::string& name,
                                 const std::string& provenance);
 
 }  // namespace ridge::validate
