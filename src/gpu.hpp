@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "calibration.hpp"
 #include "dtype.hpp"
 #include "error.hpp"
 #include "units.hpp"
@@ -38,6 +39,10 @@ struct GpuSpec {
   std::int64_t gpus_per_node = 8;
   std::optional<double> usd_per_hour;      ///< rental price of one GPU, for the planner's cost
   Bytes runtime_overhead;       ///< default non-model memory per GPU (CUDA context, workspaces)
+  /// Streaming multiprocessors (AMD: compute units): the efficiency model's waves and tiles.
+  std::optional<std::int64_t> multiprocessors;
+  /// Fitted efficiency model (`ridge calibrate`): expected times instead of bounds.
+  std::optional<Calibration> calibration;
   /// Attainable fractions of the peaks (from measurement or calibration). Absent: the
   /// roofline uses datasheet peaks and its times are lower bounds.
   std::optional<double> attainable_memory;   ///< of memory_bandwidth

@@ -1,6 +1,7 @@
 // ridge's GPU schema: datasheet figures with explicit units.
 #include <string>
 
+#include "efficiency.hpp"
 #include "loaders.hpp"
 
 namespace ridge {
@@ -26,6 +27,40 @@ Interconnect read_link(const Node& n, const std::string& path) {
     link.latency = Seconds{as_quantity(*lat, r.field("latency"), QuantityKind::duration, 1e-9, 1e-2)};
   r.finish();
   return link;
+}
+
+/// The `calibration:` block `ridge calibrate` writes: provenance, then per family every
+/// parameter of its model (efficiency.hpp) and the held-out error the fit reached.
+Calibration read_calibration(const Node& n) {
+  MapReader r(n, "calibration");
+  Calibration c;
+  c.source = as_string(r.required("source"), r.field("source"));
+  c.framework = as_string(r.required("framework"), r.field("framework"));
+  c.date = as_string(r.required("date"), r.field("date"));
+  if (const Node* x = r.optional("command")) c.command = as_string(*x, r.field("command"));
+  const Node& families = r.required("families");
+  MapReader fr(families, r.field("families"));
+  for (CalibratedFamily f : all_calibrated_families()) {
+    const std::string key(to_string(f));
+    const Node* node = fr.optional(key);
+    if (!node) continue;
+    MapReader pr(*node, fr.field(key));
+    FamilyCalibration fc;
+    for (const ParameterDef& d : parameter_defs(f))
+      fc.params.push_back(as_number(pr.required(d.name), pr.field(d.name), d.min, d.max));
+    fc.rows_used = static_cast<std::size_t>(as_int(pr.required("rows_used"), pr.field("rows_used"), 0, 1'000'000'000));
+    const Node& held = pr.required("held_out");
+    MapReader hr(held, pr.field("held_out"));
+    fc.rows_held_out = static_cast<std::size_t>(as_int(hr.required("rows"), hr.field("rows"), 0, 1'000'000'000));
+    fc.held_out_median = as_number(hr.required("median_error"), hr.field("median_error"), 0, 100);
+    fc.held_out_p90 = as_number(hr.required("p90_error"), hr.field("p90_error"), 0, 100);
+    hr.finish();
+    pr.finish();
+    c.families[f] = std::move(fc);
+  }
+  fr.finish();
+  r.finish();
+  return c;
 }
 
 }  // namespace
@@ -64,6 +99,7 @@ GpuSpec gpu_from_yaml(const Node& root, const std::string& source) {
   if (const Node* n = r.optional("usd_per_hour")) g.usd_per_hour = as_number(*n, "usd_per_hour", 0.001, 10000.0);
   if (const Node* n = r.optional("usd_per_hour_source")) as_string(*n, "usd_per_hour_source");
   if (const Node* n = r.optional("gpus_per_node")) g.gpus_per_node = as_int(*n, "gpus_per_node", 1, 1024);
+  if (const Node* n = r.optional("multiprocessors")) g.multiprocessors = as_int(*n, "multiprocessors", 1, 100000);
   g.runtime_overhead = Bytes{as_size(r.required("runtime_overhead"), "runtime_overhead", 0, 64 * kGiB)};
   if (g.runtime_overhead >= g.memory)
     fail(*root.find("runtime_overhead"), "runtime_overhead", "is not smaller than memory");
@@ -84,6 +120,10 @@ GpuSpec gpu_from_yaml(const Node& root, const std::string& source) {
     }
     if (const Node* x = ar.optional("source")) g.attainable_source = as_string(*x, ar.field("source"));
     ar.finish();
+  }
+  if (const Node* n = r.optional("calibration")) {
+    if (!g.multiprocessors) fail(*n, "calibration", "needs multiprocessors (the SM count) in the same file");
+    g.calibration = read_calibration(*n);
   }
   r.finish();
   return g;

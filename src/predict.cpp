@@ -205,16 +205,15 @@ OperatorTable read_operator_table(std::string_view text, const std::string& file
   return t;
 }
 
-namespace {
-
-/// Ceilings for ops whose weight GEMMs use format `f` (attention: the 16-bit type).
-Ceilings ceilings_of(const GpuSpec& g, const WeightFormat& f) {
+Ceilings format_ceilings(const GpuSpec& g, const WeightFormat& f) {
   ModelShapes s;
   s.gemm_math = f.compute;
   s.attention_math = f.unquantised;
   s.fp4_weights = f.fp4_weights;
   return ceilings_for(g, s);
 }
+
+namespace {
 
 Seconds time_of(const std::vector<Op>& ops, const Ceilings& c) { return phase_totals(ops, c).time; }
 
@@ -230,7 +229,7 @@ std::optional<Seconds> operator_bound(const GpuSpec& g, OperatorFamily family, c
       const GemmShape shape{"gemm", static_cast<double>(r.n), static_cast<double>(r.k), tensor_bytes(w, f).as_double()};
       const double input_bytes = f.activations_quantised ? bits_of(f.compute) / 8.0 : 2.0;
       const Op op = gemm_op(shape, Phase::prefill, OpUnit::gemm, 1, static_cast<double>(r.m), input_bytes, 2.0);
-      return time_of({op}, ceilings_of(g, f));
+      return time_of({op}, format_ceilings(g, f));
     }
     case OperatorFamily::context_attention:
     case OperatorFamily::generation_attention: {
@@ -250,7 +249,7 @@ std::optional<Seconds> operator_bound(const GpuSpec& g, OperatorFamily family, c
       std::vector<Op> ops;
       attention_ops(at, prefill ? Phase::prefill : Phase::decode, 1, pass, AttentionImpl::flash, 2.0,
                     [&](const Op& op) { ops.push_back(op); });
-      return time_of(ops, ceilings_of(g, *weight_format("bf16")));
+      return time_of(ops, format_ceilings(g, *weight_format("bf16")));
     }
     case OperatorFamily::nccl: {
       const CollectiveGroup group = topology_for(g, r.gpus, 1).tp_group;

@@ -13,6 +13,7 @@
 
 #include "dtype.hpp"
 #include "gpu.hpp"
+#include "roofline.hpp"
 #include "units.hpp"
 
 namespace ridge {
@@ -53,6 +54,9 @@ OperatorTable read_operator_table(std::string_view text, const std::string& file
 /// attention (a lower bound), ridge's collective model (base latency, hops, bytes over the
 /// link) for all_reduce, all_gather, reduce_scatter and alltoall. nullopt: no model for the row.
 std::optional<Seconds> operator_bound(const GpuSpec& g, OperatorFamily f, const OperatorRow& r);
+
+/// Ceilings for operators whose weight GEMMs use format `f` (attention: its 16-bit type).
+Ceilings format_ceilings(const GpuSpec& g, const WeightFormat& f);
 
 /// Relative errors (predicted − measured) / measured of a set of rows.
 struct ErrorSummary {

@@ -254,6 +254,8 @@ expect 2 "a model name longer than a file name is bad input, not an internal err
 # predict: single operators
 expect 0 "predict one gemm" -- predict -g h100-sxm gemm --m 16 --n 4096 --k 4096 --dtype bf16
 contains "$tmp/out" "   bf16  16  4096  4096   10.0945" "gemm bound, 33,816,576 B / 3.35 TB/s"
+contains "$tmp/out" "expected = calibrated estimate" "the expected time says it is an estimate"
+contains "$tmp/out" "expected_us" "a calibrated GPU prints the expected time next to the bound"
 expect 0 "predict a shapes file" -- predict -g h100-sxm --shapes "$src/tests/data/predict/gemm-shapes.csv" --format csv
 contains "$tmp/out" "bf16,8192,8192,8192,1111.2913" "compute-bound gemm: 2 x 8192^3 / 989.4 TFLOP/s"
 expect 0 "predict measured decode rows" -- predict -g h100-sxm --shapes "$src/tests/data/predict/decode-measured.csv" --format json
@@ -261,6 +263,19 @@ contains "$tmp/out" '"bound_error": -0.985' "error against the measured latency"
 expect 2 "predict: unknown column" -- predict -g h100-sxm --shapes "$src/tests/data/bad/predict-unknown-column.csv"
 contains "$tmp/err" "predict-unknown-column.csv:1:13: latncy_us: unknown column for a gemm table" "predict column error"
 expect 2 "predict: bad dtype flag" -- predict -g h100-sxm gemm --m 1 --n 1 --k 1 --dtype fp9
+expect 0 "predict held-out rows of a committed table" -- predict -g h100-sxm --shapes "$src/calibration/measured/h100-sxm/nccl.csv" --rows held-out
+contains "$tmp/out" "expected median" "summary of the expected time's error"
+expect 0 "predict on a GPU without calibration" -- predict -g l4 gemm --m 1 --n 4096 --k 4096
+contains "$tmp/out" "this GPU has no calibration" "says when there is no expected time"
+expect 2 "predict: bad --rows" -- predict -g h100-sxm --shapes "$src/calibration/measured/h100-sxm/nccl.csv" --rows heldout
+# calibrate: fit, print, and write into a copy of a GPU file
+expect 0 "calibrate the committed NCCL sample" -- calibrate "$src/calibration/measured/h100-sxm" -g h100-sxm --date 2026-12-02
+contains "$tmp/out" "    all_reduce:" "calibration block per family"
+contains "$tmp/out" "held_out: {rows: 18," "held-out rows of all_reduce"
+cp "$src/hardware/l4.yaml" "$tmp/l4-copy.yaml"
+expect 2 "calibrate --write needs provenance" -- calibrate "$src/calibration/measured/l40s" -g l40s --write "$tmp/l4-copy.yaml"
+expect 2 "calibrate: not a folder" -- calibrate "$src/README.md" -g h100-sxm
+expect 2 "calibrate: GPU without an SM count" -- calibrate "$src/calibration/measured/h100-sxm" -g "$src/tests/data/bad/gpu-no-sms.yaml"
 
 expect 0 "help" -- --help
 

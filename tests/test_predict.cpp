@@ -155,11 +155,11 @@ TEST_CASE("the bound stays a bound on the measured tables (../shared/measured, w
     }
     const OperatorTable t = read_operator_table(text, path);
     const GpuSpec g = resolve_gpu(c.gpu);
-    PredictView v{g, t, {}};
+    PredictView v{g, t, {}, {}};
     for (const OperatorRow& r : t.rows) v.bounds.push_back(operator_bound(g, t.family, r));
     const auto summaries = predict_summaries(v);
     REQUIRE_FALSE(summaries.empty());
-    CHECK(summaries.front().second.at_or_above_bound >= c.min_at_or_above);
+    CHECK(summaries.front().bound.at_or_above_bound >= c.min_at_or_above);
     ++checked;
   }
   MESSAGE(checked << " measured tables checked");

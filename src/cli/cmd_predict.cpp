@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "efficiency.hpp"
 #include "loaders.hpp"
 #include "report/predict_report.hpp"
 #include "text.hpp"
@@ -19,6 +20,7 @@ struct PredictOptions {
   // `predict gemm`
   std::int64_t m = 0, n = 0, k = 0;
   std::string dtype = "bf16";
+  std::string rows = "all";
 };
 
 }  // namespace
@@ -31,6 +33,9 @@ Runner register_predict(CLI::App& app) {
                   "CSV with a measured table's header: gemm, context_attention, generation_attention or nccl "
                   "columns (latency_us optional: adds the error)");
   cmd->add_option("--format", o->format, "table, csv or json");
+  cmd->add_option("--rows", o->rows,
+                  "all, held-out or fitted: the rows whose shapes calibration never fits (README \"How accurate is "
+                  "ridge?\") or the others");
   auto* gemm = cmd->add_subcommand("gemm", "one GEMM Y[m x n] = X[m x k] W^T");
   gemm->add_option("--m", o->m, "rows of X: tokens in the batch")->required();
   gemm->add_option("--n", o->n, "output features")->required();
@@ -61,9 +66,16 @@ Runner register_predict(CLI::App& app) {
       // Measurement tables run to tens of MB (B200's GEMM table: 4.6 MB); cap at 1 GiB.
       table = read_operator_table(read_text_file(o->shapes, std::size_t{1} << 30), o->shapes);
     }
-    PredictView v{g, table, {}};
+    if (o->rows != "all" && o->rows != "held-out" && o->rows != "fitted")
+      throw InputError({}, "--rows", "\"" + o->rows + "\" is not one of all, held-out, fitted");
+    if (o->rows != "all")
+      std::erase_if(table.rows, [&](const OperatorRow& r) { return is_held_out(table.family, r) != (o->rows == "held-out"); });
+    PredictView v{g, table, {}, {}};
     v.bounds.reserve(table.rows.size());
-    for (const OperatorRow& r : table.rows) v.bounds.push_back(operator_bound(g, table.family, r));
+    for (const OperatorRow& r : table.rows) {
+      v.bounds.push_back(operator_bound(g, table.family, r));
+      v.expected.push_back(operator_expected(g, table.family, r));
+    }
     if (o->format == "json") std::cout << predict_json(v).dump(2) << "\n";
     else if (o->format == "csv") std::cout << predict_csv(v);
     else std::cout << predict_text(v);

@@ -2,6 +2,7 @@
 // A runner returns -1 when its subcommand was not the one given.
 #pragma once
 
+#include "calibration.hpp"
 #include "cli/common.hpp"
 
 namespace ridge::cli {
@@ -15,5 +16,9 @@ Runner register_plan(CLI::App& app);
 Runner register_validate(CLI::App& app);
 Runner register_check(CLI::App& app);
 Runner register_predict(CLI::App& app);
+Runner register_calibrate(CLI::App& app);
+
+/// The `calibration:` block of a GPU file (cmd_calibrate.cpp).
+std::string calibration_yaml(const Calibration& c);
 
 }  // namespace ridge::cli

@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
       ridge::cli::register_validate(app),
       ridge::cli::register_check(app),
       ridge::cli::register_predict(app),
+      ridge::cli::register_calibrate(app),
   };
   // CLI11 reports an unknown first word as "A subcommand is required"; name it instead.
   if (argc > 1 && argv[1][0] != '-') {

@@ -14,11 +14,21 @@ namespace ridge {
 struct PredictView {
   const GpuSpec& gpu;
   const OperatorTable& table;
-  std::vector<std::optional<Seconds>> bounds;  ///< per row, operator_bound
+  std::vector<std::optional<Seconds>> bounds;    ///< per row, operator_bound
+  std::vector<std::optional<Seconds>> expected;  ///< per row, operator_expected (empty: none)
+  bool has_expected() const;
 };
 
-/// The rows' errors (bound − measured) / measured, grouped: "all", and GEMM's M ranges.
-std::vector<std::pair<std::string, ErrorSummary>> predict_summaries(const PredictView& v);
+/// Errors of the bound and of the expected time against the measured latency, one group of rows.
+struct PredictSummary {
+  std::string rows;  ///< "all", "bf16", "bf16 M 1-16", ...
+  ErrorSummary bound;
+  ErrorSummary expected;  ///< rows == 0 when there is no expected time
+};
+
+/// The rows' errors (predicted − measured) / measured, grouped: "all", and for GEMM each dtype,
+/// each dtype by M range and each dtype's weight shapes with N, K >= 256.
+std::vector<PredictSummary> predict_summaries(const PredictView& v);
 
 nlohmann::ordered_json predict_json(const PredictView& v);
 std::string predict_csv(const PredictView& v);
