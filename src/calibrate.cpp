@@ -128,6 +128,7 @@ Calibration calibrate(const GpuSpec& g, const std::vector<MeasuredRows>& tables,
   if (!g.multiprocessors)
     throw InputError({g.source, 0, 0}, "multiprocessors", "the GPU file needs its SM count to be calibrated");
   Calibration c;
+  const ModelGpu mg = model_gpu(g);
   for (CalibratedFamily family : all_calibrated_families()) {
     std::vector<const OperatorRow*> train, held;
     for (const MeasuredRows& t : tables)
@@ -144,10 +145,10 @@ Calibration calibrate(const GpuSpec& g, const std::vector<MeasuredRows>& tables,
       hi.push_back(d.max);
     }
     auto residuals_of = [&](const std::vector<const OperatorRow*>& rows) {
-      return [&g, family, &rows](const std::vector<double>& p, std::vector<double>& out) {
+      return [&mg, family, &rows](const std::vector<double>& p, std::vector<double>& out) {
         out.resize(rows.size());
         for (std::size_t i = 0; i < rows.size(); ++i)
-          out[i] = std::log(modelled_time(family, p, g, *rows[i]).value / (*rows[i]->latency_us * 1e-6));
+          out[i] = std::log(modelled_time(family, p, mg, *rows[i]).value / (*rows[i]->latency_us * 1e-6));
       };
     };
     FamilyCalibration fc;
@@ -156,7 +157,7 @@ Calibration calibrate(const GpuSpec& g, const std::vector<MeasuredRows>& tables,
     fc.rows_held_out = held.size();
     std::vector<double> errors;
     for (const OperatorRow* r : held)
-      errors.push_back(modelled_time(family, fc.params, g, *r).value / (*r->latency_us * 1e-6) - 1);
+      errors.push_back(modelled_time(family, fc.params, mg, *r).value / (*r->latency_us * 1e-6) - 1);
     const ErrorSummary s = summarize_errors(errors);
     fc.held_out_median = s.median_abs;
     fc.held_out_p90 = s.p90_abs;

@@ -1,6 +1,9 @@
 #include "efficiency.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <bit>
+#include <cstdint>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -43,14 +46,17 @@ const std::vector<ParameterDef> kContext = {
     {"overlap", 2, 0.5, 50, "p of the p-norm that joins compute and memory time"},
 };
 const std::vector<ParameterDef> kGeneration = {
-    {"launch_us", 10, 0.1, 200, "fixed cost of the attention layer's kernels in a decode step"},
-    {"per_sequence_us", 0.05, 0.0001, 10, "cost per sequence in the batch"},
+    {"launch_us", 8, 0.1, 200, "fixed cost of the attention layer's kernels in a decode step"},
+    {"block_us", 3, 0.01, 100, "fixed cost of one thread block (a sequence's KV head or a split of it), per wave over the SMs"},
     {"flops_fraction", 0.3, 0.01, 1, "attainable fraction of the 16-bit tensor-core peak"},
     {"query_tile", 16, 1, 256, "query heads per KV head the kernel computes at once (a group is padded to it)"},
-    {"bandwidth_fraction", 0.85, 0.05, 1, "attainable fraction of the HBM bandwidth reading K and V"},
-    {"cta_bandwidth_gbps", 100, 1, 100000, "bandwidth one thread block sustains, GB/s (few blocks: few SMs busy)"},
-    {"overlap", 2, 0.5, 50, "p of the p-norm that joins compute and memory time"},
-    {"split_kv_us", 2, 0.01, 100, "extra cost of splitting the keys across blocks (the combine kernel)"},
+    {"bandwidth_fraction", 0.9, 0.05, 1, "attainable fraction of the HBM bandwidth reading K and V"},
+    {"cta_bandwidth_gbps", 50, 1, 100000, "bandwidth one thread block sustains, GB/s (few blocks: few SMs busy)"},
+    {"overlap", 3, 1, 50, "p of the p-norm that joins compute and memory time"},
+    {"split_kv_us", 1, 0.01, 100, "extra cost of splitting the keys across blocks (the combine kernel)"},
+    {"l2_fraction", 0.5, 0.01, 1,
+     "share of the L2 a replayed kernel's K and V keep (measurement only: in a model other layers evict it)"},
+    {"l2_tbps", 10, 0.5, 100, "bandwidth of K and V read from L2, TB/s"},
 };
 const std::vector<ParameterDef> kCollective = {
     {"ll_latency_us", 5, 0.1, 1000, "fixed cost with NCCL's low-latency protocol (small messages)"},
@@ -81,17 +87,36 @@ constexpr FamilyName kNames[] = {
 
 /// (a^p + b^p)^(1/p): max(a, b) as p grows, a + b at p = 1.
 double join(double a, double b, double p) {
-  const double hi = std::max(a, b);
-  if (hi <= 0) return 0;
-  return hi * std::pow(std::pow(a / hi, p) + std::pow(b / hi, p), 1 / p);
+  const double hi = std::max(a, b), lo = std::min(a, b);
+  if (lo <= 0) return std::max(hi, 0.0);
+  return hi * std::pow(1 + std::pow(lo / hi, p), 1 / p);
 }
 
-double sixteen_bit_peak(const GpuSpec& g) {
-  static const WeightFormat kBf16 = *weight_format("bf16");
-  return format_ceilings(g, kBf16).gemm16.value;
+}  // namespace
+
+ModelGpu model_gpu(const GpuSpec& g) {
+  ModelGpu m;
+  m.multiprocessors = static_cast<double>(g.multiprocessors.value_or(100));
+  m.bandwidth = g.memory_bandwidth.value;
+  m.l2_bytes = g.l2_cache.as_double();
+  for (CalibratedFamily f : {CalibratedFamily::gemm_bf16, CalibratedFamily::gemm_fp8, CalibratedFamily::gemm_fp8_block128,
+                             CalibratedFamily::gemm_nvfp4}) {
+    const WeightFormat fmt = *weight_format(gemm_format_name(f));
+    const Ceilings c = format_ceilings(g, fmt);
+    m.gemm_peak[gemm_index(f)] = c.gemm.value;
+    if (f == CalibratedFamily::gemm_bf16) m.sixteen_bit_peak = c.gemm16.value;
+  }
+  return m;
 }
 
-double sms_of(const GpuSpec& g) { return static_cast<double>(g.multiprocessors.value_or(100)); }
+std::string_view gemm_format_name(CalibratedFamily f) {
+  switch (f) {
+    case CalibratedFamily::gemm_fp8: return "fp8";
+    case CalibratedFamily::gemm_fp8_block128: return "fp8-block128";
+    case CalibratedFamily::gemm_nvfp4: return "nvfp4";
+    default: return "bf16";
+  }
+}
 
 /// GEMM Y[m×n] = X[m×k]·Wᵀ: the fastest of the tile shapes and split-K factors the library
 /// chooses from. Per choice: thread blocks = ⌈m/tm⌉·⌈n/tn⌉·split, waves over the SMs, each
@@ -99,22 +124,21 @@ double sms_of(const GpuSpec& g) { return static_cast<double>(g.multiprocessors.v
 /// L2 feed; memory time = weight + activations + output (+ split-K partials) over the attained
 /// bandwidth; the two joined by a p-norm. Quantised formats run one kernel without split-K
 /// (CUTLASS's fp8 path) after an activation-quantisation pass.
-Seconds gemm_time(CalibratedFamily f, const std::vector<double>& p, const GpuSpec& g, const OperatorRow& r) {
+Seconds gemm_model(CalibratedFamily f, const std::vector<double>& p, const ModelGpu& g, const GemmCall& c) {
   const bool quantised = f != CalibratedFamily::gemm_bf16;
   const double launch = p[0] * kMicro, flops_fraction = p[1], bandwidth_fraction = p[2];
   const double feed = p[3] * 1e12, overlap = p[4];
-  static const WeightFormat kFormats[] = {*weight_format("bf16"), *weight_format("fp8"),
-                                          *weight_format("fp8-block128"), *weight_format("nvfp4")};
-  const WeightFormat& fmt = kFormats[static_cast<int>(f) - static_cast<int>(CalibratedFamily::gemm_bf16)];
-  const double M = static_cast<double>(r.m), N = static_cast<double>(r.n), K = static_cast<double>(r.k);
-  const double weight_bytes = tensor_bytes(WeightTensor{"w", r.n, r.k, true}, fmt).as_double();
-  const double in_bytes = quantised ? bits_of(fmt.compute) / 8.0 : 2.0;  // per activation element
-  const double peak = format_ceilings(g, fmt).gemm.value;
-  const double bandwidth = g.memory_bandwidth.value * bandwidth_fraction;
-  const double sms = sms_of(g);
+  const double M = c.m, N = c.n, K = c.k;
+  // Activations in: quantised to the format's math type first (fp8: 1 B, nvfp4: 0.5 B), else 16-bit.
+  const double in_bytes = f == CalibratedFamily::gemm_nvfp4 ? 0.5 : quantised ? 1.0 : 2.0;
+  const double peak = g.gemm_peak[gemm_index(f)];
+  const double bandwidth = g.bandwidth * bandwidth_fraction;
+  const double sms = g.multiprocessors;
   const double per_sm_flops = peak * flops_fraction / sms, per_sm_feed = feed / sms;
 
-  static constexpr double kTiles[][2] = {{64, 64}, {64, 128}, {128, 128}, {128, 256}, {256, 128}};
+  // Largest tiles first: they win most large GEMMs, and what cannot beat the best so far is
+  // skipped below (the order does not change the result, only how much is evaluated).
+  static constexpr double kTiles[][2] = {{128, 256}, {256, 128}, {128, 128}, {64, 128}, {64, 64}};
   static constexpr double kSplits[] = {1, 2, 4, 8, 16};
   double best = std::numeric_limits<double>::infinity();
   for (const auto& tile : kTiles) {
@@ -126,9 +150,11 @@ Seconds gemm_time(CalibratedFamily f, const std::vector<double>& p, const GpuSpe
       const double waves = std::ceil(blocks / sms);
       const double block_time = std::max(2 * tm * tn * k_part / per_sm_flops, (tm + tn) * k_part * in_bytes / per_sm_feed);
       const double partials = split > 1 ? M * N * 4 * split * 2 : 0;  // fp32 written, read back
-      const double memory = (weight_bytes + M * K * in_bytes + M * N * 2 + partials) / bandwidth;
-      const double t = join(waves * block_time, memory, overlap) + (split > 1 ? p[5] * kMicro : 0);
-      best = std::min(best, t);
+      const double memory = (c.weight_bytes + M * K * in_bytes + M * N * 2 + partials) / bandwidth;
+      const double extra = split > 1 ? p[5] * kMicro : 0;
+      // The p-norm is at least the larger term: a choice that cannot win is not evaluated.
+      if (std::max(waves * block_time, memory) + extra >= best) continue;
+      best = std::min(best, join(waves * block_time, memory, overlap) + extra);
     }
   }
   const double quantise = quantised ? p[5] * kMicro + M * K * (2 + in_bytes) / bandwidth : 0;
@@ -138,56 +164,59 @@ Seconds gemm_time(CalibratedFamily f, const std::vector<double>& p, const GpuSpe
 /// Causal prefill from an empty cache: FLOPs 4·B·H·d·pairs at an efficiency that grows with
 /// head_dim, never faster than the longest thread block (128 queries over their keys) on one
 /// SM; Q, K, V, O bytes over the attained bandwidth; a fixed and a per-sequence cost.
-Seconds context_time(const std::vector<double>& p, const GpuSpec& g, const OperatorRow& r) {
-  const double B = static_cast<double>(r.batch), n = static_cast<double>(r.tokens);
-  const double H = static_cast<double>(r.heads), Hkv = static_cast<double>(r.kv_heads);
-  const double d = static_cast<double>(r.head_dim), w = static_cast<double>(r.window);
+Seconds context_model(const std::vector<double>& p, const ModelGpu& g, const AttentionCall& c) {
+  const double B = c.batch, n = c.tokens, H = c.heads, Hkv = c.kv_heads, d = c.head_dim, w = c.window;
   const double window = w > 0 ? w : n;
   const double efficiency = p[2] * d / (d + p[3]);
-  const double peak = sixteen_bit_peak(g) * efficiency;
+  const double peak = g.sixteen_bit_peak * efficiency;
   const double flops = 4 * B * H * d * causal_pairs(n, n, w);
-  const double longest_block = 4 * 128 * std::min(n, window + 128) * d / (peak / sms_of(g));
+  const double longest_block = 4 * 128 * std::min(n, window + 128) * d / (peak / g.multiprocessors);
   const double compute = std::max(flops / peak, longest_block);
-  const double kv_bytes = bits_of(r.kv_dtype) / 8.0;
-  const double memory = B * n * d * (2 * H * 2 + 2 * Hkv * kv_bytes) / (g.memory_bandwidth.value * p[4]);
+  const double memory = B * n * d * (2 * H * 2 + 2 * Hkv * c.kv_bytes) / (g.bandwidth * p[4]);
   return Seconds{p[0] * kMicro + p[1] * kMicro * B + join(compute, memory, p[5])};
 }
 
-/// One decode step: K and V of the attended keys over the bandwidth the busy thread blocks
-/// reach (B·H_kv blocks, split along the keys when that is faster, at a cost); FLOPs of each
-/// KV head's query group padded to the kernel's query tile; a fixed and a per-sequence cost.
-Seconds generation_time(const std::vector<double>& p, const GpuSpec& g, const OperatorRow& r) {
-  const double B = static_cast<double>(r.batch), n = static_cast<double>(r.tokens);
-  const double H = static_cast<double>(r.heads), Hkv = static_cast<double>(r.kv_heads);
-  const double d = static_cast<double>(r.head_dim);
-  const double keys = r.window > 0 ? std::min(n, static_cast<double>(r.window)) : n;
-  const double bytes = B * Hkv * keys * d * 2 * (bits_of(r.kv_dtype) / 8.0);
-  const double group = H / Hkv, tile = p[3];
+/// One decode step: thread blocks of one sequence's KV head each (split along the keys when
+/// that is faster, at a cost), each with a fixed cost per wave over the SMs; K and V bytes over
+/// the bandwidth the busy blocks reach (part from L2 when the kernel is replayed alone, as
+/// measured); FLOPs of each KV head's query group padded to the kernel's query tile.
+Seconds generation_model(const std::vector<double>& p, const ModelGpu& g, const AttentionCall& c) {
+  const double B = c.batch, n = c.tokens, Hkv = c.kv_heads, d = c.head_dim;
+  const double keys = c.window > 0 ? std::min(n, c.window) : n;
+  const double bytes = B * Hkv * keys * d * 2 * c.kv_bytes;
+  const double group = c.heads / Hkv, tile = p[3];
   const double padded_group = std::ceil(group / tile) * tile;
-  const double peak = sixteen_bit_peak(g) * p[2];
-  const double compute = 4 * B * Hkv * padded_group * keys * d / peak;
-  const double bandwidth = g.memory_bandwidth.value * p[4], per_block = p[5] * 1e9;
+  const double compute = 4 * B * Hkv * padded_group * keys * d / (g.sixteen_bit_peak * p[2]);
+  const double hbm = g.bandwidth * p[4], per_block = p[5] * 1e9;
+  const double in_l2 = c.cache_hot && bytes > 0 ? std::min(1.0, p[8] * g.l2_bytes / bytes) : 0.0;
+  const double bandwidth = 1 / (in_l2 / (p[9] * 1e12) + (1 - in_l2) / hbm);
   double best = std::numeric_limits<double>::infinity();
-  for (double split : {1.0, 2.0, 4.0, 8.0, 16.0, 32.0}) {
+  for (double split : {1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0}) {
     const double blocks = B * Hkv * split;
     const double memory = bytes / std::min(bandwidth, blocks * per_block);
-    best = std::min(best, join(compute, memory, p[6]) + (split > 1 ? p[7] * kMicro : 0));
+    const double waves = std::ceil(blocks / g.multiprocessors);
+    const double extra = (split > 1 ? p[7] * kMicro : 0) + waves * p[1] * kMicro;
+    if (std::max(compute, memory) + extra < best) best = std::min(best, join(compute, memory, p[6]) + extra);
+    // Once the blocks reach the bandwidth, more splits only add blocks and their costs.
+    if (blocks * per_block >= bandwidth) break;
   }
-  return Seconds{p[0] * kMicro + p[1] * kMicro * B + best};
+  return Seconds{p[0] * kMicro + best};
 }
 
 /// nccl-tests' bus bytes: all-reduce moves 2(n−1)/n of the buffer over each link, the others
 /// (n−1)/n. The faster of the low-latency and the bandwidth protocol (NCCL's tuner picks one).
-Seconds collective_time(CalibratedFamily f, const std::vector<double>& p, const OperatorRow& r) {
-  const double n = static_cast<double>(r.gpus);
+Seconds collective_model(CalibratedFamily f, const std::vector<double>& p, const CollectiveCall& c) {
+  const double n = c.gpus;
   const double factor = f == CalibratedFamily::all_reduce ? 2 * (n - 1) / n : (n - 1) / n;
-  const double bus_bytes = factor * r.message_bytes;
+  const double bus_bytes = factor * c.bytes;
   const double peers = std::max(0.0, n - 2) * p[4] * kMicro;
   const double shared = std::pow(2 / n, p[5]);
   const double low_latency = p[0] * kMicro + bus_bytes / (p[1] * 1e9 * shared);
   const double simple = p[2] * kMicro + bus_bytes / (p[3] * 1e9 * shared);
   return Seconds{peers + std::min(low_latency, simple)};
 }
+
+namespace {
 
 std::uint32_t fnv1a(const std::string& s) {
   std::uint32_t h = 2166136261u;
@@ -249,25 +278,113 @@ std::optional<CalibratedFamily> calibrated_family(OperatorFamily f, const Operat
   return std::nullopt;
 }
 
-Seconds modelled_time(CalibratedFamily f, const std::vector<double>& p, const GpuSpec& g, const OperatorRow& r) {
+Seconds modelled_time(CalibratedFamily f, const std::vector<double>& p, const ModelGpu& g, const OperatorRow& r) {
+  auto d = [](std::int64_t v) { return static_cast<double>(v); };
   switch (f) {
     case CalibratedFamily::gemm_bf16:
     case CalibratedFamily::gemm_fp8:
     case CalibratedFamily::gemm_fp8_block128:
-    case CalibratedFamily::gemm_nvfp4: return gemm_time(f, p, g, r);
-    case CalibratedFamily::context_attention: return context_time(p, g, r);
-    case CalibratedFamily::generation_attention: return generation_time(p, g, r);
-    default: return collective_time(f, p, r);
+    case CalibratedFamily::gemm_nvfp4: {
+      static const WeightFormat kFormats[] = {*weight_format("bf16"), *weight_format("fp8"),
+                                              *weight_format("fp8-block128"), *weight_format("nvfp4")};
+      const double weight_bytes = tensor_bytes(WeightTensor{"w", r.n, r.k, true}, kFormats[gemm_index(f)]).as_double();
+      return gemm_model(f, p, g, GemmCall{d(r.m), d(r.n), d(r.k), weight_bytes});
+    }
+    case CalibratedFamily::context_attention:
+    case CalibratedFamily::generation_attention: {
+      const AttentionCall c{d(r.batch), d(r.tokens), d(r.heads), d(r.kv_heads), d(r.head_dim), d(r.window),
+                            bits_of(r.kv_dtype) / 8.0};
+      return f == CalibratedFamily::context_attention ? context_model(p, g, c) : generation_model(p, g, c);
+    }
+    default: return collective_model(f, p, CollectiveCall{d(r.gpus), r.message_bytes});
   }
 }
 
-std::optional<Seconds> operator_expected(const GpuSpec& g, OperatorFamily f, const OperatorRow& r) {
-  if (!g.calibration || !g.multiprocessors) return std::nullopt;
+Seconds modelled_time(CalibratedFamily f, const std::vector<double>& p, const GpuSpec& g, const OperatorRow& r) {
+  return modelled_time(f, p, model_gpu(g), r);
+}
+
+ExpectedTimes::ExpectedTimes(const GpuSpec& g)
+    : gpu_(model_gpu(g)), calibration_(g.calibration.value_or(Calibration{})), id_(next_id()) {
+  for (const auto& [family, fc] : calibration_.families) params_[static_cast<int>(family)] = &fc.params;
+}
+
+std::uint64_t ExpectedTimes::next_id() {
+  static std::atomic<std::uint64_t> counter{0};
+  return ++counter;
+}
+
+std::size_t ExpectedTimes::GemmKeyHash::operator()(const GemmKey& k) const {
+  // Mix the doubles' bits (std::hash<double> hashes bytes one at a time: too slow here).
+  auto mix = [](std::uint64_t x) {  // splitmix64's finaliser
+    x ^= x >> 30;
+    x *= 0xBF58476D1CE4E5B9ull;
+    x ^= x >> 27;
+    x *= 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+  };
+  std::uint64_t h = mix(static_cast<std::uint64_t>(k.family));
+  for (double v : {k.m, k.n, k.k, k.weight_bytes}) h = mix(h ^ std::bit_cast<std::uint64_t>(v));
+  return static_cast<std::size_t>(h);
+}
+
+std::optional<Seconds> ExpectedTimes::gemm(CalibratedFamily f, const GemmCall& c) const {
+  const auto* p = params_[static_cast<int>(f)];
+  if (!p) return std::nullopt;
+  const GemmKey key{static_cast<int>(f), c.m, c.n, c.k, c.weight_bytes};
+  // The parts of a fused GEMM (q, k, v; gate, up) ask for the same call one after another.
+  struct Recent {
+    std::uint64_t owner = 0;  // the instance's id: an address could be reused by another GPU's
+    GemmKey key{};
+    double seconds = 0;
+  };
+  thread_local Recent recent[4];
+  thread_local unsigned next = 0;
+  for (const Recent& r : recent)
+    if (r.owner == id_ && r.key == key) return Seconds{r.seconds};
+  auto remember = [&](double seconds) {
+    recent[next++ % 4] = Recent{id_, key, seconds};
+    return Seconds{seconds};
+  };
+  // Decode-sized GEMMs repeat (every context of a batch); a prefill's rows (batch × prompt)
+  // rarely do, and caching them would only grow the table.
+  if (c.m > 16384) return remember(gemm_model(f, *p, gpu_, c).value);
+  {
+    const std::lock_guard<std::mutex> lock(cache_mutex_);
+    if (const auto it = gemm_cache_.find(key); it != gemm_cache_.end()) return remember(it->second);
+  }
+  const Seconds t = gemm_model(f, *p, gpu_, c);
+  const std::lock_guard<std::mutex> lock(cache_mutex_);
+  if (gemm_cache_.size() > (1u << 20)) gemm_cache_.clear();  // bounded: a sweep over millions of batches
+  gemm_cache_.emplace(key, t.value);
+  return remember(t.value);
+}
+
+std::optional<Seconds> ExpectedTimes::grouped_gemm(CalibratedFamily f, const GemmCall& c, double groups) const {
+  const auto one = gemm(f, c);
+  if (!one || groups <= 1) return one;
+  const double launch = (*params_[static_cast<int>(f)])[0] * kMicro;
+  return Seconds{launch + groups * (one->value - launch)};
+}
+
+std::optional<Seconds> ExpectedTimes::attention(Phase phase, const AttentionCall& c) const {
+  if (c.kv_heads <= 0) return std::nullopt;  // MLA: no calibrated family
+  const auto f = phase == Phase::prefill ? CalibratedFamily::context_attention : CalibratedFamily::generation_attention;
+  const auto* p = params_[static_cast<int>(f)];
+  if (!p) return std::nullopt;
+  return phase == Phase::prefill ? context_model(*p, gpu_, c) : generation_model(*p, gpu_, c);
+}
+
+std::optional<Seconds> ExpectedTimes::collective(CalibratedFamily f, const CollectiveCall& c) const {
+  const auto* p = params_[static_cast<int>(f)];
+  if (!p) return std::nullopt;
+  return collective_model(f, *p, c);
+}
+
+std::optional<Seconds> ExpectedTimes::row(OperatorFamily f, const OperatorRow& r) const {
   const auto family = calibrated_family(f, r);
-  if (!family) return std::nullopt;
-  const auto it = g.calibration->families.find(*family);
-  if (it == g.calibration->families.end()) return std::nullopt;
-  return modelled_time(*family, it->second.params, g, r);
+  if (!family || !params_[static_cast<int>(*family)]) return std::nullopt;
+  return modelled_time(*family, *params_[static_cast<int>(*family)], gpu_, r);
 }
 
 bool is_held_out(OperatorFamily f, const OperatorRow& r) {

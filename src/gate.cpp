@@ -93,7 +93,7 @@ std::string tokens_per_s(double v) {
 
 }  // namespace
 
-std::vector<Finding> check_deployment(const DeploymentFile& d) {
+std::vector<Finding> check_deployment(const DeploymentFile& d, TimeBasis basis) {
   Collector c(d);
   const ModelSpec model = resolve_at(d, "model", d.model, [](const std::string& a, const char* k) {
     return resolve_model(a, k);
@@ -233,7 +233,7 @@ std::vector<Finding> check_deployment(const DeploymentFile& d) {
 
   // --- time: the `ridge roofline` engine.
   const ModelShapes shapes = compile_shapes(model, q.weights, q.tp);
-  const Ceilings ceilings = ceilings_for(gpu, shapes);
+  const Ceilings ceilings = ceilings_for(gpu, shapes, basis);
   // Native when the GPU lists a peak for the GEMMs' own math type. (A GPU file with only fp16
   // peaks running a bf16 model falls back without a note: say so rather than claim a peak.)
   const bool native = gpu.peak(shapes.gemm_math).has_value() && ceilings.gemm_math == shapes.gemm_math;
@@ -247,11 +247,13 @@ std::vector<Finding> check_deployment(const DeploymentFile& d) {
             : fmt::format("{} weights ({}): {}", q.weights.name, q.weights.scheme(), ceilings.note));
 
   const ServiceQuery sq{batch, w.prompt_tokens, w.gen_tokens, q.attention, q.kv_dtype,
-                        topology_for(gpu, q.tp, q.pp), /*micro_batches=*/0};
+                        topology_for(gpu, q.tp, q.pp, 0, basis), /*micro_batches=*/0};
   const ServiceEstimate s = estimate_service(shapes, ceilings, sq);
   // Datasheet peaks make every time a lower bound (a miss is certain, a pass is not a promise);
-  // a GPU file with attainable fractions makes them estimates.
-  const std::string kind = ceilings.attainable ? "estimate" : "roofline lower bound";
+  // a calibration (or attainable fractions) makes them estimates of what the kernels take.
+  const std::string kind = ceilings.expected     ? "expected, calibrated estimate"
+                           : ceilings.attainable ? "estimate"
+                                                 : "roofline lower bound";
   auto latency = [&](const char* rule, const char* key, const char* name, Seconds got, Seconds limit) {
     const bool ok = got <= limit;
     c.add(rule, {key}, ok,
@@ -269,7 +271,7 @@ std::vector<Finding> check_deployment(const DeploymentFile& d) {
     c.add("slo.throughput", {"slo.min_throughput"}, ok,
           fmt::format("{} tokens/s ({} x {} generated tokens in {}, {}{}) {} the minimum of {} tokens/s",
                       tokens_per_s(got), plural(sequences, "sequence"), with_commas(w.gen_tokens), human_seconds(s.e2e),
-                      ceilings.attainable ? "estimate" : "roofline upper bound",
+                      ceilings.expected ? "expected, calibrated estimate" : ceilings.attainable ? "estimate" : "roofline upper bound",
                       replicas > 1 ? fmt::format(", {} replicas", replicas) : "", ok ? "meets" : "is below",
                       tokens_per_s(limit)),
           got, limit, "tokens/s");
@@ -278,7 +280,7 @@ std::vector<Finding> check_deployment(const DeploymentFile& d) {
 }
 
 std::vector<Finding> check_file(const std::string& path, std::optional<Severity> fail_on, const std::string* text,
-                                bool follow_paths) {
+                                bool follow_paths, TimeBasis basis) {
   std::vector<Finding> out;
   Severity level = fail_on.value_or(Severity::error);
   auto invalid = [&](Location where, std::string field, std::string message) {
@@ -295,7 +297,7 @@ std::vector<Finding> check_file(const std::string& path, std::optional<Severity>
   try {
     const DeploymentFile d = text ? deployment_from_yaml(parse_document(*text, path), path) : load_deployment(path);
     if (!fail_on && d.fail_on) level = *d.fail_on;
-    if (follow_paths || (!d.model_is_path && !d.gpu_is_path)) out = check_deployment(d);
+    if (follow_paths || (!d.model_is_path && !d.gpu_is_path)) out = check_deployment(d, basis);
   } catch (const InputError& e) {
     invalid(e.where(), e.field(), e.message());
   } catch (const OverflowError& e) {
@@ -315,13 +317,13 @@ CheckReport make_report(std::vector<std::string> files, std::vector<Finding> fin
   return CheckReport{std::move(files), std::move(findings)};
 }
 
-CheckReport check_files(const std::vector<std::string>& paths, std::optional<Severity> fail_on) {
+CheckReport check_files(const std::vector<std::string>& paths, std::optional<Severity> fail_on, TimeBasis basis) {
   std::vector<std::string> files = paths;
   std::sort(files.begin(), files.end());
   files.erase(std::unique(files.begin(), files.end()), files.end());
   std::vector<Finding> all;
   for (const auto& p : files) {
-    auto found = check_file(p, fail_on);
+    auto found = check_file(p, fail_on, nullptr, true, basis);
     all.insert(all.end(), std::make_move_iterator(found.begin()), std::make_move_iterator(found.end()));
   }
   return make_report(std::move(files), std::move(all));

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "time_basis.hpp"
 #include "deploy.hpp"
 
 namespace ridge {
@@ -29,8 +30,9 @@ struct Finding {
 
 /// Evaluates every rule on one deployment, applying the file's severity overrides ("off"
 /// drops a rule). Throws InputError when the file names something unusable (unknown model,
-/// a bad model or GPU file, an overhead larger than the GPU). `failing` is left unset.
-std::vector<Finding> check_deployment(const DeploymentFile& d);
+/// a bad model or GPU file, an overhead larger than the GPU). `failing` is left unset. SLO
+/// times are the calibrated estimate where the GPU has a calibration, unless `basis` is bound.
+std::vector<Finding> check_deployment(const DeploymentFile& d, TimeBasis basis = TimeBasis::expected);
 
 /// Findings of one file with `failing` set: its rules, or one `input.valid` finding at the
 /// position of the problem when the file cannot be read or used. `fail_on` from the command
@@ -38,7 +40,8 @@ std::vector<Finding> check_deployment(const DeploymentFile& d);
 /// content already read; `follow_paths` false skips evaluation of files that name other files
 /// (the fuzz harness loads but never opens what a hostile input names).
 std::vector<Finding> check_file(const std::string& path, std::optional<Severity> fail_on,
-                                const std::string* text = nullptr, bool follow_paths = true);
+                                const std::string* text = nullptr, bool follow_paths = true,
+                                TimeBasis basis = TimeBasis::expected);
 
 /// All files of one run.
 struct CheckReport {
@@ -60,6 +63,7 @@ struct CheckReport {
 CheckReport make_report(std::vector<std::string> files, std::vector<Finding> findings);
 
 /// check_file for every path, in one report.
-CheckReport check_files(const std::vector<std::string>& paths, std::optional<Severity> fail_on);
+CheckReport check_files(const std::vector<std::string>& paths, std::optional<Severity> fail_on,
+                        TimeBasis basis = TimeBasis::expected);
 
 }  // namespace ridge

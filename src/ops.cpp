@@ -88,6 +88,20 @@ void add_bias(std::vector<GemmShape>& gemms, GemmShape* single, std::string_view
   }
 }
 
+/// GEMMs of one list that read the same input (same k) run fused: each gets the fused n.
+void mark_fused(std::vector<GemmShape>& gemms) {
+  for (GemmShape& g : gemms) {
+    double n = 0;
+    int parts = 0;
+    for (const GemmShape& other : gemms)
+      if (other.k == g.k) {
+        n += other.n;
+        ++parts;
+      }
+    g.fused_n = parts > 1 ? n : 0;
+  }
+}
+
 LayerGroup compile_layer(const ModelSpec& m, const WeightFormat& f, std::int64_t layer, std::int64_t tp) {
   const LayerSpec& spec = m.layer(layer);
   LayerGroup g;
@@ -135,6 +149,9 @@ LayerGroup compile_layer(const ModelSpec& m, const WeightFormat& f, std::int64_t
       }
     }
   }
+  mark_fused(g.attention_in);
+  mark_fused(g.mlp);
+  mark_fused(g.expert);
   if (g.moe) {
     g.experts = static_cast<double>(m.moe->experts);
     g.top_k = static_cast<double>(m.moe->experts_per_token);
@@ -171,6 +188,7 @@ ModelShapes compile_shapes(const ModelSpec& m, const WeightFormat& f, std::int64
   s.attention_math = f.unquantised;
   s.fp4_weights = f.fp4_weights;
   s.experts_only = f.experts_only;
+  s.format = f.name;
 
   AttentionShape& at = s.attention;
   at.q_heads = static_cast<double>(m.heads / tp);

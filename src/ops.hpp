@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -38,6 +39,15 @@ struct Op {
   std::string_view layers;
   int group = -1;  ///< index of its LayerGroup in ModelShapes::groups (-1 outside the layers)
 
+  /// What the calibrated model (efficiency.hpp) reads: the kind of kernel and its shape.
+  enum class Kernel : std::uint8_t { other, weight_gemm, flash_attention };
+  Kernel kernel = Kernel::other;
+  double m = 0, n = 0, k = 0;  ///< weight GEMM: rows, outputs, inputs (MoE: rows per expert)
+  double fused_n = 0;          ///< GemmShape::fused_n
+  double weight_bytes = 0;     ///< one GEMM's weight, scales included
+  double experts = 1;          ///< MoE: expert GEMMs one grouped kernel runs
+  double batch = 0, new_tokens = 0, keys = 0, window = 0, kv_bytes = 0;  ///< flash attention
+
   double bytes() const { return bytes_read + bytes_written; }
   /// FLOP per byte moved.
   double intensity() const { return bytes() > 0 ? flops / bytes() : 0.0; }
@@ -49,6 +59,10 @@ struct GemmShape {
   double n = 0;
   double k = 0;
   double weight_bytes = 0;
+  /// Serving engines run GEMMs that read the same input as one (vLLM's qkv_proj, gate_up_proj,
+  /// fused_qkv_a_proj): the n of that fused GEMM, 0 when this one runs alone. The calibrated
+  /// model times the fused kernel and gives each part its share of n.
+  double fused_n = 0;
 };
 
 /// Attention geometry per rank.
@@ -107,6 +121,7 @@ struct ModelShapes {
   bool fp4_weights = false;   ///< the format needs fp4 tensor cores for gemm_math
   /// Only routed experts run in gemm_math; attention and dense MLP GEMMs stay 16-bit (gpt-oss).
   bool experts_only = false;
+  std::string format;         ///< the weight format's name ("bf16", "fp8-block128", ...)
 };
 
 /// Shapes per TP rank, grouped by layer kind (dense/MoE x full/sliding).
@@ -159,6 +174,13 @@ inline Op gemm_op(const GemmShape& g, Phase phase, OpUnit unit, std::int64_t cou
   op.flops = 2.0 * tokens * g.n * g.k;
   op.bytes_read = weight_reads * g.weight_bytes + tokens * g.k * input_bytes;
   op.bytes_written = tokens * g.n * output_bytes;
+  op.kernel = Op::Kernel::weight_gemm;
+  op.experts = std::max(1.0, weight_reads);
+  op.m = tokens / op.experts;
+  op.n = g.n;
+  op.k = g.k;
+  op.weight_bytes = g.weight_bytes;
+  op.fused_n = g.fused_n;
   return op;
 }
 
@@ -180,6 +202,8 @@ struct AttentionPass {
   double keys = 1;
   double pairs = 1;
   double kv_read_bytes = 0;  ///< attention_kv_read_bytes
+  double window = 0;         ///< the layers' sliding window or chunk (0: global); for the calibrated model
+  double kv_bytes = 2;       ///< bytes per cached K/V element; for the calibrated model
 };
 
 /// The attention operators, the one formula for them: flash is one op, 2·H·pairs·(qk + v)
@@ -205,8 +229,21 @@ void attention_ops(const AttentionShape& at, Phase phase, std::int64_t count, co
     sink(static_cast<const Op&>(op));
   };
   if (impl == AttentionImpl::flash) {
-    emit("attention", OpUnit::gemm16, 2.0 * H * p.pairs * (at.qk_dim + at.v_dim), q_read + p.kv_read_bytes,
-         out_written);
+    Op op;
+    op.name = "attention";
+    op.phase = phase;
+    op.unit = OpUnit::gemm16;
+    op.count = count;
+    op.flops = 2.0 * H * p.pairs * (at.qk_dim + at.v_dim);
+    op.bytes_read = q_read + p.kv_read_bytes;
+    op.bytes_written = out_written;
+    op.kernel = Op::Kernel::flash_attention;
+    op.batch = p.batch;
+    op.new_tokens = p.new_tokens;
+    op.keys = p.keys;
+    op.window = p.window;
+    op.kv_bytes = p.kv_bytes;
+    sink(static_cast<const Op&>(op));
     return;
   }
   const double scores = p.batch * H * p.new_tokens * p.keys * a;

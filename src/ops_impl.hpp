@@ -75,7 +75,8 @@ void for_each_op(const ModelShapes& s, const PhaseQuery& q, Sink&& sink) {
       emit("attention_mla", OpUnit::gemm16, n, 2.0 * H * pairs * (at.latent_dim + at.latent_v_dim),
            B * keys * at.latent_dim * kv_bytes + T * H * at.latent_dim * a, T * H * at.latent_v_dim * a);
     } else {
-      const AttentionPass pass{B, new_tokens, keys, pairs, attention_kv_read_bytes(at, B, keys, a, kv_bytes)};
+      const AttentionPass pass{B, new_tokens, keys, pairs, attention_kv_read_bytes(at, B, keys, a, kv_bytes), g.window,
+                               kv_bytes};
       attention_ops(at, phase, n, pass, q.attention, a, out);
     }
     gemm(g.attention_out, n, T, dense_unit);
@@ -103,8 +104,7 @@ void for_each_op(const ModelShapes& s, const PhaseQuery& q, Sink&& sink) {
   emit("final_norm", OpUnit::vector, 1, (s.layernorm ? 8.0 : 4.0) * T * h, T * h * a + s.final_norm_bytes, T * h * a);
   // Logits only for the last token of each sequence (what serving engines compute), in fp32.
   const double logit_rows = phase == Phase::prefill ? B : T;
-  emit(s.lm_head.name, OpUnit::gemm16, 1, 2.0 * logit_rows * s.lm_head.n * s.lm_head.k,
-       s.lm_head.weight_bytes + logit_rows * s.lm_head.k * a, logit_rows * s.lm_head.n * 4.0);
+  out(gemm_op(s.lm_head, phase, OpUnit::gemm16, 1, logit_rows, a, 4.0));
 }
 
 }  // namespace ridge

@@ -1,5 +1,7 @@
 #include "parallel.hpp"
 
+#include "efficiency.hpp"
+
 #include <algorithm>
 #include <cmath>
 
@@ -88,8 +90,11 @@ Link as_link(const Interconnect& i, Seconds default_latency, bool all_to_all) {
 
 }  // namespace
 
-Topology topology_for(const GpuSpec& g, std::int64_t tp, std::int64_t pp, double inter_node_bandwidth) {
+Topology topology_for(const GpuSpec& g, std::int64_t tp, std::int64_t pp, double inter_node_bandwidth,
+                      TimeBasis basis) {
   Topology t;
+  if (basis == TimeBasis::expected && g.calibration && g.multiprocessors)
+    t.expected = std::make_shared<const ExpectedTimes>(g);
   t.tp = tp;
   t.pp = pp;
   // NVLink through NVSwitch and xGMI meshes give every GPU direct peer access; PCIe cards are
@@ -122,18 +127,30 @@ std::vector<CommOp> comm_ops(const ModelShapes& s, const Topology& t, Phase phas
   const double activations = tokens * s.hidden * a;  // one token-major hidden-state tensor
   const std::string_view tp_where = t.tp_spans_nodes() ? "inter-node" : "intra-node";
   if (t.tp > 1) {
+    // Inside a node a calibrated GPU's measured NCCL model replaces ridge's (the measurements
+    // cover one node only).
+    const ExpectedTimes* measured = t.tp_spans_nodes() ? nullptr : t.expected.get();
+    auto timed = [&](CalibratedFamily f, double bytes, const CollectiveCost& model) {
+      const auto e = measured ? measured->collective(f, CollectiveCall{static_cast<double>(t.tp), bytes}) : std::nullopt;
+      return std::pair<Seconds, bool>{e ? *e : model.time, e.has_value()};
+    };
     const CollectiveCost ar = all_reduce_cost(activations, t.tp_group);
-    ops.push_back({"tp.allreduce_embed", phase, 1, activations, ar.time, ar.algorithm, tp_where});
+    const auto [ar_time, ar_measured] = timed(CalibratedFamily::all_reduce, activations, ar);
+    auto all_reduce = [&](std::string_view name, std::int64_t count) {
+      ops.push_back({name, phase, count, activations, ar_time, ar.algorithm, tp_where, ar_measured});
+    };
+    all_reduce("tp.allreduce_embed", 1);
     if (s.parallel_attention) {
-      ops.push_back({"tp.allreduce_block", phase, layers, activations, ar.time, ar.algorithm, tp_where});
+      all_reduce("tp.allreduce_block", layers);
     } else {
-      ops.push_back({"tp.allreduce_attn", phase, layers, activations, ar.time, ar.algorithm, tp_where});
-      ops.push_back({"tp.allreduce_mlp", phase, layers, activations, ar.time, ar.algorithm, tp_where});
+      all_reduce("tp.allreduce_attn", layers);
+      all_reduce("tp.allreduce_mlp", layers);
     }
     const double vocab = s.lm_head.n * static_cast<double>(t.tp);
     const double logits = sequences * vocab * a;
     const CollectiveCost ag = all_gather_cost(logits, t.tp_group);
-    ops.push_back({"tp.allgather_logits", phase, 1, logits, ag.time, ag.algorithm, tp_where});
+    const auto [ag_time, ag_measured] = timed(CalibratedFamily::all_gather, logits, ag);
+    ops.push_back({"tp.allgather_logits", phase, 1, logits, ag_time, ag.algorithm, tp_where, ag_measured});
   }
   if (t.pp > 1) {
     const std::int64_t inter = t.inter_node_boundaries, intra = t.pp - 1 - inter;

@@ -6,12 +6,14 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "gpu.hpp"
 #include "ops.hpp"
+#include "time_basis.hpp"
 #include "units.hpp"
 
 namespace ridge {
@@ -97,11 +99,14 @@ struct Topology {
   Link intra_node;                      ///< stage-to-stage inside a node
   Link inter_node;                      ///< stage-to-stage across nodes
   std::int64_t inter_node_boundaries = 0;  ///< of the pp − 1 stage boundaries, those crossing nodes
+  /// TimeBasis::expected on a calibrated GPU: NCCL's measured collectives inside a node.
+  std::shared_ptr<const ExpectedTimes> expected;
   bool tp_spans_nodes() const { return tp_group.nodes > 1; }
 };
 
 /// `inter_node_bandwidth` overrides the GPU file's (or the default) network bandwidth when > 0.
-Topology topology_for(const GpuSpec& g, std::int64_t tp, std::int64_t pp, double inter_node_bandwidth = 0);
+Topology topology_for(const GpuSpec& g, std::int64_t tp, std::int64_t pp, double inter_node_bandwidth = 0,
+                      TimeBasis basis = TimeBasis::bound);
 
 /// One communication step of a forward pass, repeated `count` times.
 struct CommOp {
@@ -112,6 +117,7 @@ struct CommOp {
   Seconds time;            ///< per instance
   std::string_view algorithm;
   std::string_view link;   ///< "intra-node", "inter-node"
+  bool calibrated = false; ///< `time` is the calibrated estimate (else ridge's NCCL model)
 };
 
 /// Communication of one forward pass over `sequences` sequences carrying `tokens` tokens in

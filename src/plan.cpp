@@ -200,7 +200,7 @@ class Search {
           std::optional<Ceilings> ceilings;
           if (tp_ok) {
             shapes = compile_shapes(m_, wf, tp);
-            ceilings = ceilings_for(g, *shapes);
+            ceilings = ceilings_for(g, *shapes, r_.basis);
           }
           for (std::int64_t pp = 1; pp <= std::min<std::int64_t>(m_.layers, 16) && tp * pp <= r_.max_gpus; ++pp) {
             if (auto problem = sharding_problem(m_, tp, pp, &wf)) {
@@ -211,7 +211,7 @@ class Search {
             const std::vector<Bytes> weights = stage_weights(m_, wf, tp, pp);
             for (DType kv : kvs) {
               Family f{&m_, &g, gi, wf, kv, tp, pp, &*shapes, &*ceilings, &weights,
-                       topology_for(g, tp, pp, r_.inter_node_bandwidth)};
+                       topology_for(g, tp, pp, r_.inter_node_bandwidth, r_.basis)};
               const std::size_t before = result.plans.size();
               const Outcome out = family(f);
               any_fit_ = any_fit_ || out.any_fit;

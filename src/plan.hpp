@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "time_basis.hpp"
 #include "dtype.hpp"
 #include "gpu.hpp"
 #include "memory.hpp"
@@ -35,6 +36,9 @@ struct PlanRequest {
   std::int64_t prefill_chunk = kDefaultPrefillChunk;  ///< tokens per prefill pass for activation memory (0: all)
   double inter_node_bandwidth = 0;           ///< B/s; 0: each GPU file's (else 50 GB/s)
   double cost_tolerance = 0.10;              ///< prefer lower quality risk within this of the cheapest
+  /// Times the plans are judged on: the calibrated estimate on GPUs that have one (a plan on
+  /// lower bounds under-provisions), or the datasheet bound (--bound).
+  TimeBasis basis = TimeBasis::expected;
 };
 
 /// Quality risk of a precision choice, lowest first.

@@ -3,10 +3,39 @@
 #include <algorithm>
 #include <cmath>
 
+#include "efficiency.hpp"
+
 namespace ridge {
 
-Ceilings ceilings_for(const GpuSpec& g, const ModelShapes& s) {
+namespace {
+
+/// The fitted GEMM family that times a weight format's GEMMs on this GPU. Measured kernels
+/// exist for bf16, fp8, fp8-block128 and nvfp4; the others borrow the nearest kernel: W8A8
+/// int8 runs like per-tensor fp8 (1-byte operands, an activation-quantisation pass, the same
+/// 8-bit peak); weight-only formats (int4, AWQ/GPTQ, MXFP4 on Hopper, fp8 on Ampere: Marlin-style
+/// kernels) compute in 16-bit, so bf16's fit with their smaller weights; a family the GPU was
+/// not measured in falls back to bf16's.
+int gemm_family_of(std::string_view format, DType math, const ExpectedTimes& e) {
+  auto have = [&](CalibratedFamily f) { return e.params(f) != nullptr; };
+  CalibratedFamily f = CalibratedFamily::gemm_bf16;
+  if (math == DType::fp8 || math == DType::int8)
+    f = format == "fp8-block128" && have(CalibratedFamily::gemm_fp8_block128) ? CalibratedFamily::gemm_fp8_block128
+                                                                              : CalibratedFamily::gemm_fp8;
+  else if (math == DType::fp4)
+    f = CalibratedFamily::gemm_nvfp4;
+  return static_cast<int>(have(f) ? f : CalibratedFamily::gemm_bf16);
+}
+
+}  // namespace
+
+Ceilings ceilings_for(const GpuSpec& g, const ModelShapes& s, TimeBasis basis) {
   Ceilings c;
+  if (basis == TimeBasis::expected && g.calibration && g.multiprocessors) {
+    c.expected = std::make_shared<const ExpectedTimes>(g);
+    c.q_heads = s.attention.q_heads;
+    c.kv_heads = s.attention.latent_dim > 0 ? 0 : s.attention.kv_heads;
+    c.head_dim = s.attention.qk_dim;
+  }
   c.memory = g.memory_bandwidth;
   // The type the activation-side math really runs in: the model's 16-bit type, or the other
   // 16-bit type on a GPU without it (a fp16-only card runs bf16 models at its fp16 rate);
@@ -38,6 +67,7 @@ Ceilings ceilings_for(const GpuSpec& g, const ModelShapes& s) {
              " tensor cores: the weights are dequantised to " + std::string(to_string(act_math)) +
              " math (weight-only kernels)";
   }
+  if (c.expected) c.gemm_family = gemm_family_of(s.format, c.gemm_math, *c.expected);
   if (g.has_attainable()) {
     c.attainable = true;
     c.memory.value *= g.attainable_memory.value_or(1.0);
@@ -50,7 +80,28 @@ Ceilings ceilings_for(const GpuSpec& g, const ModelShapes& s) {
 }
 
 OpTime op_time(const Op& op, const Ceilings& c) {
-  return OpTime{Seconds{op.flops / c.peak(op.unit).value}, Seconds{op.bytes() / c.memory.value}};
+  OpTime t{Seconds{op.flops / c.peak(op.unit).value}, Seconds{op.bytes() / c.memory.value}, std::nullopt};
+  if (!c.expected) return t;
+  if (op.kernel == Op::Kernel::weight_gemm) {
+    // Weight-format GEMMs in the format's family; 16-bit ones (router, LM head, the dense
+    // part of an experts-only format) in bf16's.
+    const std::optional<int> family =
+        op.unit == OpUnit::gemm ? c.gemm_family : std::optional<int>(static_cast<int>(CalibratedFamily::gemm_bf16));
+    if (family) {
+      // Part of a fused GEMM: the fused kernel's time, this part's share of its outputs.
+      const double share = op.fused_n > op.n ? op.n / op.fused_n : 1.0;
+      const GemmCall call{op.m, op.n / share, op.k, op.weight_bytes / share};
+      if (const auto e = c.expected->grouped_gemm(static_cast<CalibratedFamily>(*family), call, op.experts))
+        t.expected = Seconds{e->value * share};
+    }
+  } else if (op.kernel == Op::Kernel::flash_attention && c.kv_heads > 0) {
+    // Prefill: the new tokens from an empty cache; decode: the keys one token attends.
+    const bool prefill = op.phase == Phase::prefill;
+    t.expected = c.expected->attention(op.phase, AttentionCall{op.batch, prefill ? op.new_tokens : op.keys, c.q_heads,
+                                                               c.kv_heads, c.head_dim, prefill ? op.window : 0,
+                                                               op.kv_bytes, /*cache_hot=*/false});
+  }
+  return t;
 }
 
 PhaseTotals phase_totals(const std::vector<Op>& ops, const Ceilings& c) {
@@ -61,6 +112,8 @@ PhaseTotals phase_totals(const std::vector<Op>& ops, const Ceilings& c) {
     t.flops += n * op.flops;
     t.bytes += n * op.bytes();
     t.time.value += n * ot.time().value;
+    t.bound_time.value += n * ot.bound().value;
+    if (ot.expected) t.calibrated_time.value += n * ot.time().value;
     if (ot.compute_bound()) t.compute_bound_time.value += n * ot.time().value;
   }
   return t;
@@ -125,8 +178,19 @@ double mean_step_time(const ModelShapes& s, const Ceilings& c, const ServiceQuer
     for (const DecodePiece& p : pieces[group < 0 ? s.groups.size() : static_cast<std::size_t>(group)]) {
       const OpTime a = op_time(ops_at(p.first)[i], c), b = op_time(ops_at(p.last)[i], c);
       const double n = static_cast<double>(p.last - p.first + 1);
+      if (a.expected && at_first[i].kernel == Op::Kernel::flash_attention && p.last > p.first) {
+        // A calibrated attention time is not linear in the keys (split-KV choices, waves):
+        // Simpson's rule over the piece. Only the keys change along it: the middle op is the
+        // first one with the middle context's keys.
+        Op middle = ops_at(p.first)[i];
+        middle.keys = s.groups[static_cast<std::size_t>(group)].span(1, static_cast<double>((p.first + p.last) / 2));
+        const OpTime mid = op_time(middle, c);
+        sum += static_cast<double>(p.repeat) * n * (a.time().value + 4 * mid.time().value + b.time().value) / 6;
+        continue;
+      }
       sum += static_cast<double>(p.repeat) * n *
-             mean_of_max_linear(a.compute.value, b.compute.value, a.memory.value, b.memory.value, n);
+             (a.expected ? a.time().value
+                         : mean_of_max_linear(a.compute.value, b.compute.value, a.memory.value, b.memory.value, n));
     }
     total += static_cast<double>(at_first[i].count) * sum;
   }

@@ -3,12 +3,15 @@
 // the result is a lower bound on time (a "roofline bound"), not a forecast.
 #pragma once
 
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "gpu.hpp"
 #include "ops.hpp"
 #include "parallel.hpp"
+#include "time_basis.hpp"
 #include "units.hpp"
 
 namespace ridge {
@@ -22,6 +25,11 @@ struct Ceilings {
   DType gemm_math = DType::bf16;  ///< the type the weight GEMMs actually run in
   std::string note;         ///< why a fallback was taken, if one was
   bool attainable = false;  ///< peaks scaled by the GPU file's attainable fractions
+  /// TimeBasis::expected on a calibrated GPU: the fitted model, the GEMM family of the weight
+  /// format (none: its GEMMs keep their bound) and the attention geometry per GPU.
+  std::shared_ptr<const ExpectedTimes> expected;
+  std::optional<int> gemm_family;  ///< a CalibratedFamily
+  double q_heads = 0, kv_heads = 0, head_dim = 0;
 
   FlopsPerSecond peak(OpUnit u) const {
     return u == OpUnit::gemm ? gemm : u == OpUnit::gemm16 ? gemm16 : vector;
@@ -33,16 +41,21 @@ struct Ceilings {
 /// Peaks for the shapes' math types. A GPU without the format's tensor type runs it the way
 /// serving engines do there: fp8 or fp4 weights dequantised to 16-bit math (weight-only, e.g.
 /// Marlin kernels on Ampere), int8 W8A8 likewise.
-Ceilings ceilings_for(const GpuSpec& g, const ModelShapes& s);
+Ceilings ceilings_for(const GpuSpec& g, const ModelShapes& s, TimeBasis basis = TimeBasis::bound);
 
 struct OpTime {
   Seconds compute;  ///< FLOPs / peak
   Seconds memory;   ///< bytes / bandwidth
-  Seconds time() const { return compute > memory ? compute : memory; }
+  std::optional<Seconds> expected;  ///< calibrated estimate, when the ceilings carry one for this op
+  Seconds bound() const { return compute > memory ? compute : memory; }
+  /// The time the totals use: the estimate where there is one, else the bound.
+  Seconds time() const { return expected ? *expected : bound(); }
+  /// The roofline verdict (the estimate does not change which resource limits the op).
   bool compute_bound() const { return compute > memory; }
 };
 
-/// One instance of `op`: max(FLOPs / peak(unit), bytes / bandwidth).
+/// One instance of `op`: max(FLOPs / peak(unit), bytes / bandwidth), and the calibrated time
+/// when `c.expected` covers the op (weight GEMMs of a calibrated format, flash attention).
 OpTime op_time(const Op& op, const Ceilings& c);
 
 struct PhaseTotals {
@@ -50,6 +63,8 @@ struct PhaseTotals {
   double bytes = 0;
   Seconds time;                 ///< Σ over operators (they run one after another)
   Seconds compute_bound_time;   ///< part of `time` spent in compute-bound operators
+  Seconds bound_time;           ///< Σ of the operators' bounds (= time unless the basis is expected)
+  Seconds calibrated_time;      ///< part of `time` from calibrated estimates (the rest: bounds)
   double intensity() const { return bytes > 0 ? flops / bytes : 0.0; }
   bool compute_bound() const { return compute_bound_time.value * 2 > time.value; }
 };

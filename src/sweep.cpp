@@ -66,15 +66,16 @@ std::vector<std::int64_t> parse_int_list(const std::string& text, const std::str
 
 SweepEvaluator::SweepEvaluator(const ModelSpec& m, const GpuSpec& g, const MemoryQuery& base,
                                const std::vector<WeightFormat>& formats, std::int64_t gen,
-                               double inter_node_bandwidth)
+                               double inter_node_bandwidth, TimeBasis basis)
     : model_(m), budget_(Bytes{static_cast<std::uint64_t>(static_cast<double>(g.memory.value) * base.memory_utilization)}),
-      gen_(gen), topology_(topology_for(g, base.tp, base.pp, inter_node_bandwidth)) {
+      gen_(gen), topology_(topology_for(g, base.tp, base.pp, inter_node_bandwidth, basis)),
+      expected_(basis == TimeBasis::expected && g.calibration) {
   for (const WeightFormat& f : formats) {
     PerFormat p;
     p.query = base;
     p.query.weights = f;
     p.shapes = compile_shapes(m, f, base.tp);
-    p.ceilings = ceilings_for(g, p.shapes);
+    p.ceilings = ceilings_for(g, p.shapes, basis);
     p.stage_weights = stage_weights(m, f, base.tp, base.pp);
     per_format_.push_back(std::move(p));
   }

@@ -39,9 +39,11 @@ class SweepEvaluator {
  public:
   /// `base` carries KV type, TP, PP, utilization, overhead, attention and chunking.
   SweepEvaluator(const ModelSpec& m, const GpuSpec& g, const MemoryQuery& base, const std::vector<WeightFormat>& formats,
-                 std::int64_t gen, double inter_node_bandwidth = 0);
+                 std::int64_t gen, double inter_node_bandwidth = 0, TimeBasis basis = TimeBasis::bound);
 
   std::size_t formats() const { return per_format_.size(); }
+  /// The times are calibrated estimates (else datasheet bounds).
+  bool expected() const { return expected_; }
   SweepRow evaluate(std::size_t format, std::int64_t batch, std::int64_t context) const;
 
  private:
@@ -55,6 +57,7 @@ class SweepEvaluator {
   Bytes budget_;
   std::int64_t gen_;
   Topology topology_;  ///< TP x PP of one replica and its links
+  bool expected_ = false;
   std::vector<PerFormat> per_format_;
 };
 

@@ -98,9 +98,19 @@ contains "$tmp/out" "decode is memory-bound" "decode verdict"
 contains "$tmp/out" "prefill is compute-bound" "prefill verdict"
 expect 0 "roofline json + plot" -- roofline -m mixtral-8x7b -g h100-sxm --tp 2 --batch 16 --format json --plot "$tmp/plot.svg"
 for key in '"schema": "ridge.roofline/v1"' '"ridge_point_flops_per_byte"' '"phases"' '"ops"' '"ttft_s"' '"tpot_s"' \
-  '"e2e_s"' '"throughput_tokens_per_s"' '"intensity"' '"bound": "memory"' '"estimate_kind": "roofline_bound"'; do
+  '"e2e_s"' '"throughput_tokens_per_s"' '"intensity"' '"bound": "memory"' '"estimate_kind": "calibrated_estimate"' \
+  '"time_basis": "expected"' '"bound_time_s"' '"operator_bound_time_s"'; do
   contains "$tmp/out" "$key" "roofline json field"
 done
+expect 0 "roofline --bound" -- roofline -m mixtral-8x7b -g h100-sxm --tp 2 --batch 16 --format json --bound
+contains "$tmp/out" '"estimate_kind": "roofline_bound"' "--bound gives the datasheet bound"
+contains "$tmp/out" '"time_basis": "bound"' "--bound: basis in JSON"
+expect 0 "roofline expected vs bound, text" -- roofline -m llama-3.1-8b -g h100-sxm -b 8 --prompt 1024 --gen 256
+contains "$tmp/out" "(expected: calibrated estimate (vLLM 0.24.0" "header says the times are calibrated estimates"
+contains "$tmp/out" "  bound: TTFT " "the bound printed next to the estimate"
+contains "$tmp/out" "   (expected)" "TTFT line labelled expected"
+expect 0 "roofline on a GPU without calibration" -- roofline -m llama-3.1-8b -g l4 --prompt 512 --gen 64
+contains "$tmp/out" "roofline bound: datasheet peaks, times are lower bounds" "no calibration: the bound, said so"
 contains "$tmp/plot.svg" "<svg xmlns=" "plot is SVG"
 contains "$tmp/plot.svg" "arithmetic intensity (FLOP/byte" "plot x axis"
 contains "$tmp/plot.svg" "decode operators" "plot legend"

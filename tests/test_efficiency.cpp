@@ -9,6 +9,8 @@
 #include "calibrate.hpp"
 #include "efficiency.hpp"
 #include "loaders.hpp"
+#include "ops.hpp"
+#include "roofline.hpp"
 #include "yaml_io.hpp"
 
 using namespace ridge;
@@ -82,25 +84,26 @@ TEST_CASE("fp8 GEMM model: no split-K, and the activation's quantisation pass") 
   CHECK(t == doctest::Approx(3e-6 + gemm + quantise).epsilon(1e-5));
 }
 
-TEST_CASE("decode attention model: K and V over the bandwidth the busy blocks reach") {
-  const GpuSpec g = resolve_gpu("h100-sxm");
-  OperatorRow r;
-  r.batch = 64;
-  r.tokens = 4096;
-  r.heads = 32;
-  r.kv_heads = 8;
-  r.head_dim = 128;
-  r.kv_dtype = DType::bf16;
-  // launch 10 µs, 0.05 µs per sequence, compute negligible next to memory (full peak, tile 4 =
-  // the group), 90 % bandwidth, 1 TB/s per block (64·8 = 512 blocks: never the limit), p = 50.
-  const std::vector<double> p = {10, 0.05, 1, 4, 0.9, 1000, 50, 3};
-  // Bytes: 64 · 8 · 4096 · 128 · 2 (K and V) · 2 B = 1,073,741,824 B.
-  const double t = modelled_time(CalibratedFamily::generation_attention, p, g, r).value;
-  CHECK(t == doctest::Approx(10e-6 + 64 * 0.05e-6 + 1'073'741'824.0 / (0.9 * 3.35e12)).epsilon(1e-4));
+TEST_CASE("decode attention model: blocks in waves, K and V over the bandwidth they reach") {
+  const ModelGpu g = model_gpu(resolve_gpu("h100-sxm"));
+  REQUIRE(g.l2_bytes == 50.0 * 1024 * 1024);
+  // launch 10 µs, 0.5 µs per block per wave, compute negligible (full peak, tile 4 = the
+  // group: 4·64·8·4·4096·128 FLOP = 4.3 µs against 356 µs of memory, p = 50), 90 % bandwidth,
+  // 1 TB/s per block (never the limit), splitting costs 3 µs, L2: 50 % at 10 TB/s.
+  const std::vector<double> p = {10, 0.5, 1, 4, 0.9, 1000, 50, 3, 0.5, 10};
+  // Inside a model (cache cold): bytes 64 · 8 · 4096 · 128 · 2 (K and V) · 2 B = 1,073,741,824;
+  // 64·8 = 512 blocks = 4 waves of 132 SMs: 2 µs. Splitting adds waves and its 3 µs: slower.
+  AttentionCall c{64, 4096, 32, 8, 128, 0, 2, /*cache_hot=*/false};
+  CHECK(generation_model(p, g, c).value == doctest::Approx(10e-6 + 2e-6 + 1'073'741'824.0 / (0.9 * 3.35e12)).epsilon(1e-4));
   // A sliding window of 1024 reads a quarter of the keys.
-  r.window = 1024;
-  const double tw = modelled_time(CalibratedFamily::generation_attention, p, g, r).value;
-  CHECK(tw == doctest::Approx(10e-6 + 64 * 0.05e-6 + 268'435'456.0 / (0.9 * 3.35e12)).epsilon(1e-4));
+  c.window = 1024;
+  CHECK(generation_model(p, g, c).value == doctest::Approx(10e-6 + 2e-6 + 268'435'456.0 / (0.9 * 3.35e12)).epsilon(1e-4));
+  // Replayed alone (as measured), 4 MiB of K and V fit in the L2's kept half (25 MiB): they
+  // come from L2 at 10 TB/s. B = 1, 8 KV heads, 1024 keys: 8 blocks, 1 wave; splitting into
+  // 16 (128 blocks, still 1 wave) only adds its cost, as the bandwidth per block is no limit.
+  AttentionCall hot{1, 1024, 32, 8, 128, 0, 2, /*cache_hot=*/true};
+  const double bytes = 8.0 * 1024 * 128 * 2 * 2;
+  CHECK(generation_model(p, g, hot).value == doctest::Approx(10e-6 + 0.5e-6 + bytes / 10e12).epsilon(1e-4));
 }
 
 TEST_CASE("collective model: the faster protocol, nccl-tests bus bytes, shared bandwidth") {
@@ -178,13 +181,14 @@ TEST_CASE("shipped calibrations: the held-out error each GPU file states is the 
     const GpuSpec g = resolve_gpu(name);
     REQUIRE(g.calibration);
     const auto tables = committed_sample(name);
+    const ExpectedTimes expected(g);
     for (const auto& [family, fc] : g.calibration->families) {
       CAPTURE(to_string(family));
       std::vector<double> errors;
       for (const MeasuredRows& t : tables)
         for (const OperatorRow& r : t.rows)
           if (calibrated_family(t.table, r) == family && is_held_out(t.table, r))
-            errors.push_back(operator_expected(g, t.table, r)->value / (*r.latency_us * 1e-6) - 1);
+            errors.push_back(expected.row(t.table, r)->value / (*r.latency_us * 1e-6) - 1);
       const ErrorSummary s = summarize_errors(errors);
       CHECK(s.rows == fc.rows_held_out);
       CHECK(s.median_abs <= fc.held_out_median + 5e-5);  // the file rounds to 4 decimals
@@ -202,5 +206,82 @@ TEST_CASE("ridge calibrate reproduces the shipped H100 calibration from the comm
     REQUIRE(c.families.count(family));
     const auto& refit = c.families.at(family).params;
     for (std::size_t i = 0; i < refit.size(); ++i) CHECK(refit[i] == doctest::Approx(fc.params[i]).epsilon(1e-5));
+  }
+}
+
+namespace {
+
+const Op* find_op(const std::vector<Op>& ops, std::string_view name) {
+  for (const Op& op : ops)
+    if (op.name == name) return &op;
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("inside a model: q, k and v run as one fused GEMM and share its time by n") {
+  const GpuSpec g = resolve_gpu("h100-sxm");
+  const ModelShapes s = compile_shapes(resolve_model("llama-3.1-8b"), *weight_format("bf16"), 1);
+  const Ceilings c = ceilings_for(g, s, TimeBasis::expected);
+  REQUIRE(c.expected);
+  const auto ops = phase_ops(s, PhaseQuery{Phase::decode, 8, 1, 2048, AttentionImpl::flash, DType::bf16});
+  const Op *q = find_op(ops, "attn.q_proj"), *k = find_op(ops, "attn.k_proj"), *v = find_op(ops, "attn.v_proj");
+  REQUIRE((q && k && v));
+  // vLLM's qkv_proj: n = 4096 + 1024 + 1024 = 6144, k = 4096, 8 rows, bf16 weights 6144·4096·2 B.
+  CHECK(q->fused_n == 6144);
+  const double fused = c.expected->gemm(CalibratedFamily::gemm_bf16, GemmCall{8, 6144, 4096, 6144.0 * 4096 * 2})->value;
+  CHECK(op_time(*q, c).time().value == doctest::Approx(fused * 4096 / 6144));
+  CHECK(op_time(*q, c).time().value + op_time(*k, c).time().value + op_time(*v, c).time().value ==
+        doctest::Approx(fused));
+  // The down projection reads the MLP's output, not the layer input: it runs alone.
+  CHECK(find_op(ops, "mlp.down")->fused_n == 0);
+}
+
+TEST_CASE("a fused MoE kernel pays its fixed cost once for all its experts") {
+  const GpuSpec g = resolve_gpu("h100-sxm");
+  const ExpectedTimes e(g);
+  const GemmCall one{4, 2048, 4096, 2048.0 * 4096 * 2};
+  const double launch = (*e.params(CalibratedFamily::gemm_bf16))[0] * 1e-6;
+  const double single = e.gemm(CalibratedFamily::gemm_bf16, one)->value;
+  CHECK(e.grouped_gemm(CalibratedFamily::gemm_bf16, one, 8)->value == doctest::Approx(launch + 8 * (single - launch)));
+  CHECK(e.grouped_gemm(CalibratedFamily::gemm_bf16, one, 1)->value == doctest::Approx(single));
+}
+
+TEST_CASE("formats without measured kernels borrow the nearest fit") {
+  const ModelSpec m = resolve_model("llama-3.1-8b");
+  auto family = [&](const char* gpu, const char* format) {
+    const ModelShapes s = compile_shapes(m, *weight_format(format), 1);
+    return ceilings_for(resolve_gpu(gpu), s, TimeBasis::expected).gemm_family;
+  };
+  CHECK(family("h100-sxm", "bf16") == static_cast<int>(CalibratedFamily::gemm_bf16));
+  CHECK(family("h100-sxm", "fp8") == static_cast<int>(CalibratedFamily::gemm_fp8));
+  CHECK(family("h100-sxm", "int8") == static_cast<int>(CalibratedFamily::gemm_fp8));       // W8A8 like fp8
+  CHECK(family("h100-sxm", "int4") == static_cast<int>(CalibratedFamily::gemm_bf16));      // weight-only
+  CHECK(family("a100-80gb", "fp8") == static_cast<int>(CalibratedFamily::gemm_bf16));      // no fp8 cores
+  CHECK(family("b200", "nvfp4") == static_cast<int>(CalibratedFamily::gemm_nvfp4));
+  CHECK(family("a100-80gb", "int8") == static_cast<int>(CalibratedFamily::gemm_bf16));     // A100: bf16 fit only
+  // A GPU without a calibration, or the bound basis: no expected times at all.
+  CHECK_FALSE(ceilings_for(resolve_gpu("l4"), compile_shapes(m, *weight_format("bf16"), 1), TimeBasis::expected).expected);
+  CHECK_FALSE(ceilings_for(resolve_gpu("h100-sxm"), compile_shapes(m, *weight_format("bf16"), 1)).expected);
+}
+
+TEST_CASE("expected service times sit above the bound, and say how much is calibrated") {
+  for (const char* gpu : {"h100-sxm", "a100-80gb", "b200", "l40s"}) {
+    for (const char* model : {"llama-3.1-8b", "qwen3-30b-a3b", "gemma-3-27b"}) {
+      CAPTURE(gpu);
+      CAPTURE(model);
+      const GpuSpec g = resolve_gpu(gpu);
+      const ModelSpec m = resolve_model(model);
+      const ModelShapes s = compile_shapes(m, *weight_format("bf16"), 1);
+      ServiceQuery q{4, 2048, 128, AttentionImpl::flash, DType::bf16};
+      const ServiceEstimate bound = estimate_service(s, ceilings_for(g, s), q);
+      q.topology = topology_for(g, 1, 1, 0, TimeBasis::expected);
+      const ServiceEstimate e = estimate_service(s, ceilings_for(g, s, TimeBasis::expected), q);
+      CHECK(e.ttft.value > bound.ttft.value);
+      CHECK(e.tpot.value > bound.tpot.value);
+      CHECK(e.prefill.bound_time.value == doctest::Approx(bound.prefill.time.value));
+      CHECK(e.decode_step.calibrated_time.value > 0.9 * e.decode_step.time.value);  // GEMMs and attention dominate
+      CHECK(e.decode_step.calibrated_time.value <= e.decode_step.time.value);
+    }
   }
 }

@@ -14,8 +14,9 @@ using namespace ridge;
 namespace {
 const std::string kSource = std::string(RIDGE_SOURCE_DIR) + "/";
 
-std::vector<Finding> check(const std::string& yaml, std::optional<Severity> fail_on = {}) {
-  return check_file("d.yaml", fail_on, &yaml);
+std::vector<Finding> check(const std::string& yaml, std::optional<Severity> fail_on = {},
+                           TimeBasis basis = TimeBasis::expected) {
+  return check_file("d.yaml", fail_on, &yaml, true, basis);
 }
 
 const Finding* find(const std::vector<Finding>& fs, const std::string& rule) {
@@ -97,13 +98,14 @@ TEST_CASE("kv.capacity: 70B on 2 H100s cannot admit a 131,072-token sequence (a 
 }
 
 TEST_CASE("SLO times are the roofline engine's, unchanged") {
-  const auto fs = check("model: llama-3.1-8b\ngpu: h100-sxm\n"
-                        "workload: {prompt_tokens: 2048, gen_tokens: 256, batch: 8}\n"
-                        "slo: {ttft: 250 ms, tpot: 1 s}\n");
+  const std::string yaml = "model: llama-3.1-8b\ngpu: h100-sxm\n"
+                           "workload: {prompt_tokens: 2048, gen_tokens: 256, batch: 8}\n"
+                           "slo: {ttft: 250 ms, tpot: 1 s}\n";
+  const auto fs = check(yaml, {}, TimeBasis::bound);
   const ModelSpec m = resolve_model("llama-3.1-8b");
+  const GpuSpec g = resolve_gpu("h100-sxm");
   const ModelShapes shapes = compile_shapes(m, *weight_format("bf16"), 1);
-  const ServiceEstimate s =
-      estimate_service(shapes, ceilings_for(resolve_gpu("h100-sxm"), shapes), {8, 2048, 256, AttentionImpl::flash, DType::bf16});
+  const ServiceEstimate s = estimate_service(shapes, ceilings_for(g, shapes), {8, 2048, 256, AttentionImpl::flash, DType::bf16});
   const Finding* ttft = find(fs, "slo.ttft");
   REQUIRE(ttft);
   CHECK(*ttft->measured == s.ttft.value);
@@ -120,6 +122,20 @@ TEST_CASE("SLO times are the roofline engine's, unchanged") {
   REQUIRE(tpot);
   CHECK(*tpot->measured == s.tpot.value);
   CHECK(tpot->passed);
+  CHECK(ttft->message.find("roofline lower bound") != std::string::npos);
+
+  // By default a calibrated GPU is judged on the expected time, the same engine's with the
+  // calibration, never below the bound, and the message says it is an estimate.
+  const auto expected = check(yaml);
+  ServiceQuery q{8, 2048, 256, AttentionImpl::flash, DType::bf16};
+  q.topology = topology_for(g, 1, 1, 0, TimeBasis::expected);
+  const ServiceEstimate e = estimate_service(shapes, ceilings_for(g, shapes, TimeBasis::expected), q);
+  const Finding* ettft = find(expected, "slo.ttft");
+  REQUIRE(ettft);
+  CHECK(*ettft->measured == e.ttft.value);
+  CHECK(e.ttft.value > s.ttft.value);
+  CHECK(e.tpot.value > s.tpot.value);
+  CHECK(ettft->message.find("expected, calibrated estimate") != std::string::npos);
 }
 
 TEST_CASE("concurrency spreads over replicas; throughput is the whole deployment's") {

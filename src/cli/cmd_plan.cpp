@@ -36,6 +36,7 @@ Runner register_plan(CLI::App& app) {
     std::string inter_node_bandwidth;
     double cost_tolerance = 0.10;
     std::string format = "table";
+    bool bound = false;
   };
   auto o = std::make_shared<Options>();
   cmd->add_option("-m,--model", o->model, "bundled model name, model YAML, HF config.json or its directory")->required();
@@ -60,12 +61,16 @@ Runner register_plan(CLI::App& app) {
   cmd->add_option("--inter-node-bandwidth", o->inter_node_bandwidth, "network per GPU between nodes (default: the GPU file's, else 50 GB/s)");
   cmd->add_option("--cost-tolerance", o->cost_tolerance,
                   "prefer lower quality risk within this fraction of the cheapest cost (default 0.10)");
+  cmd->add_flag("--bound", o->bound,
+                "judge plans on the datasheet roofline (lower bounds: plans under-provision) instead of the "
+                "calibrated estimate of calibrated GPUs");
   add_format_option(*cmd, o->format);
   return [cmd, o]() {
     if (!cmd->parsed()) return -1;
     const Format format = parse_format(o->format);
     const ModelSpec model = resolve_model(o->model);
     PlanRequest r;
+    r.basis = o->bound ? TimeBasis::bound : TimeBasis::expected;
     std::vector<std::string> gpu_args = split_commas(o->gpus);
     if (gpu_args.empty()) gpu_args = bundled_gpu_names();
     for (const std::string& g : gpu_args) r.gpus.push_back(resolve_gpu(g));

@@ -72,9 +72,10 @@ Runner register_predict(CLI::App& app) {
       std::erase_if(table.rows, [&](const OperatorRow& r) { return is_held_out(table.family, r) != (o->rows == "held-out"); });
     PredictView v{g, table, {}, {}};
     v.bounds.reserve(table.rows.size());
+    const ExpectedTimes expected(g);
     for (const OperatorRow& r : table.rows) {
       v.bounds.push_back(operator_bound(g, table.family, r));
-      v.expected.push_back(operator_expected(g, table.family, r));
+      v.expected.push_back(expected.row(table.family, r));
     }
     if (o->format == "json") std::cout << predict_json(v).dump(2) << "\n";
     else if (o->format == "csv") std::cout << predict_csv(v);

@@ -38,11 +38,18 @@ Runner register_roofline(CLI::App& app) {
                                         "'s max_position of " + std::to_string(d.model.max_position));
     const MemoryEstimate memory = estimate_memory(d.model, d.gpu, d.query);
     const ModelShapes shapes = compile_shapes(d.model, d.query.weights, d.query.tp);
-    const Ceilings ceilings = ceilings_for(d.gpu, shapes);
+    const Ceilings ceilings = ceilings_for(d.gpu, shapes, d.basis);
     const ServiceQuery sq{d.query.batch, prompt_tokens, *gen, d.query.attention, d.query.kv_dtype,
                           d.topology,    d.micro_batches};
     const ServiceEstimate e = estimate_service(shapes, ceilings, sq);
-    const RooflineView view{d.model, d.gpu, d.query, memory, sq, e, ceilings, d.replicas};
+    // With a calibration the bound is computed too: both are printed, and JSON carries both.
+    std::optional<ServiceEstimate> bound;
+    if (ceilings.expected) {
+      ServiceQuery bq = sq;
+      bq.topology = topology_for(d.gpu, d.query.tp, d.query.pp, d.inter_node_bandwidth, TimeBasis::bound);
+      bound = estimate_service(shapes, ceilings_for(d.gpu, shapes, TimeBasis::bound), bq);
+    }
+    const RooflineView view{d.model, d.gpu, d.query, memory, sq, e, ceilings, d.replicas, bound ? &*bound : nullptr};
     if (!plot->empty()) {
       std::ofstream out(*plot, std::ios::binary);
       if (!out) throw InputError({*plot, 0, 0}, "--plot", "cannot write the file");

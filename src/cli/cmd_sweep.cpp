@@ -29,12 +29,12 @@ class Out {
   fmt::memory_buffer buffer_;
 };
 
-void csv_row(fmt::memory_buffer& b, const std::string& model, const std::string& gpu, const SweepRow& r) {
-  fmt::format_to(std::back_inserter(b), "{},{},{},{},{},{},{},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{},{:.6g},{},{},{},{},{},{}\n",
+void csv_row(fmt::memory_buffer& b, const std::string& model, const std::string& gpu, const SweepRow& r, const char* basis) {
+  fmt::format_to(std::back_inserter(b), "{},{},{},{},{},{},{},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{},{:.6g},{},{},{},{},{},{},{}\n",
                  model, gpu, r.precision, r.kv_dtype, r.batch, r.context, r.gen, r.ttft_s, r.tpot_s, r.e2e_s,
                  r.throughput_tokens_per_s, r.prefill_intensity, r.prefill_compute_bound ? "compute" : "memory",
                  r.decode_intensity, r.decode_compute_bound ? "compute" : "memory", r.weights_bytes, r.kv_cache_bytes,
-                 r.activation_bytes, r.per_gpu_bytes, r.fits ? "true" : "false");
+                 r.activation_bytes, r.per_gpu_bytes, r.fits ? "true" : "false", basis);
 }
 
 void json_row(fmt::memory_buffer& b, const SweepRow& r, bool first) {
@@ -87,6 +87,8 @@ Runner register_sweep(CLI::App& app) {
   cmd->add_option("--prefill-chunk", d.prefill_chunk, "max tokens per prefill pass for the memory columns (default 8192; 0: the whole batch)");
   cmd->add_option("--inter-node-bandwidth", d.inter_node_bandwidth, "network per GPU between nodes (default: the GPU file's, else 50 GB/s)");
   cmd->add_option("-f,--format", o->format, "csv or json (default csv)");
+  cmd->add_flag("--bound", d.bound,
+                "datasheet roofline times (lower bounds) instead of the calibrated estimate (column time_basis says which)");
   return [cmd, o]() {
     if (!cmd->parsed()) return -1;
     if (o->format != "csv" && o->format != "json")
@@ -108,7 +110,8 @@ Runner register_sweep(CLI::App& app) {
     std::vector<WeightFormat> formats;
     if (names.empty()) formats.push_back(dep.query.weights);
     for (const auto& name : names) formats.push_back(parse_weight_format("--precision", name));
-    const SweepEvaluator eval(dep.model, dep.gpu, dep.query, formats, o->gen, dep.inter_node_bandwidth);
+    const SweepEvaluator eval(dep.model, dep.gpu, dep.query, formats, o->gen, dep.inter_node_bandwidth, dep.basis);
+    const char* basis = eval.expected() ? "expected" : "bound";
 
     Out out;
     auto& b = out.buffer();
@@ -117,17 +120,19 @@ Runner register_sweep(CLI::App& app) {
       fmt::format_to(std::back_inserter(b),
                      "model,gpu,precision,kv_dtype,batch,context_tokens,gen_tokens,ttft_s,tpot_s,e2e_s,throughput_tokens_per_s,"
                      "prefill_intensity,prefill_bound,decode_intensity,decode_bound,weights_bytes,kv_cache_bytes,"
-                     "activation_bytes,per_gpu_bytes,fits\n");
+                     "activation_bytes,per_gpu_bytes,fits,time_basis\n");
     } else {
-      fmt::format_to(std::back_inserter(b), "{{\n  \"schema\": \"ridge.sweep/v1\",\n  \"model\": {},\n  \"gpu\": {},\n  \"tp\": {},\n  \"pp\": {},\n  \"rows\": [",
-                     json_string(dep.model.name), json_string(dep.gpu.name), dep.query.tp, dep.query.pp);
+      fmt::format_to(std::back_inserter(b),
+                     "{{\n  \"schema\": \"ridge.sweep/v1\",\n  \"model\": {},\n  \"gpu\": {},\n  \"tp\": {},\n  \"pp\": {},\n"
+                     "  \"time_basis\": \"{}\",\n  \"rows\": [",
+                     json_string(dep.model.name), json_string(dep.gpu.name), dep.query.tp, dep.query.pp, basis);
     }
     bool first_row = true;
     for (std::size_t f = 0; f < eval.formats(); ++f) {
       for (const std::int64_t batch : batches) {
         for (const std::int64_t context : contexts) {
           const SweepRow row = eval.evaluate(f, batch, context);
-          if (csv) csv_row(b, dep.model.name, dep.gpu.name, row);
+          if (csv) csv_row(b, dep.model.name, dep.gpu.name, row, basis);
           else json_row(b, row, first_row);
           first_row = false;
           out.maybe_flush();

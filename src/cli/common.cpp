@@ -45,6 +45,9 @@ void add_parallel_options(CLI::App& cmd, DeploymentOptions& o) {
                  "prefill micro-batches under --pp (default min(batch, PP))");
   cmd.add_option("--inter-node-bandwidth", o.inter_node_bandwidth,
                  "network per GPU between nodes, e.g. \"25 GB/s\" (default: the GPU file's, else 50 GB/s)");
+  cmd.add_flag("--bound", o.bound,
+               "print the datasheet roofline (a lower bound) instead of the calibrated estimate (README \"How "
+               "accurate is ridge?\"); GPUs without a calibration always get the bound");
 }
 
 void add_format_option(CLI::App& cmd, std::string& format) {
@@ -177,7 +180,8 @@ Deployment build_deployment(const DeploymentOptions& o) {
     if (!(d.inter_node_bandwidth >= 1e6 && d.inter_node_bandwidth <= 1e14))
       throw InputError({}, "--inter-node-bandwidth", "must be between 1 MB/s and 100 TB/s");
   }
-  d.topology = topology_for(d.gpu, q.tp, q.pp, d.inter_node_bandwidth);
+  d.basis = o.bound || !d.gpu.calibration ? TimeBasis::bound : TimeBasis::expected;
+  d.topology = topology_for(d.gpu, q.tp, q.pp, d.inter_node_bandwidth, d.basis);
   return d;
 }
 

@@ -43,12 +43,13 @@ struct DeploymentOptions {
   bool context_defaulted = false;
   std::int64_t micro_batches = 0;            ///< prefill micro-batches under PP (0: min(batch, PP))
   std::string inter_node_bandwidth;          ///< overrides the network between nodes ("50 GB/s")
+  bool bound = false;                        ///< --bound: datasheet lower bounds, not calibrated estimates
 };
 
 /// Registers -m/-g and the deployment options on `cmd` (--context only when asked: the
 /// roofline takes --prompt and --gen instead).
 void add_deployment_options(CLI::App& cmd, DeploymentOptions& o, bool with_context = true);
-/// --micro-batches and --inter-node-bandwidth: for commands that cost time.
+/// --micro-batches, --inter-node-bandwidth and --bound: for commands that cost time.
 void add_parallel_options(CLI::App& cmd, DeploymentOptions& o);
 
 /// InputError naming `option` unless min <= v <= max.
@@ -75,6 +76,7 @@ struct Deployment {
   Topology topology;               ///< TP x PP of one replica and the links between its GPUs
   std::int64_t micro_batches = 0;
   double inter_node_bandwidth = 0; ///< B/s from --inter-node-bandwidth, 0: the GPU file's
+  TimeBasis basis = TimeBasis::expected;  ///< bound with --bound (or where the GPU has no calibration)
 };
 Deployment build_deployment(const DeploymentOptions& o);
 

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "format.hpp"
+#include "text.hpp"
 
 namespace ridge {
 namespace {
@@ -96,12 +97,24 @@ std::string memory_command(const PlanView& v, const Plan& p) {
 
 std::string roofline_command(const PlanView& v, const Plan& p) {
   const PlanRequest& r = v.request;
-  std::string s = fmt::format("ridge roofline -m {} -g {} {} {} --batch {} --prompt {} --gen {} --memory-utilization {}",
+  std::string s = fmt::format("ridge roofline -m {} -g {} {} {} --batch {} --prompt {} --gen {} --memory-utilization {}{}",
                               v.model_arg, v.gpu_args[p.gpu], precision_flags(v, p), parallel_flags(p), p.batch, r.prompt,
-                              r.gen, r.memory_utilization);
+                              r.gen, r.memory_utilization, r.basis == TimeBasis::bound ? " --bound" : "");
   s += fmt::format(" --prefill-chunk {}", r.prefill_chunk);
   if (r.inter_node_bandwidth > 0) s += fmt::format(" --inter-node-bandwidth \"{:.6g} GB/s\"", r.inter_node_bandwidth / 1e9);
   if (r.attention == AttentionImpl::naive) s += " --attention naive";
+  return s;
+}
+
+/// Which GPUs' times are calibrated estimates and which are bounds.
+std::string time_basis_line(const PlanView& v) {
+  if (v.request.basis == TimeBasis::bound) return "times: datasheet roofline, lower bounds (--bound)";
+  std::vector<std::string> expected, bound;
+  for (const GpuSpec& g : v.request.gpus) (g.calibration ? expected : bound).push_back(g.name);
+  std::string s = "times: ";
+  if (!expected.empty()) s += "expected (calibrated estimate) on " + join(expected);
+  if (!expected.empty() && !bound.empty()) s += "; ";
+  if (!bound.empty()) s += "datasheet lower bound on " + join(bound) + " (no calibration)";
   return s;
 }
 
@@ -110,6 +123,8 @@ nlohmann::ordered_json plan_json(const PlanView& v) {
   const PlanRequest& r = v.request;
   nlohmann::ordered_json j;
   j["schema"] = "ridge.plan/v1";
+  j["time_basis"] = r.basis == TimeBasis::bound ? "bound" : "expected";
+  j["time_basis_note"] = time_basis_line(v);
   j["model"] = {{"name", v.model.name}, {"display_name", v.model.display_name}, {"source", v.model.source}};
   j["gpus"] = nlohmann::ordered_json::array();
   for (const GpuSpec& g : r.gpus) {
@@ -172,6 +187,7 @@ nlohmann::ordered_json plan_json(const PlanView& v) {
 std::string plan_text(const PlanView& v) {
   const PlanResult& res = v.result;
   std::string out = fmt::format("Plans for {}: {}\n", v.model.display_name, targets_line(v.request));
+  out += "  " + time_basis_line(v) + "\n";
   out += fmt::format("  {} candidates evaluated, {} feasible; cost in {}\n", with_commas(res.candidates),
                      with_commas(static_cast<std::int64_t>(res.plans.size())),
                      res.cost_in_usd ? "USD per million generated tokens" : "GPU-hours per million generated tokens");

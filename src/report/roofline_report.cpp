@@ -6,6 +6,7 @@
 #include <cmath>
 #include <tuple>
 
+#include "efficiency.hpp"
 #include "format.hpp"
 #include "text.hpp"
 
@@ -27,6 +28,8 @@ struct Row {
   double flops;  ///< count x per instance
   double bytes;
   double time_s;
+  double bound_s;      ///< the roofline bound (= time_s unless calibrated)
+  bool calibrated;     ///< time_s is the calibrated estimate
   bool compute_bound;
 };
 
@@ -35,9 +38,15 @@ std::vector<Row> rows_of(const std::vector<Op>& ops, const Ceilings& c) {
   for (const Op& op : ops) {
     const double n = static_cast<double>(op.count);
     const OpTime t = op_time(op, c);
-    rows.push_back({&op, n * op.flops, n * op.bytes(), n * t.time().value, t.compute_bound()});
+    rows.push_back({&op, n * op.flops, n * op.bytes(), n * t.time().value, n * t.bound().value, t.expected.has_value(),
+                    t.compute_bound()});
   }
   return rows;
+}
+
+/// "62% of it calibrated" for a phase's operator time.
+std::string calibrated_share(const PhaseTotals& t) {
+  return fmt::format("{:.0f}%", t.time.value > 0 ? 100 * t.calibrated_time.value / t.time.value : 0.0);
 }
 
 std::string unit_name(OpUnit u) {
@@ -76,19 +85,29 @@ std::string phase_bound(const PhaseTotals& t, double comm_s) {
 
 Table op_table(const std::vector<Op>& ops, const std::vector<CommOp>& comm, const Ceilings& c, double pass_time) {
   Table t;
+  const bool expected = c.expected != nullptr;
+  // With a calibration: "time" is the estimate (its basis per row), "roofline" the bound.
   t.headers = {"operator", "x", "GFLOP", "MB moved", "FLOP/B", "time", "share", "bound"};
   t.right_aligned = {false, true, true, true, true, true, true, false};
+  if (expected) {
+    t.headers.insert(t.headers.begin() + 6, {"basis", "roofline"});
+    t.right_aligned.insert(t.right_aligned.begin() + 6, {false, true});
+  }
   auto share = [&](double time) { return fmt::format("{:.1f}%", pass_time > 0 ? 100 * time / pass_time : 0.0); };
   for (const Row& r : rows_of(ops, c)) {
-    t.rows.push_back({op_label(*r.op), std::to_string(r.op->count), fmt::format("{:.3f}", r.flops / 1e9),
-                      fmt::format("{:.2f}", r.bytes / 1e6), intensity_text(r.op->intensity()), seconds_text(r.time_s),
-                      share(r.time_s), r.compute_bound ? "compute" : "memory"});
+    std::vector<std::string> row = {op_label(*r.op), std::to_string(r.op->count), fmt::format("{:.3f}", r.flops / 1e9),
+                                    fmt::format("{:.2f}", r.bytes / 1e6), intensity_text(r.op->intensity()),
+                                    seconds_text(r.time_s), share(r.time_s), r.compute_bound ? "compute" : "memory"};
+    if (expected) row.insert(row.begin() + 6, {r.calibrated ? "expected" : "bound", seconds_text(r.bound_s)});
+    t.rows.push_back(std::move(row));
   }
   for (const CommOp& op : comm) {
     const double n = static_cast<double>(op.count);
-    t.rows.push_back({fmt::format("{} ({}, {})", op.name, op.algorithm, op.link), std::to_string(op.count), "-",
-                      fmt::format("{:.2f}", n * op.bytes / 1e6), "-", seconds_text(n * op.time.value),
-                      share(n * op.time.value), "communication"});
+    std::vector<std::string> row = {fmt::format("{} ({}, {})", op.name, op.algorithm, op.link), std::to_string(op.count),
+                                    "-", fmt::format("{:.2f}", n * op.bytes / 1e6), "-", seconds_text(n * op.time.value),
+                                    share(n * op.time.value), "communication"};
+    if (expected) row.insert(row.begin() + 6, {op.calibrated ? "expected" : "model", "-"});
+    t.rows.push_back(std::move(row));
   }
   return t;
 }
@@ -109,6 +128,16 @@ std::string setup_line(const RooflineView& v) {
 
 
 }  // namespace
+
+std::string time_basis_text(const Ceilings& c) {
+  if (c.expected) {
+    const Calibration& cal = c.expected->calibration();
+    return fmt::format("expected: calibrated estimate ({}, fitted {}); --bound for the datasheet lower bound",
+                       cal.framework, cal.date);
+  }
+  return c.attainable ? "estimate: attainable fractions of peak from the GPU file"
+                      : "roofline bound: datasheet peaks, times are lower bounds";
+}
 
 std::string bound_word(bool compute_bound) { return compute_bound ? "compute-bound" : "memory-bound"; }
 
@@ -139,7 +168,12 @@ nlohmann::ordered_json roofline_json(const RooflineView& v) {
   j["model"] = {{"name", v.model.name}, {"display_name", v.model.display_name}, {"source", v.model.source}};
   j["gpu"] = {{"name", v.gpu.name}, {"display_name", v.gpu.display_name}, {"source", v.gpu.source}};
   // Datasheet peaks give a lower bound on time; attainable fractions turn it into an estimate.
-  j["estimate_kind"] = c.attainable ? "attainable_estimate" : "roofline_bound";
+  j["estimate_kind"] = c.expected ? "calibrated_estimate" : c.attainable ? "attainable_estimate" : "roofline_bound";
+  j["time_basis"] = c.expected ? "expected" : "bound";
+  if (c.expected) {
+    const Calibration& cal = c.expected->calibration();
+    j["calibration"] = {{"source", cal.source}, {"framework", cal.framework}, {"date", cal.date}};
+  }
   j["precision"] = v.memory_query.weights.name;
   j["weight_scheme"] = v.memory_query.weights.scheme();
   j["kv_dtype"] = std::string(to_string(v.memory_query.kv_dtype));
@@ -168,6 +202,8 @@ nlohmann::ordered_json roofline_json(const RooflineView& v) {
                            {"intensity", t.intensity()},
                            {"time_s", t.time.value + comm_s},
                            {"operator_time_s", t.time.value},
+                           {"operator_bound_time_s", t.bound_time.value},
+                           {"calibrated_time_s", t.calibrated_time.value},
                            {"compute_bound_time_s", t.compute_bound_time.value},
                            {"communication_time_s", comm_s},
                            {"bound", phase_bound(t, comm_s)}});
@@ -195,6 +231,8 @@ nlohmann::ordered_json roofline_json(const RooflineView& v) {
                           {"bytes_written", r.op->bytes_written * static_cast<double>(r.op->count)},
                           {"intensity", r.op->intensity()},
                           {"time_s", r.time_s},
+                          {"bound_time_s", r.bound_s},
+                          {"time_basis", r.calibrated ? "expected" : "bound"},
                           {"bound", r.compute_bound ? "compute" : "memory"}});
     }
   }
@@ -209,6 +247,7 @@ nlohmann::ordered_json roofline_json(const RooflineView& v) {
                           {"bytes", n * op.bytes},
                           {"intensity", 0.0},
                           {"time_s", n * op.time.value},
+                          {"time_basis", op.calibrated ? "expected" : "model"},
                           {"bound", "communication"},
                           {"algorithm", std::string(op.algorithm)},
                           {"link", std::string(op.link)}});
@@ -222,6 +261,13 @@ nlohmann::ordered_json roofline_json(const RooflineView& v) {
   j["replica_throughput_tokens_per_s"] = e.throughput_tokens_per_s;
   j["throughput_per_gpu_tokens_per_s"] = total_throughput(v) / static_cast<double>(gpu_count(v));
   j["decode_throughput_tokens_per_s"] = e.decode_throughput_tokens_per_s * static_cast<double>(v.replicas);
+  if (v.bound) {
+    const double tput = v.bound->throughput_tokens_per_s * static_cast<double>(v.replicas);
+    j["bound"] = {{"ttft_s", v.bound->ttft.value},
+                  {"tpot_s", v.bound->tpot.value},
+                  {"e2e_s", v.bound->e2e.value},
+                  {"throughput_tokens_per_s", tput}};
+  }
   j["per_gpu_memory_bytes"] = v.memory.per_gpu().total().value;
   j["fits"] = v.memory.fits;
   return j;
@@ -230,10 +276,12 @@ nlohmann::ordered_json roofline_json(const RooflineView& v) {
 std::string roofline_text(const RooflineView& v) {
   const auto& e = v.estimate;
   const auto& c = v.ceilings;
-  std::string out = fmt::format("{} on {} ({})\n", v.model.display_name, v.gpu.display_name,
-                                c.attainable ? "estimate: attainable fractions of peak from the GPU file"
-                                             : "roofline bound: datasheet peaks, times are lower bounds");
+  std::string out = fmt::format("{} on {} ({})\n", v.model.display_name, v.gpu.display_name, time_basis_text(c));
   out += "  " + setup_line(v) + "\n";
+  if (c.expected)
+    out += fmt::format("  calibrated: {} of prefill's and {} of a decode step's operator time (weight GEMMs, "
+                       "attention); norms, activations, cache writes and the rest at their bound\n",
+                       calibrated_share(e.prefill), calibrated_share(e.decode_step));
   out += fmt::format("  weight GEMMs on {} at {}, memory {} -> ridge point {:.0f} FLOP/B\n", to_string(c.gemm_math),
                      human_flops(c.gemm), human_rate(c.memory), c.ridge_point());
   if (!c.note.empty()) out += "  note: " + c.note + "\n";
@@ -268,8 +316,14 @@ std::string roofline_text(const RooflineView& v) {
   out += "\n" + phases.text("  ");
   out += "  " + phase_reason("prefill", e.prefill, c, prefill_comm) + "\n";
   out += "  " + phase_reason("decode", e.decode_step, c, decode_comm) + "\n";
-  out += fmt::format("\n  TTFT {}   TPOT {}   end-to-end {}\n", seconds_text(e.ttft.value), tpot_text(v),
-                     seconds_text(e.e2e.value));
+  out += fmt::format("\n  TTFT {}   TPOT {}   end-to-end {}{}\n", seconds_text(e.ttft.value), tpot_text(v),
+                     seconds_text(e.e2e.value), c.expected ? "   (expected)" : "");
+  if (v.bound)
+    out += fmt::format("  bound: TTFT {}   TPOT {}   end-to-end {}   throughput {:.0f} tokens/s (datasheet roofline)\n",
+                       seconds_text(v.bound->ttft.value),
+                       has_decode(v) ? seconds_text(v.bound->tpot.value) : std::string("n/a"),
+                       seconds_text(v.bound->e2e.value),
+                       v.bound->throughput_tokens_per_s * static_cast<double>(v.replicas));
   out += fmt::format("  throughput {:.0f} tokens/s ({:.0f} per GPU{})", total_throughput(v),
                      total_throughput(v) / static_cast<double>(gpu_count(v)),
                      v.replicas > 1 ? fmt::format(", {} replicas of {:.0f}", v.replicas, e.throughput_tokens_per_s) : "");
@@ -285,7 +339,8 @@ std::string roofline_markdown(const RooflineView& v) {
   const auto& e = v.estimate;
   const auto& c = v.ceilings;
   std::string out = fmt::format("### {} on {} ({})\n\n{}\n\n", v.model.display_name, v.gpu.display_name,
-                                c.attainable ? "estimate" : "roofline bound", setup_line(v));
+                                c.expected ? "expected: calibrated estimate" : c.attainable ? "estimate" : "roofline bound",
+                                setup_line(v));
   const double prefill_comm = comm_total(e.prefill_comm), decode_comm = comm_total(e.decode_comm);
   out += "**Prefill**\n\n" + op_table(e.prefill_ops, e.prefill_comm, c, e.prefill.time.value + prefill_comm).markdown();
   out += fmt::format("\n**Decode step** (context {})\n\n", e.decode_ops_context);
@@ -294,6 +349,10 @@ std::string roofline_markdown(const RooflineView& v) {
          phase_reason("decode", e.decode_step, c, decode_comm) + "\n";
   out += fmt::format("- TTFT {}, TPOT {}, end-to-end {}, throughput {:.0f} tokens/s\n", seconds_text(e.ttft.value),
                      tpot_text(v), seconds_text(e.e2e.value), total_throughput(v));
+  if (v.bound)
+    out += fmt::format("- bound (datasheet roofline): TTFT {}, TPOT {}, end-to-end {}\n", seconds_text(v.bound->ttft.value),
+                       has_decode(v) ? seconds_text(v.bound->tpot.value) : std::string("n/a"),
+                       seconds_text(v.bound->e2e.value));
   return out;
 }
 

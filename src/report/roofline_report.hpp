@@ -21,7 +21,13 @@ struct RooflineView {
   const ServiceEstimate& estimate;
   const Ceilings& ceilings;
   std::int64_t replicas = 1;  ///< data-parallel copies: multiply throughput, not speed
+  /// The datasheet bound of the same deployment when `estimate` is the calibrated estimate
+  /// (ceilings.expected set); null when `estimate` is itself the bound.
+  const ServiceEstimate* bound = nullptr;
 };
+
+/// One line: what the times are. "expected: calibrated estimate (...)" or "roofline bound: ...".
+std::string time_basis_text(const Ceilings& c);
 
 nlohmann::ordered_json roofline_json(const RooflineView& v);
 std::string roofline_text(const RooflineView& v);
