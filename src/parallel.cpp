@@ -135,9 +135,9 @@ std::vector<CommOp> comm_ops(const ModelShapes& s, const Topology& t, Phase phas
       return std::pair<Seconds, bool>{e ? *e : model.time, e.has_value()};
     };
     const CollectiveCost ar = all_reduce_cost(activations, t.tp_group);
-    const auto [ar_time, ar_measured] = timed(CalibratedFamily::all_reduce, activations, ar);
+    const std::pair<Seconds, bool> ar_timed = timed(CalibratedFamily::all_reduce, activations, ar);
     auto all_reduce = [&](std::string_view name, std::int64_t count) {
-      ops.push_back({name, phase, count, activations, ar_time, ar.algorithm, tp_where, ar_measured});
+      ops.push_back({name, phase, count, activations, ar_timed.first, ar.algorithm, tp_where, ar_timed.second});
     };
     all_reduce("tp.allreduce_embed", 1);
     if (s.parallel_attention) {
