@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <unordered_map>
 
 #include "dtype.hpp"
 #include "memory.hpp"
@@ -141,20 +142,31 @@ Seconds gemm_model(CalibratedFamily f, const std::vector<double>& p, const Model
   static constexpr double kTiles[][2] = {{128, 256}, {256, 128}, {128, 128}, {64, 128}, {64, 64}};
   static constexpr double kSplits[] = {1, 2, 4, 8, 16};
   double best = std::numeric_limits<double>::infinity();
+  const double none = std::numeric_limits<double>::infinity();
+  double best_compute = none, best_memory = none, best_extra = none;  // the terms of the best choice
   for (const auto& tile : kTiles) {
     const double tm = tile[0], tn = tile[1];
+    const double tiles = std::ceil(M / tm) * std::ceil(N / tn);
     for (double split : kSplits) {
       if (quantised && split > 1) break;
       const double k_part = std::ceil(K / split);
-      const double blocks = std::ceil(M / tm) * std::ceil(N / tn) * split;
-      const double waves = std::ceil(blocks / sms);
+      const double waves = std::ceil(tiles * split / sms);
       const double block_time = std::max(2 * tm * tn * k_part / per_sm_flops, (tm + tn) * k_part * in_bytes / per_sm_feed);
       const double partials = split > 1 ? M * N * 4 * split * 2 : 0;  // fp32 written, read back
+      const double compute = waves * block_time;
       const double memory = (c.weight_bytes + M * K * in_bytes + M * N * 2 + partials) / bandwidth;
       const double extra = split > 1 ? p[5] * kMicro : 0;
-      // The p-norm is at least the larger term: a choice that cannot win is not evaluated.
-      if (std::max(waves * block_time, memory) + extra >= best) continue;
-      best = std::min(best, join(waves * block_time, memory, overlap) + extra);
+      // A choice that cannot win is not evaluated (the p-norm is the costly part): the p-norm
+      // is at least its larger term, and grows with each term.
+      if (std::max(compute, memory) + extra >= best) continue;
+      if (compute >= best_compute && memory >= best_memory && extra >= best_extra) continue;
+      const double t = join(compute, memory, overlap) + extra;
+      if (t < best) {
+        best = t;
+        best_compute = compute;
+        best_memory = memory;
+        best_extra = extra;
+      }
     }
   }
   const double quantise = quantised ? p[5] * kMicro + M * K * (2 + in_bytes) / bandwidth : 0;
@@ -314,49 +326,59 @@ std::uint64_t ExpectedTimes::next_id() {
   return ++counter;
 }
 
-std::size_t ExpectedTimes::GemmKeyHash::operator()(const GemmKey& k) const {
-  // Mix the doubles' bits (std::hash<double> hashes bytes one at a time: too slow here).
-  auto mix = [](std::uint64_t x) {  // splitmix64's finaliser
-    x ^= x >> 30;
-    x *= 0xBF58476D1CE4E5B9ull;
-    x ^= x >> 27;
-    x *= 0x94D049BB133111EBull;
-    return x ^ (x >> 31);
-  };
-  std::uint64_t h = mix(static_cast<std::uint64_t>(k.family));
-  for (double v : {k.m, k.n, k.k, k.weight_bytes}) h = mix(h ^ std::bit_cast<std::uint64_t>(v));
-  return static_cast<std::size_t>(h);
-}
+namespace {
+
+/// One GEMM call of one ExpectedTimes instance.
+struct GemmKey {
+  std::uint64_t owner;
+  int family;
+  double m, n, k, weight_bytes;
+  bool operator==(const GemmKey&) const = default;
+};
+
+struct GemmKeyHash {
+  std::size_t operator()(const GemmKey& k) const {
+    // The doubles' bits through splitmix64's finaliser (std::hash<double> goes byte by byte).
+    auto mix = [](std::uint64_t x) {
+      x ^= x >> 30;
+      x *= 0xBF58476D1CE4E5B9ull;
+      x ^= x >> 27;
+      x *= 0x94D049BB133111EBull;
+      return x ^ (x >> 31);
+    };
+    std::uint64_t h = mix(k.owner * 16 + static_cast<std::uint64_t>(k.family));
+    for (double v : {k.m, k.n, k.k, k.weight_bytes}) h = mix(h ^ std::bit_cast<std::uint64_t>(v));
+    return static_cast<std::size_t>(h);
+  }
+};
+
+}  // namespace
 
 std::optional<Seconds> ExpectedTimes::gemm(CalibratedFamily f, const GemmCall& c) const {
   const auto* p = params_[static_cast<int>(f)];
   if (!p) return std::nullopt;
-  const GemmKey key{static_cast<int>(f), c.m, c.n, c.k, c.weight_bytes};
+  const GemmKey key{id_, static_cast<int>(f), c.m, c.n, c.k, c.weight_bytes};
   // The parts of a fused GEMM (q, k, v; gate, up) ask for the same call one after another.
   struct Recent {
-    std::uint64_t owner = 0;  // the instance's id: an address could be reused by another GPU's
     GemmKey key{};
     double seconds = 0;
   };
   thread_local Recent recent[4];
   thread_local unsigned next = 0;
   for (const Recent& r : recent)
-    if (r.owner == id_ && r.key == key) return Seconds{r.seconds};
+    if (r.key == key) return Seconds{r.seconds};
   auto remember = [&](double seconds) {
-    recent[next++ % 4] = Recent{id_, key, seconds};
+    recent[next++ % 4] = Recent{key, seconds};
     return Seconds{seconds};
   };
   // Decode-sized GEMMs repeat (every context of a batch); a prefill's rows (batch × prompt)
   // rarely do, and caching them would only grow the table.
   if (c.m > 16384) return remember(gemm_model(f, *p, gpu_, c).value);
-  {
-    const std::lock_guard<std::mutex> lock(cache_mutex_);
-    if (const auto it = gemm_cache_.find(key); it != gemm_cache_.end()) return remember(it->second);
-  }
+  thread_local std::unordered_map<GemmKey, double, GemmKeyHash> cache;
+  if (const auto it = cache.find(key); it != cache.end()) return remember(it->second);
   const Seconds t = gemm_model(f, *p, gpu_, c);
-  const std::lock_guard<std::mutex> lock(cache_mutex_);
-  if (gemm_cache_.size() > (1u << 20)) gemm_cache_.clear();  // bounded: a sweep over millions of batches
-  gemm_cache_.emplace(key, t.value);
+  if (cache.size() > (1u << 20)) cache.clear();  // bounded: a sweep over millions of batches
+  cache.emplace(key, t.value);
   return remember(t.value);
 }
 

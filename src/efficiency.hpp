@@ -8,10 +8,8 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "calibration.hpp"
@@ -108,20 +106,10 @@ class ExpectedTimes {
   ModelGpu gpu_;
   Calibration calibration_;
   const std::vector<double>* params_[16] = {};
-  /// GEMM times already computed: a sweep or a plan asks for the same weight shapes at the same
-  /// rows again and again (every context of a batch), and one evaluation tries 25 tilings.
-  struct GemmKey {
-    int family;
-    double m, n, k, weight_bytes;
-    bool operator==(const GemmKey&) const = default;
-  };
-  struct GemmKeyHash {
-    std::size_t operator()(const GemmKey& k) const;
-  };
+  /// GEMM times already computed are kept per thread (no lock: sweeps and plans call this
+  /// millions of times), keyed by this instance's id, never reused by another instance.
   static std::uint64_t next_id();
-  std::uint64_t id_;  ///< distinct per instance, for the per-thread cache of recent calls
-  mutable std::mutex cache_mutex_;
-  mutable std::unordered_map<GemmKey, double, GemmKeyHash> gemm_cache_;
+  std::uint64_t id_;
 };
 
 /// The shape a row is held out by (README "How accurate is ridge?"): GEMM by its weight

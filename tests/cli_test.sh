@@ -111,6 +111,18 @@ contains "$tmp/out" "  bound: TTFT " "the bound printed next to the estimate"
 contains "$tmp/out" "   (expected)" "TTFT line labelled expected"
 expect 0 "roofline on a GPU without calibration" -- roofline -m llama-3.1-8b -g l4 --prompt 512 --gen 64
 contains "$tmp/out" "roofline bound: datasheet peaks, times are lower bounds" "no calibration: the bound, said so"
+expect 0 "sweep: the basis per row" -- sweep -m llama-3.1-8b -g h100-sxm -b 1 -c 512
+contains "$tmp/out" ",fits,time_basis" "sweep header names the basis"
+contains "$tmp/out" ",true,expected" "calibrated GPU: expected"
+expect 0 "sweep --bound" -- sweep -m llama-3.1-8b -g h100-sxm -b 1 -c 512 --bound
+contains "$tmp/out" ",true,bound" "--bound: bound"
+expect 0 "plan on a calibrated and an uncalibrated GPU" -- plan -m llama-3.1-8b -g h100-sxm,l4 --ttft-ms 500 --tpot-ms 50 --top 2
+contains "$tmp/out" "times: expected (calibrated estimate) on h100-sxm; datasheet lower bound on l4 (no calibration)" "plan says which times"
+expect 0 "plan --bound" -- plan -m llama-3.1-8b -g h100-sxm --ttft-ms 500 --top 1 --format json --bound
+contains "$tmp/out" '"time_basis": "bound"' "plan json basis"
+contains "$tmp/out" "--bound --prefill-chunk" "the roofline command to check a bound plan keeps --bound"
+expect 0 "check --bound" -- check "$src/examples/deploy/llama-70b-2xh100.yaml" --bound --all
+contains "$tmp/out" "roofline lower bound" "check --bound: bound messages"
 contains "$tmp/plot.svg" "<svg xmlns=" "plot is SVG"
 contains "$tmp/plot.svg" "arithmetic intensity (FLOP/byte" "plot x axis"
 contains "$tmp/plot.svg" "decode operators" "plot legend"
