@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cmath>
 #include <limits>
+#include <span>
 #include <string>
 #include <unordered_map>
 
@@ -35,8 +36,9 @@ const std::vector<ParameterDef> kGemmQuantised = {
     {"bandwidth_fraction", 0.7, 0.05, 1, "attainable fraction of the HBM bandwidth"},
     {"tile_feed_tbps", 30, 0.5, 1000, "L2-to-SM bandwidth, all SMs together, TB/s"},
     {"overlap", 3, 0.5, 50, "p of the p-norm that joins compute and memory time"},
-    {"quantise_us", 2, 0.01, 100,
-     "fixed cost of quantising the activation (its own kernel); its bytes go at the attained bandwidth"},
+    {"quantise_us", 2, 0.01, 100, "fixed cost of the activation-quantisation kernel"},
+    {"quantise_row_us", 0.5, 0.001, 100,
+     "cost of one token row in that kernel (one thread block per row, in waves over the SMs), besides its bytes"},
 };
 const std::vector<ParameterDef> kContext = {
     {"launch_us", 10, 0.1, 200, "fixed cost of the attention layer's kernels (cache write, metadata, attention)"},
@@ -100,6 +102,7 @@ ModelGpu model_gpu(const GpuSpec& g) {
   m.multiprocessors = static_cast<double>(g.multiprocessors.value_or(100));
   m.bandwidth = g.memory_bandwidth.value;
   m.l2_bytes = g.l2_cache.as_double();
+  m.cutlass3 = g.architecture == "hopper" || g.architecture == "blackwell";
   for (CalibratedFamily f : {CalibratedFamily::gemm_bf16, CalibratedFamily::gemm_fp8, CalibratedFamily::gemm_fp8_block128,
                              CalibratedFamily::gemm_nvfp4}) {
     const WeightFormat fmt = *weight_format(gemm_format_name(f));
@@ -140,11 +143,15 @@ Seconds gemm_model(CalibratedFamily f, const std::vector<double>& p, const Model
   // Largest tiles first: they win most large GEMMs, and what cannot beat the best so far is
   // skipped below (the order does not change the result, only how much is evaluated).
   static constexpr double kTiles[][2] = {{128, 256}, {256, 128}, {128, 128}, {64, 128}, {64, 64}};
+  // vLLM's per-tensor fp8 GEMM on Hopper and Blackwell (CUTLASS 3) does not search: it picks one
+  // tile by M (64×64 up to 64 rows, 64×128 up to 128, else 128×128).
+  const bool bucketed = f == CalibratedFamily::gemm_fp8 && g.cutlass3;
+  const double bucket[1][2] = {{M <= 128 ? 64.0 : 128.0, M <= 64 ? 64.0 : 128.0}};
   static constexpr double kSplits[] = {1, 2, 4, 8, 16};
   double best = std::numeric_limits<double>::infinity();
   const double none = std::numeric_limits<double>::infinity();
   double best_compute = none, best_memory = none, best_extra = none;  // the terms of the best choice
-  for (const auto& tile : kTiles) {
+  for (const auto& tile : bucketed ? std::span<const double[2]>(bucket) : std::span<const double[2]>(kTiles)) {
     const double tm = tile[0], tn = tile[1];
     const double tiles = std::ceil(M / tm) * std::ceil(N / tn);
     for (double split : kSplits) {
@@ -169,7 +176,10 @@ Seconds gemm_model(CalibratedFamily f, const std::vector<double>& p, const Model
       }
     }
   }
-  const double quantise = quantised ? p[5] * kMicro + M * K * (2 + in_bytes) / bandwidth : 0;
+  // Quantising the activation: one thread block per token row, in waves over the SMs, each
+  // with a fixed cost and its row's bytes (read 2, write in_bytes per element) at its SM's share.
+  const double quantise =
+      quantised ? p[5] * kMicro + std::ceil(M / sms) * (p[6] * kMicro + K * (2 + in_bytes) / (bandwidth / sms)) : 0;
   return Seconds{launch + best + quantise};
 }
 

@@ -43,6 +43,7 @@ struct ModelGpu {
   double multiprocessors = 100;
   double bandwidth = 0;
   double l2_bytes = 0;
+  bool cutlass3 = false;  ///< Hopper or Blackwell: vLLM's fp8 GEMMs pick their tile by M
   double sixteen_bit_peak = 0;
   double gemm_peak[4] = {0, 0, 0, 0};  ///< indexed by gemm_index
 };

@@ -70,18 +70,29 @@ TEST_CASE("GEMM model: a large GEMM is compute-bound in whole waves of tiles") {
   CHECK(t > 2.0 * 8192 * 8192 * 8192 / 989.4e12);
 }
 
-TEST_CASE("fp8 GEMM model: no split-K, and the activation's quantisation pass") {
+TEST_CASE("fp8 GEMM model: one tile by M, no split-K, and the activation's quantisation pass") {
   const GpuSpec g = resolve_gpu("h100-sxm");
   OperatorRow r = gemm_row(1, 16384, 16384);
   r.dtype = "fp8";
-  const std::vector<double> p = {3, 0.8, 0.9, 1000, 50, 2};
-  // Weight 16384² · 1 B (+ 4 B: its per-tensor scale), X in fp8 16,384 B, Y bf16 32,768 B;
-  // quantising X reads 2 B and writes 1 B per element: 49,152 B, + 2 µs for its kernel.
-  const double bw = 0.9 * 3.35e12;
+  // launch 3 µs, 80 % of 1978.9 TFLOP/s, 90 % of 3.35 TB/s, feed no limit, p = 50; the
+  // quantisation kernel 2 µs + 0.5 µs per row per wave of 132 SMs.
+  const std::vector<double> p = {3, 0.8, 0.9, 1000, 50, 2, 0.5};
+  const double bw = 0.9 * 3.35e12, per_sm_bw = bw / 132;
+  // M = 1: weight 16384² · 1 B (+ 4 B: its per-tensor scale), X in fp8 16,384 B, Y bf16
+  // 32,768 B over the bandwidth (the 64×64 tile's 2 waves of compute, 22 µs, are hidden);
+  // quantising: 1 wave of one row, 0.5 µs + 16384 · (2 + 1) B at one SM's share.
   const double gemm = (268'435'456.0 + 4 + 16'384 + 32'768) / bw;
-  const double quantise = 2e-6 + 49'152.0 / bw;
-  const double t = modelled_time(CalibratedFamily::gemm_fp8, p, g, r).value;
-  CHECK(t == doctest::Approx(3e-6 + gemm + quantise).epsilon(1e-5));
+  const double quantise = 2e-6 + 0.5e-6 + 16384.0 * 3 / per_sm_bw;
+  CHECK(modelled_time(CalibratedFamily::gemm_fp8, p, g, r).value == doctest::Approx(3e-6 + gemm + quantise).epsilon(1e-5));
+  // M = N = K = 4096: above 128 rows the tile is 128×128: 32·32 = 1024 blocks = 8 waves (7.76)
+  // of 2·128·128·4096 FLOP at 0.8 · 1978.9e12 / 132 FLOP/s per SM (11.19 µs) = 89.5 µs,
+  // against 67.1 MB of memory (22 µs); quantising: ⌈4096/132⌉ = 32 waves of (0.5 µs + 4096 · 3 B
+  // at one SM's share).
+  r = gemm_row(4096, 4096, 4096);
+  r.dtype = "fp8";
+  const double compute = 8 * 2.0 * 128 * 128 * 4096 / (0.8 * 1978.9e12 / 132);
+  const double quantise_4k = 2e-6 + 32 * (0.5e-6 + 4096.0 * 3 / per_sm_bw);
+  CHECK(modelled_time(CalibratedFamily::gemm_fp8, p, g, r).value == doctest::Approx(3e-6 + compute + quantise_4k).epsilon(1e-5));
 }
 
 TEST_CASE("decode attention model: blocks in waves, K and V over the bandwidth they reach") {
