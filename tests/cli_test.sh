@@ -124,6 +124,7 @@ contains "$tmp/out" "--bound --prefill-chunk" "the roofline command to check a b
 expect 0 "check --bound" -- check "$src/examples/deploy/llama-70b-2xh100.yaml" --bound --all
 contains "$tmp/out" "roofline lower bound" "check --bound: bound messages"
 contains "$tmp/plot.svg" "<svg xmlns=" "plot is SVG"
+contains "$tmp/plot.svg" "points at the calibrated (expected) time" "the plot says which time placed its points"
 contains "$tmp/plot.svg" "arithmetic intensity (FLOP/byte" "plot x axis"
 contains "$tmp/plot.svg" "decode operators" "plot legend"
 expect 0 "roofline csv" -- roofline -m gpt2 -g rtx-4090 --prompt 512 --gen 64 --format csv
@@ -297,6 +298,12 @@ contains "$tmp/out" "held_out: {rows: 18," "held-out rows of all_reduce"
 cp "$src/hardware/l4.yaml" "$tmp/l4-copy.yaml"
 expect 2 "calibrate --write needs provenance" -- calibrate "$src/calibration/measured/l40s" -g l40s --write "$tmp/l4-copy.yaml"
 expect 2 "calibrate: not a folder" -- calibrate "$src/README.md" -g h100-sxm
+expect 2 "GPU file: calibration parameter out of range" -- predict -g "$src/tests/data/bad/gpu-calibration-out-of-range.yaml" gemm --m 1 --n 64 --k 64
+contains "$tmp/err" "gpu-calibration-out-of-range.yaml:51:23: calibration.families.gemm.bf16.flops_fraction: 1.829713 is out of range; expected 0.05 to 1" "calibration range error names file, line, field"
+expect 2 "GPU file: unknown calibration family" -- predict -g "$src/tests/data/bad/gpu-calibration-unknown-family.yaml" gemm --m 1 --n 64 --k 64
+contains "$tmp/err" 'calibration.families.gemm.fp9: unknown field (did you mean "gemm.fp8"?)' "unknown family with a hint"
+expect 2 "GPU file: calibration without an SM count" -- predict -g "$src/tests/data/bad/gpu-calibration-no-sms.yaml" gemm --m 1 --n 64 --k 64
+contains "$tmp/err" "gpu-calibration-no-sms.yaml:43:3: calibration: needs multiprocessors" "calibration needs the SM count"
 expect 2 "calibrate: GPU without an SM count" -- calibrate "$src/calibration/measured/h100-sxm" -g "$src/tests/data/bad/gpu-no-sms.yaml"
 
 expect 0 "help" -- --help

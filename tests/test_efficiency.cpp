@@ -95,6 +95,25 @@ TEST_CASE("fp8 GEMM model: one tile by M, no split-K, and the activation's quant
   CHECK(modelled_time(CalibratedFamily::gemm_fp8, p, g, r).value == doctest::Approx(3e-6 + compute + quantise_4k).epsilon(1e-5));
 }
 
+TEST_CASE("prefill attention model: causal FLOPs at a head_dim efficiency, Q/K/V/O bytes") {
+  const ModelGpu g = model_gpu(resolve_gpu("h100-sxm"));
+  // launch 10 µs, 0.1 µs per sequence, 80 % of the 16-bit peak at d/(d + 32), 50 % of the
+  // bandwidth, p = 50 (the larger term alone).
+  const std::vector<double> p = {10, 0.1, 0.8, 32, 0.5, 50};
+  // B = 2, n = 4096, 32 query / 8 KV heads of 128: efficiency 0.8 · 128/160 = 0.64.
+  // FLOPs 4 · B · H · d · n(n+1)/2 = 4 · 2 · 32 · 128 · 8,390,656 at 0.64 · 989.4 TFLOP/s;
+  // the longest block (128 queries × 4096 keys on one SM) is 8x shorter and does not bind.
+  // Bytes 2 · 4096 · 128 · (2·32·2 + 2·8·2) = 167,772,160 at 0.5 · 3.35 TB/s: 100 µs, hidden.
+  const double peak = 0.64 * 989.4e12;
+  const double flops = 4.0 * 2 * 32 * 128 * 8'390'656;
+  AttentionCall c{2, 4096, 32, 8, 128, 0, 2};
+  CHECK(context_model(p, g, c).value == doctest::Approx(10e-6 + 0.2e-6 + flops / peak).epsilon(1e-9));
+  // A sliding window of 1024: each token attends min(position, 1024) keys,
+  // 1024·1025/2 + 3072·1024 = 3,670,528 pairs per head and sequence.
+  c.window = 1024;
+  CHECK(context_model(p, g, c).value == doctest::Approx(10e-6 + 0.2e-6 + 4.0 * 2 * 32 * 128 * 3'670'528 / peak).epsilon(1e-9));
+}
+
 TEST_CASE("decode attention model: blocks in waves, K and V over the bandwidth they reach") {
   const ModelGpu g = model_gpu(resolve_gpu("h100-sxm"));
   REQUIRE(g.l2_bytes == 50.0 * 1024 * 1024);

@@ -499,6 +499,10 @@ std::string roofline_svg(const RooflineView& v) {
                      ly, lx + 10, ly + 4);
   svg += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"8\" height=\"8\" fill=\"#e67e22\"/><text x=\"{}\" y=\"{}\">decode operators (context {})</text>\n",
                      lx - 4, ly + 14, lx + 10, ly + 22, v.estimate.decode_ops_context);
+  // Which time placed the points: below the roofline when it is the calibrated estimate.
+  svg += fmt::format("<text x=\"{}\" y=\"{}\" fill=\"#555\">{}</text>\n", lx - 4, ly + 40,
+                     c.expected ? "points at the calibrated (expected) time"
+                                : "points at the datasheet bound");
   svg += "</svg>\n";
   return svg;
 }
