@@ -97,6 +97,19 @@ double join(double a, double b, double p) {
 
 }  // namespace
 
+namespace {
+
+/// The weight format each GEMM family was measured in (gemm_format_name), looked up once.
+const WeightFormat& gemm_format(CalibratedFamily f) {
+  static const WeightFormat kFormats[] = {
+      *weight_format(gemm_format_name(CalibratedFamily::gemm_bf16)), *weight_format(gemm_format_name(CalibratedFamily::gemm_fp8)),
+      *weight_format(gemm_format_name(CalibratedFamily::gemm_fp8_block128)),
+      *weight_format(gemm_format_name(CalibratedFamily::gemm_nvfp4))};
+  return kFormats[gemm_index(f)];
+}
+
+}  // namespace
+
 ModelGpu model_gpu(const GpuSpec& g) {
   ModelGpu m;
   m.multiprocessors = static_cast<double>(g.multiprocessors.value_or(100));
@@ -105,13 +118,13 @@ ModelGpu model_gpu(const GpuSpec& g) {
   m.cutlass3 = g.architecture == "hopper" || g.architecture == "blackwell";
   for (CalibratedFamily f : {CalibratedFamily::gemm_bf16, CalibratedFamily::gemm_fp8, CalibratedFamily::gemm_fp8_block128,
                              CalibratedFamily::gemm_nvfp4}) {
-    const WeightFormat fmt = *weight_format(gemm_format_name(f));
-    const Ceilings c = format_ceilings(g, fmt);
+    const Ceilings c = format_ceilings(g, gemm_format(f));
     m.gemm_peak[gemm_index(f)] = c.gemm.value;
     if (f == CalibratedFamily::gemm_bf16) m.sixteen_bit_peak = c.gemm16.value;
   }
   return m;
 }
+
 
 std::string_view gemm_format_name(CalibratedFamily f) {
   switch (f) {
@@ -287,10 +300,10 @@ const std::vector<CalibratedFamily>& all_calibrated_families() {
 std::optional<CalibratedFamily> calibrated_family(OperatorFamily f, const OperatorRow& r) {
   switch (f) {
     case OperatorFamily::gemm:
-      if (r.dtype == "bf16" || r.dtype == "fp16") return CalibratedFamily::gemm_bf16;
-      if (r.dtype == "fp8") return CalibratedFamily::gemm_fp8;
-      if (r.dtype == "fp8-block128") return CalibratedFamily::gemm_fp8_block128;
-      if (r.dtype == "nvfp4") return CalibratedFamily::gemm_nvfp4;
+      if (r.dtype == "fp16") return CalibratedFamily::gemm_bf16;  // the same 16-bit kernels
+      for (CalibratedFamily g : {CalibratedFamily::gemm_bf16, CalibratedFamily::gemm_fp8,
+                                 CalibratedFamily::gemm_fp8_block128, CalibratedFamily::gemm_nvfp4})
+        if (r.dtype == gemm_format_name(g)) return g;
       return std::nullopt;
     case OperatorFamily::context_attention: return CalibratedFamily::context_attention;
     case OperatorFamily::generation_attention: return CalibratedFamily::generation_attention;
@@ -307,9 +320,7 @@ Seconds modelled_time(CalibratedFamily f, const std::vector<double>& p, const Mo
     case CalibratedFamily::gemm_fp8:
     case CalibratedFamily::gemm_fp8_block128:
     case CalibratedFamily::gemm_nvfp4: {
-      static const WeightFormat kFormats[] = {*weight_format("bf16"), *weight_format("fp8"),
-                                              *weight_format("fp8-block128"), *weight_format("nvfp4")};
-      const double weight_bytes = tensor_bytes(WeightTensor{"w", r.n, r.k, true}, kFormats[gemm_index(f)]).as_double();
+      const double weight_bytes = tensor_bytes(WeightTensor{"w", r.n, r.k, true}, gemm_format(f)).as_double();
       return gemm_model(f, p, g, GemmCall{d(r.m), d(r.n), d(r.k), weight_bytes});
     }
     case CalibratedFamily::context_attention:
@@ -411,6 +422,11 @@ std::optional<Seconds> ExpectedTimes::collective(CalibratedFamily f, const Colle
   const auto* p = params_[static_cast<int>(f)];
   if (!p) return std::nullopt;
   return collective_model(f, *p, c);
+}
+
+std::shared_ptr<const ExpectedTimes> expected_times_for(const GpuSpec& g, TimeBasis basis) {
+  if (basis != TimeBasis::expected || !g.calibration || !g.multiprocessors) return nullptr;
+  return std::make_shared<const ExpectedTimes>(g);
 }
 
 std::optional<Seconds> ExpectedTimes::row(OperatorFamily f, const OperatorRow& r) const {

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "calibration.hpp"
 #include "gpu.hpp"
 #include "predict.hpp"
+#include "time_basis.hpp"
 #include "units.hpp"
 
 namespace ridge {
@@ -112,6 +114,10 @@ class ExpectedTimes {
   static std::uint64_t next_id();
   std::uint64_t id_;
 };
+
+/// The fitted model when `basis` asks for expected times and the GPU has a calibration (and its
+/// SM count, which the loader requires with it); else null: the caller keeps its bounds.
+std::shared_ptr<const ExpectedTimes> expected_times_for(const GpuSpec& g, TimeBasis basis);
 
 /// The shape a row is held out by (README "How accurate is ridge?"): GEMM by its weight
 /// (n, k), attention by its head layout (heads, kv_heads, head_dim), collectives by message

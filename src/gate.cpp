@@ -271,7 +271,7 @@ std::vector<Finding> check_deployment(const DeploymentFile& d, TimeBasis basis) 
     c.add("slo.throughput", {"slo.min_throughput"}, ok,
           fmt::format("{} tokens/s ({} x {} generated tokens in {}, {}{}) {} the minimum of {} tokens/s",
                       tokens_per_s(got), plural(sequences, "sequence"), with_commas(w.gen_tokens), human_seconds(s.e2e),
-                      ceilings.expected ? "expected, calibrated estimate" : ceilings.attainable ? "estimate" : "roofline upper bound",
+                      ceilings.expected || ceilings.attainable ? kind : "roofline upper bound",
                       replicas > 1 ? fmt::format(", {} replicas", replicas) : "", ok ? "meets" : "is below",
                       tokens_per_s(limit)),
           got, limit, "tokens/s");

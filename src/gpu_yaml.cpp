@@ -1,6 +1,8 @@
 // ridge's GPU schema: datasheet figures with explicit units.
 #include <string>
 
+#include <fmt/format.h>
+
 #include "efficiency.hpp"
 #include "loaders.hpp"
 
@@ -63,7 +65,36 @@ Calibration read_calibration(const Node& n) {
   return c;
 }
 
+/// A YAML double-quoted string.
+std::string quoted(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
 }  // namespace
+
+std::string calibration_yaml(const Calibration& c) {
+  std::string out = "calibration:  # written by `ridge calibrate`; README \"How accurate is ridge?\"\n";
+  out += "  source: " + quoted(c.source) + "\n";
+  out += "  framework: " + quoted(c.framework) + "\n";
+  out += "  date: " + quoted(c.date) + "\n";
+  if (!c.command.empty()) out += "  command: " + quoted(c.command) + "\n";
+  out += "  families:\n";
+  for (const auto& [family, fc] : c.families) {
+    out += fmt::format("    {}:\n", to_string(family));
+    const auto& defs = parameter_defs(family);
+    for (std::size_t i = 0; i < defs.size(); ++i)
+      out += fmt::format("      {}: {:.6g}  # {}\n", defs[i].name, fc.params[i], defs[i].meaning);
+    out += fmt::format("      rows_used: {}\n", fc.rows_used);
+    out += fmt::format("      held_out: {{rows: {}, median_error: {:.4f}, p90_error: {:.4f}}}\n", fc.rows_held_out,
+                       fc.held_out_median, fc.held_out_p90);
+  }
+  return out;
+}
 
 GpuSpec gpu_from_yaml(const Node& root, const std::string& source) {
   GpuSpec g;

@@ -20,6 +20,10 @@ ModelSpec model_from_hf_config(const Node& root, const std::string& source);
 /// A GPU from ridge's YAML schema (README "GPU files").
 GpuSpec gpu_from_yaml(const Node& root, const std::string& source);
 
+/// The `calibration:` block gpu_from_yaml reads (what `ridge calibrate` writes), with each
+/// parameter's meaning as a comment.
+std::string calibration_yaml(const Calibration& c);
+
 /// One bundled description file, compiled into the binary so it runs anywhere.
 struct BundledFile {
   std::string_view path;  ///< "models/llama-2-7b.yaml"

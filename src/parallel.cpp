@@ -93,8 +93,7 @@ Link as_link(const Interconnect& i, Seconds default_latency, bool all_to_all) {
 Topology topology_for(const GpuSpec& g, std::int64_t tp, std::int64_t pp, double inter_node_bandwidth,
                       TimeBasis basis) {
   Topology t;
-  if (basis == TimeBasis::expected && g.calibration && g.multiprocessors)
-    t.expected = std::make_shared<const ExpectedTimes>(g);
+  t.expected = expected_times_for(g, basis);
   t.tp = tp;
   t.pp = pp;
   // NVLink through NVSwitch and xGMI meshes give every GPU direct peer access; PCIe cards are

@@ -209,9 +209,11 @@ class Search {
               continue;
             }
             const std::vector<Bytes> weights = stage_weights(m_, wf, tp, pp);
+            // The collectives share the ceilings' fitted model (one per GPU and format).
+            Topology topology = topology_for(g, tp, pp, r_.inter_node_bandwidth);
+            topology.expected = ceilings->expected;
             for (DType kv : kvs) {
-              Family f{&m_, &g, gi, wf, kv, tp, pp, &*shapes, &*ceilings, &weights,
-                       topology_for(g, tp, pp, r_.inter_node_bandwidth, r_.basis)};
+              Family f{&m_, &g, gi, wf, kv, tp, pp, &*shapes, &*ceilings, &weights, topology};
               const std::size_t before = result.plans.size();
               const Outcome out = family(f);
               any_fit_ = any_fit_ || out.any_fit;

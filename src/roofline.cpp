@@ -15,7 +15,7 @@ namespace {
 /// 8-bit peak); weight-only formats (int4, AWQ/GPTQ, MXFP4 on Hopper, fp8 on Ampere: Marlin-style
 /// kernels) compute in 16-bit, so bf16's fit with their smaller weights; a family the GPU was
 /// not measured in falls back to bf16's.
-int gemm_family_of(std::string_view format, DType math, const ExpectedTimes& e) {
+CalibratedFamily gemm_family_of(std::string_view format, DType math, const ExpectedTimes& e) {
   auto have = [&](CalibratedFamily f) { return e.params(f) != nullptr; };
   CalibratedFamily f = CalibratedFamily::gemm_bf16;
   if (math == DType::fp8 || math == DType::int8)
@@ -23,15 +23,15 @@ int gemm_family_of(std::string_view format, DType math, const ExpectedTimes& e) 
                                                                               : CalibratedFamily::gemm_fp8;
   else if (math == DType::fp4)
     f = CalibratedFamily::gemm_nvfp4;
-  return static_cast<int>(have(f) ? f : CalibratedFamily::gemm_bf16);
+  return have(f) ? f : CalibratedFamily::gemm_bf16;
 }
 
 }  // namespace
 
 Ceilings ceilings_for(const GpuSpec& g, const ModelShapes& s, TimeBasis basis) {
   Ceilings c;
-  if (basis == TimeBasis::expected && g.calibration && g.multiprocessors) {
-    c.expected = std::make_shared<const ExpectedTimes>(g);
+  c.expected = expected_times_for(g, basis);
+  if (c.expected) {
     c.q_heads = s.attention.q_heads;
     c.kv_heads = s.attention.latent_dim > 0 ? 0 : s.attention.kv_heads;
     c.head_dim = s.attention.qk_dim;
@@ -85,13 +85,12 @@ OpTime op_time(const Op& op, const Ceilings& c) {
   if (op.kernel == Op::Kernel::weight_gemm) {
     // Weight-format GEMMs in the format's family; 16-bit ones (router, LM head, the dense
     // part of an experts-only format) in bf16's.
-    const std::optional<int> family =
-        op.unit == OpUnit::gemm ? c.gemm_family : std::optional<int>(static_cast<int>(CalibratedFamily::gemm_bf16));
+    const std::optional<CalibratedFamily> family = op.unit == OpUnit::gemm ? c.gemm_family : CalibratedFamily::gemm_bf16;
     if (family) {
       // Part of a fused GEMM: the fused kernel's time, this part's share of its outputs.
       const double share = op.fused_n > op.n ? op.n / op.fused_n : 1.0;
       const GemmCall call{op.m, op.n / share, op.k, op.weight_bytes / share};
-      if (const auto e = c.expected->grouped_gemm(static_cast<CalibratedFamily>(*family), call, op.experts))
+      if (const auto e = c.expected->grouped_gemm(*family, call, op.experts))
         t.expected = Seconds{e->value * share};
     }
   } else if (op.kernel == Op::Kernel::flash_attention && c.kv_heads > 0) {

@@ -28,7 +28,7 @@ struct Ceilings {
   /// TimeBasis::expected on a calibrated GPU: the fitted model, the GEMM family of the weight
   /// format (none: its GEMMs keep their bound) and the attention geometry per GPU.
   std::shared_ptr<const ExpectedTimes> expected;
-  std::optional<int> gemm_family;  ///< a CalibratedFamily
+  std::optional<CalibratedFamily> gemm_family;
   double q_heads = 0, kv_heads = 0, head_dim = 0;
 
   FlopsPerSecond peak(OpUnit u) const {

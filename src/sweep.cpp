@@ -68,8 +68,7 @@ SweepEvaluator::SweepEvaluator(const ModelSpec& m, const GpuSpec& g, const Memor
                                const std::vector<WeightFormat>& formats, std::int64_t gen,
                                double inter_node_bandwidth, TimeBasis basis)
     : model_(m), budget_(Bytes{static_cast<std::uint64_t>(static_cast<double>(g.memory.value) * base.memory_utilization)}),
-      gen_(gen), topology_(topology_for(g, base.tp, base.pp, inter_node_bandwidth, basis)),
-      expected_(basis == TimeBasis::expected && g.calibration) {
+      gen_(gen), topology_(topology_for(g, base.tp, base.pp, inter_node_bandwidth, basis)) {
   for (const WeightFormat& f : formats) {
     PerFormat p;
     p.query = base;

@@ -43,7 +43,7 @@ class SweepEvaluator {
 
   std::size_t formats() const { return per_format_.size(); }
   /// The times are calibrated estimates (else datasheet bounds).
-  bool expected() const { return expected_; }
+  bool expected() const { return !per_format_.empty() && per_format_.front().ceilings.expected; }
   SweepRow evaluate(std::size_t format, std::int64_t batch, std::int64_t context) const;
 
  private:
@@ -57,7 +57,6 @@ class SweepEvaluator {
   Bytes budget_;
   std::int64_t gen_;
   Topology topology_;  ///< TP x PP of one replica and its links
-  bool expected_ = false;
   std::vector<PerFormat> per_format_;
 };
 

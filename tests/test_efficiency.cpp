@@ -283,13 +283,13 @@ TEST_CASE("formats without measured kernels borrow the nearest fit") {
     const ModelShapes s = compile_shapes(m, *weight_format(format), 1);
     return ceilings_for(resolve_gpu(gpu), s, TimeBasis::expected).gemm_family;
   };
-  CHECK(family("h100-sxm", "bf16") == static_cast<int>(CalibratedFamily::gemm_bf16));
-  CHECK(family("h100-sxm", "fp8") == static_cast<int>(CalibratedFamily::gemm_fp8));
-  CHECK(family("h100-sxm", "int8") == static_cast<int>(CalibratedFamily::gemm_fp8));       // W8A8 like fp8
-  CHECK(family("h100-sxm", "int4") == static_cast<int>(CalibratedFamily::gemm_bf16));      // weight-only
-  CHECK(family("a100-80gb", "fp8") == static_cast<int>(CalibratedFamily::gemm_bf16));      // no fp8 cores
-  CHECK(family("b200", "nvfp4") == static_cast<int>(CalibratedFamily::gemm_nvfp4));
-  CHECK(family("a100-80gb", "int8") == static_cast<int>(CalibratedFamily::gemm_bf16));     // A100: bf16 fit only
+  CHECK(family("h100-sxm", "bf16") == CalibratedFamily::gemm_bf16);
+  CHECK(family("h100-sxm", "fp8") == CalibratedFamily::gemm_fp8);
+  CHECK(family("h100-sxm", "int8") == CalibratedFamily::gemm_fp8);       // W8A8 like fp8
+  CHECK(family("h100-sxm", "int4") == CalibratedFamily::gemm_bf16);      // weight-only
+  CHECK(family("a100-80gb", "fp8") == CalibratedFamily::gemm_bf16);      // no fp8 cores
+  CHECK(family("b200", "nvfp4") == CalibratedFamily::gemm_nvfp4);
+  CHECK(family("a100-80gb", "int8") == CalibratedFamily::gemm_bf16);     // A100: bf16 fit only
   // A GPU without a calibration, or the bound basis: no expected times at all.
   CHECK_FALSE(ceilings_for(resolve_gpu("l4"), compile_shapes(m, *weight_format("bf16"), 1), TimeBasis::expected).expected);
   CHECK_FALSE(ceilings_for(resolve_gpu("h100-sxm"), compile_shapes(m, *weight_format("bf16"), 1)).expected);

@@ -35,35 +35,8 @@ std::string today() {
                      static_cast<unsigned>(ymd.day()));
 }
 
-std::string quoted(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
 
 }  // namespace
-
-std::string calibration_yaml(const Calibration& c) {
-  std::string out = "calibration:  # written by `ridge calibrate`; README \"How accurate is ridge?\"\n";
-  out += "  source: " + quoted(c.source) + "\n";
-  out += "  framework: " + quoted(c.framework) + "\n";
-  out += "  date: " + quoted(c.date) + "\n";
-  if (!c.command.empty()) out += "  command: " + quoted(c.command) + "\n";
-  out += "  families:\n";
-  for (const auto& [family, fc] : c.families) {
-    out += fmt::format("    {}:\n", to_string(family));
-    const auto& defs = parameter_defs(family);
-    for (std::size_t i = 0; i < defs.size(); ++i)
-      out += fmt::format("      {}: {:.6g}  # {}\n", defs[i].name, fc.params[i], defs[i].meaning);
-    out += fmt::format("      rows_used: {}\n", fc.rows_used);
-    out += fmt::format("      held_out: {{rows: {}, median_error: {:.4f}, p90_error: {:.4f}}}\n", fc.rows_held_out,
-                       fc.held_out_median, fc.held_out_p90);
-  }
-  return out;
-}
 
 Runner register_calibrate(CLI::App& app) {
   auto* cmd = app.add_subcommand("calibrate", "fit the efficiency model to measured operator latencies");
@@ -78,8 +51,6 @@ Runner register_calibrate(CLI::App& app) {
   return [cmd, o]() {
     if (!cmd->parsed()) return -1;
     GpuSpec g = resolve_gpu(o->gpu);
-    if (!g.multiprocessors)
-      throw InputError({g.source, 0, 0}, "multiprocessors", "missing: the efficiency model needs the SM count");
     std::error_code ec;
     if (!std::filesystem::is_directory(o->dir, ec)) throw InputError({o->dir, 0, 0}, "dir", "is not a folder");
     std::vector<std::string> files;

@@ -2,7 +2,6 @@
 // A runner returns -1 when its subcommand was not the one given.
 #pragma once
 
-#include "calibration.hpp"
 #include "cli/common.hpp"
 
 namespace ridge::cli {
@@ -17,8 +16,5 @@ Runner register_validate(CLI::App& app);
 Runner register_check(CLI::App& app);
 Runner register_predict(CLI::App& app);
 Runner register_calibrate(CLI::App& app);
-
-/// The `calibration:` block of a GPU file (cmd_calibrate.cpp).
-std::string calibration_yaml(const Calibration& c);
 
 }  // namespace ridge::cli
