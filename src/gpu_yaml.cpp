@@ -5,6 +5,7 @@
 
 #include "efficiency.hpp"
 #include "loaders.hpp"
+#include "text.hpp"
 
 namespace ridge {
 namespace {
@@ -65,24 +66,15 @@ Calibration read_calibration(const Node& n) {
   return c;
 }
 
-/// A YAML double-quoted string.
-std::string quoted(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
 
 }  // namespace
 
 std::string calibration_yaml(const Calibration& c) {
   std::string out = "calibration:  # written by `ridge calibrate`; README \"How accurate is ridge?\"\n";
-  out += "  source: " + quoted(c.source) + "\n";
-  out += "  framework: " + quoted(c.framework) + "\n";
-  out += "  date: " + quoted(c.date) + "\n";
-  if (!c.command.empty()) out += "  command: " + quoted(c.command) + "\n";
+  out += "  source: " + double_quoted(c.source) + "\n";
+  out += "  framework: " + double_quoted(c.framework) + "\n";
+  out += "  date: " + double_quoted(c.date) + "\n";
+  if (!c.command.empty()) out += "  command: " + double_quoted(c.command) + "\n";
   out += "  families:\n";
   for (const auto& [family, fc] : c.families) {
     out += fmt::format("    {}:\n", to_string(family));

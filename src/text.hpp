@@ -19,4 +19,8 @@ std::string did_you_mean(std::string_view word, const std::vector<std::string>& 
 /// "a, b, c" for messages listing what is allowed.
 std::string join(const std::vector<std::string>& items, std::string_view separator = ", ");
 
+/// `s` in double quotes with `"` and `\` escaped: a JSON string, and a YAML double-quoted
+/// scalar, for text without control characters.
+std::string double_quoted(std::string_view s);
+
 }  // namespace ridge

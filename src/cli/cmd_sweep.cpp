@@ -49,14 +49,6 @@ void json_row(fmt::memory_buffer& b, const SweepRow& r, bool first) {
                  r.activation_bytes, r.per_gpu_bytes, r.fits ? "true" : "false");
 }
 
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (char ch : s) {
-    if (ch == '"' || ch == '\\') out += '\\';
-    out += ch;
-  }
-  return out + "\"";
-}
 
 }  // namespace
 
@@ -125,7 +117,7 @@ Runner register_sweep(CLI::App& app) {
       fmt::format_to(std::back_inserter(b),
                      "{{\n  \"schema\": \"ridge.sweep/v1\",\n  \"model\": {},\n  \"gpu\": {},\n  \"tp\": {},\n  \"pp\": {},\n"
                      "  \"time_basis\": \"{}\",\n  \"rows\": [",
-                     json_string(dep.model.name), json_string(dep.gpu.name), dep.query.tp, dep.query.pp, basis);
+                     double_quoted(dep.model.name), double_quoted(dep.gpu.name), dep.query.tp, dep.query.pp, basis);
     }
     bool first_row = true;
     for (std::size_t f = 0; f < eval.formats(); ++f) {
