@@ -276,13 +276,16 @@ expect 2 "a model name longer than a file name is bad input, not an internal err
 
 # predict: single operators
 expect 0 "predict one gemm" -- predict -g h100-sxm gemm --m 16 --n 4096 --k 4096 --dtype bf16
-contains "$tmp/out" "   bf16  16  4096  4096   10.0945" "gemm bound, 33,816,576 B / 3.35 TB/s"
+contains "$tmp/out" "   bf16  16  4096  4096    0.5426" "gemm bound: its 33,816,576 B fit H100's 50 MiB L2, so 2 x 16 x 4096^2 FLOP / 989.4 TFLOP/s"
+expect 0 "predict one gemm larger than L2" -- predict -g h100-sxm gemm --m 16 --n 8192 --k 4096 --dtype bf16
+contains "$tmp/out" "   bf16  16  8192  4096    4.4995" "gemm bound: (67,502,080 - 52,428,800 B of L2) / 3.35 TB/s = 4.4995 us"
 contains "$tmp/out" "expected = calibrated estimate" "the expected time says it is an estimate"
 contains "$tmp/out" "expected_us" "a calibrated GPU prints the expected time next to the bound"
 expect 0 "predict a shapes file" -- predict -g h100-sxm --shapes "$src/tests/data/predict/gemm-shapes.csv" --format csv
 contains "$tmp/out" "bf16,8192,8192,8192,1111.2913" "compute-bound gemm: 2 x 8192^3 / 989.4 TFLOP/s"
 expect 0 "predict measured decode rows" -- predict -g h100-sxm --shapes "$src/tests/data/predict/decode-measured.csv" --format json
-contains "$tmp/out" '"bound_error": -0.985' "error against the measured latency"
+contains "$tmp/out" '"bound_s": 1.0598' "decode bound of a replayed kernel whose cache fits L2: 32 x 4 x 64 heads x 2 keys x 64 FLOP / 989.4 TFLOP/s"
+contains "$tmp/out" '"bound_error": -0.99990' "error against the measured latency: (1.06e-9 - 11.27e-6) / 11.27e-6"
 expect 2 "predict: unknown column" -- predict -g h100-sxm --shapes "$src/tests/data/bad/predict-unknown-column.csv"
 contains "$tmp/err" "predict-unknown-column.csv:1:13: latncy_us: unknown column for a gemm table" "predict column error"
 expect 2 "predict: bad dtype flag" -- predict -g h100-sxm gemm --m 1 --n 1 --k 1 --dtype fp9

@@ -129,38 +129,27 @@ TEST_CASE("tables: any of the four headers, columns in any order; errors name li
         "shapes.csv:2:12: latency_us: expected a number, found \"abc\"");
 }
 
-TEST_CASE("the bound stays a bound on the measured tables (../shared/measured, where present)") {
-  // vLLM's kernels measured on real GPUs (shared/measured/README.md: NVIDIA aiconfigurator,
-  // Apache-2.0). A lower bound must sit at or below nearly every measurement; L40S's 96 MB L2
-  // lets some GEMMs and decodes beat an HBM-only bound, so it is held to what it reaches today.
-  const std::string dir = std::string(RIDGE_SOURCE_DIR) + "/../shared/measured/";
-  struct Case {
-    const char* gpu;
-    const char* family;
-    double min_at_or_above;
-  };
+TEST_CASE("the bound stays a bound on the measured tables (committed sample, every GPU and family)") {
+  // vLLM's kernels measured on real GPUs (calibration/NOTICE: NVIDIA aiconfigurator, Apache-2.0).
+  // A lower bound must sit at or below at least 98 % of the measurements on every GPU; the rows
+  // replay one kernel, so L40S's 96 MB L2 serves small weights: only bytes beyond L2 count.
+  const std::string dir = std::string(RIDGE_SOURCE_DIR) + "/calibration/measured/";
   int checked = 0;
-  for (const Case c : {Case{"h100-sxm", "gemm", 0.98}, Case{"h100-sxm", "generation_attention", 0.98},
-                       Case{"h200", "context_attention", 0.98}, Case{"a100-80gb", "gemm", 0.98},
-                       Case{"b200", "generation_attention", 0.98}, Case{"h100-sxm", "nccl", 0.98}}) {
-    CAPTURE(c.gpu);
-    CAPTURE(c.family);
-    const std::string path = dir + c.gpu + "/" + c.family + ".csv";
-    std::string text;
-    try {
-      text = read_text_file(path, std::size_t{1} << 30);
-    } catch (const InputError&) {
-      MESSAGE("skipped: " << path << " is not present");
-      continue;
+  for (const char* gpu : {"a100-80gb", "h100-sxm", "h200", "b200", "l40s"}) {
+    const GpuSpec g = resolve_gpu(gpu);
+    for (const char* family : {"gemm", "context_attention", "generation_attention", "nccl"}) {
+      CAPTURE(gpu);
+      CAPTURE(family);
+      const std::string path = dir + gpu + "/" + family + ".csv";
+      const OperatorTable t = read_operator_table(read_text_file(path, std::size_t{1} << 30), path);
+      PredictView v{g, t, {}, {}};
+      for (const OperatorRow& r : t.rows) v.bounds.push_back(operator_bound(g, t.family, r));
+      const auto summaries = predict_summaries(v);
+      REQUIRE_FALSE(summaries.empty());
+      CHECK(summaries.front().bound.rows > 300);
+      CHECK(summaries.front().bound.at_or_above_bound >= 0.98);
+      ++checked;
     }
-    const OperatorTable t = read_operator_table(text, path);
-    const GpuSpec g = resolve_gpu(c.gpu);
-    PredictView v{g, t, {}, {}};
-    for (const OperatorRow& r : t.rows) v.bounds.push_back(operator_bound(g, t.family, r));
-    const auto summaries = predict_summaries(v);
-    REQUIRE_FALSE(summaries.empty());
-    CHECK(summaries.front().bound.at_or_above_bound >= c.min_at_or_above);
-    ++checked;
   }
-  MESSAGE(checked << " measured tables checked");
+  CHECK(checked == 20);
 }

@@ -127,7 +127,7 @@ nlohmann::ordered_json predict_json(const PredictView& v) {
   j["schema"] = "ridge.predict/v1";
   j["gpu"] = v.gpu.name;
   j["family"] = std::string(to_string(v.table.family));
-  j["bound"] = "datasheet roofline: a lower bound";
+  j["bound"] = "datasheet roofline of the kernel replayed alone: a lower bound (bytes beyond the L2 size at HBM bandwidth)";
   j["expected"] = v.has_expected() ? nlohmann::ordered_json("calibrated estimate: " + v.gpu.calibration->source)
                                    : nlohmann::ordered_json(nullptr);
   j["rows"] = nlohmann::ordered_json::array();
@@ -169,7 +169,7 @@ nlohmann::ordered_json predict_json(const PredictView& v) {
 std::string predict_csv(const PredictView& v) { return rows_table(v, v.table.has_kernel).csv(); }
 
 std::string predict_text(const PredictView& v) {
-  std::string out = fmt::format("{} operators on {}: bound = datasheet roofline (a lower bound)", to_string(v.table.family),
+  std::string out = fmt::format("{} operators on {}: bound = datasheet roofline of the kernel replayed alone (a lower bound; bytes beyond the L2 size at HBM bandwidth)", to_string(v.table.family),
                                 v.gpu.display_name);
   if (v.has_expected())
     out += fmt::format("; expected = calibrated estimate ({}, fitted {})", v.gpu.calibration->framework,
