@@ -429,6 +429,12 @@ std::shared_ptr<const ExpectedTimes> expected_times_for(const GpuSpec& g, TimeBa
   return std::make_shared<const ExpectedTimes>(g);
 }
 
+std::optional<Seconds> ExpectedTimes::kernel_fixed_cost() const {
+  const auto* p = params(CalibratedFamily::gemm_bf16);
+  if (!p) return std::nullopt;
+  return Seconds{(*p)[0] * kMicro};
+}
+
 std::optional<Seconds> ExpectedTimes::row(OperatorFamily f, const OperatorRow& r) const {
   const auto family = calibrated_family(f, r);
   if (!family || !params_[static_cast<int>(*family)]) return std::nullopt;

@@ -101,6 +101,9 @@ class ExpectedTimes {
   std::optional<Seconds> attention(Phase phase, const AttentionCall& c) const;
   std::optional<Seconds> collective(CalibratedFamily f, const CollectiveCall& c) const;
   std::optional<Seconds> row(OperatorFamily f, const OperatorRow& r) const;
+  /// What any kernel costs at least in a CUDA graph (launch, prologue, epilogue): the bf16 GEMM
+  /// fit's fixed cost, the family with the most small kernels measured. Null without that fit.
+  std::optional<Seconds> kernel_fixed_cost() const;
   const Calibration& calibration() const { return calibration_; }
   /// Parameters of a family, or null.
   const std::vector<double>* params(CalibratedFamily f) const { return params_[static_cast<int>(f)]; }

@@ -47,6 +47,10 @@ struct Op {
   double weight_bytes = 0;     ///< one GEMM's weight, scales included
   double experts = 1;          ///< MoE: expert GEMMs one grouped kernel runs
   double batch = 0, new_tokens = 0, keys = 0, window = 0, kv_bytes = 0;  ///< flash attention
+  /// Kernels a serving engine launches per instance (vLLM: one RMSNorm kernel per norm, the
+  /// residual add fused into the next norm, the cache write inside the attention layer's fitted
+  /// fixed cost): what the calibrated per-kernel fixed cost multiplies for the small operators.
+  double kernels = 1;
 
   double bytes() const { return bytes_read + bytes_written; }
   /// FLOP per byte moved.

@@ -28,8 +28,9 @@ void for_each_op(const ModelShapes& s, const PhaseQuery& q, Sink&& sink) {
     sink(static_cast<const Op&>(op));
   };
   auto emit = [&](std::string_view name, OpUnit unit, std::int64_t count, double flops, double read,
-                  double written) {
+                  double written, double kernels = 1.0) {
     Op op;
+    op.kernels = kernels;
     op.name = name;
     op.phase = phase;
     op.unit = unit;
@@ -58,13 +59,14 @@ void for_each_op(const ModelShapes& s, const PhaseQuery& q, Sink&& sink) {
     group = static_cast<int>(&g - s.groups.data());
     const double norm_flops = s.layernorm ? 8.0 : 4.0;  // per element: mean/var or rms, scale
     emit("norms", OpUnit::vector, n, g.norms * norm_flops * T * h,
-         g.norms * T * h * a + g.norm_weight_bytes, g.norms * T * h * a);
+         g.norms * T * h * a + g.norm_weight_bytes, g.norms * T * h * a, g.norms);
 
     for (const GemmShape& proj : g.attention_in) gemm(proj, n, T, dense_unit);
 
     // New keys/values (or MLA latents) stored in the KV cache in its own type.
     const double cached_per_token = mla ? at.latent_dim : at.kv_heads * (at.qk_dim + at.v_dim);
-    emit("kv_cache_write", OpUnit::vector, n, 0.0, T * cached_per_token * a, T * cached_per_token * kv_bytes);
+    emit("kv_cache_write", OpUnit::vector, n, 0.0, T * cached_per_token * a, T * cached_per_token * kv_bytes,
+         /*kernels=*/0.0);
 
     const double keys = g.span(new_tokens, context);         // distinct keys the new tokens see
     const double pairs = B * g.pairs(new_tokens, context);   // q·k pairs, all sequences
@@ -80,7 +82,7 @@ void for_each_op(const ModelShapes& s, const PhaseQuery& q, Sink&& sink) {
       attention_ops(at, phase, n, pass, q.attention, a, out);
     }
     gemm(g.attention_out, n, T, dense_unit);
-    emit("residual_add", OpUnit::vector, 2 * n, T * h, 2.0 * T * h * a, T * h * a);
+    emit("residual_add", OpUnit::vector, 2 * n, T * h, 2.0 * T * h * a, T * h * a, /*kernels=*/0.0);
 
     const double act_flops = s.gated ? 4.0 : 8.0;  // silu·mul vs tanh-GELU, per element
     const double act_inputs = s.gated ? 2.0 : 1.0;
@@ -105,6 +107,9 @@ void for_each_op(const ModelShapes& s, const PhaseQuery& q, Sink&& sink) {
   // Logits only for the last token of each sequence (what serving engines compute), in fp32.
   const double logit_rows = phase == Phase::prefill ? B : T;
   out(gemm_op(s.lm_head, phase, OpUnit::gemm16, 1, logit_rows, a, 4.0));
+  // The next token of each sequence from its fp32 logits (greedy: one read of the row; top-p
+  // and top-k sort it again, not counted).
+  emit("sampling", OpUnit::vector, 1, logit_rows * s.lm_head.n, logit_rows * s.lm_head.n * 4.0, logit_rows * 8.0);
 }
 
 }  // namespace ridge

@@ -99,6 +99,12 @@ OpTime op_time(const Op& op, const Ceilings& c) {
     t.expected = c.expected->attention(op.phase, AttentionCall{op.batch, prefill ? op.new_tokens : op.keys, c.q_heads,
                                                                c.kv_heads, c.head_dim, prefill ? op.window : 0,
                                                                op.kv_bytes, /*cache_hot=*/false});
+  } else if (op.unit == OpUnit::vector) {
+    // Norms, activations, sampling: memory-bound at their bound, but none is free; each kernel
+    // costs at least the fitted fixed cost of a kernel in a CUDA graph (the per-step runtime
+    // cost a step of small kernels adds; README "Every command uses it").
+    if (const auto fixed = c.expected->kernel_fixed_cost())
+      t.expected = Seconds{std::max(t.bound().value, op.kernels * fixed->value)};
   }
   return t;
 }

@@ -315,3 +315,35 @@ TEST_CASE("expected service times sit above the bound, and say how much is calib
     }
   }
 }
+
+TEST_CASE("per-step runtime cost: each small kernel costs at least the fitted fixed cost of a kernel") {
+  const GpuSpec g = resolve_gpu("h100-sxm");
+  const ModelShapes s = compile_shapes(resolve_model("llama-3.1-8b"), *weight_format("bf16"), 1);
+  const Ceilings c = ceilings_for(g, s, TimeBasis::expected);
+  REQUIRE(c.expected);
+  const double fixed = (*c.expected->params(CalibratedFamily::gemm_bf16))[0] * 1e-6;  // launch_us
+  CHECK(c.expected->kernel_fixed_cost()->value == doctest::Approx(fixed));
+  const auto ops = phase_ops(s, PhaseQuery{Phase::decode, 1, 1, 2048, AttentionImpl::flash, DType::bf16});
+  // vLLM launches two RMSNorm kernels per Llama layer (input and post-attention): a norms
+  // instance of one token moves 2 x 4096 x 2 B in and out, 11 ns at 3.35 TB/s, but costs 2 kernels.
+  const Op* norms = find_op(ops, "norms");
+  REQUIRE(norms);
+  CHECK(norms->kernels == 2);
+  CHECK(op_time(*norms, c).time().value == doctest::Approx(2 * fixed));
+  CHECK(op_time(*norms, c).bound().value < 0.01 * fixed);
+  // The residual add runs inside the next norm (fused_add_rms_norm), the cache write inside the
+  // attention layer's fitted fixed cost: no kernel of their own, their bound only.
+  for (const char* fused : {"residual_add", "kv_cache_write"}) {
+    const Op* op = find_op(ops, fused);
+    REQUIRE(op);
+    CHECK(op_time(*op, c).time().value == doctest::Approx(op_time(*op, c).bound().value));
+  }
+  // Sampling reads each sequence's fp32 logits once: 1 x 128,256 x 4 B = 513,024 B.
+  const Op* sampling = find_op(ops, "sampling");
+  REQUIRE(sampling);
+  CHECK(sampling->bytes_read == 513024);
+  CHECK(op_time(*sampling, c).time().value == doctest::Approx(fixed));
+  // The bound basis keeps every small kernel at its bound.
+  const Ceilings bound = ceilings_for(g, s);
+  CHECK_FALSE(op_time(*norms, bound).expected);
+}

@@ -280,8 +280,10 @@ std::string roofline_text(const RooflineView& v) {
   out += "  " + setup_line(v) + "\n";
   if (c.expected)
     out += fmt::format("  calibrated: {} of prefill's and {} of a decode step's operator time (weight GEMMs, "
-                       "attention); norms, activations, cache writes and the rest at their bound\n",
-                       calibrated_share(e.prefill), calibrated_share(e.decode_step));
+                       "attention; norms, activations and sampling at least {} per kernel, the fitted fixed cost "
+                       "of a kernel in a CUDA graph); the rest at its bound\n",
+                       calibrated_share(e.prefill), calibrated_share(e.decode_step),
+                       c.expected->kernel_fixed_cost() ? human_seconds(*c.expected->kernel_fixed_cost()) : "nothing");
   out += fmt::format("  weight GEMMs on {} at {}, memory {} -> ridge point {:.0f} FLOP/B\n", to_string(c.gemm_math),
                      human_flops(c.gemm), human_rate(c.memory), c.ridge_point());
   if (!c.note.empty()) out += "  note: " + c.note + "\n";
