@@ -210,6 +210,8 @@ expect 2 "validate unknown GPU is an input error before any device" -- validate 
 expect 2 "validate bad case family" -- validate -g h100-sxm --cases gemm,atention
 contains "$tmp/err" 'did you mean "attention"' "validate family hint"
 expect 2 "validate too few samples" -- validate -g h100-sxm --samples 3
+expect 2 "validate --tables names a directory that exists" -- validate -g h100-sxm --tables /nonexistent/dir
+contains "$tmp/err" "/nonexistent/dir: --tables: is not a directory" "validate --tables error names the path"
 expect 2 "validate csv" -- validate -g h100-sxm --format csv
 # check: every example's exit code and the key line of its message
 ex="$src/examples/deploy"

@@ -6,7 +6,10 @@
 #include <algorithm>
 #include <set>
 
+#include "calibrate.hpp"
+#include "efficiency.hpp"
 #include "loaders.hpp"
+#include "predict.hpp"
 #include "report/validate_report.hpp"
 #include "validate/cases.hpp"
 #include "validate/clocks.hpp"
@@ -647,4 +650,66 @@ TEST_CASE("GPU kernels match their references (skipped without a CUDA device)") 
   const MemoryMeasurement m = d.memory({2, 1, 1024, 1024, 8, 2, 128, 2816, true});
   CHECK(m.status == Status::ok);
   CHECK(m.kv_cache_bytes >= m.requested_kv_bytes);
+}
+
+namespace {
+/// A device whose GEMMs take what a simple physical law says: 4 us fixed, FLOPs at 600 TFLOP/s
+/// plus bytes at 2.5 TB/s (no overlap). Attention and decode: 1 ms.
+class LawDevice : public FakeDevice {
+ public:
+  static double law_s(const GemmProblem& g) {
+    const double m = static_cast<double>(g.m), n = static_cast<double>(g.n), k = static_cast<double>(g.k);
+    return 4e-6 + 2 * m * n * k / 600e12 + 2 * (m * k + n * k + m * n) / 2.5e12;
+  }
+  Measurement gemm(const GemmProblem& g, const RunConfig& c) override {
+    Measurement m = FakeDevice::gemm(g, c);
+    m.samples_s.assign(m.samples_s.size(), law_s(g));
+    return m;
+  }
+};
+}  // namespace
+
+TEST_CASE("what validate measures is a measured table that ridge calibrate fits (one fitter for both)") {
+  LawDevice dev;
+  PlanOptions o;
+  o.device_fp8 = false;
+  const std::vector<CaseResult> results = run_cases(dev, make_cases(llama8b(), h100(), o), RunConfig{});
+  const auto tables = measured_tables(results);
+  REQUIRE(tables.count("gemm.csv"));
+  REQUIRE(tables.count("context_attention.csv"));
+  REQUIRE(tables.count("generation_attention.csv"));
+  // Every timed bf16/fp16 GEMM case is one row, with its measured median in microseconds.
+  std::size_t timed_gemms = 0;
+  for (const CaseResult& r : results)
+    if (const auto* g = std::get_if<GemmProblem>(&r.c.problem))
+      timed_gemms += r.comparison && g->type != GemmType::int8;
+  const OperatorTable gemm = read_operator_table(tables.at("gemm.csv"), "gemm.csv");
+  CHECK(gemm.family == OperatorFamily::gemm);
+  CHECK(gemm.measured);
+  CHECK(gemm.rows.size() == timed_gemms);
+  REQUIRE_FALSE(gemm.rows.empty());
+  const OperatorRow& first = gemm.rows.front();
+  CHECK(*first.latency_us == doctest::Approx(1e6 * LawDevice::law_s(GemmProblem{GemmType::bf16, first.m, first.n, first.k})).epsilon(1e-4));
+  const OperatorTable ctx = read_operator_table(tables.at("context_attention.csv"), "context_attention.csv");
+  CHECK(ctx.family == OperatorFamily::context_attention);
+  CHECK(*ctx.rows.front().latency_us == doctest::Approx(1000.0));
+  CHECK(read_operator_table(tables.at("generation_attention.csv"), "generation_attention.csv").family ==
+        OperatorFamily::generation_attention);
+
+  // The same fitter as for the public tables: the bf16 GEMM family fits the law it was given.
+  std::vector<MeasuredRows> rows{{gemm.family, gemm.rows}};
+  const Calibration cal = calibrate(h100(), rows, 10);
+  REQUIRE(cal.families.count(CalibratedFamily::gemm_bf16));
+  const ExpectedTimes fitted([&] {
+    GpuSpec g = h100();
+    g.calibration = cal;
+    return g;
+  }());
+  std::vector<double> errors;
+  for (const OperatorRow& r : gemm.rows)
+    if (r.dtype == "bf16")
+      errors.push_back(std::abs(fitted.row(OperatorFamily::gemm, r)->value * 1e6 / *r.latency_us - 1));
+  std::sort(errors.begin(), errors.end());
+  CAPTURE(errors.size());
+  CHECK(errors[errors.size() / 2] < 0.10);  // median error of the fit on what it was given
 }

@@ -50,7 +50,7 @@ std::string utc_now() {
 Runner register_validate(CLI::App& app) {
   auto* cmd = app.add_subcommand("validate", "run GEMM, attention and memory kernels on the local GPU and compare with the predictions");
   struct Options {
-    std::string gpu, model = "llama-3.1-8b", cases, format = "table", calibrate;
+    std::string gpu, model = "llama-3.1-8b", cases, format = "table", calibrate, tables;
     bool quick = false;
     int samples = 0;
     std::optional<std::uint64_t> seed;
@@ -63,6 +63,9 @@ Runner register_validate(CLI::App& app) {
   cmd->add_option("--cases", o->cases, "comma-separated families: " + join(validate::family_names()) + " (default all)");
   cmd->add_option("-f,--format", o->format, "table or json (default table)");
   cmd->add_option("--calibrate", o->calibrate, "write a GPU YAML with the measured ceilings to this file");
+  cmd->add_option("--tables", o->tables,
+                  "write what was measured as measured tables (gemm.csv, context_attention.csv, "
+                  "generation_attention.csv) into this directory, for `ridge calibrate DIR -g GPU`");
   cmd->add_option("--samples", o->samples, "timed samples per case, at least 10 (default 20, --quick 10)");
   cmd->add_option("--seed", o->seed, "seed of the random inputs (default: drawn fresh and reported)");
   return [=]() {
@@ -82,6 +85,9 @@ Runner register_validate(CLI::App& app) {
       if (!dir.empty() && !std::filesystem::is_directory(dir))
         throw InputError({o->calibrate, 0, 0}, "--calibrate", "its directory does not exist");
     }
+
+    if (!o->tables.empty() && !std::filesystem::is_directory(o->tables))
+      throw InputError({o->tables, 0, 0}, "--tables", "is not a directory (create it first)");
 
     validate::DeviceProbe probe = validate::open_device();
     if (!probe.device) {
@@ -140,6 +146,15 @@ Runner register_validate(CLI::App& app) {
       gpu_from_yaml(parse_document(yaml, o->calibrate), o->calibrate);  // it must read back
       std::ofstream out(o->calibrate, std::ios::binary);
       if (!out || !(out << yaml)) throw InputError({o->calibrate, 0, 0}, "--calibrate", "cannot write the file");
+    }
+    if (!o->tables.empty()) {
+      for (const auto& [file, text] : validate::measured_tables(results)) {
+        const std::string path = (std::filesystem::path(o->tables) / file).string();
+        std::ofstream out(path, std::ios::binary);
+        if (!out || !(out << text)) throw InputError({path, 0, 0}, "--tables", "cannot write the file");
+        std::cerr << "ridge validate: wrote " << path << "\n";
+      }
+      std::cerr << "ridge validate: fit them with: ridge calibrate " << o->tables << " -g " << gpu_arg << "\n";
     }
     if (format == Format::json) std::cout << validate_json(view).dump(2) << "\n";
     else std::cout << validate_text(view);

@@ -69,6 +69,33 @@ std::vector<CaseResult> run_cases(Device& d, std::vector<Case> cases, const RunC
   return out;
 }
 
+std::map<std::string, std::string> measured_tables(const std::vector<CaseResult>& results) {
+  std::string gemm, context, generation;
+  for (const CaseResult& r : results) {
+    if (!r.comparison) continue;
+    const double us = r.comparison->measured.value * 1e6;
+    if (const auto* g = std::get_if<GemmProblem>(&r.c.problem)) {
+      if (g->type == GemmType::int8) continue;
+      const std::string_view kernel = g->type == GemmType::fp8 ? "cublaslt-fp8" : "cublas";
+      gemm += fmt::format("{},{},{},{},{},{:.4f}\n", to_string(g->type), g->m, g->n, g->k, kernel, us);
+    } else if (const auto* a = std::get_if<AttentionProblem>(&r.c.problem)) {
+      if (a->kernel != AttentionKernel::flash || !a->causal) continue;
+      context += fmt::format("{},{},{},{},{},0,bf16,ridge-flash,{:.4f}\n", a->batch, a->seq, a->q_heads, a->kv_heads,
+                             a->head_dim, us);
+    } else if (const auto* d = std::get_if<DecodeProblem>(&r.c.problem)) {
+      generation += fmt::format("{},{},{},{},{},0,bf16,ridge-decode,{:.4f}\n", d->batch, d->context, d->q_heads,
+                                d->kv_heads, d->head_dim, us);
+    }
+  }
+  std::map<std::string, std::string> tables;
+  if (!gemm.empty()) tables["gemm.csv"] = "dtype,m,n,k,kernel,latency_us\n" + gemm;
+  if (!context.empty())
+    tables["context_attention.csv"] = "batch,prompt_tokens,heads,kv_heads,head_dim,window,kv_dtype,kernel,latency_us\n" + context;
+  if (!generation.empty())
+    tables["generation_attention.csv"] = "batch,kv_tokens,heads,kv_heads,head_dim,window,kv_dtype,kernel,latency_us\n" + generation;
+  return tables;
+}
+
 MeasuredCeilings measured_ceilings(const std::vector<CaseResult>& results) {
   MeasuredCeilings cal;
   for (const CaseResult& r : results) {

@@ -62,6 +62,13 @@ struct MeasuredCeilings {
 /// Highest achieved bandwidth over stream cases and highest FLOP/s per GEMM type.
 MeasuredCeilings measured_ceilings(const std::vector<CaseResult>& results);
 
+/// What the cases measured, as the measured tables `ridge calibrate` and `ridge predict` read
+/// (calibration/README.md): file name ("gemm.csv", "context_attention.csv",
+/// "generation_attention.csv") -> CSV text with latency_us, one row per case that passed its
+/// check and was timed. bf16, fp16 and fp8 GEMMs (int8 has no calibrated family); flash
+/// causal prefill and decode attention in bf16. Tables without a row are left out.
+std::map<std::string, std::string> measured_tables(const std::vector<CaseResult>& results);
+
 /// Measured / datasheet, clamped to the loader's [0.01, 1] (a measurement above the datasheet
 /// figure means the datasheet figure is wrong or the case was cached: it is capped, not trusted).
 double attainable_fraction(double measured, double datasheet);
