@@ -133,7 +133,10 @@ double parse_quantity(std::string_view text, QuantityKind kind) {
       if (n > 0) {
         const std::string number(text.substr(0, n));
         const std::string unit(text.substr(n));
-        if (unit == "GB" || unit == "G" || unit == "GiB")
+        // Binary units say what they mean with or without a space ("1.5GiB" = 1.5 x 2^30).
+        if (unit == "KiB" || unit == "MiB" || unit == "GiB" || unit == "TiB")
+          return parse_quantity(number + " " + unit, kind);
+        if (unit == "GB" || unit == "G")
           throw QuantityError(shown + " is ambiguous; write " + number + " GB (1e9 bytes) or " +
                               number + " GiB (2^30 bytes)");
         throw QuantityError(shown + ": put one space between number and unit, e.g. \"" + number +

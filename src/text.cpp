@@ -37,9 +37,59 @@ std::string closest_match(std::string_view word, const std::vector<std::string>&
   return best_distance <= limit ? best : std::string{};
 }
 
-std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates) {
+namespace {
+
+std::vector<std::string_view> dash_tokens(std::string_view s) {
+  std::vector<std::string_view> out;
+  for (std::size_t start = 0;;) {
+    const std::size_t dash = s.find('-', start);
+    out.push_back(s.substr(start, dash == std::string_view::npos ? dash : dash - start));
+    if (dash == std::string_view::npos) return out;
+    start = dash + 1;
+  }
+}
+
+bool starts_with_nocase(std::string_view s, std::string_view prefix) {
+  if (prefix.size() > s.size()) return false;
+  for (std::size_t i = 0; i < prefix.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(s[i])) != std::tolower(static_cast<unsigned char>(prefix[i]))) return false;
+  return true;
+}
+
+}  // namespace
+
+std::vector<std::string> likely_meant(std::string_view word, const std::vector<std::string>& candidates) {
+  std::vector<std::string> out;
+  // A product family without its variant: "h100" -> h100-sxm, h100-pcie.
+  for (const auto& c : candidates)
+    if (c.size() > word.size() && c[word.size()] == '-' && starts_with_nocase(c, word)) out.push_back(c);
+  if (!out.empty()) return out;
+  // A version written short, part by part: "llama-3-70b" -> llama-3.1-70b, llama-3.3-70b (not
+  // llama-2-70b, one edit away but another model).
+  const auto parts = dash_tokens(word);
+  if (parts.size() > 1)
+    for (const auto& c : candidates) {
+      const auto theirs = dash_tokens(c);
+      bool all = theirs.size() == parts.size() && c.size() > word.size();
+      for (std::size_t i = 0; all && i < parts.size(); ++i) all = !parts[i].empty() && starts_with_nocase(theirs[i], parts[i]);
+      if (all) out.push_back(c);
+    }
+  if (!out.empty()) return out;
   const std::string best = closest_match(word, candidates);
-  return best.empty() ? std::string{} : " (did you mean \"" + best + "\"?)";
+  if (!best.empty()) out.push_back(best);
+  return out;
+}
+
+std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates) {
+  std::vector<std::string> meant = likely_meant(word, candidates);
+  if (meant.empty()) return {};
+  if (meant.size() > 4) meant.resize(4);
+  std::string text = " (did you mean ";
+  for (std::size_t i = 0; i < meant.size(); ++i) {
+    if (i > 0) text += i + 1 == meant.size() ? " or " : ", ";
+    text += "\"" + meant[i] + "\"";
+  }
+  return text + "?)";
 }
 
 std::string join(const std::vector<std::string>& items, std::string_view separator) {

@@ -14,6 +14,12 @@ std::size_t edit_distance(std::string_view a, std::string_view b);
 std::string closest_match(std::string_view word, const std::vector<std::string>& candidates);
 
 /// " (did you mean \"x\"?)" or "" when nothing is close.
+/// What a mistyped name most likely meant: every variant of a product named without its variant
+/// ("h100" -> h100-sxm, h100-pcie), every name whose dash-separated parts the word abbreviates
+/// ("llama-3-70b" -> llama-3.1-70b, llama-3.3-70b), else the closest by edit distance; empty
+/// when nothing is close.
+std::vector<std::string> likely_meant(std::string_view word, const std::vector<std::string>& candidates);
+/// " (did you mean "a" or "b"?)" for likely_meant, or "" when nothing is close.
 std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates);
 
 /// "a, b, c" for messages listing what is allowed.

@@ -81,6 +81,22 @@ contains "$tmp/err" "--tp: 3 does not divide the 64 attention heads" "tp message
 expect 2 "context beyond the model" -- memory -m llama-2-7b -g h100-sxm --context 100000
 expect 2 "overhead unit typo" -- memory -m llama-3.1-8b -g h100-sxm --overhead 1GB
 contains "$tmp/err" "ambiguous" "overhead GB/GiB hint"
+expect 0 "a binary unit needs no space" -- memory -m llama-3.1-8b -g h100-sxm --overhead 1.5GiB
+contains "$tmp/out" "1,610,612,736" "1.5GiB = 1.5 x 2^30 bytes"
+expect 0 "token counts take the model-card k" -- memory -m llama-3.1-8b -g h100-sxm -c 32k
+contains "$tmp/out" "batch 1 x 32,768 tokens" "32k = 32,768 tokens"
+expect 2 "no octal on the command line" -- memory -m llama-3.1-8b -g h100-sxm -c 010
+contains "$tmp/err" "--context: \"010\": write whole numbers without a leading zero" "leading zero refused as in files"
+expect 2 "no hex on the command line" -- memory -m llama-3.1-8b -g h100-sxm --tp 0x10
+expect 2 "k is for tokens, not GPUs" -- memory -m llama-3.1-8b -g h100-sxm --batch 2k
+expect 2 "flag typo" -- memory -m llama-3.1-8b -g h100-sxm --contxt 5
+contains "$tmp/err" '(did you mean "--context"?) (see ridge memory --help)' "a flag typo gets a suggestion and the subcommand's help"
+expect 2 "a GPU family without its variant" -- memory -m llama-3.1-8b -g h100
+contains "$tmp/err" 'did you mean "h100-pcie" or "h100-sxm"?' "h100 -> the H100 variants, not h200"
+expect 2 "a short version" -- memory -m llama-3-70b -g h100-sxm
+contains "$tmp/err" 'did you mean "llama-3.1-70b"' "llama-3-70b -> llama-3.1-70b, not llama-2-70b"
+if "$ridge" memory -m llama-3.1-8b -g h100-sxm >/dev/full 2>"$tmp/err"; then failed=$((failed + 1)); echo "FAIL: a failed write to stdout exits 0"; else passed=$((passed + 1)); fi
+contains "$tmp/err" "cannot write the output" "a failed write says so"
 expect 2 "utilization above 1" -- memory -m llama-3.1-8b -g h100-sxm --memory-utilization 1.5
 expect 2 "unknown precision" -- memory -m llama-3.1-8b -g h100-sxm --precision int3
 expect 2 "unknown format" -- memory -m llama-3.1-8b -g h100-sxm --format xml

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <string>
 
+#include "text.hpp"
 #include "yaml_io.hpp"
 
 using namespace ridge;
@@ -24,4 +25,15 @@ TEST_CASE("a map of 99,999 keys is read in linear time; duplicates still found")
   } catch (const InputError& e) {
     CHECK(std::string(e.what()) == "wide.json:1:" + std::to_string(json.size() + 2) + ": k5: duplicate key (first given at line 1)");
   }
+}
+
+TEST_CASE("did-you-mean picks the product people mean") {
+  const std::vector<std::string> gpus{"a100-40gb", "a100-80gb", "h100-pcie", "h100-sxm", "h200", "l40s"};
+  CHECK(likely_meant("h100", gpus) == std::vector<std::string>{"h100-pcie", "h100-sxm"});  // not h200
+  CHECK(did_you_mean("h100", gpus) == " (did you mean \"h100-pcie\" or \"h100-sxm\"?)");
+  const std::vector<std::string> models{"llama-2-70b", "llama-3.1-70b", "llama-3.3-70b", "llama-3.1-8b"};
+  CHECK(likely_meant("llama-3-70b", models) == std::vector<std::string>{"llama-3.1-70b", "llama-3.3-70b"});
+  CHECK(likely_meant("lama-3.1-8b", models) == std::vector<std::string>{"llama-3.1-8b"});  // a typo
+  CHECK(likely_meant("mistral", models).empty());
+  CHECK(did_you_mean("mistral", models).empty());
 }
