@@ -56,7 +56,7 @@ const std::vector<RuleInfo>& check_rules() {
       {"workload.context", Severity::error, "prompt + generated tokens <= max_model_len (default: the model's max_position)"},
       {"memory.fits", Severity::error, "weights + KV cache + activations + overhead fit the per-GPU budget"},
       {"memory.headroom", Severity::error, "free share of the per-GPU budget >= slo.min_memory_headroom"},
-      {"kv.capacity", Severity::warning,
+      {"kv.capacity", Severity::error,
        "the paged KV pool holds one max_model_len sequence (else vLLM refuses to start)"},
       {"precision.supported", Severity::warning, "the GPU has tensor cores for the weight format's math"},
       {"slo.ttft", Severity::error, "time to first token <= slo.ttft"},

@@ -1,4 +1,5 @@
 #include "gate.hpp"
+#include "text.hpp"
 
 #include <fmt/format.h>
 
@@ -280,7 +281,7 @@ std::vector<Finding> check_deployment(const DeploymentFile& d, TimeBasis basis) 
 }
 
 std::vector<Finding> check_file(const std::string& path, std::optional<Severity> fail_on, const std::string* text,
-                                bool follow_paths, TimeBasis basis) {
+                                bool follow_paths, TimeBasis basis, bool file_rules) {
   std::vector<Finding> out;
   Severity level = fail_on.value_or(Severity::error);
   auto invalid = [&](Location where, std::string field, std::string message) {
@@ -295,9 +296,26 @@ std::vector<Finding> check_file(const std::string& path, std::optional<Severity>
     out.assign(1, std::move(f));
   };
   try {
-    const DeploymentFile d = text ? deployment_from_yaml(parse_document(*text, path), path) : load_deployment(path);
+    DeploymentFile d = text ? deployment_from_yaml(parse_document(*text, path), path) : load_deployment(path);
+    std::optional<Finding> ignored;
+    if (!file_rules && (d.fail_on || !d.severity.empty())) {
+      std::vector<std::string> changes;
+      if (d.fail_on) changes.push_back("fail_on: " + std::string(to_string(*d.fail_on)));
+      for (const auto& [rule, sev] : d.severity)
+        changes.push_back(rule + ": " + (sev ? std::string(to_string(*sev)) : std::string("off")));
+      ignored = Finding{};
+      ignored->deployment = path;
+      ignored->where = d.locate({"rules"});
+      ignored->rule = "input.rules";
+      ignored->severity = Severity::notice;
+      ignored->field = "rules";
+      ignored->message = "the file's rules (" + join(changes) + ") are ignored: --no-file-rules";
+      d.fail_on.reset();
+      d.severity.clear();
+    }
     if (!fail_on && d.fail_on) level = *d.fail_on;
     if (follow_paths || (!d.model_is_path && !d.gpu_is_path)) out = check_deployment(d, basis);
+    if (ignored) out.push_back(std::move(*ignored));
   } catch (const InputError& e) {
     invalid(e.where(), e.field(), e.message());
   } catch (const OverflowError& e) {
@@ -317,13 +335,14 @@ CheckReport make_report(std::vector<std::string> files, std::vector<Finding> fin
   return CheckReport{std::move(files), std::move(findings)};
 }
 
-CheckReport check_files(const std::vector<std::string>& paths, std::optional<Severity> fail_on, TimeBasis basis) {
+CheckReport check_files(const std::vector<std::string>& paths, std::optional<Severity> fail_on, TimeBasis basis,
+                        bool file_rules) {
   std::vector<std::string> files = paths;
   std::sort(files.begin(), files.end());
   files.erase(std::unique(files.begin(), files.end()), files.end());
   std::vector<Finding> all;
   for (const auto& p : files) {
-    auto found = check_file(p, fail_on, nullptr, true, basis);
+    auto found = check_file(p, fail_on, nullptr, true, basis, file_rules);
     all.insert(all.end(), std::make_move_iterator(found.begin()), std::make_move_iterator(found.end()));
   }
   return make_report(std::move(files), std::move(all));

@@ -39,9 +39,11 @@ std::vector<Finding> check_deployment(const DeploymentFile& d, TimeBasis basis =
 /// line overrides the file's rules.fail_on (default error). `text`, when given, is the file's
 /// content already read; `follow_paths` false skips evaluation of files that name other files
 /// (the fuzz harness loads but never opens what a hostile input names).
+/// `file_rules` false (`--no-file-rules`: the CI owner's policy) ignores the file's `rules:`
+/// block, so a file cannot switch off the rule it breaks; a notice names what was ignored.
 std::vector<Finding> check_file(const std::string& path, std::optional<Severity> fail_on,
                                 const std::string* text = nullptr, bool follow_paths = true,
-                                TimeBasis basis = TimeBasis::expected);
+                                TimeBasis basis = TimeBasis::expected, bool file_rules = true);
 
 /// All files of one run.
 struct CheckReport {
@@ -64,6 +66,6 @@ CheckReport make_report(std::vector<std::string> files, std::vector<Finding> fin
 
 /// check_file for every path, in one report.
 CheckReport check_files(const std::vector<std::string>& paths, std::optional<Severity> fail_on,
-                        TimeBasis basis = TimeBasis::expected);
+                        TimeBasis basis = TimeBasis::expected, bool file_rules = true);
 
 }  // namespace ridge

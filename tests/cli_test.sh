@@ -292,6 +292,23 @@ contains "$tmp/out" "| \`$ex/llama-70b-tp3.yaml\` | ❌ fail | 1 | 1 | 0 | 0 |" 
 if cmp -s "$tmp/c1.json" "$tmp/c2.json"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: check output differs between runs"; fi
 expect 2 "a model name longer than a file name is bad input, not an internal error" -- memory -m "$(printf 'a%.0s' $(seq 300))" -g h100-sxm
 
+# check: a file cannot switch off the rule it breaks when the CI owner says so
+cat >"$tmp/rules-off.yaml" <<'YAML'
+model: llama-3.1-70b
+gpu: h100-sxm
+tp: 2
+workload:
+  prompt_tokens: 2048
+  gen_tokens: 256
+rules:
+  severity:
+    kv.capacity: off
+YAML
+expect 0 "a file's own rules can switch a rule off" -- check "$tmp/rules-off.yaml"
+expect 1 "--no-file-rules: the command line's policy holds" -- check "$tmp/rules-off.yaml" --no-file-rules
+contains "$tmp/out" "vLLM would refuse to start" "kv.capacity fails by default: a server that does not start"
+contains "$tmp/out" "notice: the file's rules (kv.capacity: off) are ignored: --no-file-rules [input.rules]" "the report says what was ignored"
+
 # predict: single operators
 expect 0 "predict one gemm" -- predict -g h100-sxm gemm --m 16 --n 4096 --k 4096 --dtype bf16
 contains "$tmp/out" "   bf16  16  4096  4096    0.5426" "gemm bound: its 33,816,576 B fit H100's 50 MiB L2, so 2 x 16 x 4096^2 FLOP / 989.4 TFLOP/s"

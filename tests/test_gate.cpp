@@ -72,14 +72,14 @@ TEST_CASE("memory.fits: one more sequence adds exactly its KV cache per GPU") {
   CHECK(used(4) - used(3) == 2304 * kKv70bTp2 + 64128 * 4);
 }
 
-TEST_CASE("kv.capacity: 70B on 2 H100s cannot admit a 131,072-token sequence (a warning)") {
+TEST_CASE("kv.capacity: 70B on 2 H100s cannot admit a 131,072-token sequence: vLLM refuses, the check fails") {
   const auto fs = check("model: llama-3.1-70b\ngpu: h100-sxm\ntp: 2\n"
                         "workload: {prompt_tokens: 1000, gen_tokens: 24}\n");
   const Finding* f = find(fs, "kv.capacity");
   REQUIRE(f);
   CHECK_FALSE(f->passed);
-  CHECK(f->severity == Severity::warning);
-  CHECK_FALSE(f->failing);  // warnings do not fail unless fail_on says so
+  CHECK(f->severity == Severity::error);
+  CHECK(f->failing);  // a server that does not start is not a deployment that passes
   CHECK(*f->limit == 131072);
   // Weights per GPU by hand: per layer q+o 2 x 8192 x 4096, k+v 2 x 512 x 8192, MLP 3 x 14336 x
   // 8192, 2 norms x 8192 = 427,835,392 elements x 80 layers = 34,226,831,360; embedding and

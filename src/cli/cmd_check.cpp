@@ -19,10 +19,14 @@ Runner register_check(CLI::App& app) {
   auto fail_on = std::make_shared<std::string>();
   auto all = std::make_shared<bool>(false);
   auto bound = std::make_shared<bool>(false);
+  auto no_file_rules = std::make_shared<bool>(false);
   cmd->add_option("files", *files, "deployment YAML files")->required();
   cmd->add_option("-f,--format", *format, "table, json, github or markdown (default table)");
   cmd->add_option("--junit", *junit, "also write a JUnit XML report to this file");
   cmd->add_option("--fail-on", *fail_on, "error or warning: lowest severity that fails (default: each file's rules.fail_on, else error)");
+  cmd->add_flag("--no-file-rules", *no_file_rules,
+                "ignore each file's rules: block (severity overrides, fail_on): the command line's policy holds, and the "
+                "report says what was ignored");
   cmd->add_flag("--all", *all, "table and markdown: list passed rules too");
   cmd->add_flag("--bound", *bound,
                 "SLO rules on the datasheet roofline (a lower bound: a miss is certain) instead of the calibrated "
@@ -40,7 +44,7 @@ Runner register_check(CLI::App& app) {
       else if (*fail_on == "warning") level = Severity::warning;
       else throw InputError({}, "--fail-on", "\"" + *fail_on + "\" is not one of error, warning" + did_you_mean(*fail_on, {"error", "warning"}));
     }
-    const CheckReport report = check_files(*files, level, *bound ? TimeBasis::bound : TimeBasis::expected);
+    const CheckReport report = check_files(*files, level, *bound ? TimeBasis::bound : TimeBasis::expected, !*no_file_rules);
     // Invalid files get one stderr line each, like every other command's input errors.
     for (const auto& f : report.findings)
       if (f.rule == "input.valid")
