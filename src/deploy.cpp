@@ -113,7 +113,10 @@ DeploymentFile deployment_from_yaml(const Node& root, const std::string& source)
   name_or_path("model", d.model, d.model_is_path);
   name_or_path("gpu", d.gpu, d.gpu_is_path);
   if (const Node* n = get(r, "gpus")) d.gpus = as_int(*n, "gpus", 1, 1'000'000);
-  if (const Node* n = get(r, "tp")) d.tp = as_int(*n, "tp", 1, 4096);
+  if (const Node* n = get(r, "tp")) {
+    d.tp = as_int(*n, "tp", 1, 4096);
+    d.tp_given = true;
+  }
   if (const Node* n = get(r, "pp")) d.pp = as_int(*n, "pp", 1, 4096);
   if (const Node* n = get(r, "precision")) d.precision = as_enum(*n, "precision", weight_format_names());
   if (const Node* n = get(r, "kv_dtype")) {

@@ -58,6 +58,7 @@ struct DeploymentFile {
   bool gpu_is_path = false;
   std::optional<std::int64_t> gpus;
   std::int64_t tp = 1;
+  bool tp_given = false;  ///< `tp:` written (even `tp: 1`: with `gpus: 8`, 8 replicas of one GPU)
   std::int64_t pp = 1;
   std::string precision;           ///< empty: the checkpoint's format
   std::string kv_dtype = "auto";

@@ -125,7 +125,7 @@ std::vector<Finding> check_deployment(const DeploymentFile& d, TimeBasis basis) 
                       : "max_model_len " + with_commas(max_len) + " (" + model.name + "'s max_position)";
 
   // --- parallel.divides: the same sharding rules as `ridge memory --tp/--pp/--gpus`.
-  const auto layout = parallel_layout(d.gpus, d.tp, d.pp);
+  const auto layout = parallel_layout(d.gpus, d.tp, d.pp, d.tp_given);
   if (!layout) {
     c.add("parallel.divides", {"gpus"}, false,
           fmt::format("gpus {} is not a multiple of TP {} x PP {} = {}", *d.gpus, d.tp, d.pp, d.tp * d.pp));

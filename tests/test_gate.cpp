@@ -5,6 +5,7 @@
 #include <string>
 
 #include "gate.hpp"
+#include "query.hpp"
 #include "loaders.hpp"
 #include "report/check_report.hpp"
 #include "roofline.hpp"
@@ -310,4 +311,19 @@ TEST_CASE("precision.supported on a GPU file without the model's 16-bit peak") {
   CHECK_FALSE(p->passed);
   CHECK(p->severity == Severity::warning);
   CHECK(p->message.find("fp16-only-gpu has no bf16 tensor cores") != std::string::npos);
+}
+
+TEST_CASE("an explicit tp: 1 with gpus: 8 is 8 replicas of one GPU; gpus alone is one TP group") {
+  const auto replicas = check("model: llama-3.1-8b\ngpu: h100-sxm\ntp: 1\ngpus: 8\nmax_model_len: 8192\n"
+                              "workload: {prompt_tokens: 1000, gen_tokens: 24}\n");
+  const Finding* r = find(replicas, "parallel.divides");
+  REQUIRE(r);
+  CHECK(r->passed);
+  CHECK(r->message.find("TP 1 x PP 1 x 8 replicas = 8 GPUs") != std::string::npos);
+  const auto group = check("model: llama-3.1-8b\ngpu: h100-sxm\ngpus: 8\nmax_model_len: 8192\n"
+                           "workload: {prompt_tokens: 1000, gen_tokens: 24}\n");
+  CHECK(find(group, "parallel.divides")->message.find("TP 8 x PP 1 x 1 replica = 8 GPUs") != std::string::npos);
+  CHECK(parallel_layout(8, 1, 1, true)->replicas == 8);
+  CHECK(parallel_layout(8, 1, 1, false)->tp == 8);
+  CHECK_FALSE(parallel_layout(8, 3, 1, true));
 }

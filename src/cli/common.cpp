@@ -28,7 +28,7 @@ void add_deployment_options(CLI::App& cmd, DeploymentOptions& o, bool with_conte
   cmd.add_option("-b,--batch", o.batch, "concurrent sequences (default 1)");
   if (with_context)
     cmd.add_option("-c,--context", o.context, "tokens per sequence held in the KV cache: prompt + generated (default 4096, or the model's max_position when shorter)");
-  cmd.add_option("--tp", o.tp, "tensor-parallel GPUs (default 1)");
+  cmd.add_option("--tp", o.tp, "tensor-parallel GPUs (default 1)")->each([&o](const std::string&) { o.tp_given = true; });
   cmd.add_option("--pp", o.pp, "pipeline stages (default 1)");
   cmd.add_option("--gpus", o.gpus, "total GPUs: TP x PP x replicas (default TP x PP; alone, sets TP)");
   cmd.add_option("--memory-utilization", o.memory_utilization,
@@ -131,7 +131,7 @@ Deployment build_deployment(const DeploymentOptions& o) {
   q.pp = o.pp;
   if (o.gpus) {
     require_range("--gpus", *o.gpus, 1, 1'000'000);
-    const auto layout = parallel_layout(o.gpus, o.tp, o.pp);
+    const auto layout = parallel_layout(o.gpus, o.tp, o.pp, o.tp_given);
     if (!layout)
       throw InputError({}, "--gpus", std::to_string(*o.gpus) + " is not a multiple of TP x PP = " +
                                          std::to_string(o.tp * o.pp));
@@ -164,7 +164,7 @@ Deployment build_deployment(const DeploymentOptions& o) {
 
   if (auto problem = sharding_problem(d.model, q.tp, q.pp, &q.weights)) {
     // `--gpus N` alone sets TP: the error belongs to the option the user typed.
-    const bool tp_from_gpus = o.gpus && o.tp == 1 && o.pp == 1 && problem->option == "--tp";
+    const bool tp_from_gpus = o.gpus && !o.tp_given && o.pp == 1 && problem->option == "--tp";
     throw InputError({}, tp_from_gpus ? "--gpus" : problem->option,
                      problem->message + (tp_from_gpus ? " (--gpus alone sets TP)" : ""));
   }

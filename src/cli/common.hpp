@@ -30,6 +30,7 @@ struct DeploymentOptions {
   std::int64_t batch = 1;
   std::int64_t context = 4096;
   std::int64_t tp = 1;
+  bool tp_given = false;  ///< --tp on the command line (`--tp 1 --gpus 8` = 8 replicas of 1 GPU)
   std::int64_t pp = 1;
   std::optional<std::int64_t> gpus;
   double memory_utilization = 0.9;
