@@ -102,10 +102,18 @@ std::string join(const std::vector<std::string>& items, std::string_view separat
 }
 
 std::string double_quoted(std::string_view s) {
+  // The escapes JSON and YAML double-quoted scalars share: \" \\ \n \r \t and \u00XX for the
+  // other control characters, so no name can break a line or the document.
+  static const char* hex = "0123456789abcdef";
   std::string out = "\"";
   for (char ch : s) {
-    if (ch == '"' || ch == '\\') out += '\\';
-    out += ch;
+    const auto u = static_cast<unsigned char>(ch);
+    if (ch == '"' || ch == '\\') (out += '\\') += ch;
+    else if (ch == '\n') out += "\\n";
+    else if (ch == '\r') out += "\\r";
+    else if (ch == '\t') out += "\\t";
+    else if (u < 0x20 || u == 0x7f) (((out += "\\u00") += hex[u >> 4]) += hex[u & 15]);
+    else out += ch;
   }
   return out + "\"";
 }

@@ -127,10 +127,10 @@ contains "$tmp/out" "  bound: TTFT " "the bound printed next to the estimate"
 contains "$tmp/out" "   (expected)" "TTFT line labelled expected"
 expect 0 "roofline on a GPU without calibration" -- roofline -m llama-3.1-8b -g l4 --prompt 512 --gen 64
 contains "$tmp/out" "roofline bound: datasheet peaks, times are lower bounds" "no calibration: the bound, said so"
-expect 0 "sweep: the basis per row" -- sweep -m llama-3.1-8b -g h100-sxm -b 1 -c 512
+expect 0 "sweep: the basis per row" -- sweep -m llama-3.1-8b -g h100-sxm -b 1 -p 512
 contains "$tmp/out" ",fits,time_basis" "sweep header names the basis"
 contains "$tmp/out" ",true,expected" "calibrated GPU: expected"
-expect 0 "sweep --bound" -- sweep -m llama-3.1-8b -g h100-sxm -b 1 -c 512 --bound
+expect 0 "sweep --bound" -- sweep -m llama-3.1-8b -g h100-sxm -b 1 -p 512 --bound
 contains "$tmp/out" ",true,bound" "--bound: bound"
 expect 0 "plan on a calibrated and an uncalibrated GPU" -- plan -m llama-3.1-8b -g h100-sxm,l4 --ttft-ms 500 --tpot-ms 50 --top 2
 contains "$tmp/out" "times: expected (calibrated estimate) on h100-sxm; datasheet lower bound on l4 (no calibration)" "plan says which times"
@@ -151,13 +151,25 @@ contains "$tmp/err" "--prompt + --gen: 1100 tokens exceeds gpt2's max_position o
 expect 2 "roofline plot unwritable" -- roofline -m llama-3.1-8b -g h100-sxm --plot /nonexistent-dir/x.svg
 
 # sweep
-expect 0 "sweep csv" -- sweep -m llama-3.1-8b -g h100-sxm --batch 1..64:x2 --context 512,2048 --precision bf16,fp8
+expect 0 "sweep csv" -- sweep -m llama-3.1-8b -g h100-sxm --batch 1..64:x2 --prompt 512,2048 --precision bf16,fp8
 [ "$(wc -l <"$tmp/out")" -eq $((1 + 7 * 2 * 2)) ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: sweep row count"; }
-expect 0 "sweep json" -- sweep -m qwen2.5-7b -g l4 --batch 1,4 --context 128 --format json
+expect 0 "sweep json" -- sweep -m qwen2.5-7b -g l4 --batch 1,4 --prompt 128 --format json
 contains "$tmp/out" '"schema": "ridge.sweep/v1"' "sweep json schema"
 expect 2 "sweep bad list" -- sweep -m llama-3.1-8b -g h100-sxm --batch 1..8:x1
-expect 2 "sweep context beyond the model" -- sweep -m llama-2-7b -g h100-sxm --context 4000 --gen 200
+expect 2 "sweep context beyond the model" -- sweep -m llama-2-7b -g h100-sxm --prompt 4000 --gen 200
 expect 2 "sweep bad precision" -- sweep -m llama-3.1-8b -g h100-sxm --precision bf16,fp9
+expect 2 "sweep --context: one meaning of context everywhere" -- sweep -m llama-3.1-8b -g h100-sxm --context 512
+contains "$tmp/err" "--context: \"512\": \`ridge sweep\` takes --prompt LIST and --gen G (context means prompt + generated tokens" "sweep --context points to --prompt"
+expect 2 "roofline --context: a hint" -- roofline -m llama-3.1-8b -g h100-sxm --context 512
+contains "$tmp/err" "\`ridge roofline\` takes --prompt P and --gen G" "roofline --context points to --prompt and --gen"
+expect 2 "plan --context: a hint" -- plan -m llama-3.1-8b -g h100-sxm -c 512
+contains "$tmp/err" "\`ridge plan\` takes --prompt P and --gen G" "plan --context points to --prompt and --gen"
+expect 0 "sweep: per-GPU names, full precision, no TPOT without a decode step" -- sweep -m llama-3.1-70b -g h100-sxm --tp 8 -b 1 -p 100 --gen 1
+contains "$tmp/out" "per_gpu_weights_bytes,per_gpu_kv_cache_bytes,per_gpu_activation_bytes,per_gpu_bytes" "sweep byte columns say per GPU"
+contains "$tmp/out" ",1,100,1," "batch, prompt, gen"
+contains "$tmp/out" ",memory,,,17640734720," "no decode: empty TPOT and decode cells; per GPU at TP 8: 141,107,412,992 B / 8 + 7/8 of the 2,637,824 B of norms every rank holds = 17,640,734,720 B"
+expect 0 "sweep json: null TPOT without a decode step" -- sweep -m llama-3.1-8b -g h100-sxm -b 1 -p 100 --gen 1 -f json
+contains "$tmp/out" '"tpot_s": null' "tpot_s is null, not 0, when nothing is decoded"
 
 # roofline under TP/PP: communication rows
 expect 0 "roofline tp/pp" -- roofline -m llama-3.1-70b -g h100-sxm --tp 2 --pp 2 --batch 8 --prompt 2048 --gen 64
@@ -308,6 +320,15 @@ expect 0 "a file's own rules can switch a rule off" -- check "$tmp/rules-off.yam
 expect 1 "--no-file-rules: the command line's policy holds" -- check "$tmp/rules-off.yaml" --no-file-rules
 contains "$tmp/out" "vLLM would refuse to start" "kv.capacity fails by default: a server that does not start"
 contains "$tmp/out" "notice: the file's rules (kv.capacity: off) are ignored: --no-file-rules [input.rules]" "the report says what was ignored"
+
+# CSV for scripts: base units, full precision
+expect 0 "roofline csv" -- roofline -m llama-3.1-8b -g h100-sxm -f csv --bound
+contains "$tmp/out" "phase,name,unit,count,flops,bytes,intensity,time_s,bound_time_s,basis,bound" "roofline csv header"
+contains "$tmp/out" "total,tpot,s,1,,,,0.0045293476" "roofline csv carries the totals in seconds"
+expect 0 "gpus csv" -- gpus -f csv
+contains "$tmp/out" "h100-sxm,NVIDIA H100 SXM5 80GB,85520809984,3350000000000,989400000000000,1978900000000000,NVLink 4,450000000000," "gpus csv in bytes, B/s and FLOP/s"
+expect 0 "plan csv" -- plan -m llama-3.1-8b -g h100-sxm -f csv --top 1
+contains "$tmp/out" "rank,gpu,gpus,tp,pp,replicas,weights,kv_dtype,batch,per_gpu_bytes,budget_per_gpu_bytes,ttft_s,tpot_s" "plan csv in base units"
 
 # predict: single operators
 expect 0 "predict one gemm" -- predict -g h100-sxm gemm --m 16 --n 4096 --k 4096 --dtype bf16

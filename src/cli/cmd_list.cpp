@@ -70,9 +70,13 @@ Runner register_gpus(CLI::App& app) {
   return [cmd, format]() {
     if (!cmd->parsed()) return -1;
     const Format f = parse_format(*format);
+    const bool machine = f == Format::csv;  // base units, full precision
     Table t;
-    t.headers = {"name", "display_name", "memory_GiB", "bandwidth", "bf16_dense", "fp8_dense",
-                 "interconnect", "ridge_bf16_flop_per_byte"};
+    t.headers = machine ? std::vector<std::string>{"name", "display_name", "memory_bytes", "memory_bandwidth_bytes_per_s",
+                                                   "bf16_dense_flops_per_s", "fp8_dense_flops_per_s", "interconnect",
+                                                   "interconnect_bytes_per_s", "ridge_bf16_flop_per_byte"}
+                        : std::vector<std::string>{"name", "display_name", "memory_GiB", "bandwidth", "bf16_dense",
+                                                   "fp8_dense", "interconnect", "ridge_bf16_flop_per_byte"};
     t.right_aligned = {false, false, true, true, true, true, false, true};
     nlohmann::ordered_json j;
     j["schema"] = "ridge.gpus/v1";
@@ -82,10 +86,15 @@ Runner register_gpus(CLI::App& app) {
       const auto bf16 = g.peak(DType::bf16).value_or(g.peak(DType::fp16).value_or(FlopsPerSecond{}));
       const auto fp8 = g.peak(DType::fp8);
       const double ridge_point = bf16.value / g.memory_bandwidth.value;
-      t.rows.push_back({g.name, g.display_name, gib(g.memory), human_rate(g.memory_bandwidth),
-                        human_flops(bf16), fp8 ? human_flops(*fp8) : "-",
-                        g.interconnect.name + " " + human_rate(g.interconnect.bandwidth),
-                        fmt::format("{:.0f}", ridge_point)});
+      if (machine)
+        t.rows.push_back({g.name, g.display_name, std::to_string(g.memory.value), fmt::format("{}", g.memory_bandwidth.value),
+                          fmt::format("{}", bf16.value), fp8 ? fmt::format("{}", fp8->value) : std::string(),
+                          g.interconnect.name, fmt::format("{}", g.interconnect.bandwidth.value), fmt::format("{}", ridge_point)});
+      else
+        t.rows.push_back({g.name, g.display_name, gib(g.memory), human_rate(g.memory_bandwidth),
+                          human_flops(bf16), fp8 ? human_flops(*fp8) : "-",
+                          g.interconnect.name + " " + human_rate(g.interconnect.bandwidth),
+                          fmt::format("{:.0f}", ridge_point)});
       nlohmann::ordered_json peaks;
       for (const auto& [dtype, rate] : g.peak_flops) peaks[std::string(to_string(dtype)) + "_flops_per_s"] = rate.value;
       j["gpus"].push_back({{"name", g.name},

@@ -43,6 +43,7 @@ Runner register_plan(CLI::App& app) {
   cmd->add_option("-g,--gpu", o->gpus, "GPUs to consider, repeatable or comma-separated (default: every bundled GPU)");
   cmd->add_option("-p,--prompt", o->prompt, "prompt tokens per sequence (default 1024)");
   cmd->add_option("-n,--gen", o->gen, "generated tokens per sequence (default 256)");
+  refuse_context(*cmd, "--prompt P and --gen G");
   cmd->add_option("-b,--batch", o->batch, "sequences per replica (default: searched over powers of two)");
   cmd->add_option("--concurrency", o->concurrency, "sequences in flight over all replicas");
   cmd->add_option("--ttft-ms", o->ttft_ms, "time-to-first-token limit, milliseconds");

@@ -21,6 +21,7 @@ class Out {
     if (buffer_.size() > (1 << 20)) flush();
   }
   void flush() {
+    // A short write (full disk, closed pipe) leaves stdout's error flag set: main reports it.
     std::fwrite(buffer_.data(), 1, buffer_.size(), stdout);
     buffer_.clear();
   }
@@ -29,26 +30,43 @@ class Out {
   fmt::memory_buffer buffer_;
 };
 
+/// A CSV cell: quoted (RFC 4180) when it holds a comma, quote or line break.
+std::string csv_cell(const std::string& v) {
+  if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
+  std::string out = "\"";
+  for (char c : v) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+/// Numbers in base units at full precision (shortest text that reads back the same double).
 void csv_row(fmt::memory_buffer& b, const std::string& model, const std::string& gpu, const SweepRow& r, const char* basis) {
-  fmt::format_to(std::back_inserter(b), "{},{},{},{},{},{},{},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{},{:.6g},{},{},{},{},{},{},{}\n",
-                 model, gpu, r.precision, r.kv_dtype, r.batch, r.context, r.gen, r.ttft_s, r.tpot_s, r.e2e_s,
+  // No decode step with one generated token: no TPOT (an empty cell, null in JSON).
+  const bool decode = r.gen > 1;
+  const std::string tpot = decode ? fmt::format("{}", r.tpot_s) : std::string();
+  const std::string decode_intensity = decode ? fmt::format("{}", r.decode_intensity) : std::string();
+  fmt::format_to(std::back_inserter(b), "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                 model, gpu, r.precision, r.kv_dtype, r.batch, r.context, r.gen, r.ttft_s, tpot, r.e2e_s,
                  r.throughput_tokens_per_s, r.prefill_intensity, r.prefill_compute_bound ? "compute" : "memory",
-                 r.decode_intensity, r.decode_compute_bound ? "compute" : "memory", r.weights_bytes, r.kv_cache_bytes,
+                 decode_intensity, !decode ? "" : r.decode_compute_bound ? "compute" : "memory", r.weights_bytes, r.kv_cache_bytes,
                  r.activation_bytes, r.per_gpu_bytes, r.fits ? "true" : "false", basis);
 }
 
 void json_row(fmt::memory_buffer& b, const SweepRow& r, bool first) {
+  const bool decode = r.gen > 1;
+  const std::string tpot = decode ? fmt::format("{}", r.tpot_s) : std::string("null");
+  const std::string decode_intensity = decode ? fmt::format("{}", r.decode_intensity) : std::string("null");
+  const std::string decode_bound = !decode ? "null" : r.decode_compute_bound ? "\"compute\"" : "\"memory\"";
   fmt::format_to(std::back_inserter(b),
-                 "{}\n    {{\"precision\": \"{}\", \"kv_dtype\": \"{}\", \"batch\": {}, \"context_tokens\": {}, \"gen_tokens\": {}, "
-                 "\"ttft_s\": {:.6g}, \"tpot_s\": {:.6g}, \"e2e_s\": {:.6g}, \"throughput_tokens_per_s\": {:.6g}, "
-                 "\"prefill_intensity\": {:.6g}, \"prefill_bound\": \"{}\", \"decode_intensity\": {:.6g}, \"decode_bound\": \"{}\", "
-                 "\"weights_bytes\": {}, \"kv_cache_bytes\": {}, \"activation_bytes\": {}, \"per_gpu_bytes\": {}, \"fits\": {}}}",
-                 first ? "" : ",", r.precision, r.kv_dtype, r.batch, r.context, r.gen, r.ttft_s, r.tpot_s, r.e2e_s,
+                 "{}\n    {{\"precision\": \"{}\", \"kv_dtype\": \"{}\", \"batch\": {}, \"prompt_tokens\": {}, \"gen_tokens\": {}, "
+                 "\"ttft_s\": {}, \"tpot_s\": {}, \"e2e_s\": {}, \"throughput_tokens_per_s\": {}, "
+                 "\"prefill_intensity\": {}, \"prefill_bound\": \"{}\", \"decode_intensity\": {}, \"decode_bound\": {}, "
+                 "\"per_gpu_weights_bytes\": {}, \"per_gpu_kv_cache_bytes\": {}, \"per_gpu_activation_bytes\": {}, "
+                 "\"per_gpu_bytes\": {}, \"fits\": {}}}",
+                 first ? "" : ",", r.precision, r.kv_dtype, r.batch, r.context, r.gen, r.ttft_s, tpot, r.e2e_s,
                  r.throughput_tokens_per_s, r.prefill_intensity, r.prefill_compute_bound ? "compute" : "memory",
-                 r.decode_intensity, r.decode_compute_bound ? "compute" : "memory", r.weights_bytes, r.kv_cache_bytes,
-                 r.activation_bytes, r.per_gpu_bytes, r.fits ? "true" : "false");
+                 decode_intensity, decode_bound, r.weights_bytes, r.kv_cache_bytes, r.activation_bytes, r.per_gpu_bytes,
+                 r.fits ? "true" : "false");
 }
-
 
 }  // namespace
 
@@ -57,7 +75,7 @@ Runner register_sweep(CLI::App& app) {
   struct Options {
     DeploymentOptions deployment;
     std::string batches = "1,8,32";
-    std::string contexts = "1024,4096";
+    std::string prompts = "1024,4096";
     std::string precisions;
     std::int64_t gen = 256;
     std::string format = "csv";
@@ -67,7 +85,8 @@ Runner register_sweep(CLI::App& app) {
   cmd->add_option("-m,--model", d.model, "bundled model name, model YAML, HF config.json or its directory")->required();
   cmd->add_option("-g,--gpu", d.gpu, "bundled GPU name or GPU YAML")->required();
   cmd->add_option("-b,--batch", o->batches, "batch list: 1,8,32 or ranges 1..256:x2, 8..64:+8 (default 1,8,32)");
-  cmd->add_option("-c,--context", o->contexts, "prompt-length list, same syntax (default 1024,4096)");
+  cmd->add_option("-p,--prompt", o->prompts, "prompt-length list, same syntax (default 1024,4096)");
+  refuse_context(*cmd, "--prompt LIST and --gen G");
   cmd->add_option("--precision", o->precisions, "weight formats, comma-separated (default: the checkpoint's)");
   cmd->add_option("-n,--gen", o->gen, "generated tokens per sequence (default 256)");
   cmd->add_option("--kv-dtype", d.kv_dtype, "KV cache type (default auto)");
@@ -98,7 +117,7 @@ Runner register_sweep(CLI::App& app) {
       throw InputError({}, "--gen", std::to_string(o->gen) + " tokens leave no room for a prompt within max_position " +
                                         std::to_string(dep.model.max_position));
     const auto batches = parse_int_list(o->batches, "--batch", 1, 10'000'000);
-    const auto contexts = parse_int_list(o->contexts, "--context", 1, max_prompt);
+    const auto prompts = parse_int_list(o->prompts, "--prompt", 1, max_prompt);
     std::vector<WeightFormat> formats;
     if (names.empty()) formats.push_back(dep.query.weights);
     for (const auto& name : names) formats.push_back(parse_weight_format("--precision", name));
@@ -108,11 +127,12 @@ Runner register_sweep(CLI::App& app) {
     Out out;
     auto& b = out.buffer();
     const bool csv = o->format == "csv";
+    const std::string model_cell = csv_cell(dep.model.name), gpu_cell = csv_cell(dep.gpu.name);
     if (csv) {
       fmt::format_to(std::back_inserter(b),
-                     "model,gpu,precision,kv_dtype,batch,context_tokens,gen_tokens,ttft_s,tpot_s,e2e_s,throughput_tokens_per_s,"
-                     "prefill_intensity,prefill_bound,decode_intensity,decode_bound,weights_bytes,kv_cache_bytes,"
-                     "activation_bytes,per_gpu_bytes,fits,time_basis\n");
+                     "model,gpu,precision,kv_dtype,batch,prompt_tokens,gen_tokens,ttft_s,tpot_s,e2e_s,throughput_tokens_per_s,"
+                     "prefill_intensity,prefill_bound,decode_intensity,decode_bound,per_gpu_weights_bytes,"
+                     "per_gpu_kv_cache_bytes,per_gpu_activation_bytes,per_gpu_bytes,fits,time_basis\n");
     } else {
       fmt::format_to(std::back_inserter(b),
                      "{{\n  \"schema\": \"ridge.sweep/v1\",\n  \"model\": {},\n  \"gpu\": {},\n  \"tp\": {},\n  \"pp\": {},\n"
@@ -122,9 +142,9 @@ Runner register_sweep(CLI::App& app) {
     bool first_row = true;
     for (std::size_t f = 0; f < eval.formats(); ++f) {
       for (const std::int64_t batch : batches) {
-        for (const std::int64_t context : contexts) {
-          const SweepRow row = eval.evaluate(f, batch, context);
-          if (csv) csv_row(b, dep.model.name, dep.gpu.name, row, basis);
+        for (const std::int64_t prompt : prompts) {
+          const SweepRow row = eval.evaluate(f, batch, prompt);
+          if (csv) csv_row(b, model_cell, gpu_cell, row, basis);
           else json_row(b, row, first_row);
           first_row = false;
           out.maybe_flush();

@@ -17,6 +17,18 @@ void require_range(const std::string& option, std::int64_t v, std::int64_t min, 
                                      std::to_string(min) + " to " + std::to_string(max));
 }
 
+void refuse_context(CLI::App& cmd, const std::string& what_instead) {
+  cmd.add_option_function<std::string>(
+         "-c,--context",
+         [what_instead, name = cmd.get_name()](const std::string& value) {
+           throw InputError({}, "--context",
+                            "\"" + value + "\": `ridge " + name + "` takes " + what_instead +
+                                " (context means prompt + generated tokens, as in `ridge memory -c`)");
+         },
+         "")
+      ->group("");
+}
+
 void add_deployment_options(CLI::App& cmd, DeploymentOptions& o, bool with_context) {
   cmd.add_option("-m,--model", o.model, "bundled model name, model YAML, HF config.json or its directory")
       ->required();
@@ -26,6 +38,7 @@ void add_deployment_options(CLI::App& cmd, DeploymentOptions& o, bool with_conte
   cmd.add_option("--group-size", o.group_size, "inputs per scale group for int4 formats (default 128)");
   cmd.add_option("--kv-dtype", o.kv_dtype, "KV cache: auto, " + join(kv_dtype_names()) + " (default auto: the 16-bit activation type)");
   cmd.add_option("-b,--batch", o.batch, "concurrent sequences (default 1)");
+  if (!with_context) refuse_context(cmd, "--prompt P and --gen G");
   if (with_context)
     cmd.add_option("-c,--context", o.context, "tokens per sequence held in the KV cache: prompt + generated (default 4096, or the model's max_position when shorter)");
   cmd.add_option("--tp", o.tp, "tensor-parallel GPUs (default 1)")->each([&o](const std::string&) { o.tp_given = true; });

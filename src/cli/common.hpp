@@ -50,6 +50,11 @@ struct DeploymentOptions {
 /// Registers -m/-g and the deployment options on `cmd` (--context only when asked: the
 /// roofline takes --prompt and --gen instead).
 void add_deployment_options(CLI::App& cmd, DeploymentOptions& o, bool with_context = true);
+
+/// A hidden -c/--context on a command that takes the prompt and the generated tokens apart
+/// (roofline, sweep, plan): context means prompt + generated everywhere, so it is answered
+/// with the options this command takes (`what_instead`, e.g. "--prompt P and --gen G").
+void refuse_context(CLI::App& cmd, const std::string& what_instead);
 /// --micro-batches, --inter-node-bandwidth and --bound: for commands that cost time.
 void add_parallel_options(CLI::App& cmd, DeploymentOptions& o);
 

@@ -2,6 +2,7 @@
 // 0 ok, 1 a gate or fit failed, 2 bad input or usage, 3 internal error.
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cstdio>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -101,6 +102,9 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
+  } catch (const ridge::InputError& e) {  // an option's own check, during parsing
+    std::cerr << "ridge: error: " << e.what() << "\n";
+    return 2;
   } catch (const CLI::ParseError& e) {
     // Point to the subcommand's help, and suggest the flag that was probably meant.
     const CLI::App* sub = nullptr;
@@ -122,7 +126,7 @@ int main(int argc, char** argv) {
       const int code = run();
       if (code < 0) continue;
       // A report nobody received is not a success (a full disk, a closed pipe).
-      if (!(std::cout << std::flush)) {
+      if (!(std::cout << std::flush) || std::fflush(stdout) != 0 || std::ferror(stdout)) {
         std::cerr << "ridge: error: cannot write the output to standard output (disk full or closed)\n";
         return 3;
       }

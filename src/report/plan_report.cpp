@@ -231,8 +231,24 @@ std::string plan_markdown(const PlanView& v) {
   return out;
 }
 
+/// For scripts: base units (bytes, seconds, tokens/s), full precision, snake_case names.
 std::string plan_csv(const PlanView& v) {
-  Table t = plans_table(v);
+  Table t;
+  t.headers = {"rank", "gpu", "gpus", "tp", "pp", "replicas", "weights", "kv_dtype", "batch", "per_gpu_bytes",
+               "budget_per_gpu_bytes", "ttft_s", "tpot_s", "e2e_s", "throughput_tokens_per_s", "gpu_hours_per_mtok",
+               "usd_per_mtok", "quality"};
+  const auto& plans = v.result.plans;
+  for (std::size_t i = 0; i < plans.size() && i < v.top; ++i) {
+    const Plan& p = plans[i];
+    t.rows.push_back({std::to_string(i + 1), gpu_name(v, p.gpu), std::to_string(p.gpus()), std::to_string(p.tp),
+                      std::to_string(p.pp), std::to_string(p.replicas), p.weights.name, kv_name(p.kv_dtype),
+                      std::to_string(p.batch), std::to_string(p.per_gpu_memory.value),
+                      std::to_string(p.budget_per_gpu.value), fmt::format("{}", p.ttft.value),
+                      v.request.gen > 1 ? fmt::format("{}", p.tpot.value) : std::string(), fmt::format("{}", p.e2e.value),
+                      fmt::format("{}", p.throughput_tokens_per_s), fmt::format("{}", p.gpu_hours_per_mtok),
+                      p.usd_per_mtok ? fmt::format("{}", *p.usd_per_mtok) : std::string(),
+                      std::string(quality_note(p.risk))});
+  }
   return t.csv();
 }
 

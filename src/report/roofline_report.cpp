@@ -254,17 +254,20 @@ nlohmann::ordered_json roofline_json(const RooflineView& v) {
     }
   }
   j["ttft_s"] = e.ttft.value;
-  j["tpot_s"] = e.tpot.value;
+  // No decode step (one generated token): no TPOT and no decode rate, null rather than 0.
+  const nlohmann::ordered_json none(nullptr);
+  j["tpot_s"] = has_decode(v) ? nlohmann::ordered_json(e.tpot.value) : none;
   j["e2e_s"] = e.e2e.value;
   j["replicas"] = v.replicas;
   j["throughput_tokens_per_s"] = total_throughput(v);  // all replicas
   j["replica_throughput_tokens_per_s"] = e.throughput_tokens_per_s;
   j["throughput_per_gpu_tokens_per_s"] = total_throughput(v) / static_cast<double>(gpu_count(v));
-  j["decode_throughput_tokens_per_s"] = e.decode_throughput_tokens_per_s * static_cast<double>(v.replicas);
+  j["decode_throughput_tokens_per_s"] =
+      has_decode(v) ? nlohmann::ordered_json(e.decode_throughput_tokens_per_s * static_cast<double>(v.replicas)) : none;
   if (v.bound) {
     const double tput = v.bound->throughput_tokens_per_s * static_cast<double>(v.replicas);
     j["bound"] = {{"ttft_s", v.bound->ttft.value},
-                  {"tpot_s", v.bound->tpot.value},
+                  {"tpot_s", has_decode(v) ? nlohmann::ordered_json(v.bound->tpot.value) : none},
                   {"e2e_s", v.bound->e2e.value},
                   {"throughput_tokens_per_s", tput}};
   }
@@ -358,14 +361,19 @@ std::string roofline_markdown(const RooflineView& v) {
   return out;
 }
 
+/// For scripts: one row per operator and collective, then the totals, in base units at full
+/// precision; `basis` says whether `time_s` is the calibrated estimate or the bound.
 std::string roofline_csv(const RooflineView& v) {
   Table t;
-  t.headers = {"phase", "name", "unit", "count", "flops", "bytes", "intensity", "time_s", "bound"};
+  t.headers = {"phase", "name", "unit", "count", "flops", "bytes", "intensity", "time_s", "bound_time_s", "basis", "bound"};
+  auto num = [](double x) { return fmt::format("{}", x); };
   for (const auto* ops : {&v.estimate.prefill_ops, &v.estimate.decode_ops}) {
     for (const Row& r : rows_of(*ops, v.ceilings)) {
+      const OpTime ot = op_time(*r.op, v.ceilings);
+      const double n = static_cast<double>(r.op->count);
       t.rows.push_back({std::string(to_string(r.op->phase)), op_label(*r.op), unit_name(r.op->unit),
-                        std::to_string(r.op->count), fmt::format("{:.6g}", r.flops), fmt::format("{:.6g}", r.bytes),
-                        fmt::format("{:.6g}", r.op->intensity()), fmt::format("{:.6g}", r.time_s),
+                        std::to_string(r.op->count), num(r.flops), num(r.bytes), num(r.op->intensity()), num(r.time_s),
+                        num(n * ot.bound().value), ot.expected ? "expected" : "bound",
                         r.compute_bound ? "compute" : "memory"});
     }
   }
@@ -373,10 +381,21 @@ std::string roofline_csv(const RooflineView& v) {
     for (const CommOp& op : *comm) {
       const double n = static_cast<double>(op.count);
       t.rows.push_back({std::string(to_string(op.phase)), std::string(op.name), "link", std::to_string(op.count), "0",
-                        fmt::format("{:.6g}", n * op.bytes), "0", fmt::format("{:.6g}", n * op.time.value),
+                        num(n * op.bytes), "0", num(n * op.time.value), "", op.calibrated ? "expected" : "bound",
                         "communication"});
     }
   }
+  // The request's totals (per replica; TPOT empty without a decode step).
+  const char* basis = v.ceilings.expected ? "expected" : "bound";
+  auto total = [&](const char* name, std::optional<double> s, std::optional<double> bound_s) {
+    t.rows.push_back({"total", name, "s", "1", "", "", "", s ? num(*s) : "", bound_s ? num(*bound_s) : "", basis, ""});
+  };
+  const auto& e = v.estimate;
+  const bool decode = has_decode(v);
+  total("ttft", e.ttft.value, v.bound ? std::optional<double>(v.bound->ttft.value) : std::nullopt);
+  total("tpot", decode ? std::optional<double>(e.tpot.value) : std::nullopt,
+        decode && v.bound ? std::optional<double>(v.bound->tpot.value) : std::nullopt);
+  total("e2e", e.e2e.value, v.bound ? std::optional<double>(v.bound->e2e.value) : std::nullopt);
   return t.csv();
 }
 
