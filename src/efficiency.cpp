@@ -406,8 +406,11 @@ std::optional<Seconds> ExpectedTimes::gemm(CalibratedFamily f, const GemmCall& c
 std::optional<Seconds> ExpectedTimes::grouped_gemm(CalibratedFamily f, const GemmCall& c, double groups) const {
   const auto one = gemm(f, c);
   if (!one || groups <= 1) return one;
-  const double launch = (*params_[static_cast<int>(f)])[0] * kMicro;
-  return Seconds{launch + groups * (one->value - launch)};
+  // Paid once per fused kernel, not per expert: the GEMM's launch and, for formats that
+  // quantise their activations, the quantisation kernel's fixed cost (one pass over the tokens).
+  const std::vector<double>& p = *params_[static_cast<int>(f)];
+  const double fixed = (p[0] + (f == CalibratedFamily::gemm_bf16 ? 0.0 : p[5])) * kMicro;
+  return Seconds{fixed + groups * (one->value - fixed)};
 }
 
 std::optional<Seconds> ExpectedTimes::attention(Phase phase, const AttentionCall& c) const {

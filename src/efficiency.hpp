@@ -96,7 +96,8 @@ class ExpectedTimes {
 
   std::optional<Seconds> gemm(CalibratedFamily f, const GemmCall& c) const;
   /// `groups` GEMMs of the same shape in one kernel (a fused MoE layer's experts): the kernel's
-  /// fixed cost once, each group's remaining time in turn.
+  /// fixed cost (and the activation-quantisation kernel's, for quantised formats) once, each
+  /// group's remaining time in turn.
   std::optional<Seconds> grouped_gemm(CalibratedFamily f, const GemmCall& c, double groups) const;
   std::optional<Seconds> attention(Phase phase, const AttentionCall& c) const;
   std::optional<Seconds> collective(CalibratedFamily f, const CollectiveCall& c) const;

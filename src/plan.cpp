@@ -244,6 +244,40 @@ std::string cost_text(const Plan& p, bool usd) {
 
 }  // namespace
 
+namespace {
+
+/// Folds each plan that differs from an earlier one only by interchangeable formats (fp8 vs
+/// int8 weights or KV at the same cost) into that earlier one, which lists the alternatives.
+void group_equivalent_plans(std::vector<Plan>& plans, bool usd) {
+  std::vector<Plan> kept;
+  kept.reserve(plans.size());
+  for (Plan& p : plans) {
+    Plan* same = nullptr;
+    for (Plan& k : kept) {
+      if (k.gpu != p.gpu || k.tp != p.tp || k.pp != p.pp || k.replicas != p.replicas || k.batch != p.batch ||
+          k.risk != p.risk)
+        continue;
+      const double a = cost_of(k, usd), b = cost_of(p, usd);
+      if (std::abs(a - b) <= 0.005 * std::max(a, b)) {
+        same = &k;
+        break;
+      }
+    }
+    if (!same) {
+      kept.push_back(std::move(p));
+      continue;
+    }
+    auto& w = same->equivalent_weights;
+    if (p.weights.name != same->weights.name && std::find(w.begin(), w.end(), p.weights.name) == w.end())
+      w.push_back(p.weights.name);
+    auto& kv = same->equivalent_kv;
+    if (p.kv_dtype != same->kv_dtype && std::find(kv.begin(), kv.end(), p.kv_dtype) == kv.end()) kv.push_back(p.kv_dtype);
+  }
+  plans = std::move(kept);
+}
+
+}  // namespace
+
 PlanResult make_plan(const ModelSpec& m, const PlanRequest& r) {
   if (r.gpus.empty()) throw InputError({}, "--gpu", "no GPU to plan for");
   if (r.max_gpus < 1 || r.max_gpus > 4096) throw InputError({}, "--max-gpus", "must be between 1 and 4096");
@@ -308,15 +342,19 @@ PlanResult make_plan(const ModelSpec& m, const PlanRequest& r) {
     plans.erase(plans.begin() + static_cast<std::ptrdiff_t>(best));
     plans.insert(plans.begin(), winner);
   }
+  result.recommended_above_cheaper = best != 0;
+  const std::size_t feasible = plans.size();
+  const Plan cheaper = plans.size() > 1 ? plans[1] : plans.front();  // the cheapest, when moved down
+  group_equivalent_plans(plans, usd);
   const Plan& w = plans.front();
   std::string why = fmt::format("{} x {} (TP {} x PP {} x {} replica{}), {} weights, {} KV, batch {}: {}", w.gpus(),
                                 r.gpus[w.gpu].name, w.tp, w.pp, w.replicas, w.replicas == 1 ? "" : "s", w.weights.name,
                                 to_string(w.kv_dtype), w.batch, cost_text(w, usd));
   if (best == 0) {
-    why += fmt::format(", the cheapest of {} feasible plans", plans.size());
+    why += fmt::format(", the cheapest of {} feasible plans", feasible);
   } else {
     why += fmt::format(", {:.1f}% above the cheapest ({} weights, {} KV) but with lower quality risk",
-                       100 * (cost_of(w, usd) / cheapest - 1), plans[1].weights.name, to_string(plans[1].kv_dtype));
+                       100 * (cost_of(w, usd) / cheapest - 1), cheaper.weights.name, to_string(cheaper.kv_dtype));
   }
   why += fmt::format("; TTFT {}, TPOT {}, {:.0f} tokens/s; {}", ms(w.ttft), ms(w.tpot), w.throughput_tokens_per_s,
                      quality_note(w.risk));

@@ -63,6 +63,10 @@ struct Plan {
   double gpu_hours_per_mtok = 0;       ///< GPUs × hours to generate a million tokens
   std::optional<double> usd_per_mtok;  ///< when the GPU file has usd_per_hour
   QualityRisk risk = QualityRisk::baseline;
+  /// Other weight formats and KV types that give the same plan (same GPUs, layout, batch and
+  /// quality risk, cost within 0.5 %): fp8 and int8 on a GPU with both, listed once.
+  std::vector<std::string> equivalent_weights;
+  std::vector<DType> equivalent_kv;
 
   std::int64_t gpus() const { return tp * pp * replicas; }
 };
@@ -88,6 +92,9 @@ struct PlanResult {
   bool cost_in_usd = false;             ///< every GPU searched has a price
   bool int4_fallback = false;           ///< int4 considered because nothing else fits
   std::string why;                      ///< one line: why the first plan wins
+  /// The first plan costs more than the second: it was moved up for its lower quality risk
+  /// (within the cost tolerance). Said next to the table.
+  bool recommended_above_cheaper = false;
 };
 
 /// Searches; throws InputError for an impossible request (no GPU, a limit out of range).

@@ -275,6 +275,12 @@ TEST_CASE("a fused MoE kernel pays its fixed cost once for all its experts") {
   const double single = e.gemm(CalibratedFamily::gemm_bf16, one)->value;
   CHECK(e.grouped_gemm(CalibratedFamily::gemm_bf16, one, 8)->value == doctest::Approx(launch + 8 * (single - launch)));
   CHECK(e.grouped_gemm(CalibratedFamily::gemm_bf16, one, 1)->value == doctest::Approx(single));
+  // A quantised format also quantises the tokens' activations once for all experts: the GEMM's
+  // launch_us (p[0]) and the quantisation kernel's quantise_us (p[5]) are both paid once.
+  const auto& q = *e.params(CalibratedFamily::gemm_fp8);
+  const double fixed = (q[0] + q[5]) * 1e-6;
+  const double single8 = e.gemm(CalibratedFamily::gemm_fp8, one)->value;
+  CHECK(e.grouped_gemm(CalibratedFamily::gemm_fp8, one, 8)->value == doctest::Approx(fixed + 8 * (single8 - fixed)));
 }
 
 TEST_CASE("formats without measured kernels borrow the nearest fit") {

@@ -22,6 +22,32 @@ std::string kv_name(DType t) { return std::string(to_string(t)); }
 
 std::string gpu_name(const PlanView& v, std::size_t i) { return v.request.gpus[i].name; }
 
+/// The format and its interchangeable alternatives: "fp8|int8".
+std::string weights_text(const Plan& p) {
+  std::string s = p.weights.name;
+  for (const auto& w : p.equivalent_weights) s += "|" + w;
+  return s;
+}
+std::string kv_text(const Plan& p) {
+  std::string s = kv_name(p.kv_dtype);
+  for (DType d : p.equivalent_kv) s += "|" + kv_name(d);
+  return s;
+}
+
+/// Under the table: what "fp8|int8" means, and why row 1 may cost more than row 2.
+std::string ranking_note(const PlanView& v, const char* indent) {
+  std::string out;
+  bool grouped = false;
+  for (std::size_t i = 0; i < v.result.plans.size() && i < v.top; ++i)
+    grouped = grouped || !v.result.plans[i].equivalent_weights.empty() || !v.result.plans[i].equivalent_kv.empty();
+  if (grouped)
+    out += std::string(indent) + "a|b: interchangeable formats, the same plan within 0.5% of its cost (the first is the one shown)\n";
+  if (v.result.recommended_above_cheaper)
+    out += std::string(indent) + "1*: ranked first although row 2 is cheaper: lower quality risk within --cost-tolerance " +
+           fmt::format("{:g}%", 100 * v.request.cost_tolerance) + "\n";
+  return out;
+}
+
 Table plans_table(const PlanView& v) {
   Table t;
   t.headers = {"#", "GPU", "GPUs", "TP", "PP", "replicas", "weights", "KV", "batch", "GiB/GPU", "TTFT", "TPOT",
@@ -30,8 +56,9 @@ Table plans_table(const PlanView& v) {
   const auto& plans = v.result.plans;
   for (std::size_t i = 0; i < plans.size() && i < v.top; ++i) {
     const Plan& p = plans[i];
-    t.rows.push_back({std::to_string(i + 1), gpu_name(v, p.gpu), std::to_string(p.gpus()), std::to_string(p.tp),
-                      std::to_string(p.pp), std::to_string(p.replicas), p.weights.name, kv_name(p.kv_dtype),
+    t.rows.push_back({std::to_string(i + 1) + (i == 0 && v.result.recommended_above_cheaper ? "*" : ""),
+                      gpu_name(v, p.gpu), std::to_string(p.gpus()), std::to_string(p.tp),
+                      std::to_string(p.pp), std::to_string(p.replicas), weights_text(p), kv_text(p),
                       std::to_string(p.batch), gib(p.per_gpu_memory), ms_text(p.ttft), ms_text(p.tpot),
                       fmt::format("{:.0f}", p.throughput_tokens_per_s), fmt::format("{:.3f}", cost_value(v.result, p)),
                       std::string(quality_note(p.risk))});
@@ -146,6 +173,7 @@ nlohmann::ordered_json plan_json(const PlanView& v) {
   j["feasible_plans"] = res.plans.size();
   j["int4_fallback"] = res.int4_fallback;
   j["why"] = res.why;
+  j["recommended_above_cheaper"] = res.recommended_above_cheaper;
   j["plans"] = nlohmann::ordered_json::array();
   for (std::size_t i = 0; i < res.plans.size() && i < v.top; ++i) {
     const Plan& p = res.plans[i];
@@ -157,6 +185,8 @@ nlohmann::ordered_json plan_json(const PlanView& v) {
                                  {"replicas", p.replicas},
                                  {"precision", p.weights.name},
                                  {"kv_dtype", kv_name(p.kv_dtype)},
+                                 {"equivalent_precisions", p.equivalent_weights},
+                                 {"equivalent_kv_dtypes", nlohmann::ordered_json::array()},
                                  {"batch", p.batch},
                                  {"per_gpu_bytes", p.per_gpu_memory.value},
                                  {"budget_per_gpu_bytes", p.budget_per_gpu.value},
@@ -165,6 +195,7 @@ nlohmann::ordered_json plan_json(const PlanView& v) {
                                  {"e2e_s", p.e2e.value},
                                  {"throughput_tokens_per_s", p.throughput_tokens_per_s},
                                  {"gpu_hours_per_million_tokens", p.gpu_hours_per_mtok}};
+    for (DType d : p.equivalent_kv) pj["equivalent_kv_dtypes"].push_back(kv_name(d));
     if (p.usd_per_mtok) pj["usd_per_million_tokens"] = *p.usd_per_mtok;
     pj["quality"] = std::string(quality_note(p.risk));
     pj["memory_command"] = memory_command(v, p);
@@ -198,6 +229,7 @@ std::string plan_text(const PlanView& v) {
     out += "\n  no plan fits and meets the targets\n";
   } else {
     out += "\n" + plans_table(v).text("  ");
+    out += ranking_note(v, "  ");
     out += "\n  recommended: " + res.why + "\n";
     out += "  check it: " + memory_command(v, res.plans.front()) + "\n";
     out += "            " + roofline_command(v, res.plans.front()) + "\n";
@@ -219,6 +251,7 @@ std::string plan_markdown(const PlanView& v) {
     out += "No plan fits and meets the targets.\n";
   } else {
     out += plans_table(v).markdown();
+    out += ranking_note(v, "\n");
     out += "\n**Recommended:** " + res.why + "\n\n`" + memory_command(v, res.plans.front()) + "`\n";
   }
   const auto summary = summarize(res);
