@@ -110,81 +110,154 @@ DeploymentFile deployment_from_yaml(const Node& root, const std::string& source)
     if (is_path) value = relative_to(source, value);
   };
 
-  name_or_path("model", d.model, d.model_is_path);
-  name_or_path("gpu", d.gpu, d.gpu_is_path);
-  if (const Node* n = get(r, "gpus")) d.gpus = as_int(*n, "gpus", 1, 1'000'000);
-  if (const Node* n = get(r, "tp")) {
-    d.tp = as_int(*n, "tp", 1, 4096);
-    d.tp_given = true;
-  }
-  if (const Node* n = get(r, "pp")) d.pp = as_int(*n, "pp", 1, 4096);
-  if (const Node* n = get(r, "precision")) d.precision = as_enum(*n, "precision", weight_format_names());
-  if (const Node* n = get(r, "kv_dtype")) {
-    std::vector<std::string> allowed = {"auto"};
-    for (const auto& k : kv_dtype_names()) allowed.push_back(k);
-    d.kv_dtype = as_enum(*n, "kv_dtype", allowed);
-  }
-  if (const Node* n = get(r, "memory_utilization")) {
-    d.memory_utilization = as_number(*n, "memory_utilization", 0.0, 1.0);
-    if (d.memory_utilization <= 0.0) fail(*n, "memory_utilization", "must be in (0, 1], got " + n->scalar);
-  }
-  if (const Node* n = get(r, "overhead")) d.overhead = Bytes{as_size(*n, "overhead", 0, 64 * kGiB)};
-  if (const Node* n = get(r, "attention"))
-    d.attention = as_enum(*n, "attention", {"flash", "naive"}) == "flash" ? AttentionImpl::flash
-                                                                          : AttentionImpl::naive;
-  if (const Node* n = get(r, "prefill_chunk")) d.prefill_chunk = as_int(*n, "prefill_chunk", 0, 100'000'000);
-  if (const Node* n = get(r, "block_size")) d.block_size = as_int(*n, "block_size", 1, 4096);
-  if (const Node* n = get(r, "max_model_len")) d.max_model_len = as_int(*n, "max_model_len", 1, 1'000'000'000);
+  // Every error of the file, in line order, as compilers report them: each field is read on its
+  // own, a bad one is recorded and the rest still read.
+  std::vector<InputError> errors;
+  auto attempt = [&](auto&& read) {
+    try {
+      read();
+    } catch (const InputError& e) {
+      errors.push_back(e);
+    }
+  };
+  // vLLM's engine arguments where ridge has its own name: answered with ridge's.
+  auto vllm_name = [](const std::string& key) -> std::string {
+    static const std::pair<const char*, const char*> names[] = {
+        {"tensor_parallel_size", "tp"},        {"pipeline_parallel_size", "pp"},
+        {"kv_cache_dtype", "kv_dtype"},        {"quantization", "precision"},
+        {"gpu_memory_utilization", "memory_utilization"}, {"max_num_seqs", "workload.batch"},
+        {"max_num_batched_tokens", "prefill_chunk"},      {"dtype", "precision"},
+        {"model_len", "max_model_len"},
+    };
+    for (const auto& [vllm, ours] : names)
+      if (key == vllm) return std::string("vLLM's ") + vllm + " is ridge's " + ours;
+    return {};
+  };
 
-  {
+  attempt([&] { name_or_path("model", d.model, d.model_is_path); });
+  attempt([&] { name_or_path("gpu", d.gpu, d.gpu_is_path); });
+  attempt([&] {
+    if (const Node* n = get(r, "gpus")) d.gpus = as_int(*n, "gpus", 1, 1'000'000);
+  });
+  attempt([&] {
+    if (const Node* n = get(r, "tp")) {
+      d.tp = as_int(*n, "tp", 1, 4096);
+      d.tp_given = true;
+    }
+  });
+  attempt([&] {
+    if (const Node* n = get(r, "pp")) d.pp = as_int(*n, "pp", 1, 4096);
+  });
+  attempt([&] {
+    if (const Node* n = get(r, "precision")) d.precision = as_enum(*n, "precision", weight_format_names());
+  });
+  attempt([&] {
+    if (const Node* n = get(r, "kv_dtype")) {
+      std::vector<std::string> allowed = {"auto"};
+      for (const auto& k : kv_dtype_names()) allowed.push_back(k);
+      d.kv_dtype = as_enum(*n, "kv_dtype", allowed);
+    }
+  });
+  attempt([&] {
+    if (const Node* n = get(r, "memory_utilization")) {
+      d.memory_utilization = as_number(*n, "memory_utilization", 0.0, 1.0);
+      if (d.memory_utilization <= 0.0) fail(*n, "memory_utilization", "must be in (0, 1], got " + n->scalar);
+    }
+  });
+  attempt([&] {
+    if (const Node* n = get(r, "overhead")) d.overhead = Bytes{as_size(*n, "overhead", 0, 64 * kGiB)};
+  });
+  attempt([&] {
+    if (const Node* n = get(r, "attention"))
+      d.attention = as_enum(*n, "attention", {"flash", "naive"}) == "flash" ? AttentionImpl::flash
+                                                                            : AttentionImpl::naive;
+  });
+  attempt([&] {
+    if (const Node* n = get(r, "prefill_chunk")) d.prefill_chunk = as_int(*n, "prefill_chunk", 0, 100'000'000);
+  });
+  attempt([&] {
+    if (const Node* n = get(r, "block_size")) d.block_size = as_int(*n, "block_size", 1, 4096);
+  });
+  attempt([&] {
+    if (const Node* n = get(r, "max_model_len")) d.max_model_len = as_int(*n, "max_model_len", 1, 1'000'000'000);
+  });
+
+  attempt([&] {
     MapReader w(need(r, "workload"), "workload");
-    d.workload.prompt_tokens = as_int(need(w, "prompt_tokens"), w.field("prompt_tokens"), 1, 1'000'000'000);
-    d.workload.gen_tokens = as_int(need(w, "gen_tokens"), w.field("gen_tokens"), 1, 1'000'000'000);
-    const Node* batch = get(w, "batch");
-    const Node* concurrency = get(w, "concurrency");
-    if (batch && concurrency)
-      fail(*concurrency, w.field("concurrency"),
-           "give batch (sequences per replica) or concurrency (sequences across all replicas), not both");
-    if (batch) d.workload.batch = as_int(*batch, w.field("batch"), 1, 10'000'000);
-    if (concurrency) d.workload.concurrency = as_int(*concurrency, w.field("concurrency"), 1, 10'000'000);
-    w.finish();
-  }
+    attempt([&] { d.workload.prompt_tokens = as_int(need(w, "prompt_tokens"), w.field("prompt_tokens"), 1, 1'000'000'000); });
+    attempt([&] { d.workload.gen_tokens = as_int(need(w, "gen_tokens"), w.field("gen_tokens"), 1, 1'000'000'000); });
+    attempt([&] {
+      const Node* batch = get(w, "batch");
+      const Node* concurrency = get(w, "concurrency");
+      if (batch && concurrency)
+        fail(*concurrency, w.field("concurrency"),
+             "give batch (sequences per replica) or concurrency (sequences across all replicas), not both");
+      if (batch) d.workload.batch = as_int(*batch, w.field("batch"), 1, 10'000'000);
+      if (concurrency) d.workload.concurrency = as_int(*concurrency, w.field("concurrency"), 1, 10'000'000);
+    });
+    for (auto& e : w.unknown_keys(vllm_name)) errors.push_back(std::move(e));
+  });
 
-  if (const Node* n = get(r, "slo")) {
+  attempt([&] {
+    const Node* n = get(r, "slo");
+    if (!n) return;
     MapReader s(*n, "slo");
     // 1 ns .. 1 day: any latency target a person would write.
-    if (const Node* t = get(s, "ttft"))
-      d.slo.ttft = Seconds{as_quantity(*t, s.field("ttft"), QuantityKind::duration, 1e-9, 86400)};
-    if (const Node* t = get(s, "tpot"))
-      d.slo.tpot = Seconds{as_quantity(*t, s.field("tpot"), QuantityKind::duration, 1e-9, 86400)};
-    if (const Node* t = get(s, "min_throughput"))
-      d.slo.min_throughput_tokens_per_s =
-          as_quantity(*t, s.field("min_throughput"), QuantityKind::token_rate, 1e-6, 1e12);
-    if (const Node* t = get(s, "min_memory_headroom"))
-      d.slo.min_memory_headroom = as_number(*t, s.field("min_memory_headroom"), 0.0, 0.99);
-    s.finish();
-  }
+    attempt([&] {
+      if (const Node* t = get(s, "ttft"))
+        d.slo.ttft = Seconds{as_quantity(*t, s.field("ttft"), QuantityKind::duration, 1e-9, 86400)};
+    });
+    attempt([&] {
+      if (const Node* t = get(s, "tpot"))
+        d.slo.tpot = Seconds{as_quantity(*t, s.field("tpot"), QuantityKind::duration, 1e-9, 86400)};
+    });
+    attempt([&] {
+      if (const Node* t = get(s, "min_throughput"))
+        d.slo.min_throughput_tokens_per_s =
+            as_quantity(*t, s.field("min_throughput"), QuantityKind::token_rate, 1e-6, 1e12);
+    });
+    attempt([&] {
+      if (const Node* t = get(s, "min_memory_headroom"))
+        d.slo.min_memory_headroom = as_number(*t, s.field("min_memory_headroom"), 0.0, 0.99);
+    });
+    for (auto& e : s.unknown_keys()) errors.push_back(std::move(e));
+  });
 
-  if (const Node* n = get(r, "rules")) {
+  attempt([&] {
+    const Node* n = get(r, "rules");
+    if (!n) return;
     MapReader rr(*n, "rules");
-    if (const Node* f = get(rr, "fail_on")) d.fail_on = severity_of(as_enum(*f, rr.field("fail_on"), severity_names()));
-    if (const Node* sev = get(rr, "severity")) {
+    attempt([&] {
+      if (const Node* f = get(rr, "fail_on")) d.fail_on = severity_of(as_enum(*f, rr.field("fail_on"), severity_names()));
+    });
+    attempt([&] {
+      const Node* sev = get(rr, "severity");
+      if (!sev) return;
       if (!sev->is_map()) fail(*sev, rr.field("severity"), "expected a map of rule: error|warning|notice|off");
       const std::vector<std::string> ids = rule_ids();
       for (const auto& [key, value] : sev->entries) {
-        const std::string field = "rules.severity." + key.scalar;
-        bool known = false;
-        for (const auto& id : ids) known = known || id == key.scalar;
-        if (!known)
-          fail(key, field, "unknown rule" + did_you_mean(key.scalar, ids) + "; rules: " + join(ids));
-        d.where[field] = key.where;
-        const std::string level = as_enum(value, field, {"error", "warning", "notice", "off"});
-        d.severity[key.scalar] = level == "off" ? std::nullopt : std::optional<Severity>(severity_of(level));
+        attempt([&] {
+          const std::string field = "rules.severity." + key.scalar;
+          bool known = false;
+          for (const auto& id : ids) known = known || id == key.scalar;
+          if (!known) fail(key, field, "unknown rule" + did_you_mean(key.scalar, ids) + "; rules: " + join(ids));
+          d.where[field] = key.where;
+          const std::string level = as_enum(value, field, {"error", "warning", "notice", "off"});
+          d.severity[key.scalar] = level == "off" ? std::nullopt : std::optional<Severity>(severity_of(level));
+        });
       }
-    }
-    rr.finish();
+    });
+    for (auto& e : rr.unknown_keys()) errors.push_back(std::move(e));
+  });
+  for (auto& e : r.unknown_keys(vllm_name)) errors.push_back(std::move(e));
+
+  if (!errors.empty()) {
+    std::stable_sort(errors.begin(), errors.end(), [](const InputError& a, const InputError& b) {
+      return std::tie(a.where().line, a.where().column) < std::tie(b.where().line, b.where().column);
+    });
+    if (errors.size() == 1) throw errors.front();
+    throw InputErrors(std::move(errors));
   }
-  r.finish();
   return d;
 }
 

@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace ridge {
 
@@ -43,6 +44,17 @@ class InputError : public std::runtime_error {
   Location where_;
   std::string field_;
   std::string message_;
+};
+
+/// Several input errors of one file, in line order (as compilers report them): what() and the
+/// accessors are the first one's, so a caller that shows one error shows the first.
+class InputErrors : public InputError {
+ public:
+  explicit InputErrors(std::vector<InputError> all) : InputError(all.front()), all_(std::move(all)) {}
+  const std::vector<InputError>& all() const { return all_; }
+
+ private:
+  std::vector<InputError> all_;
 };
 
 }  // namespace ridge

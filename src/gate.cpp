@@ -316,6 +316,13 @@ std::vector<Finding> check_file(const std::string& path, std::optional<Severity>
     if (!fail_on && d.fail_on) level = *d.fail_on;
     if (follow_paths || (!d.model_is_path && !d.gpu_is_path)) out = check_deployment(d, basis);
     if (ignored) out.push_back(std::move(*ignored));
+  } catch (const InputErrors& all) {
+    std::vector<Finding> each;
+    for (const InputError& e : all.all()) {
+      invalid(e.where(), e.field(), e.message());
+      each.push_back(std::move(out.front()));
+    }
+    out = std::move(each);
   } catch (const InputError& e) {
     invalid(e.where(), e.field(), e.message());
   } catch (const OverflowError& e) {

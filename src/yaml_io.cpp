@@ -237,11 +237,21 @@ const Node& MapReader::required(std::string_view key) {
 }
 
 void MapReader::finish() const {
+  const auto unknown = unknown_keys();
+  if (!unknown.empty()) throw unknown.front();
+}
+
+std::vector<InputError> MapReader::unknown_keys(const std::function<std::string(const std::string&)>& hint) const {
+  std::vector<InputError> out;
   for (const auto& [key, value] : node_.entries) {
     bool known = false;
     for (const auto& k : known_) known = known || (k == key.scalar);
-    if (!known) fail(key, field(key.scalar), "unknown field" + did_you_mean(key.scalar, known_));
+    if (known) continue;
+    std::string message = hint ? hint(key.scalar) : std::string();
+    if (message.empty()) message = "unknown field" + did_you_mean(key.scalar, known_);
+    out.emplace_back(key.where, field(key.scalar), message);
   }
+  return out;
 }
 
 void fail(const Node& at, const std::string& field, const std::string& message) {

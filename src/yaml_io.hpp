@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -74,6 +75,9 @@ class MapReader {
 
   /// Throws for the first key that was never asked for.
   void finish() const;
+  /// Every key that was never asked for, as errors in document order; `hint(key)` may replace
+  /// the default message ("unknown field (did you mean ...)") for a key it recognises.
+  std::vector<InputError> unknown_keys(const std::function<std::string(const std::string&)>& hint = {}) const;
 
  private:
   const Node& node_;

@@ -330,6 +330,12 @@ contains "$tmp/out" "h100-sxm,NVIDIA H100 SXM5 80GB,85520809984,3350000000000,98
 expect 0 "plan csv" -- plan -m llama-3.1-8b -g h100-sxm -f csv --top 1
 contains "$tmp/out" "rank,gpu,gpus,tp,pp,replicas,weights,kv_dtype,batch,per_gpu_bytes,budget_per_gpu_bytes,ttft_s,tpot_s" "plan csv in base units"
 
+# check: every error of a file at once, in line order
+expect 2 "check reports every input error of a file" -- check "$src/tests/data/bad/deploy-many-errors.yaml"
+[ "$(grep -c '^ridge: error: ' "$tmp/err")" -eq 5 ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: five errors, one line each"; }
+contains "$tmp/err" "deploy-many-errors.yaml:3:1: tensor_parallel_size: vLLM's tensor_parallel_size is ridge's tp" "vLLM's name answered with ridge's"
+contains "$tmp/err" "deploy-many-errors.yaml:9:13: slo.ttft" "the last error of the file too"
+
 # predict: single operators
 expect 0 "predict one gemm" -- predict -g h100-sxm gemm --m 16 --n 4096 --k 4096 --dtype bf16
 contains "$tmp/out" "   bf16  16  4096  4096    0.5426" "gemm bound: its 33,816,576 B fit H100's 50 MiB L2, so 2 x 16 x 4096^2 FLOP / 989.4 TFLOP/s"

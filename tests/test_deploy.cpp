@@ -123,7 +123,27 @@ TEST_CASE("deployment file: strict scalars") {
         "deploy/d.yaml:4:13: slo.ttft: expected a duration with a unit (ns, us, ms, s), found \"5\"");
   CHECK(error_of(head + "model: gpt2\n") == "deploy/d.yaml:4:1: model: duplicate key (first given at line 1)");
   CHECK(error_of(head + "slo: [1, 2]\n") == "deploy/d.yaml:4:6: slo: expected a map of fields");
-  CHECK(error_of("model: \"\"\ngpu: l4\n") == "deploy/d.yaml:1:8: model: a value is required");
+  CHECK(error_of("model: \"\"\ngpu: l4\nworkload: {prompt_tokens: 1, gen_tokens: 1}\n") ==
+        "deploy/d.yaml:1:8: model: a value is required");
+  // A quoted number is the number (YAML writers quote freely), in every file alike.
+  CHECK(parse(head + "tp: \"2\"\n").tp == 2);
+}
+
+TEST_CASE("deployment file: every error of the file, in line order, and vLLM's names answered with ridge's") {
+  std::vector<std::string> messages;
+  try {
+    parse("model: gpt2\ngpu: l4\ntensor_parallel_size: 2\ntp: 0\nworkload:\n  prompt_tokens: 100\n"
+          "  gen_tokens: -1\n  max_num_seqs: 8\nslo: {ttft: 500ms}\n");
+    FAIL("no error");
+  } catch (const InputErrors& e) {
+    for (const InputError& one : e.all()) messages.push_back(one.what());
+  }
+  CHECK(messages == std::vector<std::string>{
+                        "deploy/d.yaml:3:1: tensor_parallel_size: vLLM's tensor_parallel_size is ridge's tp",
+                        "deploy/d.yaml:4:5: tp: 0 is out of range; expected 1 to 4096",
+                        "deploy/d.yaml:7:15: workload.gen_tokens: -1 is out of range; expected 1 to 1000000000",
+                        "deploy/d.yaml:8:3: workload.max_num_seqs: vLLM's max_num_seqs is ridge's workload.batch",
+                        "deploy/d.yaml:9:13: slo.ttft: \"500ms\": put one space between number and unit, e.g. \"500 ms\""});
 }
 
 TEST_CASE("deployment bad inputs: one located message each") {
