@@ -117,6 +117,7 @@ class HfReader {
                        list.size() == 1 ? std::string("missing") : "missing; a config needs one of " + join(list));
     }
     m_.field_locations[ridge_field] = n->where;
+    if (key != ridge_field) m_.field_keys[ridge_field] = key;
     return as_int(*n, key, min, max);
   }
 

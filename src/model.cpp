@@ -66,13 +66,13 @@ std::vector<LayerSpec> repeat_layout(const std::vector<LayerSpec>& pattern, std:
 
 void validate_model(const ModelSpec& m) {
   auto bad = [&](const std::string& field, const std::string& message) {
-    throw InputError(m.location_of(field), field, message);
+    throw InputError(m.location_of(field), m.key_of(field), message);
   };
   if (!m.mla && m.heads % m.kv_heads != 0)
-    bad("kv_heads", std::to_string(m.kv_heads) + " does not divide heads (" +
+    bad("kv_heads", std::to_string(m.kv_heads) + " does not divide " + m.key_of("heads") + " (" +
                         std::to_string(m.heads) + ")");
   if (m.kv_heads > m.heads)
-    bad("kv_heads", std::to_string(m.kv_heads) + " exceeds heads (" + std::to_string(m.heads) + ")");
+    bad("kv_heads", std::to_string(m.kv_heads) + " exceeds " + m.key_of("heads") + " (" + std::to_string(m.heads) + ")");
   if (m.layer_specs.size() != static_cast<std::size_t>(m.layers))
     bad("layout", "describes " + std::to_string(m.layer_specs.size()) + " layers; the model has " +
                       std::to_string(m.layers));

@@ -103,6 +103,9 @@ struct ModelSpec {
   /// Where each field was given, for messages about values that are fine alone but not with
   /// the options chosen (e.g. heads not divisible by --tp).
   std::map<std::string, Location> field_locations;
+  /// The key the file used for a field when it is not ridge's name (an HF config's
+  /// "num_key_value_heads" for kv_heads): messages name what the user wrote.
+  std::map<std::string, std::string> field_keys;
 
   /// Layer `i` (0-based).
   const LayerSpec& layer(std::int64_t i) const { return layer_specs[static_cast<std::size_t>(i)]; }
@@ -110,6 +113,10 @@ struct ModelSpec {
   std::int64_t moe_layer_count() const;
   /// Any sliding or chunked layer.
   bool has_local_attention() const;
+  std::string key_of(const std::string& field) const {
+    auto it = field_keys.find(field);
+    return it == field_keys.end() ? field : it->second;
+  }
   Location location_of(const std::string& field) const {
     auto it = field_locations.find(field);
     return it == field_locations.end() ? Location{source, 0, 0} : it->second;

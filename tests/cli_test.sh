@@ -337,6 +337,12 @@ contains "$tmp/out" "rank,gpu,gpus,tp,pp,replicas,weights,kv_dtype,batch,per_gpu
 contains "$tmp/err" "deploy-many-errors.yaml:3:1: tensor_parallel_size: vLLM's tensor_parallel_size is ridge's tp" "vLLM's name answered with ridge's"
 contains "$tmp/err" "deploy-many-errors.yaml:9:13: slo.ttft" "the last error of the file too"
 
+# An HF config's error names the key the user wrote, at its line and column
+mkdir -p "$tmp/hf"
+printf '{\n  "model_type": "llama",\n  "hidden_size": 4096,\n  "intermediate_size": 14336,\n  "num_hidden_layers": 32,\n  "num_attention_heads": 32,\n  "num_key_value_heads": 5,\n  "vocab_size": 128256,\n  "max_position_embeddings": 8192\n}\n' >"$tmp/hf/config.json"
+expect 2 "HF config: a relation between fields" -- memory -m "$tmp/hf" -g h100-sxm
+contains "$tmp/err" "config.json:7:26: num_key_value_heads: 5 does not divide num_attention_heads (32)" "the HF name, not ridge's kv_heads"
+
 # predict: single operators
 expect 0 "predict one gemm" -- predict -g h100-sxm gemm --m 16 --n 4096 --k 4096 --dtype bf16
 contains "$tmp/out" "   bf16  16  4096  4096    0.5426" "gemm bound: its 33,816,576 B fit H100's 50 MiB L2, so 2 x 16 x 4096^2 FLOP / 989.4 TFLOP/s"
