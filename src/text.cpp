@@ -1,6 +1,7 @@
 #include "text.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <cctype>
 
 namespace ridge {
@@ -116,6 +117,77 @@ std::string double_quoted(std::string_view s) {
     else out += ch;
   }
   return out + "\"";
+}
+
+std::size_t utf8_at(std::string_view s, std::size_t i, char32_t& cp) {
+  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  const unsigned char c = b(0);
+  std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  cp = n == 1 ? c : n == 2 ? (c & 0x1F) : n == 3 ? (c & 0x0F) : (c & 0x07);
+  for (std::size_t k = 1; k < n; ++k) {
+    if ((b(k) & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (b(k) & 0x3F);
+  }
+  const char32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < min[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return n;
+}
+
+std::string xml_escaped(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size();) {
+    char32_t cp = 0;
+    const std::size_t n = utf8_at(s, i, cp);
+    if (n == 0) {
+      out += "\uFFFD";
+      ++i;
+      continue;
+    }
+    if (n > 1) {
+      out.append(s.substr(i, n));
+      i += n;
+      continue;
+    }
+    const char ch = s[i++];
+    const auto u = static_cast<unsigned char>(ch);
+    if (ch == '&') out += "&amp;";
+    else if (ch == '<') out += "&lt;";
+    else if (ch == '>') out += "&gt;";
+    else if (ch == '"') out += "&quot;";
+    else if (ch == '\'') out += "&#39;";
+    else if ((u < 0x20 && ch != '\t' && ch != '\n') || u == 0x7f) out += "\uFFFD";
+    else out += ch;
+  }
+  return out;
+}
+
+std::string one_line(std::string_view s) {
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size();) {
+    char32_t cp = 0;
+    const std::size_t n = utf8_at(s, i, cp);
+    const auto u = static_cast<unsigned char>(s[i]);
+    if (n == 0 || (n == 1 && (u < 0x20 || u == 0x7f))) {
+      ((out += "\\x") += hex[u >> 4]) += hex[u & 15];
+      ++i;
+      continue;
+    }
+    // C1 controls (U+0080..U+009F, two bytes C2 80..C2 9F) act as terminal escapes too.
+    if (n == 2 && u == 0xC2 && static_cast<unsigned char>(s[i + 1]) < 0xA0) {
+      out += "\\u00";
+      out += hex[static_cast<unsigned char>(s[i + 1]) >> 4];
+      out += hex[static_cast<unsigned char>(s[i + 1]) & 15];
+      i += 2;
+      continue;
+    }
+    out.append(s.substr(i, n));
+    i += n;
+  }
+  return out;
 }
 
 }  // namespace ridge

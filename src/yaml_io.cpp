@@ -260,6 +260,16 @@ void fail(const Node& at, const std::string& field, const std::string& message) 
 
 std::string as_string(const Node& n, const std::string& field) {
   if (n.kind != Node::Kind::scalar) fail(n, field, "expected a text value");
+  // Names reach terminals, CI logs, CSV, JSON, Markdown and SVG: no control characters (a
+  // newline would forge a line of a log) and only valid UTF-8.
+  for (std::size_t i = 0; i < n.scalar.size();) {
+    char32_t cp = 0;
+    const std::size_t len = utf8_at(n.scalar, i, cp);
+    if (len == 0) fail(n, field, "is not valid UTF-8 (byte " + std::to_string(i + 1) + ")");
+    if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0))
+      fail(n, field, "holds a control character (" + one_line(n.scalar.substr(i, len)) + "); write plain text");
+    i += len;
+  }
   return n.scalar;
 }
 

@@ -343,6 +343,25 @@ printf '{\n  "model_type": "llama",\n  "hidden_size": 4096,\n  "intermediate_siz
 expect 2 "HF config: a relation between fields" -- memory -m "$tmp/hf" -g h100-sxm
 contains "$tmp/err" "config.json:7:26: num_key_value_heads: 5 does not divide num_attention_heads (32)" "the HF name, not ridge's kv_heads"
 
+# Untrusted text: no escape or newline from a file reaches a terminal, a log, Markdown or SVG
+sed 's/^display_name: .*/display_name: "evil\\e]0;pwned\\a\\n::stop-commands::x"/' "$src/models/llama-3.1-8b.yaml" >"$tmp/evil-model.yaml"
+expect 2 "control characters in a name are refused" -- memory -m "$tmp/evil-model.yaml" -g h100-sxm
+contains "$tmp/err" "display_name: holds a control character (\x1b); write plain text" "the escape shown, not sent"
+printf 'model: llama-3.1-8b\ngpu: h100-sxm\n"\\n::stop-commands::x\\n": 1\nworkload: {prompt_tokens: 1, gen_tokens: 1}\n' >"$tmp/evil-key.yaml"
+expect 2 "a key with newlines stays on one error line" -- check "$tmp/evil-key.yaml"
+contains "$tmp/err" '\x0a::stop-commands::x\x0a: unknown field' "newlines in a key shown as \x0a"
+mkdir -p "$tmp/a\`b"
+cp "$src/examples/deploy/llama-70b-2xh100.yaml" "$tmp/a\`b/d.yaml"
+"$ridge" check "$tmp/a\`b/d.yaml" -f markdown >"$tmp/out" 2>"$tmp/err"
+contains "$tmp/out" '| `` ' "a backtick in a path: a double-backtick code span"
+expect 2 "--plot writes SVG only" -- roofline -m llama-3.1-8b -g h100-sxm --plot "$tmp/x.png"
+contains "$tmp/err" "the plot is SVG: name the file .svg" "--plot x.png refused with the way to a PNG"
+expect 0 "--plot svg" -- roofline -m llama-3.1-8b -g h100-sxm --plot "$tmp/x.svg"
+if command -v xmllint >/dev/null; then
+  xmllint --noout "$tmp/x.svg" && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: the SVG is not well-formed XML"; }
+fi
+contains "$tmp/x.svg" "<polygon" "decode points are triangles, as the README says"
+
 # predict: single operators
 expect 0 "predict one gemm" -- predict -g h100-sxm gemm --m 16 --n 4096 --k 4096 --dtype bf16
 contains "$tmp/out" "   bf16  16  4096  4096    0.5426" "gemm bound: its 33,816,576 B fit H100's 50 MiB L2, so 2 x 16 x 4096^2 FLOP / 989.4 TFLOP/s"

@@ -48,7 +48,7 @@ Runner register_check(CLI::App& app) {
     // Invalid files get one stderr line each, like every other command's input errors.
     for (const auto& f : report.findings)
       if (f.rule == "input.valid")
-        std::cerr << "ridge: error: " << InputError(f.where, "", f.message).what() << "\n";
+        std::cerr << "ridge: error: " << one_line(InputError(f.where, "", f.message).what()) << "\n";
     if (*format == "json") std::cout << check_json(report);
     else if (*format == "github") std::cout << check_github(report);
     else if (*format == "markdown") std::cout << check_markdown(report, *all);

@@ -1,4 +1,5 @@
 // `ridge roofline`: operators, phase verdicts, TTFT/TPOT/throughput, optional SVG plot.
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -51,6 +52,10 @@ Runner register_roofline(CLI::App& app) {
     }
     const RooflineView view{d.model, d.gpu, d.query, memory, sq, e, ceilings, d.replicas, bound ? &*bound : nullptr};
     if (!plot->empty()) {
+      const std::string ext = std::filesystem::path(*plot).extension().string();
+      if (ext != ".svg" && ext != ".SVG")
+        throw InputError({*plot, 0, 0}, "--plot",
+                         "the plot is SVG: name the file .svg (a PNG: rsvg-convert -o plot.png plot.svg)");
       std::ofstream out(*plot, std::ios::binary);
       if (!out) throw InputError({*plot, 0, 0}, "--plot", "cannot write the file");
       out << roofline_svg(view);

@@ -89,7 +89,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> names;
     for (const CLI::App* sub : app.get_subcommands({})) names.push_back(sub->get_name());
     if (std::find(names.begin(), names.end(), argv[1]) == names.end()) {
-      std::cerr << "ridge: error: unknown command \"" << argv[1] << "\"" << ridge::did_you_mean(argv[1], names)
+      std::cerr << "ridge: error: unknown command \"" << ridge::one_line(argv[1]) << "\"" << ridge::one_line(ridge::did_you_mean(argv[1], names))
                 << "; commands: " << ridge::join(names) << " (see ridge --help)\n";
       return 2;
     }
@@ -103,7 +103,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const ridge::InputError& e) {  // an option's own check, during parsing
-    std::cerr << "ridge: error: " << e.what() << "\n";
+    std::cerr << "ridge: error: " << ridge::one_line(e.what()) << "\n";
     return 2;
   } catch (const CLI::ParseError& e) {
     // Point to the subcommand's help, and suggest the flag that was probably meant.
@@ -117,7 +117,7 @@ int main(int argc, char** argv) {
       for (int i = 2; i < argc && hint.empty(); ++i)
         if (argv[i][0] == '-' && argv[i][1] == '-' && what.find(argv[i]) != std::string::npos)
           hint = ridge::did_you_mean(std::string(argv[i]).substr(0, std::string(argv[i]).find('=')), flag_names(*sub));
-    std::cerr << "ridge: error: " << what << hint << " (see ridge " << (sub ? sub->get_name() + " " : "")
+    std::cerr << "ridge: error: " << ridge::one_line(what) << ridge::one_line(hint) << " (see ridge " << (sub ? sub->get_name() + " " : "")
               << "--help)\n";
     return 2;
   }
@@ -135,13 +135,13 @@ int main(int argc, char** argv) {
     std::cerr << "ridge: error: no subcommand given (see ridge --help)\n";
     return 2;
   } catch (const ridge::InputError& e) {
-    std::cerr << "ridge: error: " << e.what() << "\n";
+    std::cerr << "ridge: error: " << ridge::one_line(e.what()) << "\n";
     return 2;
   } catch (const ridge::OverflowError& e) {
     std::cerr << "ridge: error: the inputs are too large: " << e.what() << "\n";
     return 2;
   } catch (const std::exception& e) {
-    std::cerr << "ridge: internal error: " << e.what() << "\n";
+    std::cerr << "ridge: internal error: " << ridge::one_line(e.what()) << "\n";
     return 3;
   }
 }

@@ -8,26 +8,10 @@
 #include <nlohmann/json.hpp>
 
 #include "format.hpp"
+#include "text.hpp"
 
 namespace ridge {
 namespace {
-
-/// Decodes one UTF-8 sequence at s[i]; returns its length and sets `cp`, or 0 when invalid
-/// (overlong forms, surrogates and values past U+10FFFF included).
-std::size_t utf8_at(std::string_view s, std::size_t i, char32_t& cp) {
-  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
-  const unsigned char c = b(0);
-  std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-  if (n == 0 || i + n > s.size()) return 0;
-  cp = n == 1 ? c : n == 2 ? (c & 0x1F) : n == 3 ? (c & 0x0F) : (c & 0x07);
-  for (std::size_t k = 1; k < n; ++k) {
-    if ((b(k) & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (b(k) & 0x3F);
-  }
-  const char32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
-  if (cp < min[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return n;
-}
 
 /// Calls out(piece) for each valid character of `s` (as its bytes) and out("\uFFFD") for each
 /// byte that is not valid UTF-8 or a character `allowed` refuses.
@@ -59,6 +43,10 @@ std::string markdown_cell(std::string_view s) {
   for (char ch : printable(s)) {
     switch (ch) {
       case '|': out += "\\|"; break;
+      case '[': out += "\\["; break;  // no links or images from a file's text
+      case ']': out += "\\]"; break;
+      case '!': out += "\\!"; break;
+      case '`': out += "\\`"; break;
       case '<': out += "&lt;"; break;
       case '>': out += "&gt;"; break;
       case '&': out += "&amp;"; break;
@@ -66,6 +54,15 @@ std::string markdown_cell(std::string_view s) {
     }
   }
   return out;
+}
+
+/// Text as a Markdown code span that no backtick inside can close early (CommonMark: a span
+/// opened by two backticks ends at the next two), table pipes escaped.
+std::string code_span(std::string_view s) {
+  std::string body;
+  for (char ch : printable(s)) body += ch == '|' ? std::string("\\|") : std::string(1, ch);
+  if (body.find('`') == std::string::npos) return "`" + body + "`";
+  return "`` " + body + " ``";
 }
 
 std::string position(const Finding& f) {
@@ -254,14 +251,14 @@ std::string check_markdown(const CheckReport& r, bool all) {
     const FileCounts c = counts_of(r, file);
     const std::string s = r.status_of(file);
     const std::string mark = s == "pass" ? "✅ pass" : s == "fail" ? "❌ fail" : "⛔ invalid";
-    out += fmt::format("| `{}` | {} | {} | {} | {} | {} |\n", markdown_cell(file), mark, c.checks, c.errors,
+    out += fmt::format("| {} | {} | {} | {} | {} | {} |\n", code_span(file), mark, c.checks, c.errors,
                        c.warnings, c.notices);
   }
   std::string rows;
   for (const auto& f : r.findings) {
     if (f.passed && !all) continue;
     const std::string level = f.passed ? "pass" : std::string(to_string(f.severity)) + (f.failing ? " (fails)" : "");
-    rows += fmt::format("| `{}` | {} | `{}` | {} |\n", markdown_cell(position(f)), level, f.rule,
+    rows += fmt::format("| {} | {} | `{}` | {} |\n", code_span(position(f)), level, f.rule,
                         markdown_cell(f.message));
   }
   if (!rows.empty()) out += "\n| where | severity | rule | message |\n|---|---|---|---|\n" + rows;

@@ -411,25 +411,25 @@ std::string roofline_svg(const RooflineView& v) {
   const double y_min = y_max / 1e7;
   auto X = [&](double x) { return left + plot_w * (std::log10(x) - std::log10(x_min)) / (std::log10(x_max) - std::log10(x_min)); };
   auto Y = [&](double y) { return top + plot_h * (1 - (std::log10(y) - std::log10(y_min)) / (std::log10(y_max) - std::log10(y_min))); };
-  auto esc = [](std::string_view s) {
-    std::string out;
-    for (char ch : s) {
-      if (ch == '<') out += "&lt;";
-      else if (ch == '>') out += "&gt;";
-      else if (ch == '&') out += "&amp;";
-      else out += ch;
-    }
-    return out;
-  };
+  auto esc = [](std::string_view s) { return xml_escaped(s); };
 
   std::string svg = fmt::format(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
       "font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\">\n"
       "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n",
       width, height);
-  svg += fmt::format("<text x=\"{}\" y=\"28\" font-size=\"16\" font-weight=\"bold\">{} on {}: roofline ({}, batch {}, prompt {})</text>\n",
-                     left, esc(v.model.display_name), esc(v.gpu.display_name), esc(v.memory_query.weights.name), v.query.batch,
-                     v.query.prompt);
+  // Title on two lines, each cut to what fits the width (a long HF id would run off the page).
+  auto fit = [](std::string text, double px, double char_px) {
+    const auto most = static_cast<std::size_t>(px / char_px);
+    if (text.size() > most && most > 1) text = text.substr(0, most - 1) + "…";
+    return text;
+  };
+  svg += fmt::format("<text x=\"{}\" y=\"22\" font-size=\"15\" font-weight=\"bold\">{}</text>\n", left,
+                     esc(fit(v.model.display_name + " on " + v.gpu.display_name, width - left - 10, 8.6)));
+  svg += fmt::format("<text x=\"{}\" y=\"40\" font-size=\"11\" fill=\"#444\">{}</text>\n", left,
+                     esc(fit(fmt::format("roofline: {} weights, batch {}, prompt {}", v.memory_query.weights.name,
+                                         v.query.batch, v.query.prompt),
+                             width - left - 10, 6.2)));
   // Grid and decade ticks.
   for (int p = -2; p <= 5; ++p) {
     const double x = X(std::pow(10, p));
@@ -452,10 +452,11 @@ std::string roofline_svg(const RooflineView& v) {
   const double x_knee_max = std::min(x_max, peak_max / bw);
   svg += fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#1f4e79\" stroke-width=\"2\"/>\n", X(x_min),
                      Y(std::max(y_min, bw * x_min)), X(x_knee_max), Y(bw * x_knee_max));
+  // The slope's label at its low end, clear of the operators (which sit at 0.1 FLOP/B and up).
+  const double hx = X(x_min * 1.2) + 4, hy = Y(bw * x_min * 1.2) - 6;
   svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" fill=\"#1f4e79\" transform=\"rotate(-{:.1f} {:.1f} {:.1f})\">{} HBM</text>\n",
-                     X(x_min * 10) + 4, Y(bw * x_min * 10) - 6,
-                     std::atan2(Y(bw * x_min) - Y(bw * x_min * 10), X(x_min * 10) - X(x_min)) * 180 / 3.14159265, X(x_min * 10) + 4,
-                     Y(bw * x_min * 10) - 6, human_rate(c.memory));
+                     hx, hy, std::atan2(Y(bw * x_min) - Y(bw * x_min * 10), X(x_min * 10) - X(x_min)) * 180 / 3.14159265, hx, hy,
+                     human_rate(c.memory));
   // One ceiling per distinct peak; types sharing a peak share a line ("fp8/int8").
   std::vector<std::pair<std::string, double>> ceilings;
   for (const auto& [dtype, rate] : v.gpu.peak_flops) {
@@ -475,51 +476,72 @@ std::string roofline_svg(const RooflineView& v) {
                        Y(rate) + 4, used ? "#1f4e79" : "#666", label, rate / 1e12, knee);
   }
 
+  // Legend box, top left inside the plot: labels keep out of it.
+  const double lx = left + 12, ly = top + 14;
+  struct Box {
+    double x0, y0, x1, y1;
+    bool overlaps(const Box& o) const { return x0 < o.x1 && o.x0 < x1 && y0 < o.y1 && o.y0 < y1; }
+  };
+  std::vector<Box> taken = {{lx - 8, ly - 10, lx + 260, ly + 46}};
+
   // Operators: achieved FLOP/s at their intensity (zero-FLOP ops have no place on a log plot).
-  // Operators at the same spot (q/k/v, gate/up/down) share one marker and one label.
-  auto points = [&](const std::vector<Op>& ops, const char* color, bool square) {
-    struct Point {
-      double x, y;
-      std::vector<std::string> names;
-    };
-    std::vector<Point> merged;
+  // Operators at the same spot (q/k/v, gate/up/down) share one marker and one label. Prefill
+  // points are circles, decode points triangles; each label takes the first place around its
+  // point that overlaps no other label, marker or the legend (and is dropped to the tooltip
+  // when none is free).
+  struct Point {
+    double x, y;
+    std::vector<std::string> names;
+    bool decode;
+    const char* color;
+  };
+  std::vector<Point> all;
+  auto collect = [&](const std::vector<Op>& ops, const char* color, bool decode) {
+    const std::size_t first = all.size();
     for (const Op& op : ops) {
       const OpTime t = op_time(op, c);
       if (op.flops <= 0 || t.time().value <= 0) continue;
       const double x = X(std::clamp(op.intensity(), x_min, x_max));
       const double y = Y(std::clamp(op.flops / t.time().value, y_min, y_max));
-      auto near = std::find_if(merged.begin(), merged.end(), [&](const Point& p) { return std::hypot(p.x - x, p.y - y) < 6; });
+      auto near = std::find_if(all.begin() + static_cast<std::ptrdiff_t>(first), all.end(),
+                               [&](const Point& p) { return std::hypot(p.x - x, p.y - y) < 6; });
       // Plain names: the same operator of two layer kinds at one spot is one label, not two.
       const std::string name(op.name);
-      if (near == merged.end()) merged.push_back({x, y, {name}});
+      if (near == all.end()) all.push_back({x, y, {name}, decode, color});
       else if (std::find(near->names.begin(), near->names.end(), name) == near->names.end())
         near->names.push_back(name);
     }
-    std::string s;
-    int i = 0;
-    for (const Point& p : merged) {
-      if (square)
-        s += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"8\" height=\"8\" fill=\"{}\"><title>{}</title></rect>\n", p.x - 4,
-                         p.y - 4, color, esc(join(p.names)));
-      else
-        s += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"4.5\" fill=\"{}\"><title>{}</title></circle>\n", p.x, p.y, color,
-                         esc(join(p.names)));
-      // Prefill labels above-left, decode labels below-right, alternating rows to limit overlap.
-      const double dy = square ? 14.0 + (i % 2) * 11 : -8.0 - (i % 2) * 11;
-      s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"9\" fill=\"{}\"{}>{}</text>\n", square ? p.x + 6 : p.x - 6, p.y + dy,
-                       color, square ? "" : " text-anchor=\"end\"", esc(join(p.names)));
-      ++i;
-    }
-    return s;
   };
-  svg += points(v.estimate.prefill_ops, "#c0392b", false);
-  svg += points(v.estimate.decode_ops, "#e67e22", true);
+  collect(v.estimate.prefill_ops, "#c0392b", false);
+  collect(v.estimate.decode_ops, "#e67e22", true);
+  for (const Point& p : all) taken.push_back({p.x - 5, p.y - 5, p.x + 5, p.y + 5});
+  for (const Point& p : all) {
+    const std::string label = join(p.names);
+    if (p.decode)
+      svg += fmt::format("<polygon points=\"{:.1f},{:.1f} {:.1f},{:.1f} {:.1f},{:.1f}\" fill=\"{}\"><title>{}</title></polygon>\n",
+                         p.x, p.y - 5.5, p.x - 5, p.y + 4, p.x + 5, p.y + 4, p.color, esc(label));
+    else
+      svg += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"4.5\" fill=\"{}\"><title>{}</title></circle>\n", p.x, p.y,
+                         p.color, esc(label));
+    const double w = 5.0 * static_cast<double>(label.size()) + 2, h = 11;
+    // Candidate places: right, left, above, below, then further out.
+    const double spots[][2] = {{8, -4}, {-8 - w, -4}, {-w / 2, -18}, {-w / 2, 8}, {8, -16}, {-8 - w, -16},
+                               {8, 8},  {-8 - w, 8},  {-w / 2, -30}, {-w / 2, 20}};
+    for (const auto& d : spots) {
+      const Box b{p.x + d[0], p.y + d[1], p.x + d[0] + w, p.y + d[1] + h};
+      if (b.x0 < left || b.x1 > left + plot_w || b.y0 < top || b.y1 > top + plot_h) continue;
+      if (std::any_of(taken.begin(), taken.end(), [&](const Box& o) { return o.overlaps(b); })) continue;
+      taken.push_back(b);
+      svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"9\" fill=\"{}\">{}</text>\n", b.x0 + 1, b.y1 - 2,
+                         p.color, esc(label));
+      break;
+    }
+  }
   // Legend.
-  const double lx = left + 12, ly = top + 14;
   svg += fmt::format("<circle cx=\"{}\" cy=\"{}\" r=\"4.5\" fill=\"#c0392b\"/><text x=\"{}\" y=\"{}\">prefill operators</text>\n", lx,
                      ly, lx + 10, ly + 4);
-  svg += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"8\" height=\"8\" fill=\"#e67e22\"/><text x=\"{}\" y=\"{}\">decode operators (context {})</text>\n",
-                     lx - 4, ly + 14, lx + 10, ly + 22, v.estimate.decode_ops_context);
+  svg += fmt::format("<polygon points=\"{},{} {},{} {},{}\" fill=\"#e67e22\"/><text x=\"{}\" y=\"{}\">decode operators (context {})</text>\n",
+                     lx, ly + 12.5, lx - 5, ly + 22, lx + 5, ly + 22, lx + 10, ly + 22, v.estimate.decode_ops_context);
   // Which time placed the points: below the roofline when it is the calibrated estimate.
   svg += fmt::format("<text x=\"{}\" y=\"{}\" fill=\"#555\">{}</text>\n", lx - 4, ly + 40,
                      c.expected ? "points at the calibrated (expected) time"
