@@ -1,5 +1,6 @@
 // The CUDA Device: probe, handles, shared helpers (random inputs, poisoning, output checks,
 // L2 flush) and the dispatch that turns any CUDA error inside a case into a failed result.
+#include <dlfcn.h>
 #include <algorithm>
 #include <cmath>
 #include <memory>
@@ -371,6 +372,10 @@ class CudaDevice final : public Device {
 namespace ridge::validate {
 
 DeviceProbe open_device() {
+  // Without the NVIDIA driver the runtime says "driver version is insufficient", which sends
+  // people to upgrade a driver they do not have: look for the driver library first.
+  if (void* driver = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL)) dlclose(driver);
+  else return {nullptr, "no NVIDIA driver on this machine (libcuda.so.1 not found)"};
   int count = 0;
   const cudaError_t e = cudaGetDeviceCount(&count);
   if (e != cudaSuccess)

@@ -6,6 +6,8 @@
 #include <iostream>
 #include <random>
 
+#include <nlohmann/json.hpp>
+
 #include "cli/commands.hpp"
 #include "error.hpp"
 #include "loaders.hpp"
@@ -92,6 +94,14 @@ Runner register_validate(CLI::App& app) {
     validate::DeviceProbe probe = validate::open_device();
     if (!probe.device) {
       std::cerr << "ridge: no CUDA device: " << probe.reason << "\n";
+      if (format == Format::json)  // scripts asked for JSON: they get JSON, saying why nothing ran
+        std::cout << nlohmann::ordered_json{{"schema", "ridge.validate/v1"},
+                                            {"device", nullptr},
+                                            {"error", "no CUDA device: " + probe.reason},
+                                            {"cases", nlohmann::ordered_json::array()},
+                                            {"exit_code", 3}}
+                         .dump(2)
+                  << "\n";
       return 3;
     }
     validate::Device& device = *probe.device;
