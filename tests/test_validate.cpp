@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <set>
 
 #include "calibrate.hpp"
@@ -606,12 +607,22 @@ TEST_CASE("report: a family whose cases were sampled differently lists the polic
 // On a machine with a CUDA device: small shapes of every kernel must pass their reference
 // checks. Without one (CI, development machines) these skip.
 
-TEST_CASE("GPU kernels match their references (skipped without a CUDA device)") {
+namespace {
+/// Decided when the test is registered, so that doctest reports the test as skipped (not
+/// passed) on a machine without a device, and says why on stderr.
+bool no_cuda_device() {
+  static const bool none = [] {
+    const DeviceProbe probe = open_device();
+    if (!probe.device) std::fprintf(stderr, "GPU kernel test skipped: no CUDA device: %s\n", probe.reason.c_str());
+    return !probe.device;
+  }();
+  return none;
+}
+}  // namespace
+
+TEST_CASE("GPU kernels match their references (skipped without a CUDA device)" * doctest::skip(no_cuda_device())) {
   DeviceProbe probe = open_device();
-  if (!probe.device) {
-    MESSAGE("skipped: no CUDA device: " << probe.reason);
-    return;
-  }
+  REQUIRE(probe.device);
   Device& d = *probe.device;
   RunConfig cfg;
   cfg.samples = 10;
