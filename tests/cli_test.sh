@@ -368,6 +368,24 @@ if command -v xmllint >/dev/null; then
 fi
 contains "$tmp/x.svg" "<polygon" "decode points are triangles, as the README says"
 
+# version and completion
+expect 0 "--version names the commit" -- --version
+grep -Eq '^ridge [0-9]+\.[0-9]+\.[0-9]+ \(commit [0-9a-f]{12}(-dirty)?|unknown\)' "$tmp/out" && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: --version: $(cat "$tmp/out")"; }
+expect 0 "-V is --version" -- -V
+expect 0 "bash completion" -- completion bash
+bash -n "$tmp/out" && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: the bash completion script does not parse"; }
+(
+  # shellcheck disable=SC1090
+  source "$tmp/out"
+  COMP_WORDS=(ridge memory -g h100); COMP_CWORD=3; _ridge
+  [ "${COMPREPLY[*]}" = "h100-pcie h100-sxm" ]
+) && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: bash completion of -g h100"; }
+expect 0 "zsh completion" -- completion zsh
+contains "$tmp/out" "#compdef ridge" "zsh completion header"
+expect 0 "fish completion" -- --completion fish
+contains "$tmp/out" "__fish_seen_subcommand_from memory' -l context" "fish completion knows memory's flags"
+expect 2 "completion for an unknown shell" -- completion tcsh
+
 # predict: single operators
 expect 0 "predict one gemm" -- predict -g h100-sxm gemm --m 16 --n 4096 --k 4096 --dtype bf16
 contains "$tmp/out" "   bf16  16  4096  4096    0.5426" "gemm bound: its 33,816,576 B fit H100's 50 MiB L2, so 2 x 16 x 4096^2 FLOP / 989.4 TFLOP/s"

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "ridge_version.hpp"
 #include "error.hpp"
 #include "loaders.hpp"
 #include "report/validate_report.hpp"
@@ -130,7 +131,7 @@ Runner register_validate(CLI::App& app) {
     std::vector<validate::Case> cases = validate::make_cases(model, gpu, plan);
 
     ValidateProvenance prov;
-    prov.ridge_version = "0.1.0";
+    prov.ridge_version = RIDGE_VERSION " (commit " RIDGE_COMMIT ")";
     prov.date_utc = utc_now();
     prov.model = model.name;
     prov.quick = o->quick;

@@ -16,5 +16,6 @@ Runner register_validate(CLI::App& app);
 Runner register_check(CLI::App& app);
 Runner register_predict(CLI::App& app);
 Runner register_calibrate(CLI::App& app);
+Runner register_completion(CLI::App& app);
 
 }  // namespace ridge::cli

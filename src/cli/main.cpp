@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "ridge_version.hpp"
 #include "error.hpp"
 #include "text.hpp"
 #include "units.hpp"
@@ -70,7 +71,7 @@ std::vector<std::string> flag_names(const CLI::App& app) {
 int main(int argc, char** argv) {
   CLI::App app{"ridge: LLM deployment memory and roofline estimates", "ridge"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "ridge 0.1.0");
+  app.set_version_flag("-V,--version", "ridge " RIDGE_VERSION " (commit " RIDGE_COMMIT ")");
   std::vector<ridge::cli::Runner> runners = {
       ridge::cli::register_models(app),
       ridge::cli::register_gpus(app),
@@ -82,8 +83,13 @@ int main(int argc, char** argv) {
       ridge::cli::register_check(app),
       ridge::cli::register_predict(app),
       ridge::cli::register_calibrate(app),
+      ridge::cli::register_completion(app),
   };
   harden_integer_options(app);
+  // `ridge --completion bash` as some tools spell it: the completion subcommand.
+  std::vector<char*> args(argv, argv + argc);
+  if (argc > 1 && std::string(argv[1]) == "--completion") args[1] = const_cast<char*>("completion");
+  argv = args.data();
   // CLI11 reports an unknown first word as "A subcommand is required"; name it instead.
   if (argc > 1 && argv[1][0] != '-') {
     std::vector<std::string> names;
