@@ -6,6 +6,16 @@
 #include "text.hpp"
 
 namespace ridge {
+
+namespace {
+/// Why a path cannot be opened, in words: a symbolic-link loop is not a missing file.
+std::string missing_file_reason(const std::error_code& ec) {
+  if (ec == std::errc::too_many_symbolic_link_levels) return "symbolic links loop (too many levels)";
+  if (ec == std::errc::permission_denied) return "permission denied";
+  return "no such file";
+}
+}  // namespace
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -58,7 +68,7 @@ ModelSpec resolve_model(const std::string& arg, const std::string& option) {
     if (!fs::exists(path, ec))
       throw InputError({arg, 0, 0}, option, "directory holds no config.json");
   } else if (!fs::exists(path, ec)) {
-    throw InputError({arg, 0, 0}, option, "no such file");
+    throw InputError({arg, 0, 0}, option, missing_file_reason(ec));
   }
   const std::string file = path.string();
   if (path.extension() == ".json") {
@@ -86,7 +96,8 @@ GpuSpec resolve_gpu(const std::string& arg, const std::string& option) {
     return g;
   }
   std::error_code ec;
-  if (!fs::is_regular_file(arg, ec)) throw InputError({arg, 0, 0}, option, "no such file");
+  if (!fs::is_regular_file(arg, ec))
+    throw InputError({arg, 0, 0}, option, ec ? missing_file_reason(ec) : fs::exists(arg, ec) ? "not a regular file" : "no such file");
   return gpu_from_yaml(load_file(arg), arg);
 }
 

@@ -386,6 +386,19 @@ expect 0 "fish completion" -- --completion fish
 contains "$tmp/out" "__fish_seen_subcommand_from memory' -l context" "fish completion knows memory's flags"
 expect 2 "completion for an unknown shell" -- completion tcsh
 
+# Options checked the same way everywhere
+expect 2 "plan: a negative inter-node bandwidth" -- plan -m llama-3.1-8b -g h100-sxm --inter-node-bandwidth "-5 GB/s"
+contains "$tmp/err" "must be between 1 MB/s and 100 TB/s" "the same check as roofline"
+expect 2 "plan: zero inter-node bandwidth" -- plan -m llama-3.1-8b -g h100-sxm --inter-node-bandwidth "0 B/s"
+expect 2 "plan --top -1" -- plan -m llama-3.1-8b -g h100-sxm --top -1
+contains "$tmp/err" '"-1" is negative' "an unsigned count does not wrap"
+expect 2 "check --junit with no name" -- check "$src/examples/deploy/llama-70b-2xh100.yaml" --junit ""
+ln -sf "$tmp/loop-a" "$tmp/loop-b"; ln -sf "$tmp/loop-b" "$tmp/loop-a"
+expect 2 "a symbolic-link loop" -- memory -m "$tmp/loop-a" -g h100-sxm
+contains "$tmp/err" "symbolic links loop" "a loop is not a missing file"
+expect 0 "plan: a GPU named twice is planned once" -- plan -m llama-3.1-8b -g h100-sxm,h100-sxm --top 2
+grep -q "h100-sxm, h100-sxm" "$tmp/out" && { failed=$((failed + 1)); echo "FAIL: h100-sxm planned twice"; } || passed=$((passed + 1))
+
 # predict: single operators
 expect 0 "predict one gemm" -- predict -g h100-sxm gemm --m 16 --n 4096 --k 4096 --dtype bf16
 contains "$tmp/out" "   bf16  16  4096  4096    0.5426" "gemm bound: its 33,816,576 B fit H100's 50 MiB L2, so 2 x 16 x 4096^2 FLOP / 989.4 TFLOP/s"

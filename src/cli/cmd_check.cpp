@@ -38,6 +38,7 @@ Runner register_check(CLI::App& app) {
     for (const auto& f : formats) known = known || f == *format;
     if (!known)
       throw InputError({}, "--format", "\"" + *format + "\" is not one of " + join(formats) + did_you_mean(*format, formats));
+    if (cmd->count("--junit") && junit->empty()) throw InputError({}, "--junit", "needs a file name");
     std::optional<Severity> level;
     if (!fail_on->empty()) {
       if (*fail_on == "error") level = Severity::error;

@@ -74,6 +74,11 @@ Runner register_plan(CLI::App& app) {
     r.basis = o->bound ? TimeBasis::bound : TimeBasis::expected;
     std::vector<std::string> gpu_args = split_commas(o->gpus);
     if (gpu_args.empty()) gpu_args = bundled_gpu_names();
+    // A GPU named twice is planned once (its rows would repeat).
+    for (std::size_t i = 0; i < gpu_args.size(); ++i)
+      for (std::size_t j = i + 1; j < gpu_args.size();)
+        if (gpu_args[j] == gpu_args[i]) gpu_args.erase(gpu_args.begin() + static_cast<std::ptrdiff_t>(j));
+        else ++j;
     for (const std::string& g : gpu_args) r.gpus.push_back(resolve_gpu(g));
     for (const std::string& price : split_commas(o->prices)) {
       const std::size_t eq = price.find('=');
@@ -122,13 +127,7 @@ Runner register_plan(CLI::App& app) {
     else if (o->attention != "flash") throw InputError({}, "--attention", "\"" + o->attention + "\" is not one of flash, naive");
     require_range("--prefill-chunk", o->prefill_chunk, 0, 100'000'000);  // 0: the whole batch at once
     r.prefill_chunk = o->prefill_chunk;
-    if (!o->inter_node_bandwidth.empty()) {
-      try {
-        r.inter_node_bandwidth = parse_quantity(o->inter_node_bandwidth, QuantityKind::bandwidth);
-      } catch (const QuantityError& e) {
-        throw InputError({}, "--inter-node-bandwidth", e.what());
-      }
-    }
+    if (!o->inter_node_bandwidth.empty()) r.inter_node_bandwidth = parse_inter_node_bandwidth(o->inter_node_bandwidth);
     if (!(o->cost_tolerance >= 0 && o->cost_tolerance <= 1)) throw InputError({}, "--cost-tolerance", "must be in [0, 1]");
     r.cost_tolerance = o->cost_tolerance;
     if (o->top < 1) throw InputError({}, "--top", "must be at least 1");

@@ -17,6 +17,18 @@ void require_range(const std::string& option, std::int64_t v, std::int64_t min, 
                                      std::to_string(min) + " to " + std::to_string(max));
 }
 
+double parse_inter_node_bandwidth(const std::string& text) {
+  double bw = 0;
+  try {
+    bw = parse_quantity(text, QuantityKind::bandwidth);
+  } catch (const QuantityError& e) {
+    throw InputError({}, "--inter-node-bandwidth", e.what());
+  }
+  if (!(bw >= 1e6 && bw <= 1e14))
+    throw InputError({}, "--inter-node-bandwidth", "\"" + text + "\" must be between 1 MB/s and 100 TB/s");
+  return bw;
+}
+
 void refuse_context(CLI::App& cmd, const std::string& what_instead) {
   cmd.add_option_function<std::string>(
          "-c,--context",
@@ -184,15 +196,7 @@ Deployment build_deployment(const DeploymentOptions& o) {
 
   if (o.micro_batches != 0) require_range("--micro-batches", o.micro_batches, 1, 1'000'000);
   d.micro_batches = o.micro_batches;
-  if (!o.inter_node_bandwidth.empty()) {
-    try {
-      d.inter_node_bandwidth = parse_quantity(o.inter_node_bandwidth, QuantityKind::bandwidth);
-    } catch (const QuantityError& e) {
-      throw InputError({}, "--inter-node-bandwidth", e.what());
-    }
-    if (!(d.inter_node_bandwidth >= 1e6 && d.inter_node_bandwidth <= 1e14))
-      throw InputError({}, "--inter-node-bandwidth", "must be between 1 MB/s and 100 TB/s");
-  }
+  if (!o.inter_node_bandwidth.empty()) d.inter_node_bandwidth = parse_inter_node_bandwidth(o.inter_node_bandwidth);
   d.basis = o.bound || !d.gpu.calibration ? TimeBasis::bound : TimeBasis::expected;
   d.topology = topology_for(d.gpu, q.tp, q.pp, d.inter_node_bandwidth, d.basis);
   return d;

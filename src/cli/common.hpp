@@ -55,6 +55,9 @@ void add_deployment_options(CLI::App& cmd, DeploymentOptions& o, bool with_conte
 /// (roofline, sweep, plan): context means prompt + generated everywhere, so it is answered
 /// with the options this command takes (`what_instead`, e.g. "--prompt P and --gen G").
 void refuse_context(CLI::App& cmd, const std::string& what_instead);
+
+/// --inter-node-bandwidth, checked the same way by every command: 1 MB/s to 100 TB/s.
+double parse_inter_node_bandwidth(const std::string& text);
 /// --micro-batches, --inter-node-bandwidth and --bound: for commands that cost time.
 void add_parallel_options(CLI::App& cmd, DeploymentOptions& o);
 

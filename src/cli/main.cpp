@@ -23,10 +23,11 @@ bool counts_tokens(const std::string& long_name) {
 }
 
 /// One reading of integers on the command line, the same as in files: decimal digits only (no
-/// octal 010, no hex 0x10, which CLI11 would otherwise accept), with an optional k for tokens.
-CLI::Validator decimal_integer(bool tokens) {
+/// octal 010, no hex 0x10, which CLI11 would otherwise accept), with an optional k for tokens;
+/// a sign only where the option's type has one (an unsigned -1 would wrap to 2^64 - 1).
+CLI::Validator decimal_integer(bool tokens, bool is_signed) {
   return CLI::Validator(
-      [tokens](std::string& value) -> std::string {
+      [tokens, is_signed](std::string& value) -> std::string {
         std::string digits = value;
         std::int64_t scale = 1;
         if (tokens && !digits.empty() && (digits.back() == 'k' || digits.back() == 'K')) {
@@ -34,6 +35,7 @@ CLI::Validator decimal_integer(bool tokens) {
           scale = 1024;
         }
         const bool sign = !digits.empty() && digits[0] == '-';
+        if (sign && !is_signed) return "\"" + value + "\" is negative; expected a count of at least 0";
         const std::string body = sign ? digits.substr(1) : digits;
         const bool plain = !body.empty() && std::all_of(body.begin(), body.end(), [](char c) { return c >= '0' && c <= '9'; });
         if (!plain)
@@ -53,7 +55,7 @@ void harden_integer_options(CLI::App& app) {
     const std::string type = o->get_type_name();
     if (type != "INT" && type != "UINT") continue;
     const auto& names = o->get_lnames();
-    o->transform(decimal_integer(std::any_of(names.begin(), names.end(), counts_tokens)));
+    o->transform(decimal_integer(std::any_of(names.begin(), names.end(), counts_tokens), type == "INT"));
   }
   for (CLI::App* sub : app.get_subcommands({})) harden_integer_options(*sub);
 }
