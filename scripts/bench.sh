@@ -22,3 +22,12 @@ if [ -f ../shared/measured/b200/gemm.csv ]; then
 else
   echo "  skipped: ../shared/measured not present"
 fi
+echo "CLI: ridge check over 3,000 and 12,000 deployment files (target: linear in the file count)"
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+for i in $(seq 1 12000); do
+  [ "$i" -eq 1 ] && cp examples/deploy/llama-70b-2xh100.yaml "$dir/d$i.yaml" || ln "$dir/d1.yaml" "$dir/d$i.yaml"
+done
+t3=$( { /usr/bin/env time -f "%e" ./build/ridge check $(seq -f "$dir/d%g.yaml" 1 3000) >/dev/null; } 2>&1 | tail -1)
+t12=$( { /usr/bin/env time -f "%e" ./build/ridge check "$dir"/*.yaml >/dev/null; } 2>&1 | tail -1)
+echo "  3,000 files ${t3} s, 12,000 files ${t12} s: ratio $(echo "$t12 / $t3" | bc -l | cut -c1-4) for 4x the files"

@@ -1,6 +1,8 @@
 // Finding models and GPUs by bundled name or path.
 #include <algorithm>
 #include <filesystem>
+#include <map>
+#include <mutex>
 
 #include "loaders.hpp"
 #include "text.hpp"
@@ -8,6 +10,18 @@
 namespace ridge {
 
 namespace {
+/// A bundled file parsed once per process: `ridge check` over thousands of deployment files
+/// names the same few models and GPUs (parsing them each time was half its run time).
+template <class Spec, class Parse>
+Spec cached(const BundledFile& f, Parse parse) {
+  static std::mutex lock;
+  static std::map<const BundledFile*, Spec> done;
+  const std::lock_guard<std::mutex> guard(lock);
+  auto it = done.find(&f);
+  if (it == done.end()) it = done.emplace(&f, parse()).first;
+  return it->second;
+}
+
 /// Why a path cannot be opened, in words: a symbolic-link loop is not a missing file.
 std::string missing_file_reason(const std::error_code& ec) {
   if (ec == std::errc::too_many_symbolic_link_levels) return "symbolic links loop (too many levels)";
@@ -56,7 +70,9 @@ ModelSpec resolve_model(const std::string& arg, const std::string& option) {
                        "unknown model \"" + arg + "\"" + did_you_mean(arg, bundled_model_names()) +
                            "; `ridge models` lists the bundled ones, or pass a model YAML, a "
                            "config.json or a directory holding one");
-    ModelSpec m = model_from_yaml(parse_document(f->text, std::string(f->path)), std::string(f->path));
+    ModelSpec m = cached<ModelSpec>(*f, [&] {
+      return model_from_yaml(parse_document(f->text, std::string(f->path)), std::string(f->path));
+    });
     if (m.name != arg)
       throw InputError(m.location_of("name"), "name", "\"" + m.name + "\" differs from the file name");
     return m;
@@ -92,8 +108,7 @@ GpuSpec resolve_gpu(const std::string& arg, const std::string& option) {
       throw InputError({}, option,
                        "unknown GPU \"" + arg + "\"" + did_you_mean(arg, bundled_gpu_names()) +
                            "; `ridge gpus` lists the bundled ones, or pass a GPU YAML path");
-    GpuSpec g = gpu_from_yaml(parse_document(f->text, std::string(f->path)), std::string(f->path));
-    return g;
+    return cached<GpuSpec>(*f, [&] { return gpu_from_yaml(parse_document(f->text, std::string(f->path)), std::string(f->path)); });
   }
   std::error_code ec;
   if (!fs::is_regular_file(arg, ec))

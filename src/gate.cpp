@@ -367,10 +367,18 @@ int CheckReport::failing() const {
   return n;
 }
 
+std::pair<std::vector<Finding>::const_iterator, std::vector<Finding>::const_iterator> CheckReport::findings_of(
+    const std::string& file) const {
+  struct ByFile {
+    bool operator()(const Finding& f, const std::string& s) const { return f.deployment < s; }
+    bool operator()(const std::string& s, const Finding& f) const { return s < f.deployment; }
+  };
+  return std::equal_range(findings.begin(), findings.end(), file, ByFile{});
+}
+
 bool CheckReport::invalid(const std::string& file) const {
-  for (const auto& f : findings)
-    if (f.deployment == file && f.rule == "input.valid") return true;
-  return false;
+  const auto [first, last] = findings_of(file);
+  return std::any_of(first, last, [](const Finding& f) { return f.rule == "input.valid"; });
 }
 
 int CheckReport::invalid_files() const {
@@ -381,9 +389,8 @@ int CheckReport::invalid_files() const {
 
 std::string CheckReport::status_of(const std::string& file) const {
   if (invalid(file)) return "invalid";
-  for (const auto& f : findings)
-    if (f.deployment == file && f.failing) return "fail";
-  return "pass";
+  const auto [first, last] = findings_of(file);
+  return std::any_of(first, last, [](const Finding& f) { return f.failing; }) ? "fail" : "pass";
 }
 
 int CheckReport::exit_code() const { return invalid_files() > 0 ? 2 : failing() > 0 ? 1 : 0; }

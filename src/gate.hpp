@@ -50,6 +50,10 @@ struct CheckReport {
   std::vector<std::string> files;   ///< as given, sorted, each once
   std::vector<Finding> findings;    ///< every evaluated rule, sorted by file, line, column, rule
 
+  /// The findings of one file: a range of `findings` (sorted by file), found by binary search
+  /// so that a report over many files stays linear.
+  std::pair<std::vector<Finding>::const_iterator, std::vector<Finding>::const_iterator> findings_of(
+      const std::string& file) const;
   /// Findings that did not pass, of severity `s`.
   int count(Severity s) const;
   int failing() const;

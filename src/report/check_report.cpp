@@ -86,8 +86,9 @@ struct FileCounts {
 
 FileCounts counts_of(const CheckReport& r, const std::string& file) {
   FileCounts c;
-  for (const auto& f : r.findings) {
-    if (f.deployment != file) continue;
+  const auto [first, last] = r.findings_of(file);
+  for (auto it = first; it != last; ++it) {
+    const Finding& f = *it;
     ++c.checks;
     if (f.passed) continue;
     (f.severity == Severity::error ? c.errors : f.severity == Severity::warning ? c.warnings : c.notices)++;
