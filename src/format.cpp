@@ -56,6 +56,17 @@ std::string human_seconds(Seconds t) {
   return fmt::format("{:.1f} us", s * 1e6);
 }
 
+std::string short_seconds(Seconds t) {
+  return t.value >= 1 ? fmt::format("{:.2f} s", t.value) : fmt::format("{:.1f} ms", t.value * 1e3);
+}
+
+std::string exact_seconds(Seconds t) {
+  const double s = t.value;
+  if (s >= 1) return trimmed(s, 3) + " s";
+  if (s >= 1e-3) return trimmed(s * 1e3, 3) + " ms";
+  return trimmed(s * 1e6, 3) + " us";
+}
+
 std::string trimmed(double v, int digits) {
   std::string out = fmt::format("{:.{}f}", v, digits);
   if (out.find('.') != std::string::npos) {

@@ -25,6 +25,10 @@ std::string human_rate(BytesPerSecond r);
 std::string human_flops(FlopsPerSecond r);
 /// "1.592 s", "268.083 ms", "682.4 us"
 std::string human_seconds(Seconds t);
+/// Latencies in plan tables and messages: "2.00 s", "865.4 ms"
+std::string short_seconds(Seconds t);
+/// A limit as the user wrote it, no trailing zeros: "1 s", "50 ms", "12.5 us"
+std::string exact_seconds(Seconds t);
 /// "0.9" or "12.5%": a fraction with up to `digits` decimals and no trailing zeros
 std::string trimmed(double v, int digits);
 

@@ -79,12 +79,7 @@ std::string plural(std::int64_t n, const char* word) {
 }
 
 /// A limit as people write it: "500 ms", "1.5 s", "40 us".
-std::string short_seconds(Seconds t) {
-  const double s = t.value;
-  if (s >= 1) return trimmed(s, 3) + " s";
-  if (s >= 1e-3) return trimmed(s * 1e3, 3) + " ms";
-  return trimmed(s * 1e6, 3) + " us";
-}
+
 
 std::string percent(double fraction) { return trimmed(fraction * 100, 1) + "%"; }
 
@@ -259,7 +254,7 @@ std::vector<Finding> check_deployment(const DeploymentFile& d, TimeBasis basis) 
     const bool ok = got <= limit;
     c.add(rule, {key}, ok,
           fmt::format("{} {} ({}, batch {}) {} the SLO of {}", name, human_seconds(got), kind, batch,
-                      ok ? "meets" : "exceeds", short_seconds(limit)),
+                      ok ? "meets" : "exceeds", exact_seconds(limit)),
           got.value, limit.value, "s");
   };
   if (d.slo.ttft) latency("slo.ttft", "slo.ttft", "TTFT", s.ttft, *d.slo.ttft);

@@ -17,10 +17,6 @@ u64 mul(std::initializer_list<u64> factors) {
   return r;
 }
 
-/// KV heads one TP rank holds: split when tp divides them, one (replicated) when tp exceeds them.
-std::int64_t kv_heads_per_rank(const ModelSpec& m, std::int64_t tp) {
-  return std::max<std::int64_t>(1, m.kv_heads / tp);
-}
 
 void add_attention(std::vector<WeightTensor>& out, const ModelSpec& m, std::int64_t tp) {
   const std::int64_t h = m.hidden_size;
@@ -205,6 +201,14 @@ Bytes weight_bytes(const ModelSpec& m, const WeightFormat& f) {
   return b;
 }
 
+std::int64_t kv_heads_per_rank(const ModelSpec& m, std::int64_t tp) {
+  return std::max<std::int64_t>(1, m.kv_heads / tp);
+}
+
+Bytes memory_budget(const GpuSpec& g, double utilization) {
+  return Bytes{static_cast<std::uint64_t>(static_cast<double>(g.memory.value) * utilization)};
+}
+
 Bytes kv_bytes_per_token_in_layer(const ModelSpec& m, std::int64_t, DType kv, std::int64_t tp) {
   const u64 bits = u(bits_of(kv));
   if (m.mla) return Bytes{mul({u(m.mla->kv_lora_rank + m.mla->qk_rope_head_dim), bits}) / 8};
@@ -325,7 +329,7 @@ Bytes layer_activation_bytes(const ModelSpec& m, std::int64_t layer, const Activ
     attention = mul({T, a, checked_add(checked_add(mul({heads, qk}), u(x.kv_lora_rank + x.qk_rope_head_dim)),
                                        checked_add(mul({heads, qk + u(x.v_head_dim)}), mul({heads, u(x.v_head_dim)})))});
   } else {
-    const u64 kv = u(std::max<std::int64_t>(1, m.kv_heads / q.tp));
+    const u64 kv = u(kv_heads_per_rank(m, q.tp));
     attention = mul({T, a, u(m.head_dim), checked_add(mul({2, heads}), mul({2, kv}))});  // Q, O, K, V
   }
   // Scores: naive materialises scores and probabilities (T × keys per head); flash keeps them
@@ -510,7 +514,7 @@ MemoryEstimate estimate_memory(const ModelSpec& m, const GpuSpec& g, const Memor
   e.kv_cache = kv_cache_bytes(m, q.kv_dtype, q.context, q.batch, 1, 0, m.layers, q.block_size);
   const std::vector<Bytes> weights = stage_weights(m, q.weights, q.tp, q.pp);
   e.stages = stage_memory(m, q, weights);
-  e.budget_per_gpu = Bytes{static_cast<u64>(static_cast<double>(g.memory.value) * q.memory_utilization)};
+  e.budget_per_gpu = memory_budget(g, q.memory_utilization);
   for (std::size_t s = 0; s < e.stages.size(); ++s) {
     e.total += e.stages[s].total() * u(q.tp);
     if (e.stages[s].total() > e.stages[e.worst_stage].total()) e.worst_stage = s;

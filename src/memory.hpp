@@ -83,6 +83,12 @@ Bytes weight_bytes(const ModelSpec& m, const WeightFormat& f);
 /// (DeepSeek-V2 paper §2.1.2; vLLM's MLA backend).
 Bytes kv_bytes_per_token_in_layer(const ModelSpec& m, std::int64_t layer, DType kv, std::int64_t tp);
 
+/// KV heads one TP rank holds: split when tp divides them, one (replicated) when tp exceeds them.
+std::int64_t kv_heads_per_rank(const ModelSpec& m, std::int64_t tp);
+
+/// What a GPU may use: its memory x the utilization (vLLM's gpu_memory_utilization).
+Bytes memory_budget(const GpuSpec& g, double utilization);
+
 /// Tokens layer `layer` keeps for a sequence that has reached `context` tokens, in whole paged
 /// blocks of `block_size` tokens (1: exact tokens): global layers every token, ceil(n/bs)·bs;
 /// sliding layers the last W (the window need not start on a block: ceil((W−1)/bs)·bs + bs,

@@ -198,7 +198,7 @@ ModelShapes compile_shapes(const ModelSpec& m, const WeightFormat& f, std::int64
     at.latent_dim = static_cast<double>(m.mla->kv_lora_rank + m.mla->qk_rope_head_dim);
     at.latent_v_dim = static_cast<double>(m.mla->kv_lora_rank);
   } else {
-    at.kv_heads = static_cast<double>(std::max<std::int64_t>(1, m.kv_heads / tp));
+    at.kv_heads = static_cast<double>(kv_heads_per_rank(m, tp));
     at.qk_dim = at.v_dim = static_cast<double>(m.head_dim);
   }
 

@@ -1,5 +1,7 @@
 #include "plan.hpp"
 
+#include "format.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -45,10 +47,8 @@ std::string_view to_string(Rejection r) {
 
 namespace {
 
-std::string ms(Seconds s) {
-  return s.value >= 1 ? fmt::format("{:.2f} s", s.value) : fmt::format("{:.1f} ms", s.value * 1e3);
-}
-std::string gib(Bytes b) { return fmt::format("{:.1f} GiB", static_cast<double>(b.value) / (1024.0 * 1024 * 1024)); }
+std::string ms(Seconds s) { return short_seconds(s); }
+std::string gib_text(Bytes b) { return gib(b) + " GiB"; }
 
 std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
 
@@ -100,12 +100,12 @@ class Search {
     mq.overhead = f.gpu->runtime_overhead;
     mq.attention = r_.attention;
     mq.prefill_chunk = r_.prefill_chunk;
-    const Bytes budget{static_cast<std::uint64_t>(static_cast<double>(f.gpu->memory.value) * r_.memory_utilization)};
+    const Bytes budget = memory_budget(*f.gpu, r_.memory_utilization);
     Bytes worst;
     for (const StageMemory& s : stage_memory(m_, mq, *f.stage_weights)) worst = std::max(worst, s.total());
     if (worst > budget) {
-      out.reject(Rejection::does_not_fit, fmt::format("needs {} per GPU at batch {}, budget {}", gib(worst), batch,
-                                                      gib(budget)));
+      out.reject(Rejection::does_not_fit, fmt::format("needs {} per GPU at batch {}, budget {}", gib_text(worst), batch,
+                                                      gib_text(budget)));
       return false;
     }
     out.any_fit = true;

@@ -17,6 +17,9 @@
 namespace ridge {
 
 /// The peaks that apply to one deployment on one GPU.
+/// FLOP per byte where a kernel turns from memory- to compute-bound: peak / bandwidth.
+inline double ridge_point_of(FlopsPerSecond peak, BytesPerSecond bandwidth) { return peak.value / bandwidth.value; }
+
 struct Ceilings {
   FlopsPerSecond gemm;      ///< weight GEMMs, in the format's math type (or its fallback)
   FlopsPerSecond gemm16;    ///< attention, router, LM head: the activation type
@@ -35,7 +38,7 @@ struct Ceilings {
     return u == OpUnit::gemm ? gemm : u == OpUnit::gemm16 ? gemm16 : vector;
   }
   /// FLOP per byte where the weight GEMMs turn compute-bound: peak / bandwidth.
-  double ridge_point() const { return gemm.value / memory.value; }
+  double ridge_point() const { return ridge_point_of(gemm, memory); }
 };
 
 /// Peaks for the shapes' math types. A GPU without the format's tensor type runs it the way

@@ -67,7 +67,7 @@ std::vector<std::int64_t> parse_int_list(const std::string& text, const std::str
 SweepEvaluator::SweepEvaluator(const ModelSpec& m, const GpuSpec& g, const MemoryQuery& base,
                                const std::vector<WeightFormat>& formats, std::int64_t gen,
                                double inter_node_bandwidth, TimeBasis basis)
-    : model_(m), budget_(Bytes{static_cast<std::uint64_t>(static_cast<double>(g.memory.value) * base.memory_utilization)}),
+    : model_(m), budget_(memory_budget(g, base.memory_utilization)),
       gen_(gen), topology_(topology_for(g, base.tp, base.pp, inter_node_bandwidth, basis)) {
   for (const WeightFormat& f : formats) {
     PerFormat p;

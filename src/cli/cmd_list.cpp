@@ -8,6 +8,7 @@
 #include "format.hpp"
 #include "loaders.hpp"
 #include "memory.hpp"
+#include "roofline.hpp"
 
 namespace ridge::cli {
 
@@ -85,7 +86,7 @@ Runner register_gpus(CLI::App& app) {
       const GpuSpec g = resolve_gpu(name);
       const auto bf16 = g.peak(DType::bf16).value_or(g.peak(DType::fp16).value_or(FlopsPerSecond{}));
       const auto fp8 = g.peak(DType::fp8);
-      const double ridge_point = bf16.value / g.memory_bandwidth.value;
+      const double ridge_point = ridge_point_of(bf16, g.memory_bandwidth);
       if (machine)
         t.rows.push_back({g.name, g.display_name, std::to_string(g.memory.value), fmt::format("{}", g.memory_bandwidth.value),
                           fmt::format("{}", bf16.value), fp8 ? fmt::format("{}", fp8->value) : std::string(),

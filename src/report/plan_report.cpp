@@ -10,10 +10,7 @@
 namespace ridge {
 namespace {
 
-std::string ms_text(Seconds s) {
-  if (s.value >= 1) return fmt::format("{:.2f} s", s.value);
-  return fmt::format("{:.1f} ms", s.value * 1e3);
-}
+std::string ms_text(Seconds s) { return short_seconds(s); }
 
 std::string cost_header(const PlanResult& r) { return r.cost_in_usd ? "$/Mtok" : "GPU-h/Mtok"; }
 double cost_value(const PlanResult& r, const Plan& p) { return r.cost_in_usd ? *p.usd_per_mtok : p.gpu_hours_per_mtok; }

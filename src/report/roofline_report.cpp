@@ -53,11 +53,7 @@ std::string unit_name(OpUnit u) {
   return u == OpUnit::gemm ? "gemm" : u == OpUnit::gemm16 ? "gemm16" : "vector";
 }
 
-std::string seconds_text(double s) {
-  if (s >= 1) return fmt::format("{:.3f} s", s);
-  if (s >= 1e-3) return fmt::format("{:.3f} ms", s * 1e3);
-  return fmt::format("{:.1f} us", s * 1e6);
-}
+std::string seconds_text(double s) { return human_seconds(Seconds{s}); }
 
 std::string intensity_text(double x) {
   if (x >= 100) return fmt::format("{:.0f}", x);

@@ -12,11 +12,7 @@ using namespace validate;
 
 namespace {
 
-std::string seconds_text(double s) {
-  if (s >= 1) return fmt::format("{:.3f} s", s);
-  if (s >= 1e-3) return fmt::format("{:.3f} ms", s * 1e3);
-  return fmt::format("{:.1f} us", s * 1e6);
-}
+std::string seconds_text(double s) { return human_seconds(Seconds{s}); }
 
 std::string status_word(Status s) {
   return s == Status::ok ? "ok" : s == Status::waived ? "waived" : "failed";
