@@ -399,6 +399,19 @@ contains "$tmp/err" "symbolic links loop" "a loop is not a missing file"
 expect 0 "plan: a GPU named twice is planned once" -- plan -m llama-3.1-8b -g h100-sxm,h100-sxm --top 2
 grep -q "h100-sxm, h100-sxm" "$tmp/out" && { failed=$((failed + 1)); echo "FAIL: h100-sxm planned twice"; } || passed=$((passed + 1))
 
+# Several GPUs side by side
+expect 0 "memory on three GPUs" -- memory -m llama-3.1-70b -g h100-sxm,h200,mi300x --tp 2
+contains "$tmp/out" "3 GPU types side by side" "memory comparison title"
+contains "$tmp/out" "budget per GPU, GiB                  71.68         126.36         172.79" "budgets: 0.9 x 79.65, 140.40, 191.98 GiB usable"
+expect 0 "memory comparison json" -- memory -m llama-3.1-70b -g h100-sxm,h200 --tp 2 -f json
+contains "$tmp/out" '"schema": "ridge.memory.comparison/v1"' "comparison schema"
+expect 0 "memory comparison csv: one row per GPU" -- memory -m llama-3.1-8b -g h100-sxm,h200,l4 -f csv
+[ "$(wc -l <"$tmp/out")" -eq 4 ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: memory comparison csv rows"; }
+expect 1 "memory --check fails when one GPU does not fit" -- memory -m llama-3.1-70b -g h200,l4 --check
+expect 0 "roofline on two GPUs" -- roofline -m llama-3.1-8b -g h100-sxm,l4 --batch 8
+contains "$tmp/out" "time basis                            expected              bound" "each GPU says its basis"
+expect 2 "one plot is one GPU" -- roofline -m llama-3.1-8b -g h100-sxm,l4 --plot "$tmp/two.svg"
+
 # predict: single operators
 expect 0 "predict one gemm" -- predict -g h100-sxm gemm --m 16 --n 4096 --k 4096 --dtype bf16
 contains "$tmp/out" "   bf16  16  4096  4096    0.5426" "gemm bound: its 33,816,576 B fit H100's 50 MiB L2, so 2 x 16 x 4096^2 FLOP / 989.4 TFLOP/s"

@@ -1,13 +1,51 @@
 // `ridge roofline`: operators, phase verdicts, TTFT/TPOT/throughput, optional SVG plot.
 #include <filesystem>
 #include <fstream>
+#include <fmt/format.h>
+
 #include <iostream>
+#include <memory>
+#include <optional>
 
 #include "cli/commands.hpp"
 #include "error.hpp"
 #include "report/roofline_report.hpp"
 
 namespace ridge::cli {
+namespace {
+
+/// One GPU's roofline: everything a RooflineView points at, owned in one place.
+struct RooflineRun {
+  Deployment d;
+  MemoryEstimate memory;
+  ModelShapes shapes;
+  Ceilings ceilings;
+  ServiceQuery sq;
+  ServiceEstimate estimate;
+  std::optional<ServiceEstimate> bound;  ///< the datasheet bound too, on a calibrated GPU
+
+  RooflineRun(const DeploymentOptions& o, std::int64_t gen) : d(build_deployment(o)) {
+    const std::int64_t prompt_tokens = d.query.context - gen;
+    if (prompt_tokens < 1)
+      throw InputError({}, "--gen", std::to_string(gen) + " tokens leave no room for a prompt within " + d.model.name +
+                                        "'s max_position of " + std::to_string(d.model.max_position));
+    memory = estimate_memory(d.model, d.gpu, d.query);
+    shapes = compile_shapes(d.model, d.query.weights, d.query.tp);
+    ceilings = ceilings_for(d.gpu, shapes, d.basis);
+    sq = ServiceQuery{d.query.batch, prompt_tokens, gen, d.query.attention, d.query.kv_dtype, d.topology, d.micro_batches};
+    estimate = estimate_service(shapes, ceilings, sq);
+    if (ceilings.expected) {
+      ServiceQuery bq = sq;
+      bq.topology = topology_for(d.gpu, d.query.tp, d.query.pp, d.inter_node_bandwidth, TimeBasis::bound);
+      bound = estimate_service(shapes, ceilings_for(d.gpu, shapes, TimeBasis::bound), bq);
+    }
+  }
+  RooflineView view() const {
+    return RooflineView{d.model, d.gpu, d.query, memory, sq, estimate, ceilings, d.replicas, bound ? &*bound : nullptr};
+  }
+};
+
+}  // namespace
 
 Runner register_roofline(CLI::App& app) {
   auto* cmd = app.add_subcommand("roofline", "per-operator FLOPs, bytes and roofline verdicts; TTFT, TPOT, throughput");
@@ -32,25 +70,31 @@ Runner register_roofline(CLI::App& app) {
     o.context_option = "--prompt + --gen";
     // Without --prompt, the default prompt shrinks to what the model's max_position leaves.
     o.context_defaulted = cmd->count("--prompt") == 0;
-    const Deployment d = build_deployment(o);
-    const std::int64_t prompt_tokens = d.query.context - *gen;
-    if (prompt_tokens < 1)
-      throw InputError({}, "--gen", std::to_string(*gen) + " tokens leave no room for a prompt within " + d.model.name +
-                                        "'s max_position of " + std::to_string(d.model.max_position));
-    const MemoryEstimate memory = estimate_memory(d.model, d.gpu, d.query);
-    const ModelShapes shapes = compile_shapes(d.model, d.query.weights, d.query.tp);
-    const Ceilings ceilings = ceilings_for(d.gpu, shapes, d.basis);
-    const ServiceQuery sq{d.query.batch, prompt_tokens, *gen, d.query.attention, d.query.kv_dtype,
-                          d.topology,    d.micro_batches};
-    const ServiceEstimate e = estimate_service(shapes, ceilings, sq);
-    // With a calibration the bound is computed too: both are printed, and JSON carries both.
-    std::optional<ServiceEstimate> bound;
-    if (ceilings.expected) {
-      ServiceQuery bq = sq;
-      bq.topology = topology_for(d.gpu, d.query.tp, d.query.pp, d.inter_node_bandwidth, TimeBasis::bound);
-      bound = estimate_service(shapes, ceilings_for(d.gpu, shapes, TimeBasis::bound), bq);
+    const std::vector<std::string> gpus = gpu_list(o.gpu);
+    if (gpus.size() > 1 && !plot->empty())
+      throw InputError({}, "--plot", "one plot is one GPU: give a single -g with --plot");
+    std::vector<std::unique_ptr<RooflineRun>> runs;
+    for (const std::string& g : gpus) {
+      DeploymentOptions one = o;
+      one.gpu = g;
+      runs.push_back(std::make_unique<RooflineRun>(one, *gen));
     }
-    const RooflineView view{d.model, d.gpu, d.query, memory, sq, e, ceilings, d.replicas, bound ? &*bound : nullptr};
+    if (runs.size() > 1) {  // side by side
+      std::vector<RooflineView> views;
+      for (const auto& r : runs) views.push_back(r->view());
+      const Deployment& d = runs.front()->d;
+      const std::string title =
+          fmt::format("{}: {} weights, batch {}, prompt {}, generate {}, {} GPU types side by side\n\n", d.model.display_name,
+                      d.query.weights.name, d.query.batch, runs.front()->sq.prompt, *gen, gpus.size());
+      switch (f) {
+        case Format::json: std::cout << roofline_comparison_json(views).dump(2) << "\n"; break;
+        case Format::csv: std::cout << roofline_comparison_csv(views); break;
+        case Format::markdown: std::cout << title << roofline_comparison(views).markdown(); break;
+        case Format::table: std::cout << title << roofline_comparison(views).text("  "); break;
+      }
+      return 0;
+    }
+    const RooflineView view = runs.front()->view();
     if (!plot->empty()) {
       const std::string ext = std::filesystem::path(*plot).extension().string();
       if (ext != ".svg" && ext != ".SVG")

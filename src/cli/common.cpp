@@ -17,6 +17,14 @@ void require_range(const std::string& option, std::int64_t v, std::int64_t min, 
                                      std::to_string(min) + " to " + std::to_string(max));
 }
 
+std::vector<std::string> gpu_list(const std::string& arg) {
+  std::vector<std::string> out;
+  for (const std::string& g : split_commas({arg}))
+    if (std::find(out.begin(), out.end(), g) == out.end()) out.push_back(g);
+  if (out.empty()) throw InputError({}, "--gpu", "a GPU is required");
+  return out;
+}
+
 double parse_inter_node_bandwidth(const std::string& text) {
   double bw = 0;
   try {
@@ -44,7 +52,7 @@ void refuse_context(CLI::App& cmd, const std::string& what_instead) {
 void add_deployment_options(CLI::App& cmd, DeploymentOptions& o, bool with_context) {
   cmd.add_option("-m,--model", o.model, "bundled model name, model YAML, HF config.json or its directory")
       ->required();
-  cmd.add_option("-g,--gpu", o.gpu, "bundled GPU name or GPU YAML")->required();
+  cmd.add_option("-g,--gpu", o.gpu, "bundled GPU name or GPU YAML; several, comma-separated, side by side (memory, roofline)")->required();
   cmd.add_option("--precision", o.precision,
                  "weights: " + join(weight_format_names()) + " (default: the checkpoint's)");
   cmd.add_option("--group-size", o.group_size, "inputs per scale group for int4 formats (default 128)");

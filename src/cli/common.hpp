@@ -56,6 +56,9 @@ void add_deployment_options(CLI::App& cmd, DeploymentOptions& o, bool with_conte
 /// with the options this command takes (`what_instead`, e.g. "--prompt P and --gen G").
 void refuse_context(CLI::App& cmd, const std::string& what_instead);
 
+/// `-g a,b,c`: the GPUs named, each once, in the order given.
+std::vector<std::string> gpu_list(const std::string& arg);
+
 /// --inter-node-bandwidth, checked the same way by every command: 1 MB/s to 100 TB/s.
 double parse_inter_node_bandwidth(const std::string& text);
 /// --micro-batches, --inter-node-bandwidth and --bound: for commands that cost time.

@@ -232,4 +232,50 @@ std::string memory_markdown(const MemoryView& v) {
   return out;
 }
 
+Table memory_comparison(const std::vector<MemoryView>& views) {
+  Table t;
+  t.headers = {""};
+  t.right_aligned = {false};
+  for (const auto& v : views) {
+    t.headers.push_back(v.gpu.name);
+    t.right_aligned.push_back(true);
+  }
+  auto row = [&](const std::string& label, auto cell) {
+    std::vector<std::string> r{label};
+    for (const auto& v : views) r.push_back(cell(v));
+    t.rows.push_back(std::move(r));
+  };
+  row("GPUs (TP x PP x replicas)", [](const MemoryView& v) {
+    return fmt::format("{} ({} x {} x {})", v.query.tp * v.query.pp * v.replicas, v.query.tp, v.query.pp, v.replicas);
+  });
+  row("weights per GPU, GiB", [](const MemoryView& v) { return gib(v.estimate.per_gpu().weights); });
+  row("KV cache per GPU, GiB", [](const MemoryView& v) { return gib(v.estimate.per_gpu().kv_cache); });
+  row("activations per GPU, GiB", [](const MemoryView& v) { return gib(v.estimate.per_gpu().activations); });
+  row("overhead per GPU, GiB", [](const MemoryView& v) { return gib(v.estimate.per_gpu().overhead); });
+  row("total per GPU, GiB", [](const MemoryView& v) { return gib(v.estimate.per_gpu().total()); });
+  row("budget per GPU, GiB", [](const MemoryView& v) { return gib(v.estimate.budget_per_gpu); });
+  row("fits", [](const MemoryView& v) { return std::string(v.estimate.fits ? "yes" : "NO"); });
+  row("KV pool, tokens per replica", [](const MemoryView& v) { return with_commas(v.estimate.kv_capacity_tokens); });
+  row("max batch at this context", [](const MemoryView& v) { return with_commas(v.estimate.max_batch); });
+  row("max context at this batch", [](const MemoryView& v) { return with_commas(v.estimate.max_context); });
+  return t;
+}
+
+nlohmann::ordered_json memory_comparison_json(const std::vector<MemoryView>& views) {
+  nlohmann::ordered_json j;
+  j["schema"] = "ridge.memory.comparison/v1";
+  j["reports"] = nlohmann::ordered_json::array();
+  for (const auto& v : views) j["reports"].push_back(memory_json(v));
+  return j;
+}
+
+std::string memory_comparison_csv(const std::vector<MemoryView>& views) {
+  std::string out;
+  for (std::size_t i = 0; i < views.size(); ++i) {
+    const std::string one = memory_csv(views[i]);
+    out += i == 0 ? one : one.substr(one.find('\n') + 1);  // the header once
+  }
+  return out;
+}
+
 }  // namespace ridge

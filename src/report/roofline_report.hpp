@@ -3,7 +3,10 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+
+#include "format.hpp"
 #include <string>
+#include <vector>
 
 #include "gpu.hpp"
 #include "memory.hpp"
@@ -30,6 +33,13 @@ struct RooflineView {
 std::string time_basis_text(const Ceilings& c);
 
 nlohmann::ordered_json roofline_json(const RooflineView& v);
+
+/// Several GPUs side by side (`-g h100-sxm,h200`): times, throughput, basis and memory per GPU.
+Table roofline_comparison(const std::vector<RooflineView>& views);
+/// "ridge.roofline.comparison/v1": each GPU's full "ridge.roofline/v1" document under reports[].
+nlohmann::ordered_json roofline_comparison_json(const std::vector<RooflineView>& views);
+/// One header and one row per GPU: gpu, ttft_s, tpot_s, e2e_s, throughput, basis, bytes, fits.
+std::string roofline_comparison_csv(const std::vector<RooflineView>& views);
 std::string roofline_text(const RooflineView& v);
 std::string roofline_markdown(const RooflineView& v);
 /// One row per operator: phase, name, count, FLOPs, bytes, intensity, time, bound.
