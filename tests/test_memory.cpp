@@ -192,13 +192,30 @@ TEST_CASE("activations: naive attention is O(n^2), flash O(n)") {
 }
 
 TEST_CASE("vLLM KV block accounting (public log example)") {
-  // Llama-3.1-8B bf16 on a 23.58 GiB card at 0.9: KV = 0.9 x 23.58 - 17.06 - 0.35 = 3.812 GiB;
-  // a 16-token block holds 16 x 131,072 B = 2 MiB -> 1,951-1,952 blocks (vLLM printed 1,952).
-  const double pool = (0.9 * 23.58 - 17.06 - 0.35) * kGiB;
+  // A public vLLM log (REFERENCE.md): Llama-3.1-8B bf16 on a 23.58 GiB card at 0.9, max length
+  // 20,000: peak torch memory 17.06 GiB (weights + the profiling pass's activations), non-torch
+  // 0.35 GiB, KV = 0.9 x 23.58 - 17.06 - 0.35 = 3.81 GiB = 1,952 blocks of 16 x 131,072 B.
+  const double logged_pool = (0.9 * 23.58 - 17.06 - 0.35) * kGiB;
   const std::uint64_t block = 16 * kv_bytes_per_token(model("llama-3.1-8b"), DType::bf16).value;
-  const auto blocks = static_cast<std::int64_t>(pool / static_cast<double>(block));
-  CHECK(blocks >= 1951);
-  CHECK(blocks <= 1952);
+  CHECK(block == 2 * 1024 * 1024);
+  const auto logged_blocks = static_cast<std::int64_t>(logged_pool / static_cast<double>(block));
+  CHECK((logged_blocks == 1951 || logged_blocks == 1952));  // the log rounds its GiB figures
+  // The engine on the same card: its own weights (14.96 GiB) and flash activations for one
+  // 20,000-token pass (1.91 GiB: vLLM profiled 17.06 - 14.96 = 2.10 GiB), so its pool is larger
+  // by that 0.19 GiB: 2,051 blocks, 5.1 % above the log. Held to within 6 % of it.
+  GpuSpec g = resolve_gpu("l4");
+  g.memory = Bytes{static_cast<std::uint64_t>(23.58 * kGiB)};
+  g.runtime_overhead = Bytes{static_cast<std::uint64_t>(0.35 * kGiB)};
+  MemoryQuery q;
+  q.weights = fmt("bf16");
+  q.kv_dtype = DType::bf16;
+  q.batch = 1;
+  q.context = 20000;
+  q.prefill_chunk = 20000;
+  q.overhead = g.runtime_overhead;
+  const MemoryEstimate e = estimate_memory(model("llama-3.1-8b"), g, q);
+  CHECK(e.kv_capacity_blocks >= 1952);
+  CHECK(static_cast<double>(e.kv_capacity_blocks) <= 1952 * 1.06);
 }
 
 TEST_CASE("estimate: fit, capacity, max batch and context are consistent") {

@@ -219,8 +219,10 @@ TEST_CASE("TPOT closed form equals the per-step loop") {
   for (std::int64_t c = q.prompt + 1; c <= q.prompt + q.gen - 1; ++c)
     loop += totals(s, Phase::decode, q.batch, 1, c, DType::bf16).time.value;
   CHECK(e.tpot.value == doctest::Approx(loop / (q.gen - 1)).epsilon(1e-9));
-  CHECK(e.e2e.value == doctest::Approx(e.ttft.value + (q.gen - 1) * e.tpot.value));
-  CHECK(e.decode_throughput_tokens_per_s == doctest::Approx(4 / e.tpot.value));
+  // End to end: the prefill, then every decode step summed one by one (not the mean times G - 1).
+  CHECK(e.e2e.value == doctest::Approx(e.ttft.value + loop).epsilon(1e-9));
+  // Decode rate: 4 sequences, one token each per step of the loop's mean length.
+  CHECK(e.decode_throughput_tokens_per_s == doctest::Approx(4.0 * static_cast<double>(q.gen - 1) / loop).epsilon(1e-9));
   // The crossing of compute and memory time inside a range is summed exactly.
   CHECK(mean_of_max_linear(0, 10, 5, 5, 11) == doctest::Approx((5.0 * 6 + 6 + 7 + 8 + 9 + 10) / 11));
 }

@@ -19,11 +19,8 @@ TEST_CASE("list syntax") {
   CHECK_THROWS_AS(parse_int_list("1,,2", "--batch", 1, 10), InputError);
   CHECK_THROWS_AS(parse_int_list("1..8:*2", "--batch", 1, 10), InputError);
   CHECK_THROWS_AS(parse_int_list("1..2000000", "--batch", 1, 10'000'000, 1000), InputError);
-  try {
-    parse_int_list("1..9999", "--context", 1, 4096);
-  } catch (const InputError& e) {
-    CHECK(std::string(e.what()) == "--context: 4097 is out of range; expected 1 to 4096");
-  }
+  CHECK_THROWS_WITH_AS(parse_int_list("1..9999", "--prompt", 1, 4096), "--prompt: 4097 is out of range; expected 1 to 4096",
+                       InputError);
 }
 
 TEST_CASE("a sweep row agrees with the memory and roofline engines") {
