@@ -360,3 +360,28 @@ TEST_CASE("TPOT over many small chunks equals the per-step loop") {
                          ceilings).time.value;
   CHECK(e.tpot.value == doctest::Approx(loop / (q.gen - 1)).epsilon(1e-9));
 }
+
+TEST_CASE("MLA decode attention (DeepSeek-V3): scores and values over the cached latent, by hand") {
+  // Absorbed MLA decode: each of the 128 heads scores its query against the 576-wide cached
+  // latent (kv_lora_rank 512 + rope 64) of every key and sums 512-wide latent values:
+  // 2 x 128 heads x keys x (576 + 512) FLOP. The cache is read once per sequence for all heads
+  // (keys x 576 x 2 B in bf16), plus the queries 128 x 576 x 2 B; out: 128 x 512 x 2 B.
+  const ModelSpec m = resolve_model("deepseek-v3");
+  const ModelShapes s = compile_shapes(m, *weight_format("bf16"), 1);
+  const auto ops = phase_ops(s, PhaseQuery{Phase::decode, 1, 1, 4096, AttentionImpl::flash, DType::bf16});
+  const Op* mla = nullptr;
+  std::int64_t layers = 0;  // dense and MoE layers are two groups, each with its own operator
+  for (const Op& op : ops)
+    if (op.name == "attention_mla") {
+      if (!mla) mla = &op;
+      layers += op.count;
+    }
+  REQUIRE(mla);
+  const double keys = 4096;  // one new token at context 4,096 attends all of them
+  CHECK(mla->flops == doctest::Approx(2.0 * 128 * keys * (576 + 512)));
+  CHECK(mla->bytes_read == doctest::Approx(keys * 576 * 2 + 128 * 576 * 2));
+  CHECK(mla->bytes_written == doctest::Approx(128 * 512 * 2));
+  // Per layer and per token of cache, MLA reads 576 x 2 = 1,152 B where MHA with 128 KV heads of
+  // 192 + 128 dims would read 128 x 320 x 2 = 81,920 B: 71x less.
+  CHECK(layers == 61);
+}
