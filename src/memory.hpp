@@ -233,7 +233,6 @@ struct MemoryEstimate {
   bool max_context_model_limited = false;  ///< max_context is the model's max_position
 
   const StageMemory& per_gpu() const { return stages[worst_stage]; }
-  std::int64_t gpus(std::int64_t tp) const { return tp * static_cast<std::int64_t>(stages.size()); }
 };
 
 /// Layers per pipeline stage: sizes differ by at most one, earlier stages take the extra.

@@ -48,10 +48,7 @@ struct Bytes {
   double as_double() const { return static_cast<double>(value); }
 };
 
-/// Floating-point operations (a multiply-add counts as 2).
-struct Flops {
-  double value = 0;
-  friend Flops operator+(Flops a, Flops b) { return {a.value + b.value}; }
+}
   Flops& operator+=(Flops b) { value += b.value; return *this; }
   friend constexpr auto operator<=>(Flops, Flops) = default;
 };
@@ -74,7 +71,6 @@ struct FlopsPerSecond {
 };
 
 inline Seconds operator/(Bytes b, BytesPerSecond r) { return {b.as_double() / r.value}; }
-inline Seconds operator/(Flops f, FlopsPerSecond r) { return {f.value / r.value}; }
 
 inline constexpr std::uint64_t kKiB = 1024;
 inline constexpr std::uint64_t kMiB = 1024 * kKiB;

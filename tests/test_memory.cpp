@@ -48,9 +48,10 @@ TEST_CASE("parameter counts match the published counts within 0.05%") {
 }
 
 TEST_CASE("MoE active parameters") {
-  // Mixtral 8x7B: "12.9B active" (Mistral AI). Non-expert params 1,604,554,752 +
-  // 2/8 of 32 x 8 x 3 x 4096 x 14336 = 11,274,289,152 -> 12,878,843,904 + 32 routers
-  // (8 x 4096 = 32,768 each, counted as always active) ... computed below by hand:
+  // Mixtral 8x7B: "12.9B active" (Mistral AI). Experts 32 layers x 8 x 3 x 4096 x 14336 =
+  // 45,097,156,608 of the 46,702,792,704; the other 1,605,636,096 (embeddings, attention, norms,
+  // the 32 routers of 8 x 4096, the head) always run, plus 2 of 8 experts, 11,274,289,152:
+  // 12,879,925,248 active.
   const std::int64_t experts = 32LL * 8 * 3 * 4096 * 14336;      // 45,097,156,608
   const std::int64_t total = 46'702'792'704;
   const std::int64_t active = total - experts / 8 * 6;             // 6 of 8 experts idle

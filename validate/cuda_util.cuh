@@ -139,7 +139,8 @@ template <class TO, class TR>
 Check compare_outputs(Context& c, const TO* out, const TR* ref, std::size_t total, const std::int64_t* rows,
                       std::size_t row_count, std::size_t row_len);
 
-/// L2 flush: overwrite a buffer twice the L2 size (nvbench's method).
+/// L2 flush: read a clean buffer twice the L2 size, outside the timed region (nvbench memsets
+/// an L2-sized buffer instead; a read leaves no dirty lines for the timed kernel to write back).
 void flush_l2(Context& c, int sample);
 
 /// A pair of CUDA events, destroyed on every path.
