@@ -48,11 +48,6 @@ struct Bytes {
   double as_double() const { return static_cast<double>(value); }
 };
 
-}
-  Flops& operator+=(Flops b) { value += b.value; return *this; }
-  friend constexpr auto operator<=>(Flops, Flops) = default;
-};
-
 struct Seconds {
   double value = 0;
   friend Seconds operator+(Seconds a, Seconds b) { return {a.value + b.value}; }
