@@ -23,8 +23,8 @@ double seconds_for(F&& f) {
 }
 
 void report(const char* what, double per_second, double target) {
-  fmt::print("{:<58} {:>14.0f} /s   target {:>10.0f} /s   ratio {:.2f}{}\n", what, per_second, target, per_second / target,
-             per_second >= target ? "" : "   (below target)");
+  fmt::print("{:<58} {:>14.0f} /s   target {:>10.0f} /s   ratio {:.2f}{}\n", what, per_second, target,
+             per_second / target, per_second >= target ? "" : "   (below target)");
 }
 
 }  // namespace
@@ -37,7 +37,8 @@ int main() {
   // hold for both: a 1,000,000-point sweep <= 5 s, the planner >= 100,000 candidates/s).
   for (const TimeBasis basis : {TimeBasis::bound, TimeBasis::expected}) {
     const char* tag = basis == TimeBasis::bound ? "[bound]   " : "[expected]";
-    fmt::print("{}\n", basis == TimeBasis::bound ? "datasheet bound (--bound):" : "calibrated estimate (the default on h100-sxm):");
+    fmt::print("{}\n", basis == TimeBasis::bound ? "datasheet bound (--bound):"
+                                                 : "calibrated estimate (the default on h100-sxm):");
     const Ceilings c = ceilings_for(g, shapes, basis);
     const Topology one_gpu = topology_for(g, 1, 1, 0, basis);
 
@@ -49,7 +50,8 @@ int main() {
         for (std::int64_t i = 0; i < n; ++i) {
           double step = 0;
           const PhaseQuery q{Phase::decode, 1 + (i & 63), 1, 1024 + (i & 4095), AttentionImpl::flash, DType::bf16};
-          for_each_op(shapes, q, [&](const Op& op) { step += static_cast<double>(op.count) * op_time(op, c).time().value; });
+          for_each_op(shapes, q,
+                      [&](const Op& op) { step += static_cast<double>(op.count) * op_time(op, c).time().value; });
           sink += step;
         }
       });
@@ -62,8 +64,9 @@ int main() {
       double sink = 0;
       const double s = seconds_for([&] {
         for (std::int64_t i = 0; i < n; ++i)
-          sink += estimate_service(shapes, c, ServiceQuery{1 + (i & 63), 512 + (i & 4095), 256, AttentionImpl::flash,
-                                                           DType::bf16, one_gpu, 0})
+          sink += estimate_service(
+                      shapes, c,
+                      ServiceQuery{1 + (i & 63), 512 + (i & 4095), 256, AttentionImpl::flash, DType::bf16, one_gpu, 0})
                       .tpot.value;
       });
       report(fmt::format("{} service estimates (TTFT + TPOT)", tag).c_str(), n / s, 1e5);
@@ -82,7 +85,8 @@ int main() {
         for (std::int64_t batch = 1; batch <= 1000; ++batch) {
           for (std::int64_t context = 1; context <= 1000; ++context) {
             const SweepRow r = eval.evaluate(0, batch, context);
-            fmt::format_to(std::back_inserter(b), "{},{},{:.6g},{:.6g},{}\n", r.batch, r.context, r.ttft_s, r.tpot_s, r.per_gpu_bytes);
+            fmt::format_to(std::back_inserter(b), "{},{},{:.6g},{:.6g},{}\n", r.batch, r.context, r.ttft_s, r.tpot_s,
+                           r.per_gpu_bytes);
             if (b.size() > (1 << 20)) {
               bytes += b.size();
               b.clear();

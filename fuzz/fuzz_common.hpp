@@ -22,8 +22,7 @@ int run_loader(const std::uint8_t* data, std::size_t size, Load&& load) {
     const Node root = parse_document(text, "fuzz-input");
     load(root);
   } catch (const InputError&) {
-  } catch (const OverflowError&) {
-  }
+  } catch (const OverflowError&) {}
   return 0;
 }
 

@@ -49,10 +49,9 @@ double robust_cost(const std::vector<double>& r) {
 
 }  // namespace
 
-std::vector<double> fit_least_squares(const std::vector<double>& initial, const std::vector<double>& min,
-                                      const std::vector<double>& max,
-                                      const std::function<void(const std::vector<double>&, std::vector<double>&)>& residuals,
-                                      int max_iterations) {
+std::vector<double> fit_least_squares(
+    const std::vector<double>& initial, const std::vector<double>& min, const std::vector<double>& max,
+    const std::function<void(const std::vector<double>&, std::vector<double>&)>& residuals, int max_iterations) {
   const std::size_t np = initial.size();
   auto natural = [&](const std::vector<double>& log_x) {
     std::vector<double> x(np);

@@ -15,10 +15,9 @@ namespace ridge {
 /// Robust nonlinear least squares (Levenberg–Marquardt with a soft-L1 loss on the residuals,
 /// parameters fitted in log space inside [min, max]). `residuals(x, out)` fills one residual
 /// per row for the parameters x (natural units). Returns the fitted parameters.
-std::vector<double> fit_least_squares(const std::vector<double>& initial, const std::vector<double>& min,
-                                      const std::vector<double>& max,
-                                      const std::function<void(const std::vector<double>&, std::vector<double>&)>& residuals,
-                                      int max_iterations = 80);
+std::vector<double> fit_least_squares(
+    const std::vector<double>& initial, const std::vector<double>& min, const std::vector<double>& max,
+    const std::function<void(const std::vector<double>&, std::vector<double>&)>& residuals, int max_iterations = 80);
 
 /// Measured rows of one family, as read from tables.
 struct MeasuredRows {

@@ -25,11 +25,11 @@ enum class CalibratedFamily {
 
 /// The fit of one family and the error it reached on rows it was not fitted to.
 struct FamilyCalibration {
-  std::vector<double> params;   ///< in parameter_defs(family) order, natural units
-  std::size_t rows_used = 0;    ///< training rows
+  std::vector<double> params;  ///< in parameter_defs(family) order, natural units
+  std::size_t rows_used = 0;   ///< training rows
   std::size_t rows_held_out = 0;
-  double held_out_median = 0;   ///< median |relative error| on held-out rows
-  double held_out_p90 = 0;      ///< 90th percentile of the same
+  double held_out_median = 0;  ///< median |relative error| on held-out rows
+  double held_out_p90 = 0;     ///< 90th percentile of the same
 };
 
 struct Calibration {

@@ -70,19 +70,16 @@ ModelSpec resolve_model(const std::string& arg, const std::string& option) {
                        "unknown model \"" + arg + "\"" + did_you_mean(arg, bundled_model_names()) +
                            "; `ridge models` lists the bundled ones, or pass a model YAML, a "
                            "config.json or a directory holding one");
-    ModelSpec m = cached<ModelSpec>(*f, [&] {
-      return model_from_yaml(parse_document(f->text, std::string(f->path)), std::string(f->path));
-    });
-    if (m.name != arg)
-      throw InputError(m.location_of("name"), "name", "\"" + m.name + "\" differs from the file name");
+    ModelSpec m = cached<ModelSpec>(
+        *f, [&] { return model_from_yaml(parse_document(f->text, std::string(f->path)), std::string(f->path)); });
+    if (m.name != arg) throw InputError(m.location_of("name"), "name", "\"" + m.name + "\" differs from the file name");
     return m;
   }
   std::error_code ec;
   fs::path path(arg);
   if (fs::is_directory(path, ec)) {
     path /= "config.json";
-    if (!fs::exists(path, ec))
-      throw InputError({arg, 0, 0}, option, "directory holds no config.json");
+    if (!fs::exists(path, ec)) throw InputError({arg, 0, 0}, option, "directory holds no config.json");
   } else if (!fs::exists(path, ec)) {
     throw InputError({arg, 0, 0}, option, missing_file_reason(ec));
   }
@@ -96,8 +93,7 @@ ModelSpec resolve_model(const std::string& arg, const std::string& option) {
     if (m.display_name.empty()) m.display_name = m.name;
     return m;
   }
-  if (path.extension() == ".yaml" || path.extension() == ".yml")
-    return model_from_yaml(load_file(file), file);
+  if (path.extension() == ".yaml" || path.extension() == ".yml") return model_from_yaml(load_file(file), file);
   throw InputError({file, 0, 0}, option, "expected a .yaml model file or a .json Hugging Face config");
 }
 
@@ -108,11 +104,15 @@ GpuSpec resolve_gpu(const std::string& arg, const std::string& option) {
       throw InputError({}, option,
                        "unknown GPU \"" + arg + "\"" + did_you_mean(arg, bundled_gpu_names()) +
                            "; `ridge gpus` lists the bundled ones, or pass a GPU YAML path");
-    return cached<GpuSpec>(*f, [&] { return gpu_from_yaml(parse_document(f->text, std::string(f->path)), std::string(f->path)); });
+    return cached<GpuSpec>(
+        *f, [&] { return gpu_from_yaml(parse_document(f->text, std::string(f->path)), std::string(f->path)); });
   }
   std::error_code ec;
   if (!fs::is_regular_file(arg, ec))
-    throw InputError({arg, 0, 0}, option, ec ? missing_file_reason(ec) : fs::exists(arg, ec) ? "not a regular file" : "no such file");
+    throw InputError({arg, 0, 0}, option,
+                     ec                    ? missing_file_reason(ec)
+                     : fs::exists(arg, ec) ? "not a regular file"
+                                           : "no such file");
   return gpu_from_yaml(load_file(arg), arg);
 }
 

@@ -13,8 +13,7 @@ namespace {
 namespace fs = std::filesystem;
 
 bool names_a_file(const std::string& s) {
-  return s.find('/') != std::string::npos || s.ends_with(".yaml") || s.ends_with(".yml") ||
-         s.ends_with(".json");
+  return s.find('/') != std::string::npos || s.ends_with(".yaml") || s.ends_with(".yml") || s.ends_with(".json");
 }
 
 /// A relative path in a deployment file is relative to that file, so configs can be checked
@@ -42,9 +41,12 @@ std::vector<std::string> rule_ids() {
 
 std::string_view to_string(Severity s) {
   switch (s) {
-    case Severity::notice: return "notice";
-    case Severity::warning: return "warning";
-    case Severity::error: return "error";
+    case Severity::notice:
+      return "notice";
+    case Severity::warning:
+      return "warning";
+    case Severity::error:
+      return "error";
   }
   return "error";
 }
@@ -53,7 +55,8 @@ const std::vector<RuleInfo>& check_rules() {
   static const std::vector<RuleInfo> rules = {
       {"parallel.divides", Severity::error,
        "TP divides the heads and FFN width, PP the layers, and gpus is a multiple of TP x PP"},
-      {"workload.context", Severity::error, "prompt + generated tokens <= max_model_len (default: the model's max_position)"},
+      {"workload.context", Severity::error,
+       "prompt + generated tokens <= max_model_len (default: the model's max_position)"},
       {"memory.fits", Severity::error, "weights + KV cache + activations + overhead fit the per-GPU budget"},
       {"memory.headroom", Severity::error, "free share of the per-GPU budget >= slo.min_memory_headroom"},
       {"kv.capacity", Severity::error,
@@ -123,10 +126,14 @@ DeploymentFile deployment_from_yaml(const Node& root, const std::string& source)
   // vLLM's engine arguments where ridge has its own name: answered with ridge's.
   auto vllm_name = [](const std::string& key) -> std::string {
     static const std::pair<const char*, const char*> names[] = {
-        {"tensor_parallel_size", "tp"},        {"pipeline_parallel_size", "pp"},
-        {"kv_cache_dtype", "kv_dtype"},        {"quantization", "precision"},
-        {"gpu_memory_utilization", "memory_utilization"}, {"max_num_seqs", "workload.batch"},
-        {"max_num_batched_tokens", "prefill_chunk"},      {"dtype", "precision"},
+        {"tensor_parallel_size", "tp"},
+        {"pipeline_parallel_size", "pp"},
+        {"kv_cache_dtype", "kv_dtype"},
+        {"quantization", "precision"},
+        {"gpu_memory_utilization", "memory_utilization"},
+        {"max_num_seqs", "workload.batch"},
+        {"max_num_batched_tokens", "prefill_chunk"},
+        {"dtype", "precision"},
         {"model_len", "max_model_len"},
     };
     for (const auto& [vllm, ours] : names)
@@ -169,8 +176,8 @@ DeploymentFile deployment_from_yaml(const Node& root, const std::string& source)
   });
   attempt([&] {
     if (const Node* n = get(r, "attention"))
-      d.attention = as_enum(*n, "attention", {"flash", "naive"}) == "flash" ? AttentionImpl::flash
-                                                                            : AttentionImpl::naive;
+      d.attention =
+          as_enum(*n, "attention", {"flash", "naive"}) == "flash" ? AttentionImpl::flash : AttentionImpl::naive;
   });
   attempt([&] {
     if (const Node* n = get(r, "prefill_chunk")) d.prefill_chunk = as_int(*n, "prefill_chunk", 0, 100'000'000);
@@ -184,7 +191,9 @@ DeploymentFile deployment_from_yaml(const Node& root, const std::string& source)
 
   attempt([&] {
     MapReader w(need(r, "workload"), "workload");
-    attempt([&] { d.workload.prompt_tokens = as_int(need(w, "prompt_tokens"), w.field("prompt_tokens"), 1, 1'000'000'000); });
+    attempt([&] {
+      d.workload.prompt_tokens = as_int(need(w, "prompt_tokens"), w.field("prompt_tokens"), 1, 1'000'000'000);
+    });
     attempt([&] { d.workload.gen_tokens = as_int(need(w, "gen_tokens"), w.field("gen_tokens"), 1, 1'000'000'000); });
     attempt([&] {
       const Node* batch = get(w, "batch");
@@ -228,7 +237,8 @@ DeploymentFile deployment_from_yaml(const Node& root, const std::string& source)
     if (!n) return;
     MapReader rr(*n, "rules");
     attempt([&] {
-      if (const Node* f = get(rr, "fail_on")) d.fail_on = severity_of(as_enum(*f, rr.field("fail_on"), severity_names()));
+      if (const Node* f = get(rr, "fail_on"))
+        d.fail_on = severity_of(as_enum(*f, rr.field("fail_on"), severity_names()));
     });
     attempt([&] {
       const Node* sev = get(rr, "severity");
@@ -261,8 +271,6 @@ DeploymentFile deployment_from_yaml(const Node& root, const std::string& source)
   return d;
 }
 
-DeploymentFile load_deployment(const std::string& path) {
-  return deployment_from_yaml(load_file(path), path);
-}
+DeploymentFile load_deployment(const std::string& path) { return deployment_from_yaml(load_file(path), path); }
 
 }  // namespace ridge

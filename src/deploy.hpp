@@ -44,26 +44,26 @@ struct Workload {
 
 /// Service-level objectives; each is checked only when given.
 struct Slo {
-  std::optional<Seconds> ttft;                       ///< time to first token, upper limit
-  std::optional<Seconds> tpot;                       ///< time per output token, upper limit
-  std::optional<double> min_throughput_tokens_per_s; ///< generated tokens/s, whole deployment
-  std::optional<double> min_memory_headroom;         ///< free fraction of the per-GPU budget
+  std::optional<Seconds> ttft;                        ///< time to first token, upper limit
+  std::optional<Seconds> tpot;                        ///< time per output token, upper limit
+  std::optional<double> min_throughput_tokens_per_s;  ///< generated tokens/s, whole deployment
+  std::optional<double> min_memory_headroom;          ///< free fraction of the per-GPU budget
 };
 
 struct DeploymentFile {
-  std::string source;              ///< the file, as named on the command line
-  std::string model;               ///< bundled name, or a path resolved against the file's folder
+  std::string source;  ///< the file, as named on the command line
+  std::string model;   ///< bundled name, or a path resolved against the file's folder
   bool model_is_path = false;
-  std::string gpu;                 ///< same for the GPU
+  std::string gpu;  ///< same for the GPU
   bool gpu_is_path = false;
   std::optional<std::int64_t> gpus;
   std::int64_t tp = 1;
   bool tp_given = false;  ///< `tp:` written (even `tp: 1`: with `gpus: 8`, 8 replicas of one GPU)
   std::int64_t pp = 1;
-  std::string precision;           ///< empty: the checkpoint's format
+  std::string precision;  ///< empty: the checkpoint's format
   std::string kv_dtype = "auto";
   double memory_utilization = 0.9;
-  std::optional<Bytes> overhead;   ///< empty: the GPU file's runtime_overhead
+  std::optional<Bytes> overhead;  ///< empty: the GPU file's runtime_overhead
   AttentionImpl attention = AttentionImpl::flash;
   std::int64_t prefill_chunk = kDefaultPrefillChunk;  ///< 0: whole batch in one pass
   std::int64_t block_size = 16;

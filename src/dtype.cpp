@@ -4,14 +4,22 @@ namespace ridge {
 
 std::string_view to_string(DType t) {
   switch (t) {
-    case DType::fp32: return "fp32";
-    case DType::tf32: return "tf32";
-    case DType::bf16: return "bf16";
-    case DType::fp16: return "fp16";
-    case DType::fp8: return "fp8";
-    case DType::int8: return "int8";
-    case DType::int4: return "int4";
-    case DType::fp4: return "fp4";
+    case DType::fp32:
+      return "fp32";
+    case DType::tf32:
+      return "tf32";
+    case DType::bf16:
+      return "bf16";
+    case DType::fp16:
+      return "fp16";
+    case DType::fp8:
+      return "fp8";
+    case DType::int8:
+      return "int8";
+    case DType::int4:
+      return "int4";
+    case DType::fp4:
+      return "fp4";
   }
   return "?";
 }
@@ -19,20 +27,23 @@ std::string_view to_string(DType t) {
 int bits_of(DType t) {
   switch (t) {
     case DType::fp32:
-    case DType::tf32: return 32;
+    case DType::tf32:
+      return 32;
     case DType::bf16:
-    case DType::fp16: return 16;
+    case DType::fp16:
+      return 16;
     case DType::fp8:
-    case DType::int8: return 8;
+    case DType::int8:
+      return 8;
     case DType::int4:
-    case DType::fp4: return 4;
+    case DType::fp4:
+      return 4;
   }
   return 0;
 }
 
 std::optional<DType> parse_dtype(std::string_view name) {
-  for (DType t : {DType::fp32, DType::tf32, DType::bf16, DType::fp16, DType::fp8, DType::int8,
-                  DType::int4, DType::fp4})
+  for (DType t : {DType::fp32, DType::tf32, DType::bf16, DType::fp16, DType::fp8, DType::int8, DType::int4, DType::fp4})
     if (to_string(t) == name) return t;
   return std::nullopt;
 }
@@ -129,7 +140,8 @@ std::optional<WeightFormat> weight_format(std::string_view name, std::optional<i
 }
 
 std::vector<std::string> weight_format_names() {
-  return {"fp32", "bf16", "fp16", "fp8", "fp8-block128", "int8", "int8-w8a16", "int4", "int4-sym", "nvfp4", "mxfp4", "mxfp4-experts"};
+  return {"fp32",       "bf16", "fp16",     "fp8",   "fp8-block128", "int8",
+          "int8-w8a16", "int4", "int4-sym", "nvfp4", "mxfp4",        "mxfp4-experts"};
 }
 
 std::vector<std::string> kv_dtype_names() { return {"fp32", "bf16", "fp16", "fp8", "int8", "int4"}; }

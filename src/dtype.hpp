@@ -31,16 +31,16 @@ enum class ScaleGranularity {
 /// Embeddings, norms, biases, the router and the LM head stay in `unquantised`
 /// (what AWQ/GPTQ/FP8 checkpoints and vLLM do: they quantise the decoder's linear layers).
 struct WeightFormat {
-  std::string name;          ///< "bf16", "int4", ...
-  int weight_bits = 16;      ///< bits per stored weight
+  std::string name;      ///< "bf16", "int4", ...
+  int weight_bits = 16;  ///< bits per stored weight
   ScaleGranularity scales = ScaleGranularity::none;
-  int group_size = 0;        ///< inputs per scale group (group granularity only)
-  int scale_bits = 0;        ///< bits per scale
-  int zero_bits = 0;         ///< bits per zero point (asymmetric schemes), 0 if symmetric
-  DType compute = DType::bf16;      ///< the tensor-core type the GEMM runs in
-  DType unquantised = DType::bf16;  ///< type of tensors that are not quantised
+  int group_size = 0;                  ///< inputs per scale group (group granularity only)
+  int scale_bits = 0;                  ///< bits per scale
+  int zero_bits = 0;                   ///< bits per zero point (asymmetric schemes), 0 if symmetric
+  DType compute = DType::bf16;         ///< the tensor-core type the GEMM runs in
+  DType unquantised = DType::bf16;     ///< type of tensors that are not quantised
   bool activations_quantised = false;  ///< W8A8/W4A4 (true) vs weight-only W4A16 (false)
-  int tensor_scale_bits = 0;   ///< extra bits per quantised tensor (NVFP4's two fp32 global scales)
+  int tensor_scale_bits = 0;           ///< extra bits per quantised tensor (NVFP4's two fp32 global scales)
   /// 4-bit floating-point weights: `compute` needs fp4 tensor cores (Blackwell); elsewhere
   /// serving engines dequantise them to 16-bit math (vLLM's Marlin W4A16 path).
   bool fp4_weights = false;

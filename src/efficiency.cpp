@@ -50,7 +50,8 @@ const std::vector<ParameterDef> kContext = {
 };
 const std::vector<ParameterDef> kGeneration = {
     {"launch_us", 8, 0.1, 200, "fixed cost of the attention layer's kernels in a decode step"},
-    {"block_us", 3, 0.01, 100, "fixed cost of one thread block (a sequence's KV head or a split of it), per wave over the SMs"},
+    {"block_us", 3, 0.01, 100,
+     "fixed cost of one thread block (a sequence's KV head or a split of it), per wave over the SMs"},
     {"flops_fraction", 0.3, 0.01, 1, "attainable fraction of the 16-bit tensor-core peak"},
     {"query_tile", 16, 1, 256, "query heads per KV head the kernel computes at once (a group is padded to it)"},
     {"bandwidth_fraction", 0.9, 0.05, 1, "attainable fraction of the HBM bandwidth reading K and V"},
@@ -68,7 +69,8 @@ const std::vector<ParameterDef> kCollective = {
     {"bandwidth_gbps", 300, 0.1, 10000, "bus bandwidth of the bandwidth protocol, GB/s"},
     {"per_peer_us", 0.5, 0.001, 100, "extra fixed cost per GPU in the group beyond two"},
     {"sharing", 0.1, 0.001, 4,
-     "bandwidth per GPU falls as (2/n)^sharing: ~0 on a switch (NVSwitch), larger where GPUs share a path (PCIe via the host)"},
+     "bandwidth per GPU falls as (2/n)^sharing: ~0 on a switch (NVSwitch), larger where GPUs share a path (PCIe via "
+     "the host)"},
 };
 
 struct FamilyName {
@@ -101,10 +103,10 @@ namespace {
 
 /// The weight format each GEMM family was measured in (gemm_format_name), looked up once.
 const WeightFormat& gemm_format(CalibratedFamily f) {
-  static const WeightFormat kFormats[] = {
-      *weight_format(gemm_format_name(CalibratedFamily::gemm_bf16)), *weight_format(gemm_format_name(CalibratedFamily::gemm_fp8)),
-      *weight_format(gemm_format_name(CalibratedFamily::gemm_fp8_block128)),
-      *weight_format(gemm_format_name(CalibratedFamily::gemm_nvfp4))};
+  static const WeightFormat kFormats[] = {*weight_format(gemm_format_name(CalibratedFamily::gemm_bf16)),
+                                          *weight_format(gemm_format_name(CalibratedFamily::gemm_fp8)),
+                                          *weight_format(gemm_format_name(CalibratedFamily::gemm_fp8_block128)),
+                                          *weight_format(gemm_format_name(CalibratedFamily::gemm_nvfp4))};
   return kFormats[gemm_index(f)];
 }
 
@@ -116,8 +118,8 @@ ModelGpu model_gpu(const GpuSpec& g) {
   m.bandwidth = g.memory_bandwidth.value;
   m.l2_bytes = g.l2_cache.as_double();
   m.cutlass3 = g.architecture == "hopper" || g.architecture == "blackwell";
-  for (CalibratedFamily f : {CalibratedFamily::gemm_bf16, CalibratedFamily::gemm_fp8, CalibratedFamily::gemm_fp8_block128,
-                             CalibratedFamily::gemm_nvfp4}) {
+  for (CalibratedFamily f : {CalibratedFamily::gemm_bf16, CalibratedFamily::gemm_fp8,
+                             CalibratedFamily::gemm_fp8_block128, CalibratedFamily::gemm_nvfp4}) {
     const Ceilings c = format_ceilings(g, gemm_format(f));
     m.gemm_peak[gemm_index(f)] = c.gemm.value;
     if (f == CalibratedFamily::gemm_bf16) m.sixteen_bit_peak = c.gemm16.value;
@@ -125,13 +127,16 @@ ModelGpu model_gpu(const GpuSpec& g) {
   return m;
 }
 
-
 std::string_view gemm_format_name(CalibratedFamily f) {
   switch (f) {
-    case CalibratedFamily::gemm_fp8: return "fp8";
-    case CalibratedFamily::gemm_fp8_block128: return "fp8-block128";
-    case CalibratedFamily::gemm_nvfp4: return "nvfp4";
-    default: return "bf16";
+    case CalibratedFamily::gemm_fp8:
+      return "fp8";
+    case CalibratedFamily::gemm_fp8_block128:
+      return "fp8-block128";
+    case CalibratedFamily::gemm_nvfp4:
+      return "nvfp4";
+    default:
+      return "bf16";
   }
 }
 
@@ -171,7 +176,8 @@ Seconds gemm_model(CalibratedFamily f, const std::vector<double>& p, const Model
       if (quantised && split > 1) break;
       const double k_part = std::ceil(K / split);
       const double waves = std::ceil(tiles * split / sms);
-      const double block_time = std::max(2 * tm * tn * k_part / per_sm_flops, (tm + tn) * k_part * in_bytes / per_sm_feed);
+      const double block_time =
+          std::max(2 * tm * tn * k_part / per_sm_flops, (tm + tn) * k_part * in_bytes / per_sm_feed);
       const double partials = split > 1 ? M * N * 4 * split * 2 : 0;  // fp32 written, read back
       const double compute = waves * block_time;
       const double memory = (c.weight_bytes + M * K * in_bytes + M * N * 2 + partials) / bandwidth;
@@ -266,13 +272,18 @@ std::uint32_t fnv1a(const std::string& s) {
 
 const std::vector<ParameterDef>& parameter_defs(CalibratedFamily f) {
   switch (f) {
-    case CalibratedFamily::gemm_bf16: return kGemm16;
+    case CalibratedFamily::gemm_bf16:
+      return kGemm16;
     case CalibratedFamily::gemm_fp8:
     case CalibratedFamily::gemm_fp8_block128:
-    case CalibratedFamily::gemm_nvfp4: return kGemmQuantised;
-    case CalibratedFamily::context_attention: return kContext;
-    case CalibratedFamily::generation_attention: return kGeneration;
-    default: return kCollective;
+    case CalibratedFamily::gemm_nvfp4:
+      return kGemmQuantised;
+    case CalibratedFamily::context_attention:
+      return kContext;
+    case CalibratedFamily::generation_attention:
+      return kGeneration;
+    default:
+      return kCollective;
   }
 }
 
@@ -305,8 +316,10 @@ std::optional<CalibratedFamily> calibrated_family(OperatorFamily f, const Operat
                                  CalibratedFamily::gemm_fp8_block128, CalibratedFamily::gemm_nvfp4})
         if (r.dtype == gemm_format_name(g)) return g;
       return std::nullopt;
-    case OperatorFamily::context_attention: return CalibratedFamily::context_attention;
-    case OperatorFamily::generation_attention: return CalibratedFamily::generation_attention;
+    case OperatorFamily::context_attention:
+      return CalibratedFamily::context_attention;
+    case OperatorFamily::generation_attention:
+      return CalibratedFamily::generation_attention;
     case OperatorFamily::nccl:
       return parse_calibrated_family(r.collective);
   }
@@ -325,11 +338,12 @@ Seconds modelled_time(CalibratedFamily f, const std::vector<double>& p, const Mo
     }
     case CalibratedFamily::context_attention:
     case CalibratedFamily::generation_attention: {
-      const AttentionCall c{d(r.batch), d(r.tokens), d(r.heads), d(r.kv_heads), d(r.head_dim), d(r.window),
-                            bits_of(r.kv_dtype) / 8.0};
+      const AttentionCall c{
+          d(r.batch), d(r.tokens), d(r.heads), d(r.kv_heads), d(r.head_dim), d(r.window), bits_of(r.kv_dtype) / 8.0};
       return f == CalibratedFamily::context_attention ? context_model(p, g, c) : generation_model(p, g, c);
     }
-    default: return collective_model(f, p, CollectiveCall{d(r.gpus), r.message_bytes});
+    default:
+      return collective_model(f, p, CollectiveCall{d(r.gpus), r.message_bytes});
   }
 }
 
@@ -447,12 +461,16 @@ std::optional<Seconds> ExpectedTimes::row(OperatorFamily f, const OperatorRow& r
 bool is_held_out(OperatorFamily f, const OperatorRow& r) {
   std::string key;
   switch (f) {
-    case OperatorFamily::gemm: key = std::to_string(r.n) + "x" + std::to_string(r.k); break;
+    case OperatorFamily::gemm:
+      key = std::to_string(r.n) + "x" + std::to_string(r.k);
+      break;
     case OperatorFamily::context_attention:
     case OperatorFamily::generation_attention:
       key = std::to_string(r.heads) + "/" + std::to_string(r.kv_heads) + "/" + std::to_string(r.head_dim);
       break;
-    case OperatorFamily::nccl: key = std::to_string(static_cast<std::int64_t>(r.message_bytes)); break;
+    case OperatorFamily::nccl:
+      key = std::to_string(static_cast<std::int64_t>(r.message_bytes));
+      break;
   }
   return fnv1a(key) % 5 == 0;
 }

@@ -45,9 +45,7 @@ std::string human_rate(BytesPerSecond r) {
   return fmt::format("{:.1f} GB/s", r.value / 1e9);
 }
 
-std::string human_flops(FlopsPerSecond r) {
-  return fmt::format("{:.1f} TFLOP/s", r.value / 1e12);
-}
+std::string human_flops(FlopsPerSecond r) { return fmt::format("{:.1f} TFLOP/s", r.value / 1e12); }
 
 std::string human_seconds(Seconds t) {
   const double s = t.value;
@@ -80,8 +78,7 @@ std::string Table::text(const std::string& indent) const {
   std::vector<std::size_t> width(headers.size(), 0);
   for (std::size_t c = 0; c < headers.size(); ++c) width[c] = headers[c].size();
   for (const auto& row : rows)
-    for (std::size_t c = 0; c < row.size() && c < width.size(); ++c)
-      width[c] = std::max(width[c], row[c].size());
+    for (std::size_t c = 0; c < row.size() && c < width.size(); ++c) width[c] = std::max(width[c], row[c].size());
   auto line = [&](const std::vector<std::string>& cells) {
     std::string out = indent;
     for (std::size_t c = 0; c < width.size(); ++c) {

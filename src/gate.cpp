@@ -24,9 +24,8 @@ class Collector {
 
   /// Records `rule` at the first of `fields` the file gives; dropped when the file turns the
   /// rule off. `measured` and `limit` are in `unit`.
-  void add(std::string_view rule, std::initializer_list<std::string_view> fields, bool passed,
-           std::string message, std::optional<double> measured = {}, std::optional<double> limit = {},
-           std::string unit = {}) {
+  void add(std::string_view rule, std::initializer_list<std::string_view> fields, bool passed, std::string message,
+           std::optional<double> measured = {}, std::optional<double> limit = {}, std::string unit = {}) {
     Severity severity = Severity::error;
     for (const auto& r : check_rules())
       if (r.id == rule) severity = r.default_severity;
@@ -74,12 +73,9 @@ auto resolve_at(const DeploymentFile& d, const char* key, const std::string& arg
   }
 }
 
-std::string plural(std::int64_t n, const char* word) {
-  return with_commas(n) + " " + word + (n == 1 ? "" : "s");
-}
+std::string plural(std::int64_t n, const char* word) { return with_commas(n) + " " + word + (n == 1 ? "" : "s"); }
 
 /// A limit as people write it: "500 ms", "1.5 s", "40 us".
-
 
 std::string percent(double fraction) { return trimmed(fraction * 100, 1) + "%"; }
 
@@ -91,12 +87,10 @@ std::string tokens_per_s(double v) {
 
 std::vector<Finding> check_deployment(const DeploymentFile& d, TimeBasis basis) {
   Collector c(d);
-  const ModelSpec model = resolve_at(d, "model", d.model, [](const std::string& a, const char* k) {
-    return resolve_model(a, k);
-  });
-  const GpuSpec gpu = resolve_at(d, "gpu", d.gpu, [](const std::string& a, const char* k) {
-    return resolve_gpu(a, k);
-  });
+  const ModelSpec model =
+      resolve_at(d, "model", d.model, [](const std::string& a, const char* k) { return resolve_model(a, k); });
+  const GpuSpec gpu =
+      resolve_at(d, "gpu", d.gpu, [](const std::string& a, const char* k) { return resolve_gpu(a, k); });
 
   MemoryQuery q;
   q.weights = d.precision.empty() ? default_weight_format(model) : *weight_format(d.precision);
@@ -104,9 +98,9 @@ std::vector<Finding> check_deployment(const DeploymentFile& d, TimeBasis basis) 
   q.memory_utilization = d.memory_utilization;
   q.overhead = d.overhead.value_or(gpu.runtime_overhead);
   if (q.overhead >= gpu.memory)
-    throw InputError(d.locate_value("overhead"), "overhead",
-                     human_bytes(q.overhead) + " is not smaller than " + gpu.name + "'s memory of " +
-                         human_bytes(gpu.memory));
+    throw InputError(
+        d.locate_value("overhead"), "overhead",
+        human_bytes(q.overhead) + " is not smaller than " + gpu.name + "'s memory of " + human_bytes(gpu.memory));
   q.attention = d.attention;
   q.prefill_chunk = d.prefill_chunk;
   q.block_size = d.block_size;
@@ -130,14 +124,17 @@ std::vector<Finding> check_deployment(const DeploymentFile& d, TimeBasis basis) 
     check_sharding(model, layout->tp, layout->pp, &q.weights);
   } catch (const InputError& e) {
     const bool pp = e.field() == "--pp";
-    if (e.field() == "--precision") c.add("parallel.divides", {"precision", "model"}, false, e.message());
-    else if (pp) c.add("parallel.divides", {"pp"}, false, "PP " + e.message());
-    else c.add("parallel.divides", {"tp", "gpus"}, false, "TP " + e.message());
+    if (e.field() == "--precision")
+      c.add("parallel.divides", {"precision", "model"}, false, e.message());
+    else if (pp)
+      c.add("parallel.divides", {"pp"}, false, "PP " + e.message());
+    else
+      c.add("parallel.divides", {"tp", "gpus"}, false, "TP " + e.message());
     return c.take();
   }
   c.add("parallel.divides", {"tp", "gpus", "pp", "model"}, true,
-        fmt::format("TP {} x PP {} x {} = {} split {}'s {} heads, {} KV heads and {} layers", layout->tp,
-                    layout->pp, plural(layout->replicas, "replica"), plural(layout->gpus(), "GPU"), model.name, model.heads,
+        fmt::format("TP {} x PP {} x {} = {} split {}'s {} heads, {} KV heads and {} layers", layout->tp, layout->pp,
+                    plural(layout->replicas, "replica"), plural(layout->gpus(), "GPU"), model.name, model.heads,
                     model.kv_heads, model.layers));
 
   // --- workload.context: a sequence holds its prompt and all generated tokens.
@@ -146,8 +143,7 @@ std::vector<Finding> check_deployment(const DeploymentFile& d, TimeBasis basis) 
   const bool context_ok = context <= max_len;
   c.add("workload.context", {"workload.prompt_tokens", "workload.gen_tokens"}, context_ok,
         fmt::format("prompt {} + generated {} = {} tokens {} {}", with_commas(w.prompt_tokens),
-                    with_commas(w.gen_tokens), with_commas(context), context_ok ? "within" : "exceeds",
-                    max_len_name),
+                    with_commas(w.gen_tokens), with_commas(context), context_ok ? "within" : "exceeds", max_len_name),
         static_cast<double>(context), static_cast<double>(max_len), "tokens");
   if (!context_ok) return c.take();
 
@@ -190,12 +186,12 @@ std::vector<Finding> check_deployment(const DeploymentFile& d, TimeBasis basis) 
   }
   if (d.slo.min_memory_headroom) {
     // Free share of the budget on the tightest GPU; negative when it does not fit.
-    const double headroom =
-        budget.value == 0 ? -1.0 : (budget.as_double() - used.as_double()) / budget.as_double();
+    const double headroom = budget.value == 0 ? -1.0 : (budget.as_double() - used.as_double()) / budget.as_double();
     const bool ok = headroom >= *d.slo.min_memory_headroom;
     c.add("memory.headroom", {"slo.min_memory_headroom"}, ok,
           fmt::format("{} of the per-GPU budget is free ({} of {}); the minimum is {}", percent(headroom),
-                      used <= budget ? human_bytes(saturating_sub(budget, used)) : "-" + human_bytes(saturating_sub(used, budget)),
+                      used <= budget ? human_bytes(saturating_sub(budget, used))
+                                     : "-" + human_bytes(saturating_sub(used, budget)),
                       human_bytes(budget), percent(*d.slo.min_memory_headroom)),
           headroom, *d.slo.min_memory_headroom, "fraction");
   }
@@ -208,23 +204,24 @@ std::vector<Finding> check_deployment(const DeploymentFile& d, TimeBasis basis) 
     // per-request sizing (KvPoolLayout::blocks_per_request), summarised as the largest
     // max_model_len that fits.
     const bool ok = mem.max_model_len_limit >= max_len;
-    const std::string refuse = ok ? "" : fmt::format(": vLLM would refuse to start; set max_model_len <= {}",
-                                                     with_commas(mem.max_model_len_limit));
+    const std::string refuse =
+        ok ? ""
+           : fmt::format(": vLLM would refuse to start; set max_model_len <= {}", with_commas(mem.max_model_len_limit));
     const std::string message =
         mem.kv_groups > 1
             // Hybrid pool: its token figure counts every layer as global, so say what decides.
-            ? fmt::format("the KV pool has {} of {} tokens in {} groups of {} layers (vLLM reports {} tokens); one "
-                          "request of {} {}{}",
-                          with_commas(mem.kv_capacity_blocks) + " blocks", d.block_size, mem.kv_groups,
-                          mem.kv_group_size, with_commas(mem.kv_capacity_tokens), max_len_name,
-                          ok ? fmt::format("fits (up to {} would)", with_commas(mem.max_model_len_limit))
-                             : "does not fit",
-                          refuse)
-            : fmt::format("the KV pool holds {} per replica ({} of {}) {} {}{}", plural(mem.kv_capacity_tokens, "token"),
-                          plural(mem.kv_capacity_blocks, "block"), d.block_size, ok ? "for" : "but the server admits",
-                          max_len_name, refuse);
-    c.add("kv.capacity", {"max_model_len", "model"}, ok, message,
-          static_cast<double>(mem.max_model_len_limit), static_cast<double>(max_len), "tokens");
+            ? fmt::format(
+                  "the KV pool has {} of {} tokens in {} groups of {} layers (vLLM reports {} tokens); one "
+                  "request of {} {}{}",
+                  with_commas(mem.kv_capacity_blocks) + " blocks", d.block_size, mem.kv_groups, mem.kv_group_size,
+                  with_commas(mem.kv_capacity_tokens), max_len_name,
+                  ok ? fmt::format("fits (up to {} would)", with_commas(mem.max_model_len_limit)) : "does not fit",
+                  refuse)
+            : fmt::format("the KV pool holds {} per replica ({} of {}) {} {}{}",
+                          plural(mem.kv_capacity_tokens, "token"), plural(mem.kv_capacity_blocks, "block"),
+                          d.block_size, ok ? "for" : "but the server admits", max_len_name, refuse);
+    c.add("kv.capacity", {"max_model_len", "model"}, ok, message, static_cast<double>(mem.max_model_len_limit),
+          static_cast<double>(max_len), "tokens");
   }
 
   // --- time: the `ridge roofline` engine.
@@ -238,12 +235,17 @@ std::vector<Finding> check_deployment(const DeploymentFile& d, TimeBasis basis) 
         native ? fmt::format("{} weight GEMMs run on {}'s {} tensor cores ({})", q.weights.name, gpu.name, math,
                              human_flops(ceilings.gemm))
         : ceilings.note.empty()
-            ? fmt::format("{} weights: {} lists no {} peak; the roofline uses {} ({})", q.weights.name, gpu.name,
-                          math, human_flops(ceilings.gemm), to_string(ceilings.gemm_math))
+            ? fmt::format("{} weights: {} lists no {} peak; the roofline uses {} ({})", q.weights.name, gpu.name, math,
+                          human_flops(ceilings.gemm), to_string(ceilings.gemm_math))
             : fmt::format("{} weights ({}): {}", q.weights.name, q.weights.scheme(), ceilings.note));
 
-  const ServiceQuery sq{batch, w.prompt_tokens, w.gen_tokens, q.attention, q.kv_dtype,
-                        topology_for(gpu, q.tp, q.pp, 0, basis), /*micro_batches=*/0};
+  const ServiceQuery sq{batch,
+                        w.prompt_tokens,
+                        w.gen_tokens,
+                        q.attention,
+                        q.kv_dtype,
+                        topology_for(gpu, q.tp, q.pp, 0, basis),
+                        /*micro_batches=*/0};
   const ServiceEstimate s = estimate_service(shapes, ceilings, sq);
   // Datasheet peaks make every time a lower bound (a miss is certain, a pass is not a promise);
   // a calibration (or attainable fractions) makes them estimates of what the kernels take.

@@ -15,10 +15,10 @@ namespace ridge {
 /// One rule evaluated on one file: passed or not, with the measured value and the limit.
 struct Finding {
   std::string deployment;  ///< the deployment file this finding belongs to
-  Location where;        ///< the key to point at (the SLO key for an SLO miss, gpus/tp for memory);
-                         ///< for a bad model or GPU file, the position inside that file
-  std::string field;     ///< that key's dotted name
-  std::string rule;      ///< "memory.fits", or "input.valid" for a file that could not be used
+  Location where;          ///< the key to point at (the SLO key for an SLO miss, gpus/tp for memory);
+                           ///< for a bad model or GPU file, the position inside that file
+  std::string field;       ///< that key's dotted name
+  std::string rule;        ///< "memory.fits", or "input.valid" for a file that could not be used
   Severity severity = Severity::error;
   bool passed = false;
   bool failing = false;  ///< not passed and at or above the fail-on level
@@ -47,8 +47,8 @@ std::vector<Finding> check_file(const std::string& path, std::optional<Severity>
 
 /// All files of one run.
 struct CheckReport {
-  std::vector<std::string> files;   ///< as given, sorted, each once
-  std::vector<Finding> findings;    ///< every evaluated rule, sorted by file, line, column, rule
+  std::vector<std::string> files;  ///< as given, sorted, each once
+  std::vector<Finding> findings;   ///< every evaluated rule, sorted by file, line, column, rule
 
   /// The findings of one file: a range of `findings` (sorted by file), found by binary search
   /// so that a report over many files stays linear.

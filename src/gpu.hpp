@@ -14,9 +14,9 @@
 namespace ridge {
 
 struct Interconnect {
-  std::string name;                  ///< "NVLink 4", "PCIe 4.0 x16"
-  BytesPerSecond bandwidth;          ///< per direction, per GPU
-  std::optional<Seconds> latency;    ///< per hop, when known
+  std::string name;                ///< "NVLink 4", "PCIe 4.0 x16"
+  BytesPerSecond bandwidth;        ///< per direction, per GPU
+  std::optional<Seconds> latency;  ///< per hop, when known
   /// Full-mesh parts (MI300X): one peer link's bandwidth; `bandwidth` is all links together.
   std::optional<BytesPerSecond> per_peer_bandwidth;
 };
@@ -28,8 +28,8 @@ struct GpuSpec {
   std::string architecture;
   std::string source;  ///< file it was read from
 
-  Bytes memory;                 ///< usable device memory as the driver reports it
-  std::string memory_source;    ///< where that figure comes from
+  Bytes memory;               ///< usable device memory as the driver reports it
+  std::string memory_source;  ///< where that figure comes from
   BytesPerSecond memory_bandwidth;
   Bytes l2_cache;
   std::map<DType, FlopsPerSecond> peak_flops;  ///< dense tensor-core peaks (fp32: CUDA cores)
@@ -37,8 +37,8 @@ struct GpuSpec {
   std::optional<Interconnect> pcie;
   std::optional<Interconnect> inter_node;  ///< network between nodes, per GPU (default: 400 Gb/s IB)
   std::int64_t gpus_per_node = 8;
-  std::optional<double> usd_per_hour;      ///< rental price of one GPU, for the planner's cost
-  Bytes runtime_overhead;       ///< default non-model memory per GPU (CUDA context, workspaces)
+  std::optional<double> usd_per_hour;  ///< rental price of one GPU, for the planner's cost
+  Bytes runtime_overhead;              ///< default non-model memory per GPU (CUDA context, workspaces)
   /// Streaming multiprocessors (AMD: compute units): the efficiency model's waves and tiles.
   std::optional<std::int64_t> multiprocessors;
   /// Fitted efficiency model (`ridge calibrate`): expected times instead of bounds.
@@ -50,7 +50,7 @@ struct GpuSpec {
   /// Per compute type (measured GEMM ceilings from `ridge validate --calibrate`); a type listed
   /// here overrides attainable_compute for that type.
   std::map<DType, double> attainable_by_type;
-  std::string attainable_source;             ///< where the fractions come from
+  std::string attainable_source;  ///< where the fractions come from
 
   /// Fraction of the `t` peak that is attainable: per type, else the common compute fraction,
   /// else 1 (the datasheet peak).
@@ -59,9 +59,7 @@ struct GpuSpec {
     if (it != attainable_by_type.end()) return it->second;
     return attainable_compute.value_or(1.0);
   }
-  bool has_attainable() const {
-    return attainable_memory || attainable_compute || !attainable_by_type.empty();
-  }
+  bool has_attainable() const { return attainable_memory || attainable_compute || !attainable_by_type.empty(); }
 
   /// Dense peak for a compute type, if the GPU has units for it.
   std::optional<FlopsPerSecond> peak(DType t) const {

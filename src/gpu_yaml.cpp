@@ -19,10 +19,10 @@ Interconnect read_link(const Node& n, const std::string& path) {
     if (link.name.empty()) link.name = "PCIe " + std::to_string(g);
   }
   // 1 MB/s .. 100 TB/s per direction covers every link that exists.
-  link.bandwidth = {as_quantity(r.required("bandwidth"), r.field("bandwidth"),
-                                QuantityKind::bandwidth, 1e6, 1e14)};
+  link.bandwidth = {as_quantity(r.required("bandwidth"), r.field("bandwidth"), QuantityKind::bandwidth, 1e6, 1e14)};
   if (const Node* peer = r.optional("per_peer_bandwidth")) {
-    link.per_peer_bandwidth = BytesPerSecond{as_quantity(*peer, r.field("per_peer_bandwidth"), QuantityKind::bandwidth, 1e6, 1e14)};
+    link.per_peer_bandwidth =
+        BytesPerSecond{as_quantity(*peer, r.field("per_peer_bandwidth"), QuantityKind::bandwidth, 1e6, 1e14)};
     if (link.per_peer_bandwidth->value > link.bandwidth.value)
       fail(*peer, r.field("per_peer_bandwidth"), "is larger than the link's total bandwidth");
   }
@@ -66,7 +66,6 @@ Calibration read_calibration(const Node& n) {
   return c;
 }
 
-
 }  // namespace
 
 std::string calibration_yaml(const Calibration& c) {
@@ -96,25 +95,23 @@ GpuSpec gpu_from_yaml(const Node& root, const std::string& source) {
   if (const Node* n = r.optional("display_name")) g.display_name = as_string(*n, "display_name");
   if (g.display_name.empty()) g.display_name = g.name;
   g.vendor = as_enum(r.required("vendor"), "vendor", {"nvidia", "amd"});
-  g.architecture = as_enum(r.required("architecture"), "architecture",
-                           {"ampere", "ada", "hopper", "blackwell", "cdna3"});
+  g.architecture =
+      as_enum(r.required("architecture"), "architecture", {"ampere", "ada", "hopper", "blackwell", "cdna3"});
   // 1 GiB .. 16 TiB: any accelerator that exists, and a clear error for "80" meaning GB.
   g.memory = Bytes{as_size(r.required("memory"), "memory", kGiB, 16ull * 1024 * kGiB)};
   g.memory_source = as_string(r.required("memory_source"), "memory_source");
-  g.memory_bandwidth = {as_quantity(r.required("memory_bandwidth"), "memory_bandwidth",
-                                    QuantityKind::bandwidth, 1e9, 1e15)};
+  g.memory_bandwidth = {
+      as_quantity(r.required("memory_bandwidth"), "memory_bandwidth", QuantityKind::bandwidth, 1e9, 1e15)};
   g.l2_cache = Bytes{as_size(r.required("l2_cache"), "l2_cache", kKiB, 16 * kGiB)};
   {
     const Node& peaks = r.required("peak_flops");
     MapReader pr(peaks, "peak_flops");
     for (const char* key : {"fp32", "tf32", "bf16", "fp16", "fp8", "int8", "int4", "fp4"}) {
       if (const Node* n = pr.optional(key))
-        g.peak_flops[*parse_dtype(key)] = {
-            as_quantity(*n, pr.field(key), QuantityKind::compute, 1e9, 1e18)};
+        g.peak_flops[*parse_dtype(key)] = {as_quantity(*n, pr.field(key), QuantityKind::compute, 1e9, 1e18)};
     }
     pr.finish();
-    if (!g.peak(DType::bf16) && !g.peak(DType::fp16))
-      fail(peaks, "peak_flops", "needs at least bf16 or fp16");
+    if (!g.peak(DType::bf16) && !g.peak(DType::fp16)) fail(peaks, "peak_flops", "needs at least bf16 or fp16");
   }
   g.interconnect = read_link(r.required("interconnect"), "interconnect");
   if (const Node* n = r.optional("pcie")) g.pcie = read_link(*n, "pcie");

@@ -18,33 +18,42 @@ constexpr std::int64_t kMaxDim = 100'000'000;
 /// Text model types ridge reads, with the transformers config class each follows.
 const std::vector<std::string>& supported_model_types() {
   static const std::vector<std::string> types = {
-      "llama", "mistral", "mixtral", "qwen2", "qwen3", "qwen3_moe", "gemma2", "gemma3_text",
-      "phi3", "falcon", "RefinedWeb", "RefinedWebModel", "deepseek_v2", "deepseek_v3", "kimi_k2",
-      "glm4_moe", "llama4_text", "gpt_oss", "gpt2"};
+      "llama",       "mistral", "mixtral",    "qwen2",           "qwen3",       "qwen3_moe",   "gemma2",  "gemma3_text",
+      "phi3",        "falcon",  "RefinedWeb", "RefinedWebModel", "deepseek_v2", "deepseek_v3", "kimi_k2", "glm4_moe",
+      "llama4_text", "gpt_oss", "gpt2"};
   return types;
 }
 
 /// A config whose model_type is unknown but whose `architectures` names a class ridge reads
 /// (a fine-tune or re-release that renamed model_type keeps the class).
 const std::map<std::string, std::string>& architecture_classes() {
-  static const std::map<std::string, std::string> classes = {
-      {"LlamaForCausalLM", "llama"},          {"MistralForCausalLM", "mistral"},
-      {"MixtralForCausalLM", "mixtral"},      {"Qwen2ForCausalLM", "qwen2"},
-      {"Qwen3ForCausalLM", "qwen3"},          {"Qwen3MoeForCausalLM", "qwen3_moe"},
-      {"Gemma2ForCausalLM", "gemma2"},        {"Gemma3ForCausalLM", "gemma3_text"},
-      {"Phi3ForCausalLM", "phi3"},            {"FalconForCausalLM", "falcon"},
-      {"DeepseekV2ForCausalLM", "deepseek_v2"}, {"DeepseekV3ForCausalLM", "deepseek_v3"},
-      {"Glm4MoeForCausalLM", "glm4_moe"},     {"Llama4ForCausalLM", "llama4_text"},
-      {"GptOssForCausalLM", "gpt_oss"},       {"GPT2LMHeadModel", "gpt2"}};
+  static const std::map<std::string, std::string> classes = {{"LlamaForCausalLM", "llama"},
+                                                             {"MistralForCausalLM", "mistral"},
+                                                             {"MixtralForCausalLM", "mixtral"},
+                                                             {"Qwen2ForCausalLM", "qwen2"},
+                                                             {"Qwen3ForCausalLM", "qwen3"},
+                                                             {"Qwen3MoeForCausalLM", "qwen3_moe"},
+                                                             {"Gemma2ForCausalLM", "gemma2"},
+                                                             {"Gemma3ForCausalLM", "gemma3_text"},
+                                                             {"Phi3ForCausalLM", "phi3"},
+                                                             {"FalconForCausalLM", "falcon"},
+                                                             {"DeepseekV2ForCausalLM", "deepseek_v2"},
+                                                             {"DeepseekV3ForCausalLM", "deepseek_v3"},
+                                                             {"Glm4MoeForCausalLM", "glm4_moe"},
+                                                             {"Llama4ForCausalLM", "llama4_text"},
+                                                             {"GptOssForCausalLM", "gpt_oss"},
+                                                             {"GPT2LMHeadModel", "gpt2"}};
   return classes;
 }
 
 /// Multimodal wrappers: the language model sits under text_config (Qwen2.5-VL: at the top
 /// level in older files), the vision tower under vision_config.
 const std::map<std::string, std::string>& multimodal_text_types() {
-  static const std::map<std::string, std::string> types = {
-      {"llava", "llama"},         {"gemma3", "gemma3_text"}, {"mistral3", "mistral"},
-      {"llama4", "llama4_text"},  {"qwen2_5_vl", "qwen2"}};
+  static const std::map<std::string, std::string> types = {{"llava", "llama"},
+                                                           {"gemma3", "gemma3_text"},
+                                                           {"mistral3", "mistral"},
+                                                           {"llama4", "llama4_text"},
+                                                           {"qwen2_5_vl", "qwen2"}};
   return types;
 }
 
@@ -53,26 +62,28 @@ const std::map<std::string, std::string>& multimodal_text_types() {
 using Defaults = std::map<std::string, std::int64_t>;
 const Defaults& class_defaults(const std::string& type) {
   // transformers LlamaConfig.__init__ defaults.
-  static const Defaults llama = {{"num_hidden_layers", 32}, {"hidden_size", 4096}, {"num_attention_heads", 32},
-                                 {"intermediate_size", 11008}, {"vocab_size", 32000},
-                                 {"max_position_embeddings", 2048}};
+  static const Defaults llama = {{"num_hidden_layers", 32},   {"hidden_size", 4096},
+                                 {"num_attention_heads", 32}, {"intermediate_size", 11008},
+                                 {"vocab_size", 32000},       {"max_position_embeddings", 2048}};
   // transformers Gemma3TextConfig.__init__ defaults (the 27B file omits vocab_size,
   // max_position_embeddings and the sliding-window pattern).
-  static const Defaults gemma3 = {{"num_hidden_layers", 26}, {"hidden_size", 2304}, {"num_attention_heads", 8},
-                                  {"num_key_value_heads", 4}, {"head_dim", 256}, {"intermediate_size", 9216},
-                                  {"vocab_size", 262208}, {"max_position_embeddings", 131072},
-                                  {"sliding_window", 4096}, {"sliding_window_pattern", 6}};
+  static const Defaults gemma3 = {{"num_hidden_layers", 26},  {"hidden_size", 2304},
+                                  {"num_attention_heads", 8}, {"num_key_value_heads", 4},
+                                  {"head_dim", 256},          {"intermediate_size", 9216},
+                                  {"vocab_size", 262208},     {"max_position_embeddings", 131072},
+                                  {"sliding_window", 4096},   {"sliding_window_pattern", 6}};
   // transformers Llama4TextConfig.__init__ defaults.
-  static const Defaults llama4 = {{"num_hidden_layers", 48}, {"hidden_size", 5120}, {"num_attention_heads", 40},
-                                  {"num_key_value_heads", 8}, {"head_dim", 128}, {"intermediate_size", 8192},
-                                  {"intermediate_size_mlp", 16384}, {"vocab_size", 202048},
-                                  {"max_position_embeddings", 131072}, {"num_local_experts", 16},
-                                  {"num_experts_per_tok", 1}, {"interleave_moe_layer_step", 1},
-                                  {"attention_chunk_size", 8192}};
+  static const Defaults llama4 = {
+      {"num_hidden_layers", 48},        {"hidden_size", 5120},      {"num_attention_heads", 40},
+      {"num_key_value_heads", 8},       {"head_dim", 128},          {"intermediate_size", 8192},
+      {"intermediate_size_mlp", 16384}, {"vocab_size", 202048},     {"max_position_embeddings", 131072},
+      {"num_local_experts", 16},        {"num_experts_per_tok", 1}, {"interleave_moe_layer_step", 1},
+      {"attention_chunk_size", 8192}};
   // transformers MistralConfig.__init__ defaults (Mistral 3's text_config).
-  static const Defaults mistral = {{"num_hidden_layers", 32}, {"hidden_size", 4096}, {"num_attention_heads", 32},
-                                   {"num_key_value_heads", 8}, {"intermediate_size", 14336},
-                                   {"vocab_size", 32000}, {"max_position_embeddings", 131072}};
+  static const Defaults mistral = {{"num_hidden_layers", 32},          {"hidden_size", 4096},
+                                   {"num_attention_heads", 32},        {"num_key_value_heads", 8},
+                                   {"intermediate_size", 14336},       {"vocab_size", 32000},
+                                   {"max_position_embeddings", 131072}};
   // transformers GptOssConfig.__init__: attention_bias True (a boolean, read separately),
   // sliding_window 128.
   static const Defaults gpt_oss = {{"sliding_window", 128}};
@@ -88,8 +99,7 @@ const Defaults& class_defaults(const std::string& type) {
 /// Reads config fields under their several names, remembering where each was found.
 class HfReader {
  public:
-  HfReader(const Node& config, ModelSpec& m, const Defaults& defaults)
-      : config_(config), m_(m), defaults_(defaults) {}
+  HfReader(const Node& config, ModelSpec& m, const Defaults& defaults) : config_(config), m_(m), defaults_(defaults) {}
 
   /// First present, non-null key among `names`.
   const Node* find(std::initializer_list<const char*> names, std::string* found = nullptr) const {
@@ -103,9 +113,8 @@ class HfReader {
     return nullptr;
   }
 
-  std::int64_t integer(const std::string& ridge_field, std::initializer_list<const char*> names,
-                       std::int64_t min, std::int64_t max,
-                       std::optional<std::int64_t> fallback = std::nullopt) {
+  std::int64_t integer(const std::string& ridge_field, std::initializer_list<const char*> names, std::int64_t min,
+                       std::int64_t max, std::optional<std::int64_t> fallback = std::nullopt) {
     std::string key;
     const Node* n = find(names, &key);
     if (!n) {
@@ -169,18 +178,15 @@ WeightFormat quant_format(const Node& q) {
   const std::string method = as_string(method_node, "quantization_config.quant_method");
   auto int_of = [&](const Node& parent, const char* key, std::int64_t fallback) {
     const Node* n = parent.find(key);
-    return (n && !n->is_null()) ? as_int(*n, std::string("quantization_config.") + key, -1, 1 << 20)
-                                : fallback;
+    return (n && !n->is_null()) ? as_int(*n, std::string("quantization_config.") + key, -1, 1 << 20) : fallback;
   };
   if (method == "awq" || method == "gptq") {
     const auto bits = int_of(q, "bits", 4);
-    if (bits != 4 && bits != 8)
-      fail(*q.find("bits"), "quantization_config.bits", "only 4 and 8 bits are supported");
+    if (bits != 4 && bits != 8) fail(*q.find("bits"), "quantization_config.bits", "only 4 and 8 bits are supported");
     const auto group = int_of(q, "group_size", 128);
     // AWQ stores zero points ("zero_point": true by default); GPTQ stores them unless sym.
     bool symmetric = false;
-    if (const Node* sym = q.find("sym"); sym && !sym->is_null())
-      symmetric = as_bool(*sym, "quantization_config.sym");
+    if (const Node* sym = q.find("sym"); sym && !sym->is_null()) symmetric = as_bool(*sym, "quantization_config.sym");
     if (const Node* zp = q.find("zero_point"); zp && !zp->is_null())
       symmetric = !as_bool(*zp, "quantization_config.zero_point");
     WeightFormat f = *weight_format(bits == 4 ? (symmetric ? "int4-sym" : "int4") : "int8-w8a16");
@@ -205,8 +211,7 @@ WeightFormat quant_format(const Node& q) {
         fail(*block, "quantization_config.weight_block_size", "expected two integers");
       const auto rows = as_int(block->items[0], "quantization_config.weight_block_size", 1, 1 << 16);
       const auto cols = as_int(block->items[1], "quantization_config.weight_block_size", 1, 1 << 16);
-      if (rows != cols)
-        fail(*block, "quantization_config.weight_block_size", "only square blocks are supported");
+      if (rows != cols) fail(*block, "quantization_config.weight_block_size", "only square blocks are supported");
       // DeepSeek-V3 style: one fp32 scale per rows x cols block.
       f.scales = ScaleGranularity::block;
       f.group_size = static_cast<int>(rows);
@@ -233,8 +238,7 @@ WeightFormat quant_format(const Node& q) {
       fail(q, "quantization_config.config_groups", "missing; cannot tell the weight format");
     const Node& group = groups->entries.front().value;
     const Node* weights = group.find("weights");
-    if (!weights || !weights->is_map())
-      fail(group, "quantization_config.config_groups.weights", "missing");
+    if (!weights || !weights->is_map()) fail(group, "quantization_config.config_groups.weights", "missing");
     const auto bits = int_of(*weights, "num_bits", 0);
     const Node* type = weights->find("type");
     const std::string kind = type ? as_string(*type, "weights.type") : "int";
@@ -269,10 +273,10 @@ std::int64_t vision_tower_params(const Node& root, const std::string& wrapper, s
   // missing key is an error rather than a guess.
   auto get = [&](const char* key) -> std::int64_t {
     const std::string k = key;
-    const std::int64_t max = k == "num_hidden_layers" || k == "depth" ? 10'000
+    const std::int64_t max = k == "num_hidden_layers" || k == "depth"                             ? 10'000
                              : k.find("merge") != std::string::npos || k == "temporal_patch_size" ? 16
-                             : k == "intermediate_size"                                          ? 10'000'000
-                                                                                                 : 1'000'000;
+                             : k == "intermediate_size"                                           ? 10'000'000
+                                                                                                  : 1'000'000;
     const Node* n = v->find(key);
     if (!n || n->is_null()) fail(*v, "vision_config." + k, "missing; needed to count the vision tower");
     return as_int(*n, "vision_config." + k, 1, max);
@@ -366,7 +370,8 @@ std::string text_model_type(const Node& config, const Node& root) {
   fail(*type_node, "model_type",
        "\"" + model_type + "\" is not supported" + did_you_mean(model_type, supported_model_types()) +
            "; supported: " + join(supported_model_types()) +
-           " (or an `architectures` class of one of them). Describe the model in ridge's YAML schema instead (README \"Model files\")");
+           " (or an `architectures` class of one of them). Describe the model in ridge's YAML schema instead (README "
+           "\"Model files\")");
 }
 
 }  // namespace
@@ -377,8 +382,8 @@ ModelSpec model_from_hf_config(const Node& root, const std::string& source) {
 
   // Multimodal wrappers (LLaVA, Gemma 3, Mistral 3, Llama 4, Qwen2.5-VL) nest the language model.
   std::string wrapper;
-  if (const Node* t = root.find("model_type"); t && t->kind == Node::Kind::scalar &&
-                                                multimodal_text_types().count(t->scalar))
+  if (const Node* t = root.find("model_type");
+      t && t->kind == Node::Kind::scalar && multimodal_text_types().count(t->scalar))
     wrapper = t->scalar;
   const Node* config_node = &root;
   if (const Node* text = root.find("text_config"); text && text->is_map()) config_node = text;
@@ -404,12 +409,12 @@ ModelSpec model_from_hf_config(const Node& root, const std::string& source) {
   const bool llama4 = model_type == "llama4_text";
   const bool gpt_oss = model_type == "gpt_oss";
   const bool glm = model_type == "glm4_moe";
-  m.architecture = falcon       ? "falcon"
-                   : deepseek   ? (model_type == "kimi_k2" ? "kimi_k2" : "deepseek_v3")
-                   : llama4     ? "llama4"
+  m.architecture = falcon                        ? "falcon"
+                   : deepseek                    ? (model_type == "kimi_k2" ? "kimi_k2" : "deepseek_v3")
+                   : llama4                      ? "llama4"
                    : model_type == "gemma3_text" ? "gemma3"
                    : wrapper == "mistral3" || wrapper == "qwen2_5_vl" ? wrapper
-                                : model_type;
+                                                                      : model_type;
 
   m.layers = rd.integer("layers", {"num_hidden_layers", "n_layer", "num_layers"}, 1, 10'000);
   m.hidden_size = rd.integer("hidden_size", {"hidden_size", "n_embd", "n_embed", "d_model"}, 1, kMaxDim);
@@ -506,8 +511,14 @@ ModelSpec model_from_hf_config(const Node& root, const std::string& source) {
   // Checkpoint dtype: "dtype" (newer transformers) or "torch_dtype"; absent means float32.
   m.dtype = DType::fp32;
   for (const Node* holder : {config_node, &root}) {
-    if (const Node* d = holder->find("dtype"); d && !d->is_null()) { m.dtype = dtype_from_torch(*d, "dtype"); break; }
-    if (const Node* d = holder->find("torch_dtype"); d && !d->is_null()) { m.dtype = dtype_from_torch(*d, "torch_dtype"); break; }
+    if (const Node* d = holder->find("dtype"); d && !d->is_null()) {
+      m.dtype = dtype_from_torch(*d, "dtype");
+      break;
+    }
+    if (const Node* d = holder->find("torch_dtype"); d && !d->is_null()) {
+      m.dtype = dtype_from_torch(*d, "torch_dtype");
+      break;
+    }
   }
 
   // ---- Layer layout: attention kind per layer.
@@ -522,7 +533,8 @@ ModelSpec model_from_hf_config(const Node& root, const std::string& source) {
     for (const Node& item : t->items)
       types.push_back(as_enum(item, "layer_types", {"full_attention", "sliding_attention", "chunked_attention"}));
     if (types.size() != static_cast<std::size_t>(m.layers))
-      fail(*t, "layer_types", "has " + std::to_string(types.size()) + " entries for " + std::to_string(m.layers) + " layers");
+      fail(*t, "layer_types",
+           "has " + std::to_string(types.size()) + " entries for " + std::to_string(m.layers) + " layers");
   }
   // A key present as null switches the feature off (transformers and vLLM read None as "no
   // window"/"no chunking"); only an absent key takes the class default.
@@ -531,9 +543,9 @@ ModelSpec model_from_hf_config(const Node& root, const std::string& source) {
     return n && n->is_null();
   };
   const Node* window_node = rd.find({"sliding_window"});
-  bool window_used = window_node != nullptr || ((model_type == "gemma3_text" || gpt_oss) && !stated_null("sliding_window"));
-  if (model_type == "qwen2" || qwen3)
-    window_used = window_used && rd.boolean({"use_sliding_window"}).value_or(false);
+  bool window_used =
+      window_node != nullptr || ((model_type == "gemma3_text" || gpt_oss) && !stated_null("sliding_window"));
+  if (model_type == "qwen2" || qwen3) window_used = window_used && rd.boolean({"use_sliding_window"}).value_or(false);
   std::int64_t window = 0;
   if (window_used) {
     window = rd.integer("sliding_window", {"sliding_window"}, 1, 1'000'000'000);
@@ -544,16 +556,17 @@ ModelSpec model_from_hf_config(const Node& root, const std::string& source) {
     // every 4th layer (3, 7, ...) is NoPE. RoPE layers attend within chunks of
     // attention_chunk_size; NoPE layers attend globally (vLLM: ChunkedLocalAttention only when
     // not NoPE).
-    const std::int64_t chunk =
-        stated_null("attention_chunk_size") ? 0 : rd.integer("attention_chunk", {"attention_chunk_size"}, 1, 1'000'000'000);
+    const std::int64_t chunk = stated_null("attention_chunk_size")
+                                   ? 0
+                                   : rd.integer("attention_chunk", {"attention_chunk_size"}, 1, 1'000'000'000);
     std::vector<bool> rope;
     const Node* rope_list = config.find("no_rope_layers");
     if (rope_list && !rope_list->is_null() && rope_list->kind != Node::Kind::sequence)
       fail(*rope_list, "no_rope_layers", "expected a list of 0 (NoPE) and 1 (RoPE) per layer");
     if (const Node* n = rope_list; n && n->kind == Node::Kind::sequence && !n->items.empty()) {
       if (n->items.size() != static_cast<std::size_t>(m.layers))
-        fail(*n, "no_rope_layers", "has " + std::to_string(n->items.size()) + " entries for " +
-                                       std::to_string(m.layers) + " layers");
+        fail(*n, "no_rope_layers",
+             "has " + std::to_string(n->items.size()) + " entries for " + std::to_string(m.layers) + " layers");
       for (const Node& item : n->items) rope.push_back(as_int(item, "no_rope_layers", 0, 1) == 1);
     } else {
       const std::int64_t interval = rd.integer("no_rope_layer_interval", {"no_rope_layer_interval"}, 1, 10'000, 4);
@@ -610,7 +623,8 @@ ModelSpec model_from_hf_config(const Node& root, const std::string& source) {
   } else if (gpt_oss) {
     // GptOssMLP: router Linear(hidden, E) with bias; experts' gate_up and down carry biases.
     moe.experts = rd.integer("moe.experts", {"num_local_experts"}, 1, 100'000);
-    moe.experts_per_token = rd.integer("moe.experts_per_token", {"num_experts_per_tok", "experts_per_token"}, 1, 100'000);
+    moe.experts_per_token =
+        rd.integer("moe.experts_per_token", {"num_experts_per_tok", "experts_per_token"}, 1, 100'000);
     moe.expert_ffn_size = m.ffn_size;
     moe.router_bias = moe.expert_bias = true;
     sparse = [](std::int64_t) { return true; };

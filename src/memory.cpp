@@ -17,7 +17,6 @@ u64 mul(std::initializer_list<u64> factors) {
   return r;
 }
 
-
 void add_attention(std::vector<WeightTensor>& out, const ModelSpec& m, std::int64_t tp) {
   const std::int64_t h = m.hidden_size;
   if (m.mla) {
@@ -56,9 +55,9 @@ struct MlpNames {
   const char *gate, *up, *down, *gate_bias, *up_bias, *down_bias;
 };
 constexpr MlpNames kDenseMlp{"mlp.gate", "mlp.up", "mlp.down", "mlp.gate_bias", "mlp.up_bias", "mlp.down_bias"};
-constexpr MlpNames kExpertMlp{"moe.expert.gate", "moe.expert.up", "moe.expert.down",
+constexpr MlpNames kExpertMlp{"moe.expert.gate",      "moe.expert.up",      "moe.expert.down",
                               "moe.expert.gate_bias", "moe.expert.up_bias", "moe.expert.down_bias"};
-constexpr MlpNames kSharedMlp{"moe.shared.gate", "moe.shared.up", "moe.shared.down",
+constexpr MlpNames kSharedMlp{"moe.shared.gate",      "moe.shared.up",      "moe.shared.down",
                               "moe.shared.gate_bias", "moe.shared.up_bias", "moe.shared.down_bias"};
 
 /// One MLP's tensors, standing for `copies` identical MLPs (the routed experts of a layer).
@@ -167,15 +166,20 @@ Bytes one_copy_bytes(const WeightTensor& t, const WeightFormat& f) {
   u64 bits = checked_add(mul({elements, u(f.weight_bits)}), u(f.tensor_scale_bits));
   const u64 per_scale = u(f.scale_bits + f.zero_bits);
   switch (f.scales) {
-    case ScaleGranularity::none: break;
-    case ScaleGranularity::tensor: bits = checked_add(bits, per_scale); break;
-    case ScaleGranularity::channel: bits = checked_add(bits, mul({u(t.rows), per_scale})); break;
+    case ScaleGranularity::none:
+      break;
+    case ScaleGranularity::tensor:
+      bits = checked_add(bits, per_scale);
+      break;
+    case ScaleGranularity::channel:
+      bits = checked_add(bits, mul({u(t.rows), per_scale}));
+      break;
     case ScaleGranularity::group:
       bits = checked_add(bits, mul({u(t.rows), ceil_div(u(t.cols), u(f.group_size)), per_scale}));
       break;
     case ScaleGranularity::block:
-      bits = checked_add(bits, mul({ceil_div(u(t.rows), u(f.group_size)),
-                                    ceil_div(u(t.cols), u(f.group_size)), per_scale}));
+      bits = checked_add(bits,
+                         mul({ceil_div(u(t.rows), u(f.group_size)), ceil_div(u(t.cols), u(f.group_size)), per_scale}));
       break;
   }
   return Bytes{ceil_div(bits, 8)};
@@ -195,8 +199,8 @@ Bytes bytes_of(const std::vector<WeightTensor>& ts, const WeightFormat& f) {
 }  // namespace
 
 Bytes weight_bytes(const ModelSpec& m, const WeightFormat& f) {
-  Bytes b = bytes_of(embedding_tensors(m, 1), f) + bytes_of(head_tensors(m, 1, false), f) +
-            bytes_of(vision_tensors(m, 1), f);
+  Bytes b =
+      bytes_of(embedding_tensors(m, 1), f) + bytes_of(head_tensors(m, 1, false), f) + bytes_of(vision_tensors(m, 1), f);
   for (std::int64_t i = 0; i < m.layers; ++i) b += bytes_of(layer_tensors(m, i, 1), f);
   return b;
 }
@@ -221,12 +225,15 @@ std::int64_t cached_tokens(const ModelSpec& m, std::int64_t layer, std::int64_t 
   auto whole_blocks = [&](std::int64_t tokens) { return static_cast<std::int64_t>(ceil_div(u(tokens), u(bs))) * bs; };
   const std::int64_t all = whole_blocks(context);
   switch (l.attention) {
-    case AttentionKind::global: return all;
+    case AttentionKind::global:
+      return all;
     // The newest token sees W − 1 cached tokens and itself: W − 1 tokens on whole blocks that
     // need not start at a block boundary, so one block more (vLLM SlidingWindowSpec).
-    case AttentionKind::sliding: return std::min(all, bs == 1 ? l.window : whole_blocks(l.window - 1) + bs);
+    case AttentionKind::sliding:
+      return std::min(all, bs == 1 ? l.window : whole_blocks(l.window - 1) + bs);
     // Chunks start at multiples of C: at most one chunk, on whole blocks.
-    case AttentionKind::chunked: return std::min(all, whole_blocks(l.window));
+    case AttentionKind::chunked:
+      return std::min(all, whole_blocks(l.window));
   }
   return all;
 }
@@ -237,8 +244,8 @@ Bytes kv_bytes_per_token(const ModelSpec& m, DType kv) {
   return b;
 }
 
-Bytes kv_cache_bytes(const ModelSpec& m, DType kv, std::int64_t context, std::int64_t batch,
-                     std::int64_t tp, std::int64_t first_layer, std::int64_t layer_count, std::int64_t block_size) {
+Bytes kv_cache_bytes(const ModelSpec& m, DType kv, std::int64_t context, std::int64_t batch, std::int64_t tp,
+                     std::int64_t first_layer, std::int64_t layer_count, std::int64_t block_size) {
   Bytes b;
   for (std::int64_t i = first_layer; i < first_layer + layer_count; ++i)
     b += kv_bytes_per_token_in_layer(m, i, kv, tp) * mul({u(cached_tokens(m, i, context, block_size)), u(batch)});
@@ -326,8 +333,9 @@ Bytes layer_activation_bytes(const ModelSpec& m, std::int64_t layer, const Activ
   if (m.mla) {
     const MlaSpec& x = *m.mla;
     const u64 qk = u(x.qk_nope_head_dim + x.qk_rope_head_dim);
-    attention = mul({T, a, checked_add(checked_add(mul({heads, qk}), u(x.kv_lora_rank + x.qk_rope_head_dim)),
-                                       checked_add(mul({heads, qk + u(x.v_head_dim)}), mul({heads, u(x.v_head_dim)})))});
+    attention = mul({T, a,
+                     checked_add(checked_add(mul({heads, qk}), u(x.kv_lora_rank + x.qk_rope_head_dim)),
+                                 checked_add(mul({heads, qk + u(x.v_head_dim)}), mul({heads, u(x.v_head_dim)})))});
   } else {
     const u64 kv = u(kv_heads_per_rank(m, q.tp));
     attention = mul({T, a, u(m.head_dim), checked_add(mul({2, heads}), mul({2, kv}))});  // Q, O, K, V
@@ -375,9 +383,9 @@ std::optional<ShardingProblem> format_problem(const ModelSpec& m, const WeightFo
   const std::int64_t block = f.group_size;
   auto split = [&](const std::string& what, std::int64_t width) -> std::optional<ShardingProblem> {
     if ((width / tp) % block == 0) return std::nullopt;
-    return ShardingProblem{"--tp", std::to_string(tp) + " leaves " + std::to_string(width / tp) + " of the " +
-                                       what + " " + std::to_string(width) + " per GPU, not whole " + f.name +
-                                       " blocks of " + std::to_string(block) + " (vLLM refuses to load it)"};
+    return ShardingProblem{"--tp", std::to_string(tp) + " leaves " + std::to_string(width / tp) + " of the " + what +
+                                       " " + std::to_string(width) + " per GPU, not whole " + f.name + " blocks of " +
+                                       std::to_string(block) + " (vLLM refuses to load it)"};
   };
   for (const LayerSpec& l : m.layer_specs)
     if (!l.moe)
@@ -403,15 +411,15 @@ std::optional<ShardingProblem> sharding_problem(const ModelSpec& m, std::int64_t
   }
   const std::string where = " of " + m.name;
   if (m.heads % tp != 0)
-    return ShardingProblem{"--tp", std::to_string(tp) + " does not divide the " + std::to_string(m.heads) +
-                                       " attention heads" + where};
+    return ShardingProblem{
+        "--tp", std::to_string(tp) + " does not divide the " + std::to_string(m.heads) + " attention heads" + where};
   if (!m.mla && m.kv_heads % tp != 0 && tp % m.kv_heads != 0)
     return ShardingProblem{"--tp", std::to_string(tp) + " neither divides nor is a multiple of the " +
                                        std::to_string(m.kv_heads) + " KV heads" + where};
   for (const LayerSpec& l : m.layer_specs)
     if (!l.moe && l.ffn_size % tp != 0)
-      return ShardingProblem{"--tp", std::to_string(tp) + " does not divide the FFN size " +
-                                         std::to_string(l.ffn_size) + where};
+      return ShardingProblem{
+          "--tp", std::to_string(tp) + " does not divide the FFN size " + std::to_string(l.ffn_size) + where};
   if (m.moe && m.moe->expert_ffn_size % tp != 0)
     return ShardingProblem{"--tp", std::to_string(tp) + " does not divide the expert FFN size " +
                                        std::to_string(m.moe->expert_ffn_size) + where};
@@ -448,8 +456,7 @@ std::vector<StageMemory> stage_memory(const ModelSpec& m, const MemoryQuery& q) 
 }
 
 std::vector<StageMemory> stage_memory(const ModelSpec& m, const MemoryQuery& q, const std::vector<Bytes>& weights) {
-  const ActivationQuery act{q.batch, q.context, q.prefill_chunk, q.attention, q.tp,
-                            bits_of(q.weights.unquantised) / 8};
+  const ActivationQuery act{q.batch, q.context, q.prefill_chunk, q.attention, q.tp, bits_of(q.weights.unquantised) / 8};
   std::vector<StageMemory> stages;
   std::int64_t first = 0;
   const auto sizes = pipeline_split(m.layers, q.pp);
@@ -553,23 +560,26 @@ MemoryEstimate estimate_memory(const ModelSpec& m, const GpuSpec& g, const Memor
   e.max_model_len_limit = std::max<std::int64_t>(0, largest_true(1, m.max_position, starts_with));
   e.max_concurrency = 1e300;
   for (const auto& [layout, blocks] : pools)
-    e.max_concurrency = std::min(e.max_concurrency, static_cast<double>(blocks) /
-                                                        static_cast<double>(layout.blocks_per_request(q.context, chunk)));
+    e.max_concurrency =
+        std::min(e.max_concurrency,
+                 static_cast<double>(blocks) / static_cast<double>(layout.blocks_per_request(q.context, chunk)));
 
   // Capacity searches evaluate the same stage model, so "fits" and the limits agree.
   // Sequences occupy whole blocks: a context rounds up to the block size.
-  auto rounded = [&](std::int64_t n) { return static_cast<std::int64_t>(ceil_div(u(n), u(q.block_size))) * q.block_size; };
+  auto rounded = [&](std::int64_t n) {
+    return static_cast<std::int64_t>(ceil_div(u(n), u(q.block_size))) * q.block_size;
+  };
   MemoryQuery probe = q;
   probe.context = rounded(q.context);
   e.max_batch = std::max<std::int64_t>(0, largest_true(1, 1'000'000'000, [&](std::int64_t b) {
-    probe.batch = b;
-    return fits_at(m, probe, weights, e.budget_per_gpu);
-  }));
+                                         probe.batch = b;
+                                         return fits_at(m, probe, weights, e.budget_per_gpu);
+                                       }));
   probe = q;
   e.max_context = std::max<std::int64_t>(0, largest_true(1, m.max_position, [&](std::int64_t n) {
-    probe.context = rounded(n);
-    return fits_at(m, probe, weights, e.budget_per_gpu);
-  }));
+                                           probe.context = rounded(n);
+                                           return fits_at(m, probe, weights, e.budget_per_gpu);
+                                         }));
   e.max_context_model_limited = e.max_context == m.max_position;
   return e;
 }

@@ -21,10 +21,10 @@ namespace ridge {
 /// vectors such as norms and biases).
 struct WeightTensor {
   const char* name;
-  std::int64_t rows;  ///< output features
-  std::int64_t cols;  ///< input features
-  bool quantisable;   ///< a linear weight of a decoder layer (what AWQ/GPTQ/FP8 quantise)
-  bool expert = false;  ///< a routed expert's matrix (what experts-only formats quantise)
+  std::int64_t rows;        ///< output features
+  std::int64_t cols;        ///< input features
+  bool quantisable;         ///< a linear weight of a decoder layer (what AWQ/GPTQ/FP8 quantise)
+  bool expert = false;      ///< a routed expert's matrix (what experts-only formats quantise)
   std::int64_t copies = 1;  ///< identical tensors it stands for (one per routed expert)
   std::int64_t elements() const { return rows * cols; }  ///< of one copy
 };
@@ -102,9 +102,8 @@ Bytes kv_bytes_per_token(const ModelSpec& m, DType kv);
 
 /// KV cache of `batch` sequences of `context` tokens over layers [first, first + count) on one
 /// TP rank: Σ_layers kv_bytes_per_token_in_layer × cached_tokens(block_size) × batch.
-Bytes kv_cache_bytes(const ModelSpec& m, DType kv, std::int64_t context, std::int64_t batch,
-                     std::int64_t tp, std::int64_t first_layer, std::int64_t layer_count,
-                     std::int64_t block_size = 1);
+Bytes kv_cache_bytes(const ModelSpec& m, DType kv, std::int64_t context, std::int64_t batch, std::int64_t tp,
+                     std::int64_t first_layer, std::int64_t layer_count, std::int64_t block_size = 1);
 
 /// How vLLM's paged pool serves layers [first, first + count) on one GPU (vLLM v1
 /// kv_cache_utils: the hybrid KV-cache manager). Layers of one kind (global, sliding W, chunked
@@ -123,9 +122,9 @@ struct KvPoolLayout {
   };
   std::vector<Kind> kinds;
   std::int64_t group_size = 0;
-  std::int64_t groups = 0;     ///< Σ kinds' groups
+  std::int64_t groups = 0;  ///< Σ kinds' groups
   std::int64_t block_size = 16;
-  Bytes page;                  ///< one layer's block: block_size × KV bytes per token of a layer
+  Bytes page;                         ///< one layer's block: block_size × KV bytes per token of a layer
   std::int64_t layers_per_block = 0;  ///< this worker's most layers in one group (group_size at PP 1)
 
   /// Blocks the pool of `pool` bytes splits into: pool / (page × layers_per_block).
@@ -161,7 +160,7 @@ struct ActivationQuery {
   std::int64_t prefill_chunk = 0;  ///< max tokens per forward pass (0: whole batch at once)
   AttentionImpl attention = AttentionImpl::flash;
   std::int64_t tp = 1;
-  int activation_bytes = 2;        ///< bytes per activation element (2 for 16-bit, 4 for fp32)
+  int activation_bytes = 2;  ///< bytes per activation element (2 for 16-bit, 4 for fp32)
 };
 
 /// Tokens in one prefill forward pass: batch × context, capped by the chunk when given (> 0).
@@ -186,14 +185,14 @@ struct MemoryQuery {
   WeightFormat weights;
   DType kv_dtype = DType::bf16;
   std::int64_t batch = 1;
-  std::int64_t context = 4096;      ///< tokens per sequence held in the KV cache
+  std::int64_t context = 4096;  ///< tokens per sequence held in the KV cache
   std::int64_t tp = 1;
   std::int64_t pp = 1;
   double memory_utilization = 0.9;  ///< fraction of device memory the engine may use (vLLM)
   Bytes overhead;                   ///< non-model memory per GPU
   AttentionImpl attention = AttentionImpl::flash;
   std::int64_t prefill_chunk = 0;
-  std::int64_t block_size = 16;     ///< paged-KV block, tokens
+  std::int64_t block_size = 16;  ///< paged-KV block, tokens
   /// max_num_batched_tokens for vLLM's per-request KV sizing (0: the prefill chunk; with no
   /// chunk either, a whole request's length).
   std::int64_t max_num_batched_tokens = 0;
@@ -209,15 +208,15 @@ struct StageMemory {
 
 struct MemoryEstimate {
   ParamCount params;
-  Bytes weights;              ///< whole model, one copy
-  Bytes kv_cache;             ///< whole model, batch × context, one copy
-  Bytes kv_per_token;         ///< whole model, one token, no window
+  Bytes weights;       ///< whole model, one copy
+  Bytes kv_cache;      ///< whole model, batch × context, one copy
+  Bytes kv_per_token;  ///< whole model, one token, no window
   std::vector<StageMemory> stages;
   std::size_t worst_stage = 0;  ///< stage with the largest per-GPU total
-  Bytes budget_per_gpu;       ///< memory × utilization
-  Bytes total;                ///< Σ over all GPUs (tp × Σ stages)
+  Bytes budget_per_gpu;         ///< memory × utilization
+  Bytes total;                  ///< Σ over all GPUs (tp × Σ stages)
   bool fits = false;
-  Bytes kv_pool_per_gpu;      ///< on the tightest stage: budget − weights − activations − overhead
+  Bytes kv_pool_per_gpu;                ///< on the tightest stage: budget − weights − activations − overhead
   std::int64_t kv_capacity_tokens = 0;  ///< vLLM's "GPU KV cache size" (tokens if all layers global)
   std::int64_t kv_capacity_blocks = 0;  ///< blocks of the tightest stage's pool
   std::size_t kv_pool_stage = 0;        ///< the stage whose pool holds the fewest tokens
@@ -228,8 +227,8 @@ struct MemoryEstimate {
   std::int64_t max_model_len_limit = 0;
   /// vLLM's "Maximum concurrency for `context` tokens per request": blocks / blocks_per_request.
   double max_concurrency = 0;
-  std::int64_t max_batch = 0;    ///< largest batch at `context` that fits
-  std::int64_t max_context = 0;  ///< largest context at `batch` that fits (≤ max_position)
+  std::int64_t max_batch = 0;              ///< largest batch at `context` that fits
+  std::int64_t max_context = 0;            ///< largest context at `batch` that fits (≤ max_position)
   bool max_context_model_limited = false;  ///< max_context is the model's max_position
 
   const StageMemory& per_gpu() const { return stages[worst_stage]; }

@@ -7,9 +7,12 @@ namespace ridge {
 
 std::string_view to_string(AttentionKind k) {
   switch (k) {
-    case AttentionKind::global: return "global";
-    case AttentionKind::sliding: return "sliding";
-    case AttentionKind::chunked: return "chunked";
+    case AttentionKind::global:
+      return "global";
+    case AttentionKind::sliding:
+      return "sliding";
+    case AttentionKind::chunked:
+      return "chunked";
   }
   return "?";
 }
@@ -35,8 +38,10 @@ std::string describe_layout(const ModelSpec& m) {
     auto it = std::find_if(kinds.begin(), kinds.end(), [&](const Kind& k) {
       return k.attention == l.attention && k.window == l.window && k.rope == l.rope;
     });
-    if (it != kinds.end()) ++it->count;
-    else kinds.push_back({l.attention, l.window, l.rope, 1});
+    if (it != kinds.end())
+      ++it->count;
+    else
+      kinds.push_back({l.attention, l.window, l.rope, 1});
   }
   std::string out;
   for (const Kind& k : kinds) {
@@ -69,13 +74,14 @@ void validate_model(const ModelSpec& m) {
     throw InputError(m.location_of(field), m.key_of(field), message);
   };
   if (!m.mla && m.heads % m.kv_heads != 0)
-    bad("kv_heads", std::to_string(m.kv_heads) + " does not divide " + m.key_of("heads") + " (" +
-                        std::to_string(m.heads) + ")");
+    bad("kv_heads",
+        std::to_string(m.kv_heads) + " does not divide " + m.key_of("heads") + " (" + std::to_string(m.heads) + ")");
   if (m.kv_heads > m.heads)
-    bad("kv_heads", std::to_string(m.kv_heads) + " exceeds " + m.key_of("heads") + " (" + std::to_string(m.heads) + ")");
+    bad("kv_heads",
+        std::to_string(m.kv_heads) + " exceeds " + m.key_of("heads") + " (" + std::to_string(m.heads) + ")");
   if (m.layer_specs.size() != static_cast<std::size_t>(m.layers))
-    bad("layout", "describes " + std::to_string(m.layer_specs.size()) + " layers; the model has " +
-                      std::to_string(m.layers));
+    bad("layout",
+        "describes " + std::to_string(m.layer_specs.size()) + " layers; the model has " + std::to_string(m.layers));
   for (const LayerSpec& l : m.layer_specs) {
     if (l.attention != AttentionKind::global && l.window <= 0)
       bad("layout", std::string(to_string(l.attention)) + " attention needs a window of at least 1 token");
@@ -84,10 +90,10 @@ void validate_model(const ModelSpec& m) {
   }
   if (m.moe) {
     if (m.moe->experts_per_token > m.moe->experts)
-      bad("moe.experts_per_token", std::to_string(m.moe->experts_per_token) +
-                                       " exceeds moe.experts (" + std::to_string(m.moe->experts) +
-                                       ")");
-    if (m.moe_layer_count() == 0) bad("moe", "no layer of the layout is an MoE layer: give layers mlp: moe, or drop the moe block");
+      bad("moe.experts_per_token",
+          std::to_string(m.moe->experts_per_token) + " exceeds moe.experts (" + std::to_string(m.moe->experts) + ")");
+    if (m.moe_layer_count() == 0)
+      bad("moe", "no layer of the layout is an MoE layer: give layers mlp: moe, or drop the moe block");
   }
 }
 

@@ -39,13 +39,13 @@ struct LayerSpec {
 };
 
 struct MoeSpec {
-  std::int64_t experts = 0;              ///< routed experts per MoE layer
-  std::int64_t experts_per_token = 0;    ///< top-k
-  std::int64_t expert_ffn_size = 0;      ///< intermediate size of one routed expert
-  std::int64_t shared_experts = 0;       ///< always-active experts (DeepSeek, Llama 4, GLM-4.5)
+  std::int64_t experts = 0;                 ///< routed experts per MoE layer
+  std::int64_t experts_per_token = 0;       ///< top-k
+  std::int64_t expert_ffn_size = 0;         ///< intermediate size of one routed expert
+  std::int64_t shared_experts = 0;          ///< always-active experts (DeepSeek, Llama 4, GLM-4.5)
   std::int64_t shared_expert_ffn_size = 0;  ///< intermediate size of one shared expert
-  bool router_bias = false;              ///< per-expert router bias (DeepSeek-V3, gpt-oss)
-  bool expert_bias = false;              ///< biases on the experts' projections (gpt-oss)
+  bool router_bias = false;                 ///< per-expert router bias (DeepSeek-V3, gpt-oss)
+  bool expert_bias = false;                 ///< biases on the experts' projections (gpt-oss)
 };
 /// Multi-head latent attention (DeepSeek-V2/V3, arXiv:2405.04434 §2.1).
 struct MlaSpec {
@@ -57,7 +57,7 @@ struct MlaSpec {
 };
 
 struct ModelSpec {
-  std::string name;          ///< bundled name or file stem
+  std::string name;  ///< bundled name or file stem
   std::string display_name;
   std::string architecture;  ///< llama, mistral, mixtral, qwen2, gemma2, phi3, falcon, deepseek_v3, gpt2
   std::string source;        ///< file it was read from

@@ -29,10 +29,10 @@ ModelSpec model_from_yaml(const Node& root, const std::string& source) {
   m.name = as_string(r.required("name"), "name");
   if (const Node* n = r.optional("display_name")) m.display_name = as_string(*n, "display_name");
   if (m.display_name.empty()) m.display_name = m.name;
-  m.architecture = as_enum(r.required("architecture"), "architecture",
-                           {"llama", "mistral", "mixtral", "qwen2", "gemma2", "phi3", "falcon",
-                            "deepseek_v3", "gpt2", "qwen3", "qwen3_moe", "llama4", "gpt_oss", "gemma3",
-                            "glm4_moe", "kimi_k2", "mistral3", "qwen2_5_vl"});
+  m.architecture =
+      as_enum(r.required("architecture"), "architecture",
+              {"llama", "mistral", "mixtral", "qwen2", "gemma2", "phi3", "falcon", "deepseek_v3", "gpt2", "qwen3",
+               "qwen3_moe", "llama4", "gpt_oss", "gemma3", "glm4_moe", "kimi_k2", "mistral3", "qwen2_5_vl"});
   if (const Node* n = r.optional("published_params"))
     m.published_params = as_int(*n, "published_params", 1, 100'000'000'000'000);
   m.layers = int_field(r, "layers", 1, 10'000);
@@ -46,9 +46,8 @@ ModelSpec model_from_yaml(const Node& root, const std::string& source) {
   m.activation = act == "silu" ? Activation::silu : act == "gelu" ? Activation::gelu : Activation::gelu_tanh;
   m.vocab_size = int_field(r, "vocab_size", 1, 100 * kMaxDim);
   m.tie_embeddings = as_bool(r.required("tie_embeddings"), "tie_embeddings");
-  m.norm = as_enum(r.required("norm"), "norm", {"rmsnorm", "layernorm"}) == "rmsnorm"
-               ? NormKind::rmsnorm
-               : NormKind::layernorm;
+  m.norm = as_enum(r.required("norm"), "norm", {"rmsnorm", "layernorm"}) == "rmsnorm" ? NormKind::rmsnorm
+                                                                                      : NormKind::layernorm;
   m.norms_per_layer = int_field(r, "norms_per_layer", 0, 16);
   m.attention_bias = bool_field(r, "attention_bias", false);
   m.output_bias = bool_field(r, "output_bias", false);
@@ -90,7 +89,9 @@ ModelSpec model_from_yaml(const Node& root, const std::string& source) {
   if (layout) {
     note("layout", *layout);
     if (layout->kind != Node::Kind::sequence || layout->items.empty())
-      fail(*layout, "layout", "expected a list of layer kinds such as [{count: 5, attention: sliding, window: 1024}, {attention: global}]");
+      fail(
+          *layout, "layout",
+          "expected a list of layer kinds such as [{count: 5, attention: sliding, window: 1024}, {attention: global}]");
     for (std::size_t index = 0; index < layout->items.size(); ++index) {
       const Node& item = layout->items[index];
       const std::string at = "layout[" + std::to_string(index) + "]";
@@ -107,15 +108,17 @@ ModelSpec model_from_yaml(const Node& root, const std::string& source) {
       const std::int64_t count = count_node ? as_int(*count_node, at + ".count", 1, 10'000) : 1;
       if (attention_node) {
         const std::string kind = as_enum(*attention_node, at + ".attention", {"global", "sliding", "chunked"});
-        l.attention = kind == "global" ? AttentionKind::global : kind == "sliding" ? AttentionKind::sliding : AttentionKind::chunked;
+        l.attention = kind == "global"    ? AttentionKind::global
+                      : kind == "sliding" ? AttentionKind::sliding
+                                          : AttentionKind::chunked;
       }
       if (window_node_i) {
         if (l.attention == AttentionKind::global)
           fail(*window_node_i, at + ".window", "a global layer has no window (say attention: sliding or chunked)");
         l.window = as_int(*window_node_i, at + ".window", 1, 1'000'000'000);
       } else if (l.attention != AttentionKind::global) {
-        fail(item, at + ".window", std::string("missing: a ") + std::string(to_string(l.attention)) +
-                                       " layer needs its window in tokens");
+        fail(item, at + ".window",
+             std::string("missing: a ") + std::string(to_string(l.attention)) + " layer needs its window in tokens");
       }
       l.rope = rope_node ? as_bool(*rope_node, at + ".rope") : true;
       l.sinks = sinks_node ? as_bool(*sinks_node, at + ".sinks") : false;
@@ -166,8 +169,7 @@ ModelSpec model_from_yaml(const Node& root, const std::string& source) {
     moe.experts = int_field(mr, "experts", 1, 100'000);
     moe.experts_per_token = int_field(mr, "experts_per_token", 1, 100'000);
     moe.expert_ffn_size = int_field(mr, "expert_ffn_size", 1, 100 * kMaxDim);
-    if (const Node* s = mr.optional("shared_experts"))
-      moe.shared_experts = as_int(*s, "moe.shared_experts", 0, 1'000);
+    if (const Node* s = mr.optional("shared_experts")) moe.shared_experts = as_int(*s, "moe.shared_experts", 0, 1'000);
     if (const Node* s = mr.optional("shared_expert_ffn_size"))
       moe.shared_expert_ffn_size = as_int(*s, "moe.shared_expert_ffn_size", 1, 100 * kMaxDim);
     if (const Node* s = mr.optional("first_dense_layers")) {

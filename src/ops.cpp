@@ -19,7 +19,7 @@ double causal_pairs(double tokens, double context, double window) {
   if (window <= 0 || context <= window) return tokens * (lo + context) / 2.0;
   double pairs = 0;
   if (lo <= window) pairs += (window - lo + 1) * (lo + window) / 2.0;  // still inside the window
-  const double beyond = context - std::max(lo, window + 1) + 1;         // each sees `window` keys
+  const double beyond = context - std::max(lo, window + 1) + 1;        // each sees `window` keys
   return pairs + beyond * window;
 }
 
@@ -33,18 +33,24 @@ double chunked_pairs(double tokens, double context, double chunk) {
 
 double LayerGroup::span(double tokens, double context) const {
   switch (attention) {
-    case AttentionKind::global: return context;
-    case AttentionKind::sliding: return std::min(context, tokens + window - 1);
-    case AttentionKind::chunked: return context - std::floor((context - tokens) / window) * window;
+    case AttentionKind::global:
+      return context;
+    case AttentionKind::sliding:
+      return std::min(context, tokens + window - 1);
+    case AttentionKind::chunked:
+      return context - std::floor((context - tokens) / window) * window;
   }
   return context;
 }
 
 double LayerGroup::pairs(double tokens, double context) const {
   switch (attention) {
-    case AttentionKind::global: return causal_pairs(tokens, context, 0);
-    case AttentionKind::sliding: return causal_pairs(tokens, context, window);
-    case AttentionKind::chunked: return chunked_pairs(tokens, context, window);
+    case AttentionKind::global:
+      return causal_pairs(tokens, context, 0);
+    case AttentionKind::sliding:
+      return causal_pairs(tokens, context, window);
+    case AttentionKind::chunked:
+      return chunked_pairs(tokens, context, window);
   }
   return causal_pairs(tokens, context, 0);
 }
@@ -163,9 +169,8 @@ LayerGroup compile_layer(const ModelSpec& m, const WeightFormat& f, std::int64_t
 
 /// Report label of a layer kind: the parts that vary between the model's layers.
 std::string_view layer_label(AttentionKind attention, bool moe, bool attention_varies, bool mlp_varies) {
-  static constexpr std::string_view kBoth[3][2] = {{"global dense", "global moe"},
-                                                   {"sliding dense", "sliding moe"},
-                                                   {"chunked dense", "chunked moe"}};
+  static constexpr std::string_view kBoth[3][2] = {
+      {"global dense", "global moe"}, {"sliding dense", "sliding moe"}, {"chunked dense", "chunked moe"}};
   static constexpr std::string_view kAttention[3] = {"global", "sliding", "chunked"};
   const auto a = static_cast<std::size_t>(attention);
   if (attention_varies && mlp_varies) return kBoth[a][moe ? 1 : 0];

@@ -20,9 +20,9 @@ std::string_view to_string(Phase p);
 
 /// Which hardware unit runs an op, and so which peak applies.
 enum class OpUnit {
-  gemm,     ///< tensor cores in the weight format's math type (weight GEMMs)
-  gemm16,   ///< tensor cores in the activation type: QK^T, PV, router, LM head (16-bit weights)
-  vector,   ///< CUDA cores (norms, softmax, activations, adds, gathers, cache writes)
+  gemm,    ///< tensor cores in the weight format's math type (weight GEMMs)
+  gemm16,  ///< tensor cores in the activation type: QK^T, PV, router, LM head (16-bit weights)
+  vector,  ///< CUDA cores (norms, softmax, activations, adds, gathers, cache writes)
 };
 
 /// One operator instance on one TP rank, repeated `count` times (identical layers).
@@ -30,10 +30,10 @@ struct Op {
   std::string_view name;
   Phase phase = Phase::prefill;
   OpUnit unit = OpUnit::vector;
-  std::int64_t count = 1;     ///< identical instances (layers of one kind)
-  double flops = 0;           ///< per instance; a multiply-add is 2
-  double bytes_read = 0;      ///< per instance, from device memory
-  double bytes_written = 0;   ///< per instance, to device memory
+  std::int64_t count = 1;    ///< identical instances (layers of one kind)
+  double flops = 0;          ///< per instance; a multiply-add is 2
+  double bytes_read = 0;     ///< per instance, from device memory
+  double bytes_written = 0;  ///< per instance, to device memory
   /// Which kind of layer it belongs to when a model has more than one ("sliding"/"global" for
   /// Gemma-2, "dense"/"moe" for DeepSeek-V3); empty otherwise and outside the layers.
   std::string_view layers;
@@ -86,16 +86,16 @@ struct LayerGroup {
   double window = 0;                    ///< sliding window or chunk, tokens (0: global)
   std::vector<GemmShape> attention_in;  ///< q/k/v, or MLA's projections (kv_b included)
   GemmShape attention_out;
-  std::vector<GemmShape> mlp;           ///< dense MLP, or the shared experts of a MoE layer
-  double mlp_width = 0;                 ///< intermediate width of `mlp` per rank (summed)
+  std::vector<GemmShape> mlp;  ///< dense MLP, or the shared experts of a MoE layer
+  double mlp_width = 0;        ///< intermediate width of `mlp` per rank (summed)
   bool moe = false;
   GemmShape router;
-  std::vector<GemmShape> expert;        ///< one routed expert's matrices
-  double expert_width = 0;              ///< one routed expert's intermediate width per rank
+  std::vector<GemmShape> expert;  ///< one routed expert's matrices
+  double expert_width = 0;        ///< one routed expert's intermediate width per rank
   double experts = 0;
   double top_k = 0;
-  double norms = 0;                     ///< normalisation layers in the block
-  double norm_weight_bytes = 0;         ///< their weights, all of them
+  double norms = 0;              ///< normalisation layers in the block
+  double norm_weight_bytes = 0;  ///< their weights, all of them
   /// Names the kind when a model has several ("sliding"/"global", "dense"/"moe", "chunked
   /// moe"); else empty.
   std::string_view label;
@@ -118,14 +118,14 @@ struct ModelShapes {
   bool gated = true;
   bool layernorm = false;
   bool parallel_attention = false;  ///< attention and MLP side by side: one TP all-reduce per layer
-  double activation_bytes = 2;  ///< bytes per activation element
-  double gemm_input_bytes = 2;  ///< bytes per GEMM input element (1 for W8A8 formats)
+  double activation_bytes = 2;      ///< bytes per activation element
+  double gemm_input_bytes = 2;      ///< bytes per GEMM input element (1 for W8A8 formats)
   DType gemm_math = DType::bf16;
   DType attention_math = DType::bf16;
-  bool fp4_weights = false;   ///< the format needs fp4 tensor cores for gemm_math
+  bool fp4_weights = false;  ///< the format needs fp4 tensor cores for gemm_math
   /// Only routed experts run in gemm_math; attention and dense MLP GEMMs stay 16-bit (gpt-oss).
   bool experts_only = false;
-  std::string format;         ///< the weight format's name ("bf16", "fp8-block128", ...)
+  std::string format;  ///< the weight format's name ("bf16", "fp8-block128", ...)
 };
 
 /// Shapes per TP rank, grouped by layer kind (dense/MoE x full/sliding).
@@ -168,8 +168,8 @@ std::vector<DecodePiece> decode_pieces(const LayerGroup* g, std::int64_t first, 
 /// A weight GEMM y[tokens x n] = x[tokens x k] W^T: 2·tokens·n·k FLOPs; reads `weight_reads`
 /// copies of the weights (MoE: expected distinct experts) and the input, writes the output.
 /// The one formula for weight GEMMs: phases, `ridge validate` and the planner all use it.
-inline Op gemm_op(const GemmShape& g, Phase phase, OpUnit unit, std::int64_t count, double tokens,
-                  double input_bytes, double output_bytes, double weight_reads = 1.0) {
+inline Op gemm_op(const GemmShape& g, Phase phase, OpUnit unit, std::int64_t count, double tokens, double input_bytes,
+                  double output_bytes, double weight_reads = 1.0) {
   Op op;
   op.name = g.name;
   op.phase = phase;
@@ -191,8 +191,8 @@ inline Op gemm_op(const GemmShape& g, Phase phase, OpUnit unit, std::int64_t cou
 /// K and V bytes an attention kernel reads for `batch` sequences attending `keys` tokens: from
 /// the cache in its own type (MHA/GQA: one read per KV head serves its whole query group), or,
 /// for MLA prefill, expanded per query head in the activation type.
-inline double attention_kv_read_bytes(const AttentionShape& at, double batch, double keys,
-                                      double activation_bytes, double kv_bytes) {
+inline double attention_kv_read_bytes(const AttentionShape& at, double batch, double keys, double activation_bytes,
+                                      double kv_bytes) {
   return at.latent_dim > 0 ? batch * keys * at.q_heads * (at.qk_dim + at.v_dim) * activation_bytes
                            : batch * keys * at.kv_heads * (at.qk_dim + at.v_dim) * kv_bytes;
 }
@@ -254,8 +254,7 @@ void attention_ops(const AttentionShape& at, Phase phase, std::int64_t count, co
   const double k_share = at.qk_dim / (at.qk_dim + at.v_dim);
   emit("qk_scores", OpUnit::gemm16, 2.0 * H * p.pairs * at.qk_dim, q_read + p.kv_read_bytes * k_share, scores);
   emit("softmax", OpUnit::vector, 5.0 * p.batch * H * p.new_tokens * p.keys, scores, scores);
-  emit("pv", OpUnit::gemm16, 2.0 * H * p.pairs * at.v_dim, scores + p.kv_read_bytes * (1.0 - k_share),
-       out_written);
+  emit("pv", OpUnit::gemm16, 2.0 * H * p.pairs * at.v_dim, scores + p.kv_read_bytes * (1.0 - k_share), out_written);
 }
 
 /// Calls sink(const Op&) for every operator of the phase, in execution order.

@@ -27,8 +27,8 @@ void for_each_op(const ModelShapes& s, const PhaseQuery& q, Sink&& sink) {
     op.group = group;
     sink(static_cast<const Op&>(op));
   };
-  auto emit = [&](std::string_view name, OpUnit unit, std::int64_t count, double flops, double read,
-                  double written, double kernels = 1.0) {
+  auto emit = [&](std::string_view name, OpUnit unit, std::int64_t count, double flops, double read, double written,
+                  double kernels = 1.0) {
     Op op;
     op.kernels = kernels;
     op.name = name;
@@ -42,8 +42,7 @@ void for_each_op(const ModelShapes& s, const PhaseQuery& q, Sink&& sink) {
   };
   // A weight GEMM over `tokens` rows; `weight_reads` copies of the weights are read (MoE: the
   // expected distinct experts).
-  auto gemm = [&](const GemmShape& g, std::int64_t count, double tokens, OpUnit unit,
-                  double weight_reads = 1.0) {
+  auto gemm = [&](const GemmShape& g, std::int64_t count, double tokens, OpUnit unit, double weight_reads = 1.0) {
     const double input_bytes = unit == OpUnit::gemm ? s.gemm_input_bytes : a;
     out(gemm_op(g, phase, unit, count, tokens, input_bytes, a, weight_reads));
   };
@@ -58,8 +57,8 @@ void for_each_op(const ModelShapes& s, const PhaseQuery& q, Sink&& sink) {
     layers = g.label;
     group = static_cast<int>(&g - s.groups.data());
     const double norm_flops = s.layernorm ? 8.0 : 4.0;  // per element: mean/var or rms, scale
-    emit("norms", OpUnit::vector, n, g.norms * norm_flops * T * h,
-         g.norms * T * h * a + g.norm_weight_bytes, g.norms * T * h * a, g.norms);
+    emit("norms", OpUnit::vector, n, g.norms * norm_flops * T * h, g.norms * T * h * a + g.norm_weight_bytes,
+         g.norms * T * h * a, g.norms);
 
     for (const GemmShape& proj : g.attention_in) gemm(proj, n, T, dense_unit);
 
@@ -68,8 +67,8 @@ void for_each_op(const ModelShapes& s, const PhaseQuery& q, Sink&& sink) {
     emit("kv_cache_write", OpUnit::vector, n, 0.0, T * cached_per_token * a, T * cached_per_token * kv_bytes,
          /*kernels=*/0.0);
 
-    const double keys = g.span(new_tokens, context);         // distinct keys the new tokens see
-    const double pairs = B * g.pairs(new_tokens, context);   // q·k pairs, all sequences
+    const double keys = g.span(new_tokens, context);        // distinct keys the new tokens see
+    const double pairs = B * g.pairs(new_tokens, context);  // q·k pairs, all sequences
     const double H = at.q_heads;
     if (mla && phase == Phase::decode) {
       // Absorbed MLA decode (DeepSeek-V2 §2.1.3, FlashMLA): scores over the cached latent,
@@ -77,8 +76,8 @@ void for_each_op(const ModelShapes& s, const PhaseQuery& q, Sink&& sink) {
       emit("attention_mla", OpUnit::gemm16, n, 2.0 * H * pairs * (at.latent_dim + at.latent_v_dim),
            B * keys * at.latent_dim * kv_bytes + T * H * at.latent_dim * a, T * H * at.latent_v_dim * a);
     } else {
-      const AttentionPass pass{B, new_tokens, keys, pairs, attention_kv_read_bytes(at, B, keys, a, kv_bytes), g.window,
-                               kv_bytes};
+      const AttentionPass pass{B,        new_tokens, keys, pairs, attention_kv_read_bytes(at, B, keys, a, kv_bytes),
+                               g.window, kv_bytes};
       attention_ops(at, phase, n, pass, q.attention, a, out);
     }
     gemm(g.attention_out, n, T, dense_unit);
@@ -96,8 +95,8 @@ void for_each_op(const ModelShapes& s, const PhaseQuery& q, Sink&& sink) {
     }
     if (!g.mlp.empty()) {
       for (const GemmShape& proj : g.mlp) gemm(proj, n, T, dense_unit);
-      emit("mlp_activation", OpUnit::vector, n, act_flops * T * g.mlp_width,
-           act_inputs * T * g.mlp_width * a, T * g.mlp_width * a);
+      emit("mlp_activation", OpUnit::vector, n, act_flops * T * g.mlp_width, act_inputs * T * g.mlp_width * a,
+           T * g.mlp_width * a);
     }
   }
 

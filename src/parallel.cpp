@@ -32,7 +32,8 @@ CollectiveCost all_reduce_cost(double bytes, const CollectiveGroup& g) {
     if (t < best.time.value) best = {Seconds{t}, name};
   };
   if (g.nodes > 1) {
-    consider(base + 2 * ((n / k - 1) * g.intra.hop_latency.value + std::ceil(std::log2(k)) * g.inter.hop_latency.value) +
+    consider(base +
+                 2 * ((n / k - 1) * g.intra.hop_latency.value + std::ceil(std::log2(k)) * g.inter.hop_latency.value) +
                  2 * bytes / ring_bandwidth(g),
              "tree");
   } else if (g.intra.all_to_all) {
@@ -63,7 +64,8 @@ CollectiveCost all_to_all_cost(double total_bytes, const CollectiveGroup& g) {
   const double n = static_cast<double>(g.ranks), k = static_cast<double>(g.nodes);
   const double base = kCollectiveBaseLatency.value;
   if (g.nodes <= 1)
-    return {Seconds{base + g.intra.hop_latency.value + (n - 1) / n * total_bytes / g.intra.usable(n - 1)}, "all-to-all"};
+    return {Seconds{base + g.intra.hop_latency.value + (n - 1) / n * total_bytes / g.intra.usable(n - 1)},
+            "all-to-all"};
   const double per_node = n / k;
   const double local = (per_node - 1) / n * total_bytes / g.intra.usable(per_node - 1);
   const double remote = (n - per_node) / n * total_bytes / g.inter.bandwidth.value;
@@ -130,7 +132,8 @@ std::vector<CommOp> comm_ops(const ModelShapes& s, const Topology& t, Phase phas
     // cover one node only).
     const ExpectedTimes* measured = t.tp_spans_nodes() ? nullptr : t.expected.get();
     auto timed = [&](CalibratedFamily f, double bytes, const CollectiveCost& model) {
-      const auto e = measured ? measured->collective(f, CollectiveCall{static_cast<double>(t.tp), bytes}) : std::nullopt;
+      const auto e =
+          measured ? measured->collective(f, CollectiveCall{static_cast<double>(t.tp), bytes}) : std::nullopt;
       return std::pair<Seconds, bool>{e ? *e : model.time, e.has_value()};
     };
     const CollectiveCost ar = all_reduce_cost(activations, t.tp_group);

@@ -21,10 +21,10 @@ namespace ridge {
 /// A link as a collective sees it: bandwidth per GPU per direction, latency per step.
 struct Link {
   std::string name;
-  BytesPerSecond bandwidth;     ///< all of a GPU's links together
+  BytesPerSecond bandwidth;  ///< all of a GPU's links together
   Seconds hop_latency;
-  bool all_to_all = false;      ///< every GPU reaches every other directly (NVSwitch, xGMI mesh)
-  BytesPerSecond per_peer;      ///< a mesh's one peer link (0: a switch, any peer at full speed)
+  bool all_to_all = false;  ///< every GPU reaches every other directly (NVSwitch, xGMI mesh)
+  BytesPerSecond per_peer;  ///< a mesh's one peer link (0: a switch, any peer at full speed)
 
   /// Bandwidth one GPU can use towards `peers` GPUs at once: all of it through a switch; on a
   /// full mesh, one link per peer (MI300X: 64 GB/s each, 448 GB/s only with all 7 peers).
@@ -95,9 +95,9 @@ double pipeline_bubble(std::int64_t stages, std::int64_t micro_batches);
 struct Topology {
   std::int64_t tp = 1;
   std::int64_t pp = 1;
-  CollectiveGroup tp_group;             ///< one TP group: its GPUs, nodes and links
-  Link intra_node;                      ///< stage-to-stage inside a node
-  Link inter_node;                      ///< stage-to-stage across nodes
+  CollectiveGroup tp_group;                ///< one TP group: its GPUs, nodes and links
+  Link intra_node;                         ///< stage-to-stage inside a node
+  Link inter_node;                         ///< stage-to-stage across nodes
   std::int64_t inter_node_boundaries = 0;  ///< of the pp − 1 stage boundaries, those crossing nodes
   /// TimeBasis::expected on a calibrated GPU: NCCL's measured collectives inside a node.
   std::shared_ptr<const ExpectedTimes> expected;
@@ -113,11 +113,11 @@ struct CommOp {
   std::string_view name;
   Phase phase = Phase::prefill;
   std::int64_t count = 1;
-  double bytes = 0;        ///< message per instance (each rank's buffer for an all-reduce)
-  Seconds time;            ///< per instance
+  double bytes = 0;  ///< message per instance (each rank's buffer for an all-reduce)
+  Seconds time;      ///< per instance
   std::string_view algorithm;
-  std::string_view link;   ///< "intra-node", "inter-node"
-  bool calibrated = false; ///< `time` is the calibrated estimate (else ridge's NCCL model)
+  std::string_view link;    ///< "intra-node", "inter-node"
+  bool calibrated = false;  ///< `time` is the calibrated estimate (else ridge's NCCL model)
 };
 
 /// Communication of one forward pass over `sequences` sequences carrying `tokens` tokens in

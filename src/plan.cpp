@@ -17,11 +17,16 @@ namespace ridge {
 
 std::string_view quality_note(QualityRisk r) {
   switch (r) {
-    case QualityRisk::baseline: return "baseline: the checkpoint's own weights";
-    case QualityRisk::kv8: return "8-bit KV cache: < 1% loss with calibrated scales";
-    case QualityRisk::weights8: return "8-bit weights: < 1% loss calibrated, 3-7% uncalibrated";
-    case QualityRisk::weights8_kv8: return "8-bit weights and KV cache: < 1% loss each calibrated, 3-7% uncalibrated";
-    case QualityRisk::int4: return "int4 weights: RISK, an 8.7% MMLU drop is reported for a 70B model";
+    case QualityRisk::baseline:
+      return "baseline: the checkpoint's own weights";
+    case QualityRisk::kv8:
+      return "8-bit KV cache: < 1% loss with calibrated scales";
+    case QualityRisk::weights8:
+      return "8-bit weights: < 1% loss calibrated, 3-7% uncalibrated";
+    case QualityRisk::weights8_kv8:
+      return "8-bit weights and KV cache: < 1% loss each calibrated, 3-7% uncalibrated";
+    case QualityRisk::int4:
+      return "int4 weights: RISK, an 8.7% MMLU drop is reported for a 70B model";
   }
   return "";
 }
@@ -36,11 +41,16 @@ QualityRisk quality_risk(const WeightFormat& f, DType kv, const std::optional<We
 
 std::string_view to_string(Rejection r) {
   switch (r) {
-    case Rejection::sharding: return "TP/PP does not divide the model";
-    case Rejection::does_not_fit: return "does not fit";
-    case Rejection::misses_ttft: return "misses TTFT";
-    case Rejection::misses_tpot: return "misses TPOT";
-    case Rejection::misses_throughput: return "misses throughput";
+    case Rejection::sharding:
+      return "TP/PP does not divide the model";
+    case Rejection::does_not_fit:
+      return "does not fit";
+    case Rejection::misses_ttft:
+      return "misses TTFT";
+    case Rejection::misses_tpot:
+      return "misses TPOT";
+    case Rejection::misses_throughput:
+      return "misses throughput";
   }
   return "";
 }
@@ -104,8 +114,8 @@ class Search {
     Bytes worst;
     for (const StageMemory& s : stage_memory(m_, mq, *f.stage_weights)) worst = std::max(worst, s.total());
     if (worst > budget) {
-      out.reject(Rejection::does_not_fit, fmt::format("needs {} per GPU at batch {}, budget {}", gib_text(worst), batch,
-                                                      gib_text(budget)));
+      out.reject(Rejection::does_not_fit,
+                 fmt::format("needs {} per GPU at batch {}, budget {}", gib_text(worst), batch, gib_text(budget)));
       return false;
     }
     out.any_fit = true;
@@ -271,7 +281,8 @@ void group_equivalent_plans(std::vector<Plan>& plans, bool usd) {
     if (p.weights.name != same->weights.name && std::find(w.begin(), w.end(), p.weights.name) == w.end())
       w.push_back(p.weights.name);
     auto& kv = same->equivalent_kv;
-    if (p.kv_dtype != same->kv_dtype && std::find(kv.begin(), kv.end(), p.kv_dtype) == kv.end()) kv.push_back(p.kv_dtype);
+    if (p.kv_dtype != same->kv_dtype && std::find(kv.begin(), kv.end(), p.kv_dtype) == kv.end())
+      kv.push_back(p.kv_dtype);
   }
   plans = std::move(kept);
 }
@@ -289,9 +300,8 @@ PlanResult make_plan(const ModelSpec& m, const PlanRequest& r) {
     for (const char* name : {sixteen.c_str(), "fp8", "int8"}) formats.push_back(*weight_format(name));
     if (r.allow_int4) formats.push_back(*weight_format("int4"));
     // The checkpoint's own format (MXFP4 experts, FP8 blocks) is always a candidate.
-    if (m.checkpoint_format && std::none_of(formats.begin(), formats.end(), [&](const WeightFormat& f) {
-          return f.name == m.checkpoint_format->name;
-        }))
+    if (m.checkpoint_format && std::none_of(formats.begin(), formats.end(),
+                                            [&](const WeightFormat& f) { return f.name == m.checkpoint_format->name; }))
       formats.insert(formats.begin(), *m.checkpoint_format);
   } else if (!r.allow_int4) {
     for (const WeightFormat& f : formats)
@@ -316,7 +326,8 @@ PlanResult make_plan(const ModelSpec& m, const PlanRequest& r) {
     }
   }
 
-  result.cost_in_usd = std::all_of(r.gpus.begin(), r.gpus.end(), [](const GpuSpec& g) { return g.usd_per_hour.has_value(); });
+  result.cost_in_usd =
+      std::all_of(r.gpus.begin(), r.gpus.end(), [](const GpuSpec& g) { return g.usd_per_hour.has_value(); });
   const bool usd = result.cost_in_usd;
   auto& plans = result.plans;
   // Ties go to fewer GPUs, lower TPOT, lower risk, and fp8 before int8 KV (what serving engines

@@ -26,7 +26,7 @@ struct PlanRequest {
   std::optional<std::int64_t> concurrency;  ///< sequences in flight over all replicas
   std::optional<Seconds> max_ttft;
   std::optional<Seconds> max_tpot;
-  std::optional<double> min_throughput;     ///< generated tokens/s over all replicas
+  std::optional<double> min_throughput;  ///< generated tokens/s over all replicas
   std::int64_t max_gpus = 64;
   bool allow_int4 = false;
   std::vector<WeightFormat> weight_formats;  ///< empty: 16-bit, fp8 (where supported), int8 [, int4]
@@ -34,8 +34,8 @@ struct PlanRequest {
   double memory_utilization = 0.9;
   AttentionImpl attention = AttentionImpl::flash;
   std::int64_t prefill_chunk = kDefaultPrefillChunk;  ///< tokens per prefill pass for activation memory (0: all)
-  double inter_node_bandwidth = 0;           ///< B/s; 0: each GPU file's (else 50 GB/s)
-  double cost_tolerance = 0.10;              ///< prefer lower quality risk within this of the cheapest
+  double inter_node_bandwidth = 0;                    ///< B/s; 0: each GPU file's (else 50 GB/s)
+  double cost_tolerance = 0.10;                       ///< prefer lower quality risk within this of the cheapest
   /// Times the plans are judged on: the calibrated estimate on GPUs that have one (a plan on
   /// lower bounds under-provisions), or the datasheet bound (--bound).
   TimeBasis basis = TimeBasis::expected;
@@ -55,8 +55,8 @@ struct Plan {
   std::int64_t tp = 1, pp = 1, replicas = 1;
   WeightFormat weights;
   DType kv_dtype = DType::bf16;
-  std::int64_t batch = 1;        ///< sequences per replica
-  Bytes per_gpu_memory;          ///< tightest stage
+  std::int64_t batch = 1;  ///< sequences per replica
+  Bytes per_gpu_memory;    ///< tightest stage
   Bytes budget_per_gpu;
   Seconds ttft, tpot, e2e;
   double throughput_tokens_per_s = 0;  ///< all replicas
@@ -86,12 +86,12 @@ struct RejectedFamily {
 };
 
 struct PlanResult {
-  std::vector<Plan> plans;              ///< feasible; the recommendation first, then by cost
+  std::vector<Plan> plans;  ///< feasible; the recommendation first, then by cost
   std::vector<RejectedFamily> rejected;
-  std::int64_t candidates = 0;          ///< evaluated (memory + roofline) points
-  bool cost_in_usd = false;             ///< every GPU searched has a price
-  bool int4_fallback = false;           ///< int4 considered because nothing else fits
-  std::string why;                      ///< one line: why the first plan wins
+  std::int64_t candidates = 0;  ///< evaluated (memory + roofline) points
+  bool cost_in_usd = false;     ///< every GPU searched has a price
+  bool int4_fallback = false;   ///< int4 considered because nothing else fits
+  std::string why;              ///< one line: why the first plan wins
   /// The first plan costs more than the second: it was moved up for its lower quality risk
   /// (within the cost tolerance). Said next to the table.
   bool recommended_above_cheaper = false;

@@ -15,10 +15,14 @@ namespace ridge {
 
 std::string_view to_string(OperatorFamily f) {
   switch (f) {
-    case OperatorFamily::gemm: return "gemm";
-    case OperatorFamily::context_attention: return "context_attention";
-    case OperatorFamily::generation_attention: return "generation_attention";
-    case OperatorFamily::nccl: return "nccl";
+    case OperatorFamily::gemm:
+      return "gemm";
+    case OperatorFamily::context_attention:
+      return "context_attention";
+    case OperatorFamily::generation_attention:
+      return "generation_attention";
+    case OperatorFamily::nccl:
+      return "nccl";
   }
   return "?";
 }
@@ -35,7 +39,8 @@ const std::vector<Schema>& schemas() {
       {OperatorFamily::gemm, {"dtype", "m", "n", "k"}},
       {OperatorFamily::context_attention,
        {"batch", "prompt_tokens", "heads", "kv_heads", "head_dim", "window", "kv_dtype"}},
-      {OperatorFamily::generation_attention, {"batch", "kv_tokens", "heads", "kv_heads", "head_dim", "window", "kv_dtype"}},
+      {OperatorFamily::generation_attention,
+       {"batch", "kv_tokens", "heads", "kv_heads", "head_dim", "window", "kv_dtype"}},
       {OperatorFamily::nccl, {"collective", "dtype", "gpus", "message_bytes"}},
   };
   return all;
@@ -68,8 +73,8 @@ class TableReader {
     if (text.empty() || ec != std::errc() || end != text.data() + text.size())
       fail(line, column, field, "expected an integer, found \"" + std::string(text) + "\"");
     if (v < min || v > max)
-      fail(line, column, field, std::to_string(v) + " is out of range; expected " + std::to_string(min) + " to " +
-                                    std::to_string(max));
+      fail(line, column, field,
+           std::to_string(v) + " is out of range; expected " + std::to_string(min) + " to " + std::to_string(max));
     return v;
   }
 
@@ -139,8 +144,8 @@ OperatorTable read_operator_table(std::string_view text, const std::string& file
       std::vector<std::string> allowed = schema->required;
       allowed.push_back("kernel");
       allowed.push_back("latency_us");
-      r.fail(1, header_columns[i], name, "unknown column for a " + std::string(to_string(schema->family)) +
-                                             " table" + did_you_mean(name, allowed));
+      r.fail(1, header_columns[i], name,
+             "unknown column for a " + std::string(to_string(schema->family)) + " table" + did_you_mean(name, allowed));
     }
   }
 
@@ -153,8 +158,8 @@ OperatorTable read_operator_table(std::string_view text, const std::string& file
     if (lines[li].empty()) continue;
     const std::vector<std::string_view> cells = split(lines[li]);
     if (cells.size() != header.size())
-      r.fail(line, 1, "row", "has " + std::to_string(cells.size()) + " fields; the header has " +
-                                 std::to_string(header.size()));
+      r.fail(line, 1, "row",
+             "has " + std::to_string(cells.size()) + " fields; the header has " + std::to_string(header.size()));
     std::vector<int> columns;  // 1-based column where each cell starts
     int c = 1;
     for (const auto& cell : cells) {
@@ -170,7 +175,8 @@ OperatorTable read_operator_table(std::string_view text, const std::string& file
     row.line = line;
     switch (t.family) {
       case OperatorFamily::gemm:
-        row.dtype = r.one_of(cell("dtype"), line, column("dtype"), "dtype", {"bf16", "fp16", "fp8", "fp8-block128", "nvfp4"});
+        row.dtype =
+            r.one_of(cell("dtype"), line, column("dtype"), "dtype", {"bf16", "fp16", "fp8", "fp8-block128", "nvfp4"});
         row.m = count("m", 1, 1'000'000'000);
         row.n = count("n", 1, 1'000'000'000);
         row.k = count("k", 1, 1'000'000'000);
@@ -183,11 +189,12 @@ OperatorTable read_operator_table(std::string_view text, const std::string& file
         row.heads = count("heads", 1, 100'000);
         row.kv_heads = count("kv_heads", 1, 100'000);
         if (row.heads % row.kv_heads != 0)
-          r.fail(line, column("kv_heads"), "kv_heads", std::to_string(row.kv_heads) + " does not divide heads (" +
-                                                           std::to_string(row.heads) + ")");
+          r.fail(line, column("kv_heads"), "kv_heads",
+                 std::to_string(row.kv_heads) + " does not divide heads (" + std::to_string(row.heads) + ")");
         row.head_dim = count("head_dim", 1, 100'000);
         row.window = count("window", 0, 1'000'000'000);
-        row.kv_dtype = *parse_dtype(r.one_of(cell("kv_dtype"), line, column("kv_dtype"), "kv_dtype", {"bf16", "fp16", "fp8"}));
+        row.kv_dtype =
+            *parse_dtype(r.one_of(cell("kv_dtype"), line, column("kv_dtype"), "kv_dtype", {"bf16", "fp16", "fp8"}));
         break;
       }
       case OperatorFamily::nccl:

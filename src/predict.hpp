@@ -23,25 +23,25 @@ std::string_view to_string(OperatorFamily f);
 
 /// One row of a table; the fields its family uses are set.
 struct OperatorRow {
-  int line = 0;            ///< 1-based line in its file
-  std::string dtype;       ///< gemm: the weight format (bf16, fp8, fp8-block128, nvfp4); nccl: element type
+  int line = 0;                      ///< 1-based line in its file
+  std::string dtype;                 ///< gemm: the weight format (bf16, fp8, fp8-block128, nvfp4); nccl: element type
   std::int64_t m = 0, n = 0, k = 0;  ///< gemm: Y[m x n] = X[m x k] W^T
   std::int64_t batch = 0;
   std::int64_t tokens = 0;  ///< prompt_tokens (prefill) or kv_tokens (decode: cache + the new token)
   std::int64_t heads = 0, kv_heads = 0, head_dim = 0;  ///< per GPU
-  std::int64_t window = 0;  ///< sliding window, 0 = full attention
+  std::int64_t window = 0;                             ///< sliding window, 0 = full attention
   DType kv_dtype = DType::bf16;
-  std::string collective;   ///< all_reduce, all_gather, reduce_scatter, alltoall
+  std::string collective;  ///< all_reduce, all_gather, reduce_scatter, alltoall
   std::int64_t gpus = 0;
   double message_bytes = 0;
-  std::string kernel;       ///< the kernel measured (informational)
+  std::string kernel;  ///< the kernel measured (informational)
   std::optional<double> latency_us;
 };
 
 struct OperatorTable {
   OperatorFamily family = OperatorFamily::gemm;
   std::vector<OperatorRow> rows;
-  bool measured = false;  ///< every row has latency_us
+  bool measured = false;    ///< every row has latency_us
   bool has_kernel = false;  ///< the table names each row's kernel
 };
 
@@ -61,9 +61,9 @@ Ceilings format_ceilings(const GpuSpec& g, const WeightFormat& f);
 /// Relative errors (predicted − measured) / measured of a set of rows.
 struct ErrorSummary {
   std::size_t rows = 0;
-  double median_abs = 0;  ///< median of |error|
-  double p90_abs = 0;     ///< 90th percentile of |error| (nearest rank)
-  double worst = 0;       ///< the error of largest magnitude, signed
+  double median_abs = 0;         ///< median of |error|
+  double p90_abs = 0;            ///< 90th percentile of |error| (nearest rank)
+  double worst = 0;              ///< the error of largest magnitude, signed
   double at_or_above_bound = 0;  ///< fraction of rows measured at or above the prediction
 };
 ErrorSummary summarize_errors(const std::vector<double>& errors);

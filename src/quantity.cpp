@@ -17,24 +17,27 @@ struct Unit {
 };
 
 const std::vector<Unit>& units_for(QuantityKind kind) {
-  static const std::vector<Unit> size = {
-      {"B", 1},      {"kB", 1e3},           {"MB", 1e6},           {"GB", 1e9},
-      {"TB", 1e12},  {"KiB", 1024.0},       {"MiB", 1048576.0},    {"GiB", 1073741824.0},
-      {"TiB", 1099511627776.0}};
+  static const std::vector<Unit> size = {{"B", 1},           {"kB", 1e3},           {"MB", 1e6},
+                                         {"GB", 1e9},        {"TB", 1e12},          {"KiB", 1024.0},
+                                         {"MiB", 1048576.0}, {"GiB", 1073741824.0}, {"TiB", 1099511627776.0}};
   static const std::vector<Unit> bandwidth = {
-      {"B/s", 1},      {"kB/s", 1e3},           {"MB/s", 1e6},          {"GB/s", 1e9},
-      {"TB/s", 1e12},  {"KiB/s", 1024.0},       {"MiB/s", 1048576.0},   {"GiB/s", 1073741824.0},
-      {"TiB/s", 1099511627776.0}};
-  static const std::vector<Unit> compute = {
-      {"FLOP/s", 1}, {"GFLOP/s", 1e9}, {"TFLOP/s", 1e12}, {"PFLOP/s", 1e15}};
+      {"B/s", 1},           {"kB/s", 1e3},           {"MB/s", 1e6},
+      {"GB/s", 1e9},        {"TB/s", 1e12},          {"KiB/s", 1024.0},
+      {"MiB/s", 1048576.0}, {"GiB/s", 1073741824.0}, {"TiB/s", 1099511627776.0}};
+  static const std::vector<Unit> compute = {{"FLOP/s", 1}, {"GFLOP/s", 1e9}, {"TFLOP/s", 1e12}, {"PFLOP/s", 1e15}};
   static const std::vector<Unit> duration = {{"ns", 1e-9}, {"us", 1e-6}, {"ms", 1e-3}, {"s", 1}};
   static const std::vector<Unit> token_rate = {{"tokens/s", 1}};
   switch (kind) {
-    case QuantityKind::size: return size;
-    case QuantityKind::bandwidth: return bandwidth;
-    case QuantityKind::compute: return compute;
-    case QuantityKind::duration: return duration;
-    case QuantityKind::token_rate: return token_rate;
+    case QuantityKind::size:
+      return size;
+    case QuantityKind::bandwidth:
+      return bandwidth;
+    case QuantityKind::compute:
+      return compute;
+    case QuantityKind::duration:
+      return duration;
+    case QuantityKind::token_rate:
+      return token_rate;
   }
   return size;
 }
@@ -62,11 +65,16 @@ std::size_t number_prefix_length(std::string_view s) {
 
 const char* kind_word(QuantityKind kind) {
   switch (kind) {
-    case QuantityKind::size: return "a size";
-    case QuantityKind::bandwidth: return "a bandwidth";
-    case QuantityKind::compute: return "a compute rate";
-    case QuantityKind::duration: return "a duration";
-    case QuantityKind::token_rate: return "a token rate";
+    case QuantityKind::size:
+      return "a size";
+    case QuantityKind::bandwidth:
+      return "a bandwidth";
+    case QuantityKind::compute:
+      return "a compute rate";
+    case QuantityKind::duration:
+      return "a duration";
+    case QuantityKind::token_rate:
+      return "a token rate";
   }
   return "a quantity";
 }
@@ -78,14 +86,12 @@ std::int64_t parse_integer(std::string_view text) {
   if (!digits.empty() && digits.front() == '-') digits.remove_prefix(1);
   if (digits.empty()) throw QuantityError("expected an integer, found \"" + std::string(text) + "\"");
   for (char c : digits)
-    if (!is_digit(c))
-      throw QuantityError("expected an integer, found \"" + std::string(text) + "\"");
+    if (!is_digit(c)) throw QuantityError("expected an integer, found \"" + std::string(text) + "\"");
   if (digits.size() > 1 && digits.front() == '0')
     throw QuantityError("\"" + std::string(text) + "\" has a leading zero; write it without");
   std::int64_t value = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec == std::errc::result_out_of_range)
-    throw QuantityError("\"" + std::string(text) + "\" is out of range");
+  if (ec == std::errc::result_out_of_range) throw QuantityError("\"" + std::string(text) + "\" is out of range");
   if (ec != std::errc{} || ptr != text.data() + text.size())
     throw QuantityError("expected an integer, found \"" + std::string(text) + "\"");
   return value;
@@ -98,8 +104,7 @@ double parse_number(std::string_view text) {
   const std::size_t int_start = i;
   while (i < text.size() && is_digit(text[i])) ++i;
   if (i == int_start) throw QuantityError("expected a decimal number, found " + shown);
-  if (i - int_start > 1 && text[int_start] == '0')
-    throw QuantityError(shown + " has a leading zero; write it without");
+  if (i - int_start > 1 && text[int_start] == '0') throw QuantityError(shown + " has a leading zero; write it without");
   if (i < text.size() && text[i] == '.') {
     ++i;
     const std::size_t frac_start = i;
@@ -137,20 +142,18 @@ double parse_quantity(std::string_view text, QuantityKind kind) {
         if (unit == "KiB" || unit == "MiB" || unit == "GiB" || unit == "TiB")
           return parse_quantity(number + " " + unit, kind);
         if (unit == "GB" || unit == "G")
-          throw QuantityError(shown + " is ambiguous; write " + number + " GB (1e9 bytes) or " +
-                              number + " GiB (2^30 bytes)");
-        throw QuantityError(shown + ": put one space between number and unit, e.g. \"" + number +
-                            " " + unit + "\"");
+          throw QuantityError(shown + " is ambiguous; write " + number + " GB (1e9 bytes) or " + number +
+                              " GiB (2^30 bytes)");
+        throw QuantityError(shown + ": put one space between number and unit, e.g. \"" + number + " " + unit + "\"");
       }
     } else {
       const std::size_t n = number_prefix_length(text);
       if (n > 0 && n < text.size())
         throw QuantityError(shown + ": put one space between number and unit, e.g. \"" +
-                            std::string(text.substr(0, n)) + " " + std::string(text.substr(n)) +
-                            "\"");
+                            std::string(text.substr(0, n)) + " " + std::string(text.substr(n)) + "\"");
     }
-    throw QuantityError("expected " + std::string(kind_word(kind)) + " with a unit (" +
-                        unit_list(kind) + "), found " + shown);
+    throw QuantityError("expected " + std::string(kind_word(kind)) + " with a unit (" + unit_list(kind) + "), found " +
+                        shown);
   }
   const std::string_view number = text.substr(0, space);
   const std::string_view unit = text.substr(space + 1);
@@ -161,13 +164,13 @@ double parse_quantity(std::string_view text, QuantityKind kind) {
       if (!std::isfinite(scaled)) throw QuantityError(shown + " is out of range");
       // Rates are whole numbers of bytes or FLOP per second: drop the binary-fraction noise of
       // 66.9 x 1e12 so that reports print 66900000000000.
-      if (kind != QuantityKind::duration && kind != QuantityKind::token_rate && std::fabs(scaled) >= 1e3) scaled = std::round(scaled);
+      if (kind != QuantityKind::duration && kind != QuantityKind::token_rate && std::fabs(scaled) >= 1e3)
+        scaled = std::round(scaled);
       return scaled;
     }
   }
   throw QuantityError("unknown unit \"" + std::string(unit) + "\" for " + kind_word(kind) +
-                      did_you_mean(unit, unit_names(kind)) + "; expected one of " +
-                      unit_list(kind));
+                      did_you_mean(unit, unit_names(kind)) + "; expected one of " + unit_list(kind));
 }
 
 std::uint64_t parse_size_bytes(std::string_view text) {

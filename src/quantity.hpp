@@ -15,11 +15,11 @@ struct QuantityError : std::runtime_error {
 };
 
 enum class QuantityKind {
-  size,       ///< bytes: B, kB, MB, GB, TB, KiB, MiB, GiB, TiB; a bare integer means bytes
-  bandwidth,  ///< bytes per second: B/s, MB/s, GB/s, TB/s (also GiB/s etc.)
-  compute,    ///< FLOP per second: FLOP/s, GFLOP/s, TFLOP/s, PFLOP/s
-  duration,   ///< seconds: ns, us, ms, s
-  token_rate, ///< generated tokens per second: tokens/s (deployment SLOs)
+  size,        ///< bytes: B, kB, MB, GB, TB, KiB, MiB, GiB, TiB; a bare integer means bytes
+  bandwidth,   ///< bytes per second: B/s, MB/s, GB/s, TB/s (also GiB/s etc.)
+  compute,     ///< FLOP per second: FLOP/s, GFLOP/s, TFLOP/s, PFLOP/s
+  duration,    ///< seconds: ns, us, ms, s
+  token_rate,  ///< generated tokens per second: tokens/s (deployment SLOs)
 };
 
 /// A strict decimal integer: digits only (optional leading '-'), no leading zeros, no '+'.

@@ -9,8 +9,8 @@ WeightFormat default_weight_format(const ModelSpec& m) {
 
 DType auto_kv_dtype(const WeightFormat& f) { return f.unquantised; }
 
-std::optional<ParallelLayout> parallel_layout(std::optional<std::int64_t> gpus, std::int64_t tp,
-                                              std::int64_t pp, bool tp_given) {
+std::optional<ParallelLayout> parallel_layout(std::optional<std::int64_t> gpus, std::int64_t tp, std::int64_t pp,
+                                              bool tp_given) {
   ParallelLayout l{tp, pp, 1};
   if (!gpus) return l;
   if (!tp_given && pp == 1) {

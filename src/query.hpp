@@ -30,7 +30,7 @@ struct ParallelLayout {
 /// `gpus` alone (no TP given, PP 1) means one tensor-parallel group of that size; with TP given
 /// (even `tp: 1`: replicas of one GPU) or PP > 1 it must be a multiple of TP x PP, the quotient
 /// being replicas. nullopt when it is not a multiple.
-std::optional<ParallelLayout> parallel_layout(std::optional<std::int64_t> gpus, std::int64_t tp,
-                                              std::int64_t pp, bool tp_given);
+std::optional<ParallelLayout> parallel_layout(std::optional<std::int64_t> gpus, std::int64_t tp, std::int64_t pp,
+                                              bool tp_given);
 
 }  // namespace ridge

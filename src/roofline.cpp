@@ -85,20 +85,20 @@ OpTime op_time(const Op& op, const Ceilings& c) {
   if (op.kernel == Op::Kernel::weight_gemm) {
     // Weight-format GEMMs in the format's family; 16-bit ones (router, LM head, the dense
     // part of an experts-only format) in bf16's.
-    const std::optional<CalibratedFamily> family = op.unit == OpUnit::gemm ? c.gemm_family : CalibratedFamily::gemm_bf16;
+    const std::optional<CalibratedFamily> family =
+        op.unit == OpUnit::gemm ? c.gemm_family : CalibratedFamily::gemm_bf16;
     if (family) {
       // Part of a fused GEMM: the fused kernel's time, this part's share of its outputs.
       const double share = op.fused_n > op.n ? op.n / op.fused_n : 1.0;
       const GemmCall call{op.m, op.n / share, op.k, op.weight_bytes / share};
-      if (const auto e = c.expected->grouped_gemm(*family, call, op.experts))
-        t.expected = Seconds{e->value * share};
+      if (const auto e = c.expected->grouped_gemm(*family, call, op.experts)) t.expected = Seconds{e->value * share};
     }
   } else if (op.kernel == Op::Kernel::flash_attention && c.kv_heads > 0) {
     // Prefill: the new tokens from an empty cache; decode: the keys one token attends.
     const bool prefill = op.phase == Phase::prefill;
-    t.expected = c.expected->attention(op.phase, AttentionCall{op.batch, prefill ? op.new_tokens : op.keys, c.q_heads,
-                                                               c.kv_heads, c.head_dim, prefill ? op.window : 0,
-                                                               op.kv_bytes, /*cache_hot=*/false});
+    t.expected = c.expected->attention(
+        op.phase, AttentionCall{op.batch, prefill ? op.new_tokens : op.keys, c.q_heads, c.kv_heads, c.head_dim,
+                                prefill ? op.window : 0, op.kv_bytes, /*cache_hot=*/false});
   } else if (op.unit == OpUnit::vector) {
     // Norms, activations, sampling: memory-bound at their bound, but none is free; each kernel
     // costs at least the fitted fixed cost of a kernel in a CUDA graph (the per-step runtime
@@ -162,7 +162,8 @@ double mean_step_time(const ModelShapes& s, const Ceilings& c, const ServiceQuer
   auto ops_at = [&](std::int64_t context) -> const std::vector<Op>& {
     for (const auto& [at, ops] : evaluated)
       if (at == context) return ops;
-    evaluated.emplace_back(context, phase_ops(s, PhaseQuery{Phase::decode, q.batch, 1, context, q.attention, q.kv_dtype}));
+    evaluated.emplace_back(context,
+                           phase_ops(s, PhaseQuery{Phase::decode, q.batch, 1, context, q.attention, q.kv_dtype}));
     return evaluated.back().second;
   };
   // Pieces per layer group, the last entry for the operators outside the layers.
@@ -294,10 +295,10 @@ ServiceEstimate estimate_service(const ModelShapes& s, const Ceilings& c, const 
       ServiceQuery dq = q;
       dq.batch = b;
       const double total = mean_step_time(s, c, dq, first, last) * static_cast<double>(steps);
-      const double comm = b == dm.largest ? e.decode_comm_time.tensor_parallel.value
-                                          : comm_time(comm_ops(s, topo, Phase::decode, static_cast<double>(b),
-                                                               static_cast<double>(b)))
-                                                .tensor_parallel.value;
+      const double comm =
+          b == dm.largest ? e.decode_comm_time.tensor_parallel.value
+                          : comm_time(comm_ops(s, topo, Phase::decode, static_cast<double>(b), static_cast<double>(b)))
+                                .tensor_parallel.value;
       return total / static_cast<double>(steps) + comm;
     };
     const double step_max = mean_step(dm.largest);

@@ -21,22 +21,20 @@ namespace ridge {
 inline double ridge_point_of(FlopsPerSecond peak, BytesPerSecond bandwidth) { return peak.value / bandwidth.value; }
 
 struct Ceilings {
-  FlopsPerSecond gemm;      ///< weight GEMMs, in the format's math type (or its fallback)
-  FlopsPerSecond gemm16;    ///< attention, router, LM head: the activation type
-  FlopsPerSecond vector;    ///< CUDA-core fp32
+  FlopsPerSecond gemm;    ///< weight GEMMs, in the format's math type (or its fallback)
+  FlopsPerSecond gemm16;  ///< attention, router, LM head: the activation type
+  FlopsPerSecond vector;  ///< CUDA-core fp32
   BytesPerSecond memory;
   DType gemm_math = DType::bf16;  ///< the type the weight GEMMs actually run in
-  std::string note;         ///< why a fallback was taken, if one was
-  bool attainable = false;  ///< peaks scaled by the GPU file's attainable fractions
+  std::string note;               ///< why a fallback was taken, if one was
+  bool attainable = false;        ///< peaks scaled by the GPU file's attainable fractions
   /// TimeBasis::expected on a calibrated GPU: the fitted model, the GEMM family of the weight
   /// format (none: its GEMMs keep their bound) and the attention geometry per GPU.
   std::shared_ptr<const ExpectedTimes> expected;
   std::optional<CalibratedFamily> gemm_family;
   double q_heads = 0, kv_heads = 0, head_dim = 0;
 
-  FlopsPerSecond peak(OpUnit u) const {
-    return u == OpUnit::gemm ? gemm : u == OpUnit::gemm16 ? gemm16 : vector;
-  }
+  FlopsPerSecond peak(OpUnit u) const { return u == OpUnit::gemm ? gemm : u == OpUnit::gemm16 ? gemm16 : vector; }
   /// FLOP per byte where the weight GEMMs turn compute-bound: peak / bandwidth.
   double ridge_point() const { return ridge_point_of(gemm, memory); }
 };
@@ -47,8 +45,8 @@ struct Ceilings {
 Ceilings ceilings_for(const GpuSpec& g, const ModelShapes& s, TimeBasis basis = TimeBasis::bound);
 
 struct OpTime {
-  Seconds compute;  ///< FLOPs / peak
-  Seconds memory;   ///< bytes / bandwidth
+  Seconds compute;                  ///< FLOPs / peak
+  Seconds memory;                   ///< bytes / bandwidth
   std::optional<Seconds> expected;  ///< calibrated estimate, when the ceilings carry one for this op
   Seconds bound() const { return compute > memory ? compute : memory; }
   /// The time the totals use: the estimate where there is one, else the bound.
@@ -64,10 +62,10 @@ OpTime op_time(const Op& op, const Ceilings& c);
 struct PhaseTotals {
   double flops = 0;
   double bytes = 0;
-  Seconds time;                 ///< Σ over operators (they run one after another)
-  Seconds compute_bound_time;   ///< part of `time` spent in compute-bound operators
-  Seconds bound_time;           ///< Σ of the operators' bounds (= time unless the basis is expected)
-  Seconds calibrated_time;      ///< part of `time` from calibrated estimates (the rest: bounds)
+  Seconds time;                ///< Σ over operators (they run one after another)
+  Seconds compute_bound_time;  ///< part of `time` spent in compute-bound operators
+  Seconds bound_time;          ///< Σ of the operators' bounds (= time unless the basis is expected)
+  Seconds calibrated_time;     ///< part of `time` from calibrated estimates (the rest: bounds)
   double intensity() const { return bytes > 0 ? flops / bytes : 0.0; }
   bool compute_bound() const { return compute_bound_time.value * 2 > time.value; }
 };
@@ -84,7 +82,7 @@ struct ServiceQuery {
   std::int64_t gen = 256;      ///< G: generated tokens per sequence (the first comes from prefill)
   AttentionImpl attention = AttentionImpl::flash;
   DType kv_dtype = DType::bf16;
-  Topology topology;           ///< TP × PP of one replica and its links (default: one GPU)
+  Topology topology;               ///< TP × PP of one replica and its links (default: one GPU)
   std::int64_t micro_batches = 0;  ///< prefill micro-batches under PP (0: min(batch, PP))
 };
 
@@ -106,22 +104,22 @@ struct ServiceEstimate {
   std::vector<Op> decode_ops;   ///< one decode step at the mean context of the generation
   std::int64_t decode_ops_context = 0;
   PhaseTotals prefill;
-  PhaseTotals decode_step;      ///< the step at decode_ops_context
+  PhaseTotals decode_step;           ///< the step at decode_ops_context
   std::vector<CommOp> prefill_comm;  ///< communication of one prefill pass of one micro-batch
   std::vector<CommOp> decode_comm;   ///< communication of one decode step of one micro-batch
   CommTime prefill_comm_time;
   CommTime decode_comm_time;
-  std::int64_t prefill_micro_batches = 1;  ///< m: the batch split into m micro-batches under PP
-  std::int64_t prefill_micro_batch = 1;    ///< sequences in the largest prefill micro-batch
+  std::int64_t prefill_micro_batches = 1;         ///< m: the batch split into m micro-batches under PP
+  std::int64_t prefill_micro_batch = 1;           ///< sequences in the largest prefill micro-batch
   std::int64_t prefill_micro_batch_smallest = 1;  ///< in the smallest (B not divisible by m: one fewer)
-  std::int64_t decode_micro_batches = 1;   ///< min(batch, PP) in flight, as vLLM's virtual engines
-  std::int64_t decode_micro_batch = 1;           ///< largest decode micro-batch
+  std::int64_t decode_micro_batches = 1;          ///< min(batch, PP) in flight, as vLLM's virtual engines
+  std::int64_t decode_micro_batch = 1;            ///< largest decode micro-batch
   std::int64_t decode_micro_batch_smallest = 1;
-  double bubble = 0;                       ///< prefill pipeline idle fraction (p − 1)/(m + p − 1)
-  double stage_imbalance = 1;              ///< p × (layers of the largest stage) / layers
-  Seconds ttft;                 ///< prefill of the whole prompt, producing token 1
-  Seconds tpot;                 ///< mean decode step over tokens 2..G (context P+1 .. P+G−1)
-  Seconds e2e;                  ///< ttft + (G − 1) tpot
+  double bubble = 0;                          ///< prefill pipeline idle fraction (p − 1)/(m + p − 1)
+  double stage_imbalance = 1;                 ///< p × (layers of the largest stage) / layers
+  Seconds ttft;                               ///< prefill of the whole prompt, producing token 1
+  Seconds tpot;                               ///< mean decode step over tokens 2..G (context P+1 .. P+G−1)
+  Seconds e2e;                                ///< ttft + (G − 1) tpot
   double throughput_tokens_per_s = 0;         ///< B·G / e2e
   double decode_throughput_tokens_per_s = 0;  ///< B / tpot
 };

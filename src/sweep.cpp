@@ -21,8 +21,9 @@ std::vector<std::int64_t> parse_int_list(const std::string& text, const std::str
   std::vector<std::int64_t> values;
   auto add = [&](std::int64_t v) {
     if (v < min || v > max)
-      throw InputError({}, option, std::to_string(v) + " is out of range; expected " + std::to_string(min) + " to " +
-                                       std::to_string(max));
+      throw InputError(
+          {}, option,
+          std::to_string(v) + " is out of range; expected " + std::to_string(min) + " to " + std::to_string(max));
     if (values.size() >= max_values)
       throw InputError({}, option, "more than " + std::to_string(max_values) + " values");
     values.push_back(v);
@@ -38,7 +39,8 @@ std::vector<std::int64_t> parse_int_list(const std::string& text, const std::str
     } else {
       const std::size_t colon = item.find(':', dots);
       const std::int64_t lo = list_int(item.substr(0, dots), option);
-      const std::int64_t hi = list_int(item.substr(dots + 2, colon == std::string::npos ? std::string::npos : colon - dots - 2), option);
+      const std::int64_t hi =
+          list_int(item.substr(dots + 2, colon == std::string::npos ? std::string::npos : colon - dots - 2), option);
       if (hi < lo) throw InputError({}, option, "range \"" + item + "\" runs backwards");
       std::string step = colon == std::string::npos ? "+1" : item.substr(colon + 1);
       if (step.size() < 2 || (step[0] != 'x' && step[0] != '+'))
@@ -65,10 +67,12 @@ std::vector<std::int64_t> parse_int_list(const std::string& text, const std::str
 }
 
 SweepEvaluator::SweepEvaluator(const ModelSpec& m, const GpuSpec& g, const MemoryQuery& base,
-                               const std::vector<WeightFormat>& formats, std::int64_t gen,
-                               double inter_node_bandwidth, TimeBasis basis)
-    : model_(m), budget_(memory_budget(g, base.memory_utilization)),
-      gen_(gen), topology_(topology_for(g, base.tp, base.pp, inter_node_bandwidth, basis)) {
+                               const std::vector<WeightFormat>& formats, std::int64_t gen, double inter_node_bandwidth,
+                               TimeBasis basis)
+    : model_(m),
+      budget_(memory_budget(g, base.memory_utilization)),
+      gen_(gen),
+      topology_(topology_for(g, base.tp, base.pp, inter_node_bandwidth, basis)) {
   for (const WeightFormat& f : formats) {
     PerFormat p;
     p.query = base;
@@ -88,7 +92,8 @@ SweepRow SweepEvaluator::evaluate(std::size_t format, std::int64_t batch, std::i
   row.batch = batch;
   row.context = context;
   row.gen = gen_;
-  const ServiceEstimate e = estimate_service(p.shapes, p.ceilings, ServiceQuery{batch, context, gen_, p.query.attention, p.query.kv_dtype, topology_, 0});
+  const ServiceEstimate e = estimate_service(
+      p.shapes, p.ceilings, ServiceQuery{batch, context, gen_, p.query.attention, p.query.kv_dtype, topology_, 0});
   row.ttft_s = e.ttft.value;
   row.tpot_s = e.tpot.value;
   row.e2e_s = e.e2e.value;

@@ -38,8 +38,9 @@ struct SweepRow {
 class SweepEvaluator {
  public:
   /// `base` carries KV type, TP, PP, utilization, overhead, attention and chunking.
-  SweepEvaluator(const ModelSpec& m, const GpuSpec& g, const MemoryQuery& base, const std::vector<WeightFormat>& formats,
-                 std::int64_t gen, double inter_node_bandwidth = 0, TimeBasis basis = TimeBasis::bound);
+  SweepEvaluator(const ModelSpec& m, const GpuSpec& g, const MemoryQuery& base,
+                 const std::vector<WeightFormat>& formats, std::int64_t gen, double inter_node_bandwidth = 0,
+                 TimeBasis basis = TimeBasis::bound);
 
   std::size_t formats() const { return per_format_.size(); }
   /// The times are calibrated estimates (else datasheet bounds).

@@ -14,8 +14,8 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
     row[0] = i;
     for (std::size_t j = 1; j <= b.size(); ++j) {
       const std::size_t above = row[j];
-      const bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
-                        std::tolower(static_cast<unsigned char>(b[j - 1]));
+      const bool same =
+          std::tolower(static_cast<unsigned char>(a[i - 1])) == std::tolower(static_cast<unsigned char>(b[j - 1]));
       row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (same ? 0 : 1)});
       diagonal = above;
     }
@@ -53,7 +53,8 @@ std::vector<std::string_view> dash_tokens(std::string_view s) {
 bool starts_with_nocase(std::string_view s, std::string_view prefix) {
   if (prefix.size() > s.size()) return false;
   for (std::size_t i = 0; i < prefix.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(s[i])) != std::tolower(static_cast<unsigned char>(prefix[i]))) return false;
+    if (std::tolower(static_cast<unsigned char>(s[i])) != std::tolower(static_cast<unsigned char>(prefix[i])))
+      return false;
   return true;
 }
 
@@ -72,7 +73,8 @@ std::vector<std::string> likely_meant(std::string_view word, const std::vector<s
     for (const auto& c : candidates) {
       const auto theirs = dash_tokens(c);
       bool all = theirs.size() == parts.size() && c.size() > word.size();
-      for (std::size_t i = 0; all && i < parts.size(); ++i) all = !parts[i].empty() && starts_with_nocase(theirs[i], parts[i]);
+      for (std::size_t i = 0; all && i < parts.size(); ++i)
+        all = !parts[i].empty() && starts_with_nocase(theirs[i], parts[i]);
       if (all) out.push_back(c);
     }
   if (!out.empty()) return out;
@@ -109,12 +111,18 @@ std::string double_quoted(std::string_view s) {
   std::string out = "\"";
   for (char ch : s) {
     const auto u = static_cast<unsigned char>(ch);
-    if (ch == '"' || ch == '\\') (out += '\\') += ch;
-    else if (ch == '\n') out += "\\n";
-    else if (ch == '\r') out += "\\r";
-    else if (ch == '\t') out += "\\t";
-    else if (u < 0x20 || u == 0x7f) (((out += "\\u00") += hex[u >> 4]) += hex[u & 15]);
-    else out += ch;
+    if (ch == '"' || ch == '\\')
+      (out += '\\') += ch;
+    else if (ch == '\n')
+      out += "\\n";
+    else if (ch == '\r')
+      out += "\\r";
+    else if (ch == '\t')
+      out += "\\t";
+    else if (u < 0x20 || u == 0x7f)
+      (((out += "\\u00") += hex[u >> 4]) += hex[u & 15]);
+    else
+      out += ch;
   }
   return out + "\"";
 }
@@ -152,13 +160,20 @@ std::string xml_escaped(std::string_view s) {
     }
     const char ch = s[i++];
     const auto u = static_cast<unsigned char>(ch);
-    if (ch == '&') out += "&amp;";
-    else if (ch == '<') out += "&lt;";
-    else if (ch == '>') out += "&gt;";
-    else if (ch == '"') out += "&quot;";
-    else if (ch == '\'') out += "&#39;";
-    else if ((u < 0x20 && ch != '\t' && ch != '\n') || u == 0x7f) out += "\uFFFD";
-    else out += ch;
+    if (ch == '&')
+      out += "&amp;";
+    else if (ch == '<')
+      out += "&lt;";
+    else if (ch == '>')
+      out += "&gt;";
+    else if (ch == '"')
+      out += "&quot;";
+    else if (ch == '\'')
+      out += "&#39;";
+    else if ((u < 0x20 && ch != '\t' && ch != '\n') || u == 0x7f)
+      out += "\uFFFD";
+    else
+      out += ch;
   }
   return out;
 }

@@ -51,7 +51,10 @@ struct Bytes {
 struct Seconds {
   double value = 0;
   friend Seconds operator+(Seconds a, Seconds b) { return {a.value + b.value}; }
-  Seconds& operator+=(Seconds b) { value += b.value; return *this; }
+  Seconds& operator+=(Seconds b) {
+    value += b.value;
+    return *this;
+  }
   friend constexpr auto operator<=>(Seconds, Seconds) = default;
 };
 

@@ -73,8 +73,7 @@ class TreeBuilder : public YAML::EventHandler {
   };
 
   Location at(const YAML::Mark& mark) const {
-    return Location{file_, mark.line >= 0 ? mark.line + 1 : 0,
-                    mark.column >= 0 ? mark.column + 1 : 0};
+    return Location{file_, mark.line >= 0 ? mark.line + 1 : 0, mark.column >= 0 ? mark.column + 1 : 0};
   }
 
   void check_anchor(const YAML::Mark& mark, YAML::anchor_t anchor) const {
@@ -89,18 +88,17 @@ class TreeBuilder : public YAML::EventHandler {
 
   void count(const YAML::Mark& mark) {
     if (++nodes_ > kMaxNodes)
-      throw InputError(at(mark), "", "document has more than " + std::to_string(kMaxNodes) +
-                                         " values; refusing to read it");
+      throw InputError(at(mark), "",
+                       "document has more than " + std::to_string(kMaxNodes) + " values; refusing to read it");
   }
 
-  void open(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
-            Node::Kind kind) {
+  void open(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor, Node::Kind kind) {
     check_anchor(mark, anchor);
     check_tag(mark, tag);
     count(mark);
     if (static_cast<int>(stack_.size()) >= kMaxDepth)
-      throw InputError(at(mark), "", "nesting deeper than " + std::to_string(kMaxDepth) +
-                                         " levels; refusing to read it");
+      throw InputError(at(mark), "",
+                       "nesting deeper than " + std::to_string(kMaxDepth) + " levels; refusing to read it");
     Frame f;
     f.node.kind = kind;
     f.node.where = at(mark);
@@ -116,8 +114,8 @@ class TreeBuilder : public YAML::EventHandler {
   void add(Node n) {
     if (n.kind == Node::Kind::scalar || n.kind == Node::Kind::null) {
       if (++nodes_ > kMaxNodes)
-        throw InputError(n.where, "", "document has more than " + std::to_string(kMaxNodes) +
-                                          " values; refusing to read it");
+        throw InputError(n.where, "",
+                         "document has more than " + std::to_string(kMaxNodes) + " values; refusing to read it");
     }
     if (stack_.empty()) {
       root_ = std::move(n);
@@ -130,12 +128,10 @@ class TreeBuilder : public YAML::EventHandler {
       return;
     }
     if (!parent.has_key) {
-      if (n.kind != Node::Kind::scalar)
-        throw InputError(n.where, "", "map keys must be plain names");
+      if (n.kind != Node::Kind::scalar) throw InputError(n.where, "", "map keys must be plain names");
       const auto [seen, fresh] = parent.key_lines.emplace(n.scalar, n.where.line);
       if (!fresh)
-        throw InputError(n.where, n.scalar,
-                         "duplicate key (first given at line " + std::to_string(seen->second) + ")");
+        throw InputError(n.where, n.scalar, "duplicate key (first given at line " + std::to_string(seen->second) + ")");
       parent.key = std::move(n);
       parent.has_key = true;
       return;
@@ -161,8 +157,7 @@ const Node* Node::find(std::string_view key) const {
 
 Node parse_document(std::string_view text, const std::string& file) {
   if (text.size() > kMaxInputBytes)
-    throw InputError(Location{file, 0, 0}, "",
-                     "file is larger than " + std::to_string(kMaxInputBytes) + " bytes");
+    throw InputError(Location{file, 0, 0}, "", "file is larger than " + std::to_string(kMaxInputBytes) + " bytes");
   std::istringstream stream{std::string(text)};
   try {
     YAML::Parser parser(stream);
@@ -176,13 +171,12 @@ Node parse_document(std::string_view text, const std::string& file) {
     if (parser.HandleNextDocument(extra) && extra.has_root() && !extra.take_root().is_null())
       throw InputError(Location{file, 0, 0}, "", "more than one YAML document in the file");
     if (!root.is_map())
-      throw InputError(root.where, "",
-                       root.is_null() ? "empty document; expected a map of fields"
-                                      : "expected a map of fields at the top level");
+      throw InputError(
+          root.where, "",
+          root.is_null() ? "empty document; expected a map of fields" : "expected a map of fields at the top level");
     return root;
   } catch (const YAML::Exception& e) {
-    Location where{file, e.mark.line >= 0 ? e.mark.line + 1 : 0,
-                   e.mark.column >= 0 ? e.mark.column + 1 : 0};
+    Location where{file, e.mark.line >= 0 ? e.mark.line + 1 : 0, e.mark.column >= 0 ? e.mark.column + 1 : 0};
     throw InputError(where, "", "malformed YAML/JSON: " + e.msg);
   }
 }
@@ -230,8 +224,7 @@ const Node& MapReader::required(std::string_view key) {
         fail(k, field(k.scalar), "unknown field (did you mean \"" + std::string(key) + "\"?)");
     }
     const Node* present = node_.find(key);
-    fail(present ? *present : node_, field(key),
-         present ? "a value is required" : "missing required field");
+    fail(present ? *present : node_, field(key), present ? "a value is required" : "missing required field");
   }
   return *n;
 }
@@ -290,8 +283,8 @@ std::int64_t as_int(const Node& n, const std::string& field, std::int64_t min, s
     fail(n, field, e.what());
   }
   if (v < min || v > max)
-    fail(n, field, std::to_string(v) + " is out of range; expected " + std::to_string(min) +
-                       " to " + std::to_string(max));
+    fail(n, field,
+         std::to_string(v) + " is out of range; expected " + std::to_string(min) + " to " + std::to_string(max));
   return v;
 }
 
@@ -311,16 +304,14 @@ double as_number(const Node& n, const std::string& field, double min, double max
   return v;
 }
 
-std::string as_enum(const Node& n, const std::string& field,
-                    const std::vector<std::string>& allowed) {
+std::string as_enum(const Node& n, const std::string& field, const std::vector<std::string>& allowed) {
   const std::string value = as_string(n, field);
   for (const auto& a : allowed)
     if (a == value) return value;
   fail(n, field, "\"" + value + "\" is not one of " + join(allowed) + did_you_mean(value, allowed));
 }
 
-double as_quantity(const Node& n, const std::string& field, QuantityKind kind, double min,
-                   double max) {
+double as_quantity(const Node& n, const std::string& field, QuantityKind kind, double min, double max) {
   if (n.kind != Node::Kind::scalar) fail(n, field, "expected a quantity with a unit");
   double v = 0;
   try {
@@ -330,15 +321,13 @@ double as_quantity(const Node& n, const std::string& field, QuantityKind kind, d
   }
   if (!(v >= min && v <= max)) {
     std::ostringstream range;
-    range << "\"" << n.scalar << "\" is out of range (" << (v <= 0 ? "must be positive" : "too large")
-          << ")";
+    range << "\"" << n.scalar << "\" is out of range (" << (v <= 0 ? "must be positive" : "too large") << ")";
     fail(n, field, range.str());
   }
   return v;
 }
 
-std::uint64_t as_size(const Node& n, const std::string& field, std::uint64_t min,
-                      std::uint64_t max) {
+std::uint64_t as_size(const Node& n, const std::string& field, std::uint64_t min, std::uint64_t max) {
   if (n.kind != Node::Kind::scalar) fail(n, field, "expected a size such as \"80 GiB\"");
   std::uint64_t v = 0;
   try {
@@ -347,11 +336,11 @@ std::uint64_t as_size(const Node& n, const std::string& field, std::uint64_t min
     fail(n, field, e.what());
   }
   if (v < min && n.scalar.find(' ') == std::string::npos)
-    fail(n, field, "a bare number means bytes: " + n.scalar + " B is below the minimum of " +
-                       std::to_string(min) + " B; write a unit, e.g. \"" + n.scalar + " GiB\"");
+    fail(n, field,
+         "a bare number means bytes: " + n.scalar + " B is below the minimum of " + std::to_string(min) +
+             " B; write a unit, e.g. \"" + n.scalar + " GiB\"");
   if (v < min || v > max)
-    fail(n, field, "\"" + n.scalar + "\" is out of range (" + (v < min ? "too small" : "too large") +
-                       ")");
+    fail(n, field, "\"" + n.scalar + "\" is out of range (" + (v < min ? "too small" : "too large") + ")");
   return v;
 }
 

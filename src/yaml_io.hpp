@@ -30,11 +30,11 @@ struct MapEntry;
 struct Node {
   enum class Kind { null, scalar, sequence, map };
   Kind kind = Kind::null;
-  std::string scalar;  ///< the text of a scalar
-  bool quoted = false; ///< scalar was quoted ("80" is a string, 80 a number)
+  std::string scalar;   ///< the text of a scalar
+  bool quoted = false;  ///< scalar was quoted ("80" is a string, 80 a number)
   Location where;
   std::vector<MapEntry> entries;  ///< map: key, value in file order
-  std::vector<Node> items;                     ///< sequence
+  std::vector<Node> items;        ///< sequence
 
   bool is_map() const { return kind == Kind::map; }
   bool is_null() const { return kind == Kind::null; }
@@ -94,8 +94,7 @@ double as_number(const Node& n, const std::string& field, double min, double max
 /// One of `allowed`; anything else is an error listing them with "did you mean".
 std::string as_enum(const Node& n, const std::string& field, const std::vector<std::string>& allowed);
 /// A quantity with a unit, in base units, within [min, max].
-double as_quantity(const Node& n, const std::string& field, QuantityKind kind, double min,
-                   double max);
+double as_quantity(const Node& n, const std::string& field, QuantityKind kind, double min, double max);
 /// A size in whole bytes, within [min, max].
 std::uint64_t as_size(const Node& n, const std::string& field, std::uint64_t min, std::uint64_t max);
 

@@ -118,7 +118,8 @@ TEST_CASE("deployment file: strict scalars") {
         "deploy/d.yaml:4:21: memory_utilization: expected a decimal number, found \".nan\"");
   CHECK(error_of(head + "memory_utilization: 1.01\n") ==
         "deploy/d.yaml:4:21: memory_utilization: 1.01 is out of range; expected 0 to 1");
-  CHECK(error_of(head + "slo: {ttft: 0 s}\n") == "deploy/d.yaml:4:13: slo.ttft: \"0 s\" is out of range (must be positive)");
+  CHECK(error_of(head + "slo: {ttft: 0 s}\n") ==
+        "deploy/d.yaml:4:13: slo.ttft: \"0 s\" is out of range (must be positive)");
   CHECK(error_of(head + "slo: {ttft: 5}\n") ==
         "deploy/d.yaml:4:13: slo.ttft: expected a duration with a unit (ns, us, ms, s), found \"5\"");
   CHECK(error_of(head + "model: gpt2\n") == "deploy/d.yaml:4:1: model: duplicate key (first given at line 1)");
@@ -132,18 +133,20 @@ TEST_CASE("deployment file: strict scalars") {
 TEST_CASE("deployment file: every error of the file, in line order, and vLLM's names answered with ridge's") {
   std::vector<std::string> messages;
   try {
-    parse("model: gpt2\ngpu: l4\ntensor_parallel_size: 2\ntp: 0\nworkload:\n  prompt_tokens: 100\n"
-          "  gen_tokens: -1\n  max_num_seqs: 8\nslo: {ttft: 500ms}\n");
+    parse(
+        "model: gpt2\ngpu: l4\ntensor_parallel_size: 2\ntp: 0\nworkload:\n  prompt_tokens: 100\n"
+        "  gen_tokens: -1\n  max_num_seqs: 8\nslo: {ttft: 500ms}\n");
     FAIL("no error");
   } catch (const InputErrors& e) {
     for (const InputError& one : e.all()) messages.push_back(one.what());
   }
-  CHECK(messages == std::vector<std::string>{
-                        "deploy/d.yaml:3:1: tensor_parallel_size: vLLM's tensor_parallel_size is ridge's tp",
-                        "deploy/d.yaml:4:5: tp: 0 is out of range; expected 1 to 4096",
-                        "deploy/d.yaml:7:15: workload.gen_tokens: -1 is out of range; expected 1 to 1000000000",
-                        "deploy/d.yaml:8:3: workload.max_num_seqs: vLLM's max_num_seqs is ridge's workload.batch",
-                        "deploy/d.yaml:9:13: slo.ttft: \"500ms\": put one space between number and unit, e.g. \"500 ms\""});
+  CHECK(messages ==
+        std::vector<std::string>{
+            "deploy/d.yaml:3:1: tensor_parallel_size: vLLM's tensor_parallel_size is ridge's tp",
+            "deploy/d.yaml:4:5: tp: 0 is out of range; expected 1 to 4096",
+            "deploy/d.yaml:7:15: workload.gen_tokens: -1 is out of range; expected 1 to 1000000000",
+            "deploy/d.yaml:8:3: workload.max_num_seqs: vLLM's max_num_seqs is ridge's workload.batch",
+            "deploy/d.yaml:9:13: slo.ttft: \"500ms\": put one space between number and unit, e.g. \"500 ms\""});
 }
 
 TEST_CASE("deployment bad inputs: one located message each") {
@@ -157,17 +160,26 @@ TEST_CASE("deployment bad inputs: one located message each") {
       {"deploy-unknown-key.yaml", "6:3: workload.bach: unknown field (did you mean \"batch\"?)"},
       {"deploy-unit-typo.yaml", "3:11: overhead: \"1GB\" is ambiguous; write 1 GB (1e9 bytes) or 1 GiB (2^30 bytes)"},
       {"deploy-ttft-no-space.yaml", "7:9: slo.ttft: \"500ms\": put one space between number and unit, e.g. \"500 ms\""},
-      {"deploy-tpot-unit.yaml", "7:9: slo.tpot: unknown unit \"msec\" for a duration (did you mean \"ms\"?); expected one of ns, us, ms, s"},
-      {"deploy-throughput-unit.yaml", "7:19: slo.min_throughput: unknown unit \"tok/s\" for a token rate; expected one of tokens/s"},
+      {"deploy-tpot-unit.yaml",
+       "7:9: slo.tpot: unknown unit \"msec\" for a duration (did you mean \"ms\"?); expected one of ns, us, ms, s"},
+      {"deploy-throughput-unit.yaml",
+       "7:19: slo.min_throughput: unknown unit \"tok/s\" for a token rate; expected one of tokens/s"},
       {"deploy-ttft-inf.yaml", "7:9: slo.ttft: expected a decimal number, found \".inf\""},
       {"deploy-missing-workload.yaml", "1:1: workload: missing required field"},
       {"deploy-missing-gen.yaml", "4:3: workload.gen_tokens: missing required field"},
       {"deploy-workload-scalar.yaml", "3:11: workload: expected a map of fields"},
-      {"deploy-batch-and-concurrency.yaml", "7:16: workload.concurrency: give batch (sequences per replica) or concurrency (sequences across all replicas), not both"},
+      {"deploy-batch-and-concurrency.yaml",
+       "7:16: workload.concurrency: give batch (sequences per replica) or concurrency (sequences across all replicas), "
+       "not both"},
       {"deploy-fractional-batch.yaml", "6:10: workload.batch: expected an integer, found \"8.5\""},
-      {"deploy-bad-precision.yaml", "3:12: precision: \"fp9\" is not one of " + join(weight_format_names()) + " (did you mean \"fp8\"?)"},
-      {"deploy-unknown-rule.yaml", "8:5: rules.severity.slo.ttfb: unknown rule (did you mean \"slo.ttft\"?); rules: parallel.divides, workload.context, memory.fits, memory.headroom, kv.capacity, precision.supported, slo.ttft, slo.tpot, slo.throughput"},
-      {"deploy-fail-on.yaml", "7:12: rules.fail_on: \"warnings\" is not one of error, warning, notice (did you mean \"warning\"?)"},
+      {"deploy-bad-precision.yaml",
+       "3:12: precision: \"fp9\" is not one of " + join(weight_format_names()) + " (did you mean \"fp8\"?)"},
+      {"deploy-unknown-rule.yaml",
+       "8:5: rules.severity.slo.ttfb: unknown rule (did you mean \"slo.ttft\"?); rules: parallel.divides, "
+       "workload.context, memory.fits, memory.headroom, kv.capacity, precision.supported, slo.ttft, slo.tpot, "
+       "slo.throughput"},
+      {"deploy-fail-on.yaml",
+       "7:12: rules.fail_on: \"warnings\" is not one of error, warning, notice (did you mean \"warning\"?)"},
       {"deploy-utilization-zero.yaml", "3:21: memory_utilization: must be in (0, 1], got 0"},
       {"deploy-headroom-range.yaml", "7:24: slo.min_memory_headroom: 1.5 is out of range; expected 0 to 0.99"},
       {"deploy-duplicate-key.yaml", "4:1: tp: duplicate key (first given at line 3)"},
@@ -177,7 +189,9 @@ TEST_CASE("deployment bad inputs: one located message each") {
       // 0 is allowed (the whole batch in one pass); below it is not.
       {"deploy-negative-prefill-chunk.yaml", "3:16: prefill_chunk: -8192 is out of range; expected 0 to 100000000"},
       // Found when the file is used:
-      {"deploy-unknown-model.yaml", "1:8: model: unknown model \"llama-3.1-80b\" (did you mean \"llama-3.1-70b\"?); `ridge models` lists the bundled ones, or pass a model YAML, a config.json or a directory holding one"},
+      {"deploy-unknown-model.yaml",
+       "1:8: model: unknown model \"llama-3.1-80b\" (did you mean \"llama-3.1-70b\"?); `ridge models` lists the "
+       "bundled ones, or pass a model YAML, a config.json or a directory holding one"},
       {"deploy-max-model-len.yaml", "3:16: max_model_len: 200,000 exceeds llama-3.1-8b's max_position of 131,072"},
       {"deploy-overhead.yaml", "3:11: overhead: 32.00 GiB is not smaller than l4's memory of 22.49 GiB"},
   };

@@ -83,7 +83,8 @@ TEST_CASE("fp8 GEMM model: one tile by M, no split-K, and the activation's quant
   // quantising: 1 wave of one row, 0.5 µs + 16384 · (2 + 1) B at one SM's share.
   const double gemm = (268'435'456.0 + 4 + 16'384 + 32'768) / bw;
   const double quantise = 2e-6 + 0.5e-6 + 16384.0 * 3 / per_sm_bw;
-  CHECK(modelled_time(CalibratedFamily::gemm_fp8, p, g, r).value == doctest::Approx(3e-6 + gemm + quantise).epsilon(1e-5));
+  CHECK(modelled_time(CalibratedFamily::gemm_fp8, p, g, r).value ==
+        doctest::Approx(3e-6 + gemm + quantise).epsilon(1e-5));
   // M = N = K = 4096: above 128 rows the tile is 128×128: 32·32 = 1024 blocks = 8 waves (7.76)
   // of 2·128·128·4096 FLOP at 0.8 · 1978.9e12 / 132 FLOP/s per SM (11.19 µs) = 89.5 µs,
   // against 67.1 MB of memory (22 µs); quantising: ⌈4096/132⌉ = 32 waves of (0.5 µs + 4096 · 3 B
@@ -92,7 +93,8 @@ TEST_CASE("fp8 GEMM model: one tile by M, no split-K, and the activation's quant
   r.dtype = "fp8";
   const double compute = 8 * 2.0 * 128 * 128 * 4096 / (0.8 * 1978.9e12 / 132);
   const double quantise_4k = 2e-6 + 32 * (0.5e-6 + 4096.0 * 3 / per_sm_bw);
-  CHECK(modelled_time(CalibratedFamily::gemm_fp8, p, g, r).value == doctest::Approx(3e-6 + compute + quantise_4k).epsilon(1e-5));
+  CHECK(modelled_time(CalibratedFamily::gemm_fp8, p, g, r).value ==
+        doctest::Approx(3e-6 + compute + quantise_4k).epsilon(1e-5));
 }
 
 TEST_CASE("prefill attention model: causal FLOPs at a head_dim efficiency, Q/K/V/O bytes") {
@@ -111,7 +113,8 @@ TEST_CASE("prefill attention model: causal FLOPs at a head_dim efficiency, Q/K/V
   // A sliding window of 1024: each token attends min(position, 1024) keys,
   // 1024·1025/2 + 3072·1024 = 3,670,528 pairs per head and sequence.
   c.window = 1024;
-  CHECK(context_model(p, g, c).value == doctest::Approx(10e-6 + 0.2e-6 + 4.0 * 2 * 32 * 128 * 3'670'528 / peak).epsilon(1e-9));
+  CHECK(context_model(p, g, c).value ==
+        doctest::Approx(10e-6 + 0.2e-6 + 4.0 * 2 * 32 * 128 * 3'670'528 / peak).epsilon(1e-9));
 }
 
 TEST_CASE("decode attention model: blocks in waves, K and V over the bandwidth they reach") {
@@ -124,10 +127,12 @@ TEST_CASE("decode attention model: blocks in waves, K and V over the bandwidth t
   // Inside a model (cache cold): bytes 64 · 8 · 4096 · 128 · 2 (K and V) · 2 B = 1,073,741,824;
   // 64·8 = 512 blocks = 4 waves of 132 SMs: 2 µs. Splitting adds waves and its 3 µs: slower.
   AttentionCall c{64, 4096, 32, 8, 128, 0, 2, /*cache_hot=*/false};
-  CHECK(generation_model(p, g, c).value == doctest::Approx(10e-6 + 2e-6 + 1'073'741'824.0 / (0.9 * 3.35e12)).epsilon(1e-4));
+  CHECK(generation_model(p, g, c).value ==
+        doctest::Approx(10e-6 + 2e-6 + 1'073'741'824.0 / (0.9 * 3.35e12)).epsilon(1e-4));
   // A sliding window of 1024 reads a quarter of the keys.
   c.window = 1024;
-  CHECK(generation_model(p, g, c).value == doctest::Approx(10e-6 + 2e-6 + 268'435'456.0 / (0.9 * 3.35e12)).epsilon(1e-4));
+  CHECK(generation_model(p, g, c).value ==
+        doctest::Approx(10e-6 + 2e-6 + 268'435'456.0 / (0.9 * 3.35e12)).epsilon(1e-4));
   // Replayed alone (as measured), 4 MiB of K and V fit in the L2's kept half (25 MiB): they
   // come from L2 at 10 TB/s. B = 1, 8 KV heads, 1024 keys: 8 blocks, 1 wave; splitting into
   // 16 (128 blocks, still 1 wave) only adds its cost, as the bandwidth per block is no limit.
@@ -291,13 +296,14 @@ TEST_CASE("formats without measured kernels borrow the nearest fit") {
   };
   CHECK(family("h100-sxm", "bf16") == CalibratedFamily::gemm_bf16);
   CHECK(family("h100-sxm", "fp8") == CalibratedFamily::gemm_fp8);
-  CHECK(family("h100-sxm", "int8") == CalibratedFamily::gemm_fp8);       // W8A8 like fp8
-  CHECK(family("h100-sxm", "int4") == CalibratedFamily::gemm_bf16);      // weight-only
-  CHECK(family("a100-80gb", "fp8") == CalibratedFamily::gemm_bf16);      // no fp8 cores
+  CHECK(family("h100-sxm", "int8") == CalibratedFamily::gemm_fp8);   // W8A8 like fp8
+  CHECK(family("h100-sxm", "int4") == CalibratedFamily::gemm_bf16);  // weight-only
+  CHECK(family("a100-80gb", "fp8") == CalibratedFamily::gemm_bf16);  // no fp8 cores
   CHECK(family("b200", "nvfp4") == CalibratedFamily::gemm_nvfp4);
-  CHECK(family("a100-80gb", "int8") == CalibratedFamily::gemm_bf16);     // A100: bf16 fit only
+  CHECK(family("a100-80gb", "int8") == CalibratedFamily::gemm_bf16);  // A100: bf16 fit only
   // A GPU without a calibration, or the bound basis: no expected times at all.
-  CHECK_FALSE(ceilings_for(resolve_gpu("l4"), compile_shapes(m, *weight_format("bf16"), 1), TimeBasis::expected).expected);
+  CHECK_FALSE(
+      ceilings_for(resolve_gpu("l4"), compile_shapes(m, *weight_format("bf16"), 1), TimeBasis::expected).expected);
   CHECK_FALSE(ceilings_for(resolve_gpu("h100-sxm"), compile_shapes(m, *weight_format("bf16"), 1)).expected);
 }
 

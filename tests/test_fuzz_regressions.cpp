@@ -36,8 +36,7 @@ int feed(const char* harness, Load load) {
     try {
       load(text);
     } catch (const InputError&) {
-    } catch (const OverflowError&) {
-    }
+    } catch (const OverflowError&) {}
     ++n;
   }
   return n;
@@ -52,9 +51,11 @@ void model_engines(const ModelSpec& m) {
 
 TEST_CASE("fuzz regressions load or fail with InputError") {
   int fed = 0;
-  fed += feed("model_yaml", [](const std::string& t) { model_engines(model_from_yaml(parse_document(t, "r.yaml"), "r.yaml")); });
+  fed += feed("model_yaml",
+              [](const std::string& t) { model_engines(model_from_yaml(parse_document(t, "r.yaml"), "r.yaml")); });
   fed += feed("gpu_yaml", [](const std::string& t) { (void)gpu_from_yaml(parse_document(t, "r.yaml"), "r.yaml"); });
-  fed += feed("hf_config", [](const std::string& t) { model_engines(model_from_hf_config(parse_document(t, "r.json"), "r.json")); });
+  fed += feed("hf_config",
+              [](const std::string& t) { model_engines(model_from_hf_config(parse_document(t, "r.json"), "r.json")); });
   fed += feed("deploy_yaml", [](const std::string& t) {
     // check_file reports bad input as findings; it must not throw at all.
     (void)check_file("r.yaml", std::nullopt, &t, /*follow_paths=*/false);

@@ -57,9 +57,10 @@ TEST_CASE("memory.fits: one more sequence adds exactly its KV cache per GPU") {
   // per-GPU total grows by one sequence's KV cache, (2,048 + 256) tokens x 163,840 B =
   // 377,487,360 B, plus its fp32 logits row on this TP rank, 128,256 / 2 x 4 B = 256,512 B.
   auto used = [](int batch) {
-    const auto fs = check("model: llama-3.1-70b\ngpu: h100-sxm\ntp: 2\nprefill_chunk: 2048\n"
-                          "workload: {prompt_tokens: 2048, gen_tokens: 256, batch: " +
-                          std::to_string(batch) + "}\nslo: {min_memory_headroom: 0.02}\n");
+    const auto fs = check(
+        "model: llama-3.1-70b\ngpu: h100-sxm\ntp: 2\nprefill_chunk: 2048\n"
+        "workload: {prompt_tokens: 2048, gen_tokens: 256, batch: " +
+        std::to_string(batch) + "}\nslo: {min_memory_headroom: 0.02}\n");
     const Finding* f = find(fs, "memory.fits");
     REQUIRE(f);
     CHECK(f->passed);
@@ -74,8 +75,9 @@ TEST_CASE("memory.fits: one more sequence adds exactly its KV cache per GPU") {
 }
 
 TEST_CASE("kv.capacity: 70B on 2 H100s cannot admit a 131,072-token sequence: vLLM refuses, the check fails") {
-  const auto fs = check("model: llama-3.1-70b\ngpu: h100-sxm\ntp: 2\n"
-                        "workload: {prompt_tokens: 1000, gen_tokens: 24}\n");
+  const auto fs = check(
+      "model: llama-3.1-70b\ngpu: h100-sxm\ntp: 2\n"
+      "workload: {prompt_tokens: 1000, gen_tokens: 24}\n");
   const Finding* f = find(fs, "kv.capacity");
   REQUIRE(f);
   CHECK_FALSE(f->passed);
@@ -92,21 +94,24 @@ TEST_CASE("kv.capacity: 70B on 2 H100s cannot admit a 131,072-token sequence: vL
   CHECK(static_cast<std::int64_t>(*f->measured) % 16 == 0);
   CHECK(f->message.find("vLLM would refuse to start; set max_model_len <= ") != std::string::npos);
   // The same deployment with a max_model_len the pool holds passes.
-  const auto ok = check("model: llama-3.1-70b\ngpu: h100-sxm\ntp: 2\nmax_model_len: 16384\n"
-                        "workload: {prompt_tokens: 1000, gen_tokens: 24}\n");
+  const auto ok = check(
+      "model: llama-3.1-70b\ngpu: h100-sxm\ntp: 2\nmax_model_len: 16384\n"
+      "workload: {prompt_tokens: 1000, gen_tokens: 24}\n");
   CHECK(find(ok, "kv.capacity")->passed);
   CHECK(find(ok, "kv.capacity")->where.line == 4);
 }
 
 TEST_CASE("SLO times are the roofline engine's, unchanged") {
-  const std::string yaml = "model: llama-3.1-8b\ngpu: h100-sxm\n"
-                           "workload: {prompt_tokens: 2048, gen_tokens: 256, batch: 8}\n"
-                           "slo: {ttft: 250 ms, tpot: 1 s}\n";
+  const std::string yaml =
+      "model: llama-3.1-8b\ngpu: h100-sxm\n"
+      "workload: {prompt_tokens: 2048, gen_tokens: 256, batch: 8}\n"
+      "slo: {ttft: 250 ms, tpot: 1 s}\n";
   const auto fs = check(yaml, {}, TimeBasis::bound);
   const ModelSpec m = resolve_model("llama-3.1-8b");
   const GpuSpec g = resolve_gpu("h100-sxm");
   const ModelShapes shapes = compile_shapes(m, *weight_format("bf16"), 1);
-  const ServiceEstimate s = estimate_service(shapes, ceilings_for(g, shapes), {8, 2048, 256, AttentionImpl::flash, DType::bf16});
+  const ServiceEstimate s =
+      estimate_service(shapes, ceilings_for(g, shapes), {8, 2048, 256, AttentionImpl::flash, DType::bf16});
   const Finding* ttft = find(fs, "slo.ttft");
   REQUIRE(ttft);
   CHECK(*ttft->measured == s.ttft.value);
@@ -141,9 +146,10 @@ TEST_CASE("SLO times are the roofline engine's, unchanged") {
 
 TEST_CASE("concurrency spreads over replicas; throughput is the whole deployment's") {
   // 8 GPUs at TP 2 = 4 replicas; 130 sequences -> ceil(130 / 4) = 33 on the busiest replica.
-  const auto fs = check("model: qwen2.5-7b\ngpu: l40s\ngpus: 8\ntp: 2\nmax_model_len: 32768\n"
-                        "workload: {prompt_tokens: 1024, gen_tokens: 256, concurrency: 130}\n"
-                        "slo: {ttft: 10 s, tpot: 1 s, min_throughput: 100000 tokens/s}\n");
+  const auto fs = check(
+      "model: qwen2.5-7b\ngpu: l40s\ngpus: 8\ntp: 2\nmax_model_len: 32768\n"
+      "workload: {prompt_tokens: 1024, gen_tokens: 256, concurrency: 130}\n"
+      "slo: {ttft: 10 s, tpot: 1 s, min_throughput: 100000 tokens/s}\n");
   const Finding* ttft = find(fs, "slo.ttft");
   const Finding* tpot = find(fs, "slo.tpot");
   const Finding* tput = find(fs, "slo.throughput");
@@ -182,11 +188,14 @@ TEST_CASE("parallel.divides and workload.context") {
   CHECK_FALSE(c->passed);
   CHECK(*c->measured == 132000);
   CHECK(*c->limit == 131072);
-  CHECK(c->message == "prompt 130,000 + generated 2,000 = 132,000 tokens exceeds max_model_len 131,072 (llama-3.1-8b's max_position)");
+  CHECK(
+      c->message ==
+      "prompt 130,000 + generated 2,000 = 132,000 tokens exceeds max_model_len 131,072 (llama-3.1-8b's max_position)");
 }
 
 TEST_CASE("precision.supported: fp8 on an A100 is a warning; severities and fail-on") {
-  const std::string base = "model: llama-3.1-8b\ngpu: a100-80gb\nprecision: fp8\nworkload: {prompt_tokens: 100, gen_tokens: 10}\n";
+  const std::string base =
+      "model: llama-3.1-8b\ngpu: a100-80gb\nprecision: fp8\nworkload: {prompt_tokens: 100, gen_tokens: 10}\n";
   auto fs = check(base);
   const Finding* p = find(fs, "precision.supported");
   REQUIRE(p);
@@ -194,15 +203,20 @@ TEST_CASE("precision.supported: fp8 on an A100 is a warning; severities and fail
   CHECK(p->severity == Severity::warning);
   CHECK_FALSE(p->failing);
   CHECK(p->where.line == 3);
-  CHECK(p->message == "fp8 weights (W8A8): a100-80gb has no fp8 tensor cores: the weights are dequantised to bf16 math (weight-only kernels)");
-  CHECK(find(check(base, Severity::warning), "precision.supported")->failing);             // --fail-on warning
+  CHECK(p->message ==
+        "fp8 weights (W8A8): a100-80gb has no fp8 tensor cores: the weights are dequantised to bf16 math (weight-only "
+        "kernels)");
+  CHECK(find(check(base, Severity::warning), "precision.supported")->failing);               // --fail-on warning
   CHECK(find(check(base + "rules: {fail_on: warning}\n"), "precision.supported")->failing);  // the file's own
   CHECK_FALSE(find(check(base + "rules: {fail_on: warning}\n", Severity::error), "precision.supported")->failing);
   CHECK(find(check(base + "rules: {severity: {precision.supported: error}}\n"), "precision.supported")->failing);
   CHECK(find(check(base + "rules: {severity: {precision.supported: off}}\n"), "precision.supported") == nullptr);
   // On an H100 the same weights run on fp8 tensor cores.
-  CHECK(find(check("model: llama-3.1-8b\ngpu: h100-sxm\nprecision: fp8\nworkload: {prompt_tokens: 100, gen_tokens: 10}\n"),
-             "precision.supported")->passed);
+  CHECK(
+      find(
+          check("model: llama-3.1-8b\ngpu: h100-sxm\nprecision: fp8\nworkload: {prompt_tokens: 100, gen_tokens: 10}\n"),
+          "precision.supported")
+          ->passed);
 }
 
 TEST_CASE("a run: sorted findings, exit codes, invalid files reported beside the others") {
@@ -215,7 +229,8 @@ TEST_CASE("a run: sorted findings, exit codes, invalid files reported beside the
   for (std::size_t i = 1; i < r.findings.size(); ++i) {
     const Finding& a = r.findings[i - 1];
     const Finding& b = r.findings[i];
-    CHECK(std::tie(a.deployment, a.where.line, a.where.column, a.rule) <= std::tie(b.deployment, b.where.line, b.where.column, b.rule));
+    CHECK(std::tie(a.deployment, a.where.line, a.where.column, a.rule) <=
+          std::tie(b.deployment, b.where.line, b.where.column, b.rule));
   }
   CHECK(r.status_of(ex + "llama-70b-2xh100.yaml") == "pass");
   CHECK(r.status_of(ex + "llama-70b-tp3.yaml") == "fail");
@@ -255,11 +270,11 @@ TEST_CASE("GitHub workflow-command escaping") {
 
 TEST_CASE("XML, JSON and Markdown survive hostile text") {
   CHECK(xml_escape("<a href=\"x\">&'</a>") == "&lt;a href=&quot;x&quot;&gt;&amp;&apos;&lt;/a&gt;");
-  CHECK(xml_escape("caf\xC3\xA9") == "caf\xC3\xA9");                               // valid UTF-8 kept
-  CHECK(xml_escape("a\x01z") == "a\xEF\xBF\xBDz");                                  // control char
-  CHECK(xml_escape("\xFF") == "\xEF\xBF\xBD");                                      // not UTF-8
-  CHECK(xml_escape("\xC0\xAF") == "\xEF\xBF\xBD\xEF\xBF\xBD");                      // overlong '/'
-  CHECK(xml_escape("\xED\xA0\x80") == "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");      // surrogate
+  CHECK(xml_escape("caf\xC3\xA9") == "caf\xC3\xA9");                            // valid UTF-8 kept
+  CHECK(xml_escape("a\x01z") == "a\xEF\xBF\xBDz");                              // control char
+  CHECK(xml_escape("\xFF") == "\xEF\xBF\xBD");                                  // not UTF-8
+  CHECK(xml_escape("\xC0\xAF") == "\xEF\xBF\xBD\xEF\xBF\xBD");                  // overlong '/'
+  CHECK(xml_escape("\xED\xA0\x80") == "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
   CHECK(xml_escape("line\nnext") == "line&#10;next");
 
   CheckReport r = make_report({"bad\xFF.yaml"}, {});
@@ -286,7 +301,8 @@ TEST_CASE("JUnit: one testcase per file and rule; JSON carries numbers in base u
   const std::string junit = check_junit(r);
   // tp3: only parallel.divides (failing); 2xh100: 9 rules, all passing.
   CHECK(junit.find("<testsuites name=\"ridge check\" tests=\"10\" failures=\"1\" errors=\"0\">") != std::string::npos);
-  CHECK(junit.find("name=\"parallel.divides\" file=\"" + ex + "llama-70b-tp3.yaml\" line=\"7\">\n      <failure type=\"error\" "
+  CHECK(junit.find("name=\"parallel.divides\" file=\"" + ex +
+                   "llama-70b-tp3.yaml\" line=\"7\">\n      <failure type=\"error\" "
                    "message=\"TP 3 does not divide the 64 attention heads of llama-3.1-70b\">") != std::string::npos);
   const auto j = nlohmann::json::parse(check_json(r));
   CHECK(j["summary"]["files"] == 2);
@@ -314,14 +330,16 @@ TEST_CASE("precision.supported on a GPU file without the model's 16-bit peak") {
 }
 
 TEST_CASE("an explicit tp: 1 with gpus: 8 is 8 replicas of one GPU; gpus alone is one TP group") {
-  const auto replicas = check("model: llama-3.1-8b\ngpu: h100-sxm\ntp: 1\ngpus: 8\nmax_model_len: 8192\n"
-                              "workload: {prompt_tokens: 1000, gen_tokens: 24}\n");
+  const auto replicas = check(
+      "model: llama-3.1-8b\ngpu: h100-sxm\ntp: 1\ngpus: 8\nmax_model_len: 8192\n"
+      "workload: {prompt_tokens: 1000, gen_tokens: 24}\n");
   const Finding* r = find(replicas, "parallel.divides");
   REQUIRE(r);
   CHECK(r->passed);
   CHECK(r->message.find("TP 1 x PP 1 x 8 replicas = 8 GPUs") != std::string::npos);
-  const auto group = check("model: llama-3.1-8b\ngpu: h100-sxm\ngpus: 8\nmax_model_len: 8192\n"
-                           "workload: {prompt_tokens: 1000, gen_tokens: 24}\n");
+  const auto group = check(
+      "model: llama-3.1-8b\ngpu: h100-sxm\ngpus: 8\nmax_model_len: 8192\n"
+      "workload: {prompt_tokens: 1000, gen_tokens: 24}\n");
   CHECK(find(group, "parallel.divides")->message.find("TP 8 x PP 1 x 1 replica = 8 GPUs") != std::string::npos);
   CHECK(parallel_layout(8, 1, 1, true)->replicas == 8);
   CHECK(parallel_layout(8, 1, 1, false)->tp == 8);

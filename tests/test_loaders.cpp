@@ -47,7 +47,7 @@ TEST_CASE("GPU datasheet figures (dense, never sparse)") {
   CHECK(h100.peak(DType::bf16)->value == doctest::Approx(989.4e12));  // whitepaper Table 3, dense
   CHECK(h100.peak(DType::fp8)->value == doctest::Approx(1978.9e12));
   CHECK(h100.memory_bandwidth.value == doctest::Approx(3.35e12));
-  CHECK(h100.memory.value == 81559ULL * kMiB);                        // nvidia-smi total
+  CHECK(h100.memory.value == 81559ULL * kMiB);  // nvidia-smi total
   // Ridge point bf16: 989.4e12 / 3.35e12 = 295 FLOP/byte.
   CHECK(h100.peak(DType::bf16)->value / h100.memory_bandwidth.value == doctest::Approx(295.3).epsilon(0.001));
   const GpuSpec a100 = resolve_gpu("a100-40gb");
@@ -130,12 +130,15 @@ TEST_CASE("bad input: one located message each") {
   };
   const Case cases[] = {
       {"gpu-unit-typo.yaml", true, "memory: \"80GB\" is ambiguous; write 80 GB (1e9 bytes) or 80 GiB (2^30 bytes)"},
-      {"gpu-bare-number.yaml", true, "memory: a bare number means bytes: 80 B is below the minimum of 1073741824 B; write a unit, e.g. \"80 GiB\""},
+      {"gpu-bare-number.yaml", true,
+       "memory: a bare number means bytes: 80 B is below the minimum of 1073741824 B; write a unit, e.g. \"80 GiB\""},
       {"gpu-unknown-key.yaml", true, "memory_bandwith: unknown field (did you mean \"memory_bandwidth\"?)"},
       {"gpu-duplicate-key.yaml", true, "l2_cache: duplicate key (first given at line 7)"},
       {"gpu-negative.yaml", true, "memory_bandwidth: \"-3.35 TB/s\" is out of range (must be positive)"},
       {"gpu-nan.yaml", true, "peak_flops.bf16: expected a decimal number, found \".nan\""},
-      {"gpu-unknown-unit.yaml", true, "peak_flops.bf16: unknown unit \"TFLOPS\" for a compute rate (did you mean \"TFLOP/s\"?); expected one of FLOP/s, GFLOP/s, TFLOP/s, PFLOP/s"},
+      {"gpu-unknown-unit.yaml", true,
+       "peak_flops.bf16: unknown unit \"TFLOPS\" for a compute rate (did you mean \"TFLOP/s\"?); expected one of "
+       "FLOP/s, GFLOP/s, TFLOP/s, PFLOP/s"},
       {"gpu-alias.yaml", true, "YAML anchors (&name) are not supported; write the value out"},
       {"gpu-bad-enum.yaml", true, "vendor: \"nvdia\" is not one of nvidia, amd (did you mean \"nvidia\"?)"},
       {"gpu-missing-field.yaml", true, "l2_cache: missing required field"},
@@ -149,21 +152,26 @@ TEST_CASE("bad input: one located message each") {
       {"model-huge.yaml", false, "heads: expected an integer, found \"1e400\""},
       {"model-layout-count.yaml", false, "layout[1].count: the layout describes 40 layers; the model has 32"},
       {"model-layout-window.yaml", false, "layout[0].window: missing: a sliding layer needs its window in tokens"},
-      {"model-layout-and-window.yaml", false, "layout: describes the layers already: drop sliding_window and layer_types"},
+      {"model-layout-and-window.yaml", false,
+       "layout: describes the layers already: drop sliding_window and layer_types"},
       {"model-layout-unknown-key.yaml", false, "layout[0].atention: unknown field (did you mean \"attention\"?)"},
       {"model-layout-moe.yaml", false, "layout[0].mlp: moe layers need a moe block in the model"},
       {"model-layout-zero-window.yaml", false, "layout[0].window: 0 is out of range; expected 1 to 1000000000"},
       {"hf-duplicate.json", false, "hidden_size: duplicate key (first given at line 1)"},
       {"hf-missing.json", false, "hidden_size: missing; a config needs one of hidden_size, n_embd, n_embed, d_model"},
       {"hf-truncated.json", false, "malformed YAML/JSON: end of map flow not found"},
-      {"hf-unknown-quant.json", false, "quantization_config.quant_method: \"bitsandbytes\" is not supported (supported: awq, gptq, fp8, mxfp4, modelopt, compressed-tensors)"},
+      {"hf-unknown-quant.json", false,
+       "quantization_config.quant_method: \"bitsandbytes\" is not supported (supported: awq, gptq, fp8, mxfp4, "
+       "modelopt, compressed-tensors)"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.file);
     const std::string path = kData + "bad/" + c.file;
     const std::string err = error_of([&] {
-      if (c.gpu) resolve_gpu(path);
-      else resolve_model(path);
+      if (c.gpu)
+        resolve_gpu(path);
+      else
+        resolve_model(path);
     });
     // "<path>:<line>:<col>: <message>": the file is named, then the exact message.
     CHECK(err.rfind(path + ":", 0) == 0);
@@ -172,8 +180,10 @@ TEST_CASE("bad input: one located message each") {
 }
 
 TEST_CASE("error positions are 1-based file:line:col") {
-  CHECK(error_of([] { resolve_gpu(kData + "bad/gpu-unit-typo.yaml"); }) ==
-        kData + "bad/gpu-unit-typo.yaml:4:9: memory: \"80GB\" is ambiguous; write 80 GB (1e9 bytes) or 80 GiB (2^30 bytes)");
+  CHECK(
+      error_of([] { resolve_gpu(kData + "bad/gpu-unit-typo.yaml"); }) ==
+      kData +
+          "bad/gpu-unit-typo.yaml:4:9: memory: \"80GB\" is ambiguous; write 80 GB (1e9 bytes) or 80 GiB (2^30 bytes)");
   CHECK(error_of([] { resolve_model(kData + "bad/model-kv-heads.yaml"); }) ==
         kData + "bad/model-kv-heads.yaml:15:11: kv_heads: 5 does not divide heads (32)");
 }
@@ -218,6 +228,7 @@ TEST_CASE("quantities: strict numbers and units") {
 
 TEST_CASE("sharding errors name the option") {
   const ModelSpec m = resolve_model("llama-3.1-70b");
-  CHECK(error_of([&] { check_sharding(m, 3, 1); }) == "--tp: 3 does not divide the 64 attention heads of llama-3.1-70b");
+  CHECK(error_of([&] { check_sharding(m, 3, 1); }) ==
+        "--tp: 3 does not divide the 64 attention heads of llama-3.1-70b");
   CHECK(error_of([&] { check_sharding(m, 1, 81); }) == "--pp: 81 stages for 80 layers of llama-3.1-70b");
 }

@@ -19,13 +19,13 @@ TEST_CASE("parameter counts match the published counts within 0.05%") {
     std::int64_t params;
   };
   const Published published[] = {
-      {"llama-2-7b", 6'738'415'616},      // meta-llama/Llama-2-7b-hf (parameters, no rotary buffers)
+      {"llama-2-7b", 6'738'415'616},  // meta-llama/Llama-2-7b-hf (parameters, no rotary buffers)
       {"llama-2-13b", 13'015'864'320},
       {"llama-2-70b", 68'976'648'192},
-      {"llama-3.1-8b", 8'030'261'248},    // meta-llama/Llama-3.1-8B
+      {"llama-3.1-8b", 8'030'261'248},  // meta-llama/Llama-3.1-8B
       {"llama-3.1-70b", 70'553'706'496},
       {"llama-3.1-405b", 405'853'388'800},
-      {"llama-3.2-1b", 1'235'814'400},    // tied embeddings
+      {"llama-3.2-1b", 1'235'814'400},  // tied embeddings
       {"mistral-7b", 7'241'732'096},
       {"mixtral-8x7b", 46'702'792'704},
       {"mixtral-8x22b", 140'620'634'112},
@@ -38,7 +38,7 @@ TEST_CASE("parameter counts match the published counts within 0.05%") {
       {"falcon-40b", 41'835'970'560 - 65'024LL * 8'192},
       // DeepSeek README: 671B main model (HF total 684,531,386,000 includes MTP and FP8 scales).
       {"deepseek-v3", 671'026'419'200},
-      {"gpt2", 124'439'808},              // HF total 137,022,720 includes 12,582,912 mask buffers
+      {"gpt2", 124'439'808},  // HF total 137,022,720 includes 12,582,912 mask buffers
   };
   for (const auto& p : published) {
     CAPTURE(p.name);
@@ -52,9 +52,9 @@ TEST_CASE("MoE active parameters") {
   // 45,097,156,608 of the 46,702,792,704; the other 1,605,636,096 (embeddings, attention, norms,
   // the 32 routers of 8 x 4096, the head) always run, plus 2 of 8 experts, 11,274,289,152:
   // 12,879,925,248 active.
-  const std::int64_t experts = 32LL * 8 * 3 * 4096 * 14336;      // 45,097,156,608
+  const std::int64_t experts = 32LL * 8 * 3 * 4096 * 14336;  // 45,097,156,608
   const std::int64_t total = 46'702'792'704;
-  const std::int64_t active = total - experts / 8 * 6;             // 6 of 8 experts idle
+  const std::int64_t active = total - experts / 8 * 6;  // 6 of 8 experts idle
   CHECK(count_params(model("mixtral-8x7b")).active == active);
   CHECK(active == 12'879'925'248);
   // DeepSeek-V3: "37B activated" (technical report).
@@ -104,7 +104,7 @@ TEST_CASE("KV bytes per token, by hand") {
   CHECK(kv_bytes_per_token(model("llama-3.1-8b"), DType::bf16).value == 2 * 32 * 8 * 128 * 2);   // 131,072
   CHECK(kv_bytes_per_token(model("llama-2-7b"), DType::fp16).value == 2 * 32 * 32 * 128 * 2);    // 524,288
   CHECK(kv_bytes_per_token(model("mistral-7b"), DType::bf16).value == 2 * 32 * 8 * 128 * 2);
-  CHECK(kv_bytes_per_token(model("gemma-2-9b"), DType::bf16).value == 2 * 42 * 8 * 256 * 2);     // head_dim 256
+  CHECK(kv_bytes_per_token(model("gemma-2-9b"), DType::bf16).value == 2 * 42 * 8 * 256 * 2);  // head_dim 256
   CHECK(kv_bytes_per_token(model("falcon-40b"), DType::bf16).value == 2 * 60 * 8 * 64 * 2);
   CHECK(kv_bytes_per_token(model("gpt2"), DType::fp16).value == 2 * 12 * 12 * 64 * 2);
   CHECK(kv_bytes_per_token(model("qwen2.5-7b"), DType::bf16).value == 2 * 28 * 4 * 128 * 2);
@@ -263,7 +263,7 @@ TEST_CASE("the 70B scenario: 141 GB of weights + 172 GB of KV do not fit on 4 x 
   q.prefill_chunk = 8192;
   const MemoryEstimate e = estimate_memory(m, g, q);
   CHECK(e.weights.as_double() == doctest::Approx(141.1e9).epsilon(0.001));  // 70.55 B x 2
-  CHECK(e.kv_cache.value == 16ULL * 10'737'418'240ULL);                       // 171.8 GB
+  CHECK(e.kv_cache.value == 16ULL * 10'737'418'240ULL);                     // 171.8 GB
   CHECK_FALSE(e.fits);
 }
 
@@ -285,9 +285,9 @@ TEST_CASE("memory JSON: the per-GPU breakdown sums to per_gpu_bytes; scopes by h
   // One replica's KV: 131,072 B per token x 1,024 x 4; per GPU half of it (8 KV heads over TP 2).
   CHECK(j["kv_cache_bytes"].get<std::int64_t>() == 536'870'912);
   CHECK(j["per_gpu_kv_cache_bytes"].get<std::int64_t>() == 268'435'456);
-  const std::int64_t sum = j["per_gpu_weights_bytes"].get<std::int64_t>() + j["per_gpu_kv_cache_bytes"].get<std::int64_t>() +
-                           j["per_gpu_activation_bytes"].get<std::int64_t>() +
-                           j["per_gpu_overhead_bytes"].get<std::int64_t>();
+  const std::int64_t sum =
+      j["per_gpu_weights_bytes"].get<std::int64_t>() + j["per_gpu_kv_cache_bytes"].get<std::int64_t>() +
+      j["per_gpu_activation_bytes"].get<std::int64_t>() + j["per_gpu_overhead_bytes"].get<std::int64_t>();
   CHECK(sum == j["per_gpu_bytes"].get<std::int64_t>());
   CHECK(j["total_bytes"].get<std::int64_t>() == 6 * j["per_gpu_bytes"].get<std::int64_t>());
 }

@@ -37,8 +37,8 @@ TEST_CASE("keys and held tokens per attention kind") {
   CHECK(sliding_group.span(1, 5000) == 1024);
   const LayerGroup chunked_group = group(AttentionKind::chunked, 8192);
   CHECK(chunked_group.span(1, 8192) == 8192);
-  CHECK(chunked_group.span(1, 8193) == 1);        // a new chunk starts
-  CHECK(chunked_group.span(1, 20000) == 3616);    // 20000 − 2·8192
+  CHECK(chunked_group.span(1, 8193) == 1);      // a new chunk starts
+  CHECK(chunked_group.span(1, 20000) == 3616);  // 20000 − 2·8192
   CHECK(group(AttentionKind::global, 0).span(1, 20000) == 20000);
   // Tokens held (cached_tokens, exact tokens): Gemma 3's layer 0 slides over 1,024, Llama 4
   // Scout's layer 0 is chunked over 8,192.
@@ -145,7 +145,8 @@ TEST_CASE("gpt-oss weights as shipped: MXFP4 experts, bf16 elsewhere, to the byt
   CHECK(weight_bytes(m, *m.checkpoint_format).value == 13'761'264'768ULL);
   // gpt-oss-120b: 60.8 GiB on the model card.
   const ModelSpec big = resolve_model("gpt-oss-120b");
-  CHECK(static_cast<double>(weight_bytes(big, *big.checkpoint_format).value) / kGiB == doctest::Approx(60.77).epsilon(0.001));
+  CHECK(static_cast<double>(weight_bytes(big, *big.checkpoint_format).value) / kGiB ==
+        doctest::Approx(60.77).epsilon(0.001));
 }
 
 TEST_CASE("layouts the configs imply") {
@@ -285,7 +286,8 @@ TEST_CASE("HF layout keys: decoder_sparse_step, mlp_only_layers, no_rope_layers,
   CHECK(hf_error("llama-4-scout.json", "\"no_rope_layers\": []", "\"no_rope_layers\": [1, 0]")
             .ends_with("no_rope_layers: has 2 entries for 48 layers"));
   // Qwen2 (Qwen2.5-VL's language model): attention_bias false is honoured.
-  const ModelSpec no_bias = hf_edited("qwen2.5-vl-7b.json", "\"hidden_act\"", "\"attention_bias\": false, \"hidden_act\"");
+  const ModelSpec no_bias =
+      hf_edited("qwen2.5-vl-7b.json", "\"hidden_act\"", "\"attention_bias\": false, \"hidden_act\"");
   CHECK_FALSE(no_bias.attention_bias);
   CHECK(count_params(hf("qwen2.5-vl-7b.json")).total - count_params(no_bias).total == 28LL * (3584 + 2 * 512));
   // An unknown model_type whose architectures class is known reads as that class.
@@ -315,7 +317,9 @@ TEST_CASE("formats a checkpoint cannot be served in at a TP size") {
   CHECK_FALSE(sharding_problem(q, 4, 1, &block).has_value());
   const auto tp8 = sharding_problem(q, 8, 1, &block);
   REQUIRE(tp8.has_value());
-  CHECK(tp8->message == "8 leaves 192 of the expert FFN width 1536 per GPU, not whole fp8-block128 blocks of 128 (vLLM refuses to load it)");
+  CHECK(tp8->message ==
+        "8 leaves 192 of the expert FFN width 1536 per GPU, not whole fp8-block128 blocks of 128 (vLLM refuses to load "
+        "it)");
   // DeepSeek-R1 ships fp8-block128: TP 16 leaves 128 of 2,048 (fine), TP 32 64.
   const ModelSpec r1 = resolve_model("deepseek-r1");
   CHECK_FALSE(sharding_problem(r1, 16, 1, &*r1.checkpoint_format).has_value());
@@ -332,14 +336,16 @@ TEST_CASE("formats a checkpoint cannot be served in at a TP size") {
 
 TEST_CASE("HF: a null switches a feature off; a sparse rule that picks no layer is a dense model") {
   // attention_chunk_size: null -> Llama 4 without chunked attention: every layer global.
-  const ModelSpec scout = hf_edited("llama-4-scout.json", "\"attention_chunk_size\": 8192", "\"attention_chunk_size\": null");
+  const ModelSpec scout =
+      hf_edited("llama-4-scout.json", "\"attention_chunk_size\": 8192", "\"attention_chunk_size\": null");
   CHECK_FALSE(scout.has_local_attention());
   CHECK_FALSE(scout.layer(3).rope);  // NoPE layers stay NoPE
   // Gemma 3 with sliding_window: null: no window (an absent key takes the class default 4096).
   const ModelSpec gemma = hf_edited("gemma-3-27b.json", "\"sliding_window\": 1024", "\"sliding_window\": null");
   CHECK_FALSE(gemma.has_local_attention());
   // interleave_moe_layer_step 100 on 48 layers: (i + 1) % 100 == 0 never holds: a dense model.
-  const ModelSpec dense = hf_edited("llama-4-scout.json", "\"interleave_moe_layer_step\": 1", "\"interleave_moe_layer_step\": 100");
+  const ModelSpec dense =
+      hf_edited("llama-4-scout.json", "\"interleave_moe_layer_step\": 1", "\"interleave_moe_layer_step\": 100");
   CHECK_FALSE(dense.moe.has_value());
   CHECK(dense.moe_layer_count() == 0);
   CHECK(dense.layer(0).ffn_size == 16384);

@@ -106,8 +106,8 @@ TEST_CASE("decode at batch 1 is memory-bound: doubling TP cuts TPOT by less than
   // Weights per rank: (141.1 GB − the 2.1 GB embedding, only gathered) / 4 ≈ 34.75 GB → 10.4 ms at
   // 3.35 TB/s; communication ≈ 0.68 ms on top, which halving does not touch.
   CHECK(tp4.decode_step.time.value == doctest::Approx(34.75e9 / 3.35e12).epsilon(0.02));
-  CHECK(tp4.tpot.value == doctest::Approx(tp4.decode_step.time.value + tp4.decode_comm_time.tensor_parallel.value)
-                              .epsilon(0.01));
+  CHECK(tp4.tpot.value ==
+        doctest::Approx(tp4.decode_step.time.value + tp4.decode_comm_time.tensor_parallel.value).epsilon(0.01));
   CHECK(tp4.tpot.value > tp2.tpot.value / 2);
   CHECK(tp4.tpot.value < tp2.tpot.value);
   // Without the all-reduces the halving would be almost exact (memory-bound, weights dominate).

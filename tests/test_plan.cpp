@@ -97,10 +97,9 @@ TEST_CASE("a recommended plan passes ridge memory and ridge roofline for the sam
     CHECK(mem.per_gpu().total().value == p.per_gpu_memory.value);
     const ModelShapes shapes = compile_shapes(m, p.weights, p.tp);
     // The planner judges a calibrated GPU on expected times, as roofline prints them.
-    const ServiceEstimate e = estimate_service(
-        shapes, ceilings_for(g, shapes, r.basis),
-        ServiceQuery{p.batch, r.prompt, r.gen, AttentionImpl::flash, p.kv_dtype,
-                     topology_for(g, p.tp, p.pp, 0, r.basis), 0});
+    const ServiceEstimate e = estimate_service(shapes, ceilings_for(g, shapes, r.basis),
+                                               ServiceQuery{p.batch, r.prompt, r.gen, AttentionImpl::flash, p.kv_dtype,
+                                                            topology_for(g, p.tp, p.pp, 0, r.basis), 0});
     CHECK(e.ttft.value == doctest::Approx(p.ttft.value));
     CHECK(e.tpot.value == doctest::Approx(p.tpot.value));
     CHECK(e.ttft.value <= 2.0);

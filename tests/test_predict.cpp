@@ -85,7 +85,8 @@ TEST_CASE("collective bounds: ridge's NCCL model") {
         doctest::Approx(3.6e-6 + 7 * 0.47e-6 + 7.0 / 8 * 64e6 / 450e9));
   // All-to-all through NVSwitch: one hop, 7/8 of the buffer leaves each GPU at 450 GB/s.
   r.collective = "alltoall";
-  CHECK(operator_bound(h100, OperatorFamily::nccl, r)->value == doctest::Approx(3.6e-6 + 0.47e-6 + 7.0 / 8 * 64e6 / 450e9));
+  CHECK(operator_bound(h100, OperatorFamily::nccl, r)->value ==
+        doctest::Approx(3.6e-6 + 0.47e-6 + 7.0 / 8 * 64e6 / 450e9));
 }
 
 TEST_CASE("all-to-all across nodes: the slower of the local and remote shares") {

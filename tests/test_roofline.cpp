@@ -13,7 +13,9 @@ struct Setup {
   ModelShapes shapes;
   Ceilings ceilings;
   Setup(const char* m, const char* g, const char* precision, std::int64_t tp = 1)
-      : model(resolve_model(m)), gpu(resolve_gpu(g)), shapes(compile_shapes(model, *weight_format(precision), tp)),
+      : model(resolve_model(m)),
+        gpu(resolve_gpu(g)),
+        shapes(compile_shapes(model, *weight_format(precision), tp)),
         ceilings(ceilings_for(gpu, shapes)) {}
 };
 
@@ -71,10 +73,11 @@ TEST_CASE("ridge point: H100 SXM bf16 = 989.4 / 3.35 = 295 FLOP/byte") {
 
 TEST_CASE("attainable fractions scale the ceilings and turn the bound into an estimate") {
   // The bundled H100 file plus measured-style fractions: 0.9 of 3.35 TB/s and 0.75 of 989.4 TFLOP/s.
-  const std::string base = "name: h100-frac\ndisplay_name: H100 fractions\nvendor: nvidia\narchitecture: hopper\n"
-                           "memory: 81559 MiB\nmemory_source: test\nmemory_bandwidth: 3.35 TB/s\nl2_cache: 50 MiB\n"
-                           "peak_flops:\n  fp32: 66.9 TFLOP/s\n  bf16: 989.4 TFLOP/s\n"
-                           "interconnect:\n  name: NVLink 4\n  bandwidth: 450 GB/s\nruntime_overhead: 1 GiB\n";
+  const std::string base =
+      "name: h100-frac\ndisplay_name: H100 fractions\nvendor: nvidia\narchitecture: hopper\n"
+      "memory: 81559 MiB\nmemory_source: test\nmemory_bandwidth: 3.35 TB/s\nl2_cache: 50 MiB\n"
+      "peak_flops:\n  fp32: 66.9 TFLOP/s\n  bf16: 989.4 TFLOP/s\n"
+      "interconnect:\n  name: NVLink 4\n  bandwidth: 450 GB/s\nruntime_overhead: 1 GiB\n";
   const GpuSpec plain = gpu_from_yaml(parse_document(base, "plain.yaml"), "plain.yaml");
   const GpuSpec frac = gpu_from_yaml(
       parse_document(base + "attainable:\n  memory_bandwidth: 0.9\n  compute: 0.75\n  source: test\n", "f.yaml"),
@@ -90,7 +93,8 @@ TEST_CASE("attainable fractions scale the ceilings and turn the bound into an es
   const auto decode = phase_ops(shapes, PhaseQuery{Phase::decode, 1, 1, 4096, AttentionImpl::flash, DType::bf16});
   CHECK(phase_totals(decode, cf).time.value == doctest::Approx(phase_totals(decode, cp).time.value / 0.9));
   const auto prefill = phase_ops(shapes, PhaseQuery{Phase::prefill, 1, 8192, 8192, AttentionImpl::flash, DType::bf16});
-  CHECK(phase_totals(prefill, cf).time.value == doctest::Approx(phase_totals(prefill, cp).time.value / 0.75).epsilon(0.02));
+  CHECK(phase_totals(prefill, cf).time.value ==
+        doctest::Approx(phase_totals(prefill, cp).time.value / 0.75).epsilon(0.02));
   // Out-of-range fractions are input errors.
   CHECK_THROWS_AS(gpu_from_yaml(parse_document(base + "attainable:\n  compute: 1.5\n", "x.yaml"), "x.yaml"),
                   InputError);
@@ -98,11 +102,12 @@ TEST_CASE("attainable fractions scale the ceilings and turn the bound into an es
 
 TEST_CASE("a bf16 model on a fp16-only GPU runs at the fp16 rate, and says so") {
   // A V100-like file (V100 figures: fp16 tensor 125 TFLOP/s, no bf16, fp32 15.7 TFLOP/s).
-  const std::string yaml = "name: fp16-only\ndisplay_name: fp16 only\nvendor: nvidia\narchitecture: ampere\n"
-                           "memory: 32 GiB\nmemory_source: test\nmemory_bandwidth: 900 GB/s\nl2_cache: 6 MiB\n"
-                           "peak_flops:\n  fp32: 15.7 TFLOP/s\n  fp16: 125 TFLOP/s\n"
-                           "interconnect:\n  name: NVLink 2\n  bandwidth: 150 GB/s\nruntime_overhead: 1 GiB\n"
-                           "attainable:\n  memory_bandwidth: 0.9\n  peak_flops:\n    fp16: 0.8\n  source: test\n";
+  const std::string yaml =
+      "name: fp16-only\ndisplay_name: fp16 only\nvendor: nvidia\narchitecture: ampere\n"
+      "memory: 32 GiB\nmemory_source: test\nmemory_bandwidth: 900 GB/s\nl2_cache: 6 MiB\n"
+      "peak_flops:\n  fp32: 15.7 TFLOP/s\n  fp16: 125 TFLOP/s\n"
+      "interconnect:\n  name: NVLink 2\n  bandwidth: 150 GB/s\nruntime_overhead: 1 GiB\n"
+      "attainable:\n  memory_bandwidth: 0.9\n  peak_flops:\n    fp16: 0.8\n  source: test\n";
   const GpuSpec g = gpu_from_yaml(parse_document(yaml, "v.yaml"), "v.yaml");
   const ModelShapes shapes = compile_shapes(resolve_model("llama-3.1-8b"), *weight_format("bf16"), 1);
   const Ceilings c = ceilings_for(g, shapes);
@@ -201,9 +206,9 @@ TEST_CASE("MoE: expected distinct experts and active-parameter FLOPs") {
 }
 
 TEST_CASE("causal pairs with and without a window") {
-  CHECK(causal_pairs(4, 4, 0) == 10);    // 1+2+3+4
-  CHECK(causal_pairs(1, 100, 0) == 100); // decode: all 100 keys
-  CHECK(causal_pairs(1, 100, 30) == 30); // window caps it
+  CHECK(causal_pairs(4, 4, 0) == 10);     // 1+2+3+4
+  CHECK(causal_pairs(1, 100, 0) == 100);  // decode: all 100 keys
+  CHECK(causal_pairs(1, 100, 30) == 30);  // window caps it
   CHECK(causal_pairs(6, 6, 3) == 1 + 2 + 3 + 3 + 3 + 3);
 }
 
@@ -230,9 +235,9 @@ TEST_CASE("TPOT closed form equals the per-step loop") {
 TEST_CASE("chunked local attention: pairs and keys restart at each chunk") {
   // Chunks of 4: positions 1..10 attend 1,2,3,4, 1,2,3,4, 1,2 keys.
   CHECK(chunked_pairs(10, 10, 4) == 1 + 2 + 3 + 4 + 1 + 2 + 3 + 4 + 1 + 2);
-  CHECK(chunked_pairs(3, 10, 4) == 4 + 1 + 2);       // positions 8, 9, 10
-  CHECK(chunked_pairs(1, 8193, 8192) == 1);          // the first token of the second chunk
-  CHECK(chunked_pairs(1, 8192, 8192) == 8192);       // the last token of the first
+  CHECK(chunked_pairs(3, 10, 4) == 4 + 1 + 2);  // positions 8, 9, 10
+  CHECK(chunked_pairs(1, 8193, 8192) == 1);     // the first token of the second chunk
+  CHECK(chunked_pairs(1, 8192, 8192) == 8192);  // the last token of the first
   // A Llama 4 prompt of 20,000 tokens on a chunked layer: two full chunks (8192·8193/2 each)
   // and 3,616 tokens of the third (3616·3617/2) = 67,117,056 + 6,539,536.
   CHECK(chunked_pairs(20000, 20000, 8192) == 2.0 * 8192 * 8193 / 2 + 3616.0 * 3617 / 2);
@@ -244,8 +249,7 @@ TEST_CASE("Llama 4 Scout decode reads 36 chunked layers' current chunk and 12 la
   const Setup s("llama-4-scout", "h100-sxm", "bf16");
   // Two kinds of layer: chunked (36, RoPE) and global (12, NoPE).
   std::int64_t chunked = 0, global = 0;
-  for (const LayerGroup& g : s.shapes.groups)
-    (g.attention == AttentionKind::chunked ? chunked : global) += g.count;
+  for (const LayerGroup& g : s.shapes.groups) (g.attention == AttentionKind::chunked ? chunked : global) += g.count;
   CHECK(chunked == 36);
   CHECK(global == 12);
   // Batch 1 decode at context 20,000: a chunked layer's newest token sees ((20000-1) mod 8192)+1
@@ -323,9 +327,11 @@ TEST_CASE("a prefill reads every key its new tokens attend, whatever the window"
   // token's single key.
   const Setup s("llama-4-scout", "h100-sxm", "bf16");
   double chunked_read = 0;
-  for_each_op(s.shapes, PhaseQuery{Phase::prefill, 1, 8193, 8193, AttentionImpl::flash, DType::bf16}, [&](const Op& op) {
-    if (op.name == "attention" && op.layers == "chunked") chunked_read = op.bytes_read - 8193.0 * 40 * 128 * 2;
-  });
+  for_each_op(s.shapes, PhaseQuery{Phase::prefill, 1, 8193, 8193, AttentionImpl::flash, DType::bf16},
+              [&](const Op& op) {
+                if (op.name == "attention" && op.layers == "chunked")
+                  chunked_read = op.bytes_read - 8193.0 * 40 * 128 * 2;
+              });
   CHECK(chunked_read == doctest::Approx(8193.0 * 4096));
   LayerGroup sliding;
   sliding.attention = AttentionKind::sliding;
@@ -357,7 +363,8 @@ TEST_CASE("TPOT over many small chunks equals the per-step loop") {
   double loop = 0;
   for (std::int64_t c = q.prompt + 1; c <= q.prompt + q.gen - 1; ++c)
     loop += phase_totals(phase_ops(shapes, PhaseQuery{Phase::decode, q.batch, 1, c, AttentionImpl::flash, DType::bf16}),
-                         ceilings).time.value;
+                         ceilings)
+                .time.value;
   CHECK(e.tpot.value == doctest::Approx(loop / (q.gen - 1)).epsilon(1e-9));
 }
 

@@ -19,8 +19,8 @@ TEST_CASE("list syntax") {
   CHECK_THROWS_AS(parse_int_list("1,,2", "--batch", 1, 10), InputError);
   CHECK_THROWS_AS(parse_int_list("1..8:*2", "--batch", 1, 10), InputError);
   CHECK_THROWS_AS(parse_int_list("1..2000000", "--batch", 1, 10'000'000, 1000), InputError);
-  CHECK_THROWS_WITH_AS(parse_int_list("1..9999", "--prompt", 1, 4096), "--prompt: 4097 is out of range; expected 1 to 4096",
-                       InputError);
+  CHECK_THROWS_WITH_AS(parse_int_list("1..9999", "--prompt", 1, 4096),
+                       "--prompt: 4097 is out of range; expected 1 to 4096", InputError);
 }
 
 TEST_CASE("a sweep row agrees with the memory and roofline engines") {
@@ -41,7 +41,8 @@ TEST_CASE("a sweep row agrees with the memory and roofline engines") {
   CHECK(row.fits == mem.fits);
 
   const ModelShapes shapes = compile_shapes(m, q.weights, 1);
-  const ServiceEstimate s = estimate_service(shapes, ceilings_for(g, shapes), ServiceQuery{8, 2048, 128, AttentionImpl::flash, DType::fp8});
+  const ServiceEstimate s =
+      estimate_service(shapes, ceilings_for(g, shapes), ServiceQuery{8, 2048, 128, AttentionImpl::flash, DType::fp8});
   CHECK(row.ttft_s == s.ttft.value);
   CHECK(row.tpot_s == s.tpot.value);
 }

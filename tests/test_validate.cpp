@@ -48,7 +48,8 @@ class FakeDevice : public Device {
   bool fail_checks = false;
   int calls = 0;
   int lose_context_at_call = 0;
-  bool vary_policy = false;  ///< every second case reports "other policy"  ///< 1-based call that reports a sticky CUDA error; 0: never
+  bool vary_policy =
+      false;  ///< every second case reports "other policy"  ///< 1-based call that reports a sticky CUDA error; 0: never
   FakeDevice() {
     i.name = "Fake GPU";
     i.cc_major = 9;
@@ -105,15 +106,15 @@ TEST_CASE("statistics: median and spread of a known sample list") {
 }
 
 TEST_CASE("warm-up runs at least the launch count and at least the time") {
-  CHECK(warmup_remaining(0, 0.0, 3, 0.025) == 3);       // nothing run yet: one round of the minimum count
-  CHECK(warmup_remaining(0, 0.0, 0, 0.025) == 1);       // at least one launch to learn its time
-  CHECK(warmup_remaining(3, 0.030, 3, 0.025) == 0);     // 3 launches, 30 ms: both met
-  CHECK(warmup_remaining(1, 0.500, 3, 0.025) == 2);     // long kernel: only the count is missing
+  CHECK(warmup_remaining(0, 0.0, 3, 0.025) == 3);    // nothing run yet: one round of the minimum count
+  CHECK(warmup_remaining(0, 0.0, 0, 0.025) == 1);    // at least one launch to learn its time
+  CHECK(warmup_remaining(3, 0.030, 3, 0.025) == 0);  // 3 launches, 30 ms: both met
+  CHECK(warmup_remaining(1, 0.500, 3, 0.025) == 2);  // long kernel: only the count is missing
   // 4 launches in 62.5 ms -> 15.625 ms each; (250 − 62.5) / 15.625 = 12 more to reach 250 ms.
   CHECK(warmup_remaining(4, 0.0625, 3, 0.25) == 12);
   // 1 ns per launch would ask for 25e6 more: capped at one round of 10,000.
   CHECK(warmup_remaining(1, 1e-9, 3, 0.025) == 10000);
-  CHECK(warmup_remaining(100, 0.0, 3, 0.025) == 10000);  // a timer reading 0: rounds of the cap ...
+  CHECK(warmup_remaining(100, 0.0, 3, 0.025) == 10000);   // a timer reading 0: rounds of the cap ...
   CHECK(warmup_remaining(95000, 0.0, 3, 0.025) == 5000);  // ... up to the total cap of 100,000 ...
   CHECK(warmup_remaining(100000, 0.0, 3, 0.025) == 0);    // ... then it stops
 }
@@ -195,7 +196,7 @@ TEST_CASE("GEMM prediction: decode M=1, N=K=4096, bf16 on H100 SXM is memory-bou
 
 TEST_CASE("GEMM prediction: prefill M=4096 of mlp.gate (14336 x 4096) bf16 is compute-bound") {
   const Prediction p = predict_gemm(llama8b(), h100(), GemmType::bf16, shape_of("mlp.gate", 14336, 4096), 4096);
-  const double flops = 2.0 * 4096 * 14336 * 4096;                             // 481.0 GFLOP
+  const double flops = 2.0 * 4096 * 14336 * 4096;                                    // 481.0 GFLOP
   const double bytes = 14336.0 * 4096 * 2 + 4096.0 * 4096 * 2 + 4096.0 * 14336 * 2;  // 268,435,456
   CHECK(p.totals.flops == doctest::Approx(flops));
   CHECK(p.totals.bytes == doctest::Approx(bytes));
@@ -239,9 +240,9 @@ TEST_CASE("attention predictions: flash causal and full, naive, decode") {
   // softmax: 5 FLOPs per score on the fp32 vector units (66.9 TFLOP/s) vs 2 GiB moved.
   CHECK(p.ops[1].flops == doctest::Approx(5.0 * 32 * 4096 * 4096));
   CHECK(op_time(p.ops[1], p.ceilings).time().value == doctest::Approx(2 * scores / 3.35e12));
-  CHECK(p.totals.time.value == doctest::Approx(op_time(p.ops[0], p.ceilings).time().value +
-                                               op_time(p.ops[1], p.ceilings).time().value +
-                                               op_time(p.ops[2], p.ceilings).time().value));
+  CHECK(p.totals.time.value ==
+        doctest::Approx(op_time(p.ops[0], p.ceilings).time().value + op_time(p.ops[1], p.ceilings).time().value +
+                        op_time(p.ops[2], p.ceilings).time().value));
 
   // Decode, batch 8 over 4,096 cached tokens: one KV read per KV head serves its 4 query heads.
   const DecodeProblem d{8, 4096, 32, 8, 128};
@@ -257,9 +258,9 @@ TEST_CASE("streaming and memory predictions") {
   const Prediction copy = predict_stream(h100(), llama8b(), {StreamKind::copy, 1ull << 30});
   CHECK(copy.totals.time.value == doctest::Approx(2.0 * (1ull << 30) / 3.35e12));  // 641 us
   CHECK(predict_stream(h100(), llama8b(), {StreamKind::read, 1ull << 30}).totals.bytes == doctest::Approx(1 << 30));
-  CHECK(stream_bytes(50ull << 20, 80ull << 30) == 2ull << 30);   // 64 x 50 MiB = 3.1 GiB, capped at 2 GiB
-  CHECK(stream_bytes(4ull << 20, 80ull << 30) == 256ull << 20);  // at least 256 MiB
-  CHECK(stream_bytes(50ull << 20, 3ull << 30) == (512ull << 20)); // a sixth of 3 GiB free
+  CHECK(stream_bytes(50ull << 20, 80ull << 30) == 2ull << 30);     // 64 x 50 MiB = 3.1 GiB, capped at 2 GiB
+  CHECK(stream_bytes(4ull << 20, 80ull << 30) == 256ull << 20);    // at least 256 MiB
+  CHECK(stream_bytes(50ull << 20, 3ull << 30) == (512ull << 20));  // a sixth of 3 GiB free
 
   // Llama-3.1-8B, one sequence of 8,192 tokens: KV 131,072 B/token x 8,192 = 1 GiB.
   const MemoryPrediction m = predict_memory(llama8b(), {32, 1, 8192, 4096, 32, 8, 128, 14336, true});
@@ -290,11 +291,11 @@ TEST_CASE("case lists hold the shapes the issue names") {
   std::size_t gemms = 0;
   for (const Case& c : all) gemms += c.family == Family::gemm;
   CHECK(gemms == 4 * 15 * 4);  // 4 shapes x (9 decode + 6 prefill rows) x bf16/fp16/fp8/int8
-  for (const char* n : {"gemm.bf16.attn.q_proj.m1", "gemm.bf16.mlp.gate.m256", "gemm.fp8.mlp.down.m16384",
-                        "gemm.int8.attn.k_proj.m512", "attention.flash.causal.d128.n16384",
-                        "attention.flash.full.d64.n512", "attention.naive.causal.d64.n2048",
-                        "attention.naive.full.d128.n4096", "decode.b1.n32768.d128", "decode.b8.n4096.d64",
-                        "stream.read", "stream.write", "stream.copy", "memory.b1.n8192"}) {
+  for (const char* n :
+       {"gemm.bf16.attn.q_proj.m1", "gemm.bf16.mlp.gate.m256", "gemm.fp8.mlp.down.m16384", "gemm.int8.attn.k_proj.m512",
+        "attention.flash.causal.d128.n16384", "attention.flash.full.d64.n512", "attention.naive.causal.d64.n2048",
+        "attention.naive.full.d128.n4096", "decode.b1.n32768.d128", "decode.b8.n4096.d64", "stream.read",
+        "stream.write", "stream.copy", "memory.b1.n8192"}) {
     CAPTURE(n);
     CHECK(find_case(all, n) != nullptr);
   }
@@ -336,7 +337,8 @@ TEST_CASE("cases that cannot run here are waived, with the reason") {
   const std::vector<Case> h = make_cases(llama8b(), h100(), o);
   CHECK(find_case(h, "gemm.fp8.attn.q_proj.m1")->waived.find("no fp8 tensor cores") != std::string::npos);
   for (const Case& c : make_cases(resolve_model("deepseek-v3"), h100(), PlanOptions{}))
-    if (c.family == Family::attention || c.family == Family::decode || c.family == Family::memory) CHECK_FALSE(c.waived.empty());
+    if (c.family == Family::attention || c.family == Family::decode || c.family == Family::memory)
+      CHECK_FALSE(c.waived.empty());
   // A model with sliding layers: the memory case would allocate every layer in full.
   for (const Case& c : make_cases(resolve_model("gemma-3-27b"), h100(), PlanOptions{}))
     if (c.family == Family::memory) CHECK(c.waived.find("sliding or chunked") != std::string::npos);
@@ -441,9 +443,12 @@ TEST_CASE("calibration: the YAML reads back and scales the roofline by the measu
     if (!x.comparison) continue;
     const Prediction& p = x.c.prediction;
     double t = 1.0;
-    if (x.c.name == "stream.copy") t = p.totals.bytes / 3.015e12;
-    else if (x.c.name == "gemm.bf16.mlp.gate.m8192") t = p.totals.flops / 791.52e12;
-    else if (x.c.name == "gemm.fp8.mlp.gate.m8192") t = p.totals.flops / 1385.23e12;
+    if (x.c.name == "stream.copy")
+      t = p.totals.bytes / 3.015e12;
+    else if (x.c.name == "gemm.bf16.mlp.gate.m8192")
+      t = p.totals.flops / 791.52e12;
+    else if (x.c.name == "gemm.fp8.mlp.gate.m8192")
+      t = p.totals.flops / 1385.23e12;
     x.comparison = compare(p, t);
   }
   const MeasuredCeilings cal = measured_ceilings(r);
@@ -489,10 +494,12 @@ TEST_CASE("calibration: the YAML reads back and scales the roofline by the measu
 }
 
 TEST_CASE("attainable.peak_flops in a GPU file: only for types the GPU has") {
-  const std::string base = "name: x\nvendor: nvidia\narchitecture: ampere\nmemory: 40 GiB\nmemory_source: t\n"
-                           "memory_bandwidth: 1.555 TB/s\nl2_cache: 40 MiB\npeak_flops:\n  bf16: 312 TFLOP/s\n"
-                           "interconnect:\n  bandwidth: 300 GB/s\nruntime_overhead: 1 GiB\n";
-  const GpuSpec ok = gpu_from_yaml(parse_document(base + "attainable:\n  peak_flops:\n    bf16: 0.75\n", "x.yaml"), "x.yaml");
+  const std::string base =
+      "name: x\nvendor: nvidia\narchitecture: ampere\nmemory: 40 GiB\nmemory_source: t\n"
+      "memory_bandwidth: 1.555 TB/s\nl2_cache: 40 MiB\npeak_flops:\n  bf16: 312 TFLOP/s\n"
+      "interconnect:\n  bandwidth: 300 GB/s\nruntime_overhead: 1 GiB\n";
+  const GpuSpec ok =
+      gpu_from_yaml(parse_document(base + "attainable:\n  peak_flops:\n    bf16: 0.75\n", "x.yaml"), "x.yaml");
   CHECK(ok.attainable_fraction(DType::bf16) == 0.75);
   std::string msg;
   try {
@@ -509,7 +516,8 @@ TEST_CASE("report: JSON contract and the table's rows") {
   o.quick = true;
   const std::vector<CaseResult> r = run_cases(dev, make_cases(llama8b(), h100(), o), RunConfig{});
   const MeasuredCeilings cal = measured_ceilings(r);
-  ValidateProvenance prov{"0.1.0", "ridge validate -g h100-sxm --quick", "2026-01-01T00:00:00Z", "llama-3.1-8b", true, {}};
+  ValidateProvenance prov{"0.1.0", "ridge validate -g h100-sxm --quick", "2026-01-01T00:00:00Z", "llama-3.1-8b", true,
+                          {}};
   const ValidateView v{dev.info(), h100(), prov, r, cal};
   const auto j = validate_json(v);
   CHECK(j["schema"] == "ridge.validate/v1");
@@ -539,7 +547,8 @@ TEST_CASE("clock readings: throttle reasons by name, unavailable with its reason
   CHECK(throttle_reason_text(0) == "none");
   CHECK(throttle_reason_text(0x1) == "gpu_idle");
   CHECK(throttle_reason_text(0x4 | 0x8) == "sw_power_cap, hw_slowdown");
-  CHECK(throttle_reason_text(0x20 | 0x40 | 0x80) == "sw_thermal_slowdown, hw_thermal_slowdown, hw_power_brake_slowdown");
+  CHECK(throttle_reason_text(0x20 | 0x40 | 0x80) ==
+        "sw_thermal_slowdown, hw_thermal_slowdown, hw_power_brake_slowdown");
   CHECK(throttle_reason_text(0x400 | 0x2) == "applications_clocks_setting, 0x400");  // unknown bits in hex
   ClockReading r;
   CHECK(clock_reading_text(r) == "unavailable (not read)");
@@ -599,7 +608,8 @@ TEST_CASE("report: a family whose cases were sampled differently lists the polic
   CHECK(text.find("\ngemm\n") != std::string::npos);  // no single policy in the header
   std::size_t listed = 0;
   for (const CaseResult& x : r)
-    if (x.c.waived.empty() && text.find("  " + x.c.name + ": " + x.m.cache_policy + "\n") != std::string::npos) ++listed;
+    if (x.c.waived.empty() && text.find("  " + x.c.name + ": " + x.m.cache_policy + "\n") != std::string::npos)
+      ++listed;
   CHECK(listed == static_cast<std::size_t>(dev.calls));
 }
 
@@ -700,7 +710,8 @@ TEST_CASE("what validate measures is a measured table that ridge calibrate fits 
   CHECK(gemm.rows.size() == timed_gemms);
   REQUIRE_FALSE(gemm.rows.empty());
   const OperatorRow& first = gemm.rows.front();
-  CHECK(*first.latency_us == doctest::Approx(1e6 * LawDevice::law_s(GemmProblem{GemmType::bf16, first.m, first.n, first.k})).epsilon(1e-4));
+  CHECK(*first.latency_us ==
+        doctest::Approx(1e6 * LawDevice::law_s(GemmProblem{GemmType::bf16, first.m, first.n, first.k})).epsilon(1e-4));
   const OperatorTable ctx = read_operator_table(tables.at("context_attention.csv"), "context_attention.csv");
   CHECK(ctx.family == OperatorFamily::context_attention);
   CHECK(*ctx.rows.front().latency_us == doctest::Approx(1000.0));

@@ -23,7 +23,8 @@ TEST_CASE("a map of 99,999 keys is read in linear time; duplicates still found")
     parse_document(json + ",\"k5\":1}", "wide.json");
     FAIL("duplicate not found");
   } catch (const InputError& e) {
-    CHECK(std::string(e.what()) == "wide.json:1:" + std::to_string(json.size() + 2) + ": k5: duplicate key (first given at line 1)");
+    CHECK(std::string(e.what()) ==
+          "wide.json:1:" + std::to_string(json.size() + 2) + ": k5: duplicate key (first given at line 1)");
   }
 }
 

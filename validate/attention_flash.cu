@@ -15,17 +15,17 @@ namespace {
 
 using namespace nvcuda;
 
-constexpr int BR = 64;   // query rows per block (16 per warp)
-constexpr int BC = 64;   // keys per tile
+constexpr int BR = 64;  // query rows per block (16 per warp)
+constexpr int BC = 64;  // keys per tile
 constexpr int kWarps = 4;
 constexpr float kLog2e = 1.4426950408889634f;
 
 template <int D>
 struct Smem {
-  static constexpr int kv_ld = D + 8;   // bf16, +16 bytes against bank conflicts (wmma: multiple of 8)
-  static constexpr int s_ld = BC + 4;   // fp32 scores (wmma: multiple of 4)
-  static constexpr int p_ld = BC + 8;   // bf16 probabilities
-  static constexpr int o_ld = D + 4;    // fp32 output accumulator
+  static constexpr int kv_ld = D + 8;  // bf16, +16 bytes against bank conflicts (wmma: multiple of 8)
+  static constexpr int s_ld = BC + 4;  // fp32 scores (wmma: multiple of 4)
+  static constexpr int p_ld = BC + 8;  // bf16 probabilities
+  static constexpr int o_ld = D + 4;   // fp32 output accumulator
   static constexpr std::size_t k_off = 0;
   static constexpr std::size_t v_off = k_off + sizeof(__nv_bfloat16) * BC * kv_ld;
   static constexpr std::size_t s_off = v_off + sizeof(__nv_bfloat16) * BC * kv_ld;
@@ -33,7 +33,8 @@ struct Smem {
   static constexpr std::size_t o_off = p_off + sizeof(__nv_bfloat16) * BR * p_ld;
   static constexpr std::size_t stat_off = o_off + sizeof(float) * BR * o_ld;
   static constexpr std::size_t bytes = stat_off + sizeof(float) * 3 * BR;
-  static_assert(v_off % 32 == 0 && s_off % 32 == 0 && p_off % 32 == 0 && o_off % 32 == 0, "wmma needs 256-bit alignment");
+  static_assert(v_off % 32 == 0 && s_off % 32 == 0 && p_off % 32 == 0 && o_off % 32 == 0,
+                "wmma needs 256-bit alignment");
 };
 
 /// Copies a 64 x D bf16 tile (rows of D contiguous elements, `rows_valid` of them) into shared
@@ -62,8 +63,8 @@ __global__ void __launch_bounds__(kWarps * 32)
   auto* ps = reinterpret_cast<__nv_bfloat16*>(smem + L::p_off);
   auto* os = reinterpret_cast<float*>(smem + L::o_off);
   float* row_m = reinterpret_cast<float*>(smem + L::stat_off);  // running max, log2 domain of scaled scores
-  float* row_l = row_m + BR;                                     // running sum of exp2
-  float* row_a = row_l + BR;                                     // this tile's rescale factor
+  float* row_l = row_m + BR;                                    // running sum of exp2
+  float* row_a = row_l + BR;                                    // this tile's rescale factor
 
   const int q_tile = blockIdx.x, h = blockIdx.y, b = blockIdx.z;
   const int kvh = h / (q_heads / kv_heads);
@@ -125,7 +126,7 @@ __global__ void __launch_bounds__(kWarps * 32)
       const float m_old = row_m[r];
       const float m_new = fmaxf(m_old, tile_max);
       const float m_use = m_new == -INFINITY ? 0.0f : m_new;  // a row with nothing visible yet
-      const float alpha = exp2f(m_old - m_use);                 // 0 on the first tile
+      const float alpha = exp2f(m_old - m_use);               // 0 on the first tile
       float sum = 0;
       __nv_bfloat16* prow = ps + r * L::p_ld + half * 32;
       for (int c = 0; c < 32; ++c) {
@@ -188,8 +189,8 @@ void launch_flash(Context& c, const AttentionProblem& p, const __nv_bfloat16* q,
                   static_cast<unsigned>(p.batch));
   const float scale_log2 = kLog2e / std::sqrt(static_cast<float>(D));
   flash_forward<D><<<grid, kWarps * 32, Smem<D>::bytes, c.stream>>>(q, k, v, o, lse, static_cast<int>(p.seq),
-                                                                   static_cast<int>(p.q_heads), static_cast<int>(p.kv_heads),
-                                                                   scale_log2, p.causal);
+                                                                    static_cast<int>(p.q_heads),
+                                                                    static_cast<int>(p.kv_heads), scale_log2, p.causal);
   RIDGE_LAUNCHED();
 }
 
@@ -214,7 +215,8 @@ Measurement run_attention_flash(Context& c, const AttentionProblem& p, const Run
   RIDGE_CUDA(cudaFuncSetAttribute(flash_forward<128>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                   static_cast<int>(Smem<128>::bytes)));
   const std::int64_t B = p.batch, n = p.seq, H = p.q_heads, Hkv = p.kv_heads, d = p.head_dim;
-  const std::size_t q_elems = static_cast<std::size_t>(B * H * n * d), kv_elems = static_cast<std::size_t>(B * Hkv * n * d);
+  const std::size_t q_elems = static_cast<std::size_t>(B * H * n * d),
+                    kv_elems = static_cast<std::size_t>(B * Hkv * n * d);
   Buffer q(q_elems * 2), k(kv_elems * 2), v(kv_elems * 2), o(q_elems * 2), lse(static_cast<std::size_t>(B * H * n) * 4);
   fill_uniform(c, q.as<__nv_bfloat16>(), q_elems, cfg.seed, 2.5f);
   fill_uniform(c, k.as<__nv_bfloat16>(), kv_elems, cfg.seed + 1, 2.5f);
@@ -225,8 +227,10 @@ Measurement run_attention_flash(Context& c, const AttentionProblem& p, const Run
     const auto* qs = inputs.at<__nv_bfloat16>(0, set);
     const auto* ks = inputs.at<__nv_bfloat16>(1, set);
     const auto* vs = inputs.at<__nv_bfloat16>(2, set);
-    if (d == 64) launch_flash<64>(c, p, qs, ks, vs, o.as<__nv_bfloat16>(), lse.as<float>());
-    else launch_flash<128>(c, p, qs, ks, vs, o.as<__nv_bfloat16>(), lse.as<float>());
+    if (d == 64)
+      launch_flash<64>(c, p, qs, ks, vs, o.as<__nv_bfloat16>(), lse.as<float>());
+    else
+      launch_flash<128>(c, p, qs, ks, vs, o.as<__nv_bfloat16>(), lse.as<float>());
   };
   poison(c, o.as<void>(), o.bytes(), 0xFF);
   launch(0);

@@ -60,7 +60,8 @@ Measurement run_attention_naive(Context& c, const AttentionProblem& p, const Run
     m.note = "the softmax kernel stages a row of at most 49,152 scores in shared memory";
     return m;
   }
-  const std::size_t q_elems = static_cast<std::size_t>(B * H * n * d), kv_elems = static_cast<std::size_t>(B * Hkv * n * d);
+  const std::size_t q_elems = static_cast<std::size_t>(B * H * n * d),
+                    kv_elems = static_cast<std::size_t>(B * Hkv * n * d);
   const std::size_t s_elems = static_cast<std::size_t>(B * H) * n * n;
   Buffer q(q_elems * 2), k(kv_elems * 2), v(kv_elems * 2), o(q_elems * 2), s(s_elems * 2), pr(s_elems * 2);
   // Q and K span ±2.5 so that scaled scores have a spread of ~2 (a peaked softmax that a wrong
@@ -83,10 +84,9 @@ Measurement run_attention_naive(Context& c, const AttentionProblem& p, const Run
       // S^T (col-major n_k x n_q) = K (op T of col-major d x n_k) * Q (col-major d x n_q).
       RIDGE_CUBLAS(blas().cublasGemmStridedBatchedEx(
           c.blas, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(n), static_cast<int>(n), static_cast<int>(d), &scale,
-          k.as<__nv_bfloat16>(), CUDA_R_16BF, static_cast<int>(d), nd,
-          q.as<__nv_bfloat16>() + g * nd, CUDA_R_16BF, static_cast<int>(d), G * nd, &zero,
-          s.as<__nv_bfloat16>() + g * nn, CUDA_R_16BF, static_cast<int>(n), G * nn, batches, CUBLAS_COMPUTE_32F,
-          CUBLAS_GEMM_DEFAULT));
+          k.as<__nv_bfloat16>(), CUDA_R_16BF, static_cast<int>(d), nd, q.as<__nv_bfloat16>() + g * nd, CUDA_R_16BF,
+          static_cast<int>(d), G * nd, &zero, s.as<__nv_bfloat16>() + g * nn, CUDA_R_16BF, static_cast<int>(n), G * nn,
+          batches, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
     }
     softmax_rows<<<static_cast<unsigned>(B * H * n), kSoftmaxThreads, smem, c.stream>>>(
         s.as<const __nv_bfloat16>(), pr.as<__nv_bfloat16>(), static_cast<int>(n), p.causal);
@@ -95,10 +95,9 @@ Measurement run_attention_naive(Context& c, const AttentionProblem& p, const Run
       // O^T (col-major d x n_q) = V (col-major d x n_k) * P^T (col-major n_k x n_q).
       RIDGE_CUBLAS(blas().cublasGemmStridedBatchedEx(
           c.blas, CUBLAS_OP_N, CUBLAS_OP_N, static_cast<int>(d), static_cast<int>(n), static_cast<int>(n), &one,
-          v.as<__nv_bfloat16>(), CUDA_R_16BF, static_cast<int>(d), nd,
-          pr.as<__nv_bfloat16>() + g * nn, CUDA_R_16BF, static_cast<int>(n), G * nn, &zero,
-          o.as<__nv_bfloat16>() + g * nd, CUDA_R_16BF, static_cast<int>(d), G * nd, batches, CUBLAS_COMPUTE_32F,
-          CUBLAS_GEMM_DEFAULT));
+          v.as<__nv_bfloat16>(), CUDA_R_16BF, static_cast<int>(d), nd, pr.as<__nv_bfloat16>() + g * nn, CUDA_R_16BF,
+          static_cast<int>(n), G * nn, &zero, o.as<__nv_bfloat16>() + g * nd, CUDA_R_16BF, static_cast<int>(d), G * nd,
+          batches, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
     }
   };
 
@@ -115,7 +114,8 @@ Measurement run_attention_naive(Context& c, const AttentionProblem& p, const Run
   Timing timing = time_samples(c, cfg, launch);
   m.samples_s = std::move(timing.samples_s);
   m.cache_policy = std::move(timing.cache_policy);
-  m.note = "cuBLAS strided-batched QK^T and PV (" + std::to_string(G) + " calls each), bf16 scores in memory, softmax kernel";
+  m.note = "cuBLAS strided-batched QK^T and PV (" + std::to_string(G) +
+           " calls each), bf16 scores in memory, softmax kernel";
   return m;
 }
 

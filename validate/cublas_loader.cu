@@ -14,7 +14,8 @@ namespace {
 void* open_lib(const std::string& stem, std::string& errors) {
   const std::string versioned = stem + ".so." + std::to_string(CUBLAS_VER_MAJOR);
   // The loader's path first, then the toolkit's usual home (not always in ld.so.conf).
-  for (const std::string& path : {versioned, "/usr/local/cuda/lib64/" + versioned, "/usr/local/cuda/lib/" + versioned}) {
+  for (const std::string& path :
+       {versioned, "/usr/local/cuda/lib64/" + versioned, "/usr/local/cuda/lib/" + versioned}) {
     if (void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL)) return h;
     if (const char* e = dlerror()) errors = e;
   }

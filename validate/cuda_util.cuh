@@ -60,14 +60,14 @@ const Blas& blas();
 [[noreturn]] void throw_cuda(cudaError_t e, const char* call, const char* file, int line);
 [[noreturn]] void throw_cublas(cublasStatus_t s, const char* call, const char* file, int line);
 
-#define RIDGE_CUDA(call)                                                             \
-  do {                                                                               \
-    cudaError_t ridge_e_ = (call);                                                   \
+#define RIDGE_CUDA(call)                                                                                   \
+  do {                                                                                                     \
+    cudaError_t ridge_e_ = (call);                                                                         \
     if (ridge_e_ != cudaSuccess) ::ridge::validate::cuda::throw_cuda(ridge_e_, #call, __FILE__, __LINE__); \
   } while (0)
-#define RIDGE_CUBLAS(call)                                                           \
-  do {                                                                               \
-    cublasStatus_t ridge_s_ = (call);                                                \
+#define RIDGE_CUBLAS(call)                                                                                             \
+  do {                                                                                                                 \
+    cublasStatus_t ridge_s_ = (call);                                                                                  \
     if (ridge_s_ != CUBLAS_STATUS_SUCCESS) ::ridge::validate::cuda::throw_cublas(ridge_s_, #call, __FILE__, __LINE__); \
   } while (0)
 /// After every kernel launch: launch errors now, execution errors at the next synchronisation.
@@ -78,16 +78,27 @@ class Buffer {
  public:
   Buffer() = default;
   explicit Buffer(std::size_t bytes) : bytes_(bytes) { RIDGE_CUDA(cudaMalloc(&p_, bytes ? bytes : 1)); }
-  ~Buffer() { if (p_) cudaFree(p_); }
+  ~Buffer() {
+    if (p_) cudaFree(p_);
+  }
   Buffer(Buffer&& o) noexcept : p_(o.p_), bytes_(o.bytes_) { o.p_ = nullptr; }
   Buffer& operator=(Buffer&& o) noexcept {
-    if (this != &o) { if (p_) cudaFree(p_); p_ = o.p_; bytes_ = o.bytes_; o.p_ = nullptr; }
+    if (this != &o) {
+      if (p_) cudaFree(p_);
+      p_ = o.p_;
+      bytes_ = o.bytes_;
+      o.p_ = nullptr;
+    }
     return *this;
   }
   Buffer(const Buffer&) = delete;
   Buffer& operator=(const Buffer&) = delete;
-  template <class T> T* as() const { return static_cast<T*>(p_); }
+  template <class T>
+  T* as() const {
+    return static_cast<T*>(p_);
+  }
   std::size_t bytes() const { return bytes_; }
+
  private:
   void* p_ = nullptr;
   std::size_t bytes_ = 0;
@@ -99,9 +110,9 @@ struct Context {
   cudaStream_t stream = nullptr;
   cublasHandle_t blas = nullptr;
   cublasLtHandle_t lt = nullptr;
-  Buffer flush;       ///< 2 x L2, overwritten before each timed sample
-  Buffer workspace;   ///< cuBLASLt workspace
-  Buffer counters;    ///< 64 bytes of device scratch for reductions
+  Buffer flush;      ///< 2 x L2, overwritten before each timed sample
+  Buffer workspace;  ///< cuBLASLt workspace
+  Buffer counters;   ///< 64 bytes of device scratch for reductions
 };
 
 /// splitmix64: a counter-based generator, so any element's value is known without a sequence.
@@ -119,16 +130,36 @@ __host__ __device__ inline float uniform_pm1(std::uint64_t seed, std::uint64_t i
   return static_cast<float>(hash32(seed, i) >> 8) * (2.0f / 16777216.0f) - 1.0f;
 }
 
-template <class T> __device__ inline float to_float(T x);
-template <> __device__ inline float to_float<float>(float x) { return x; }
-template <> __device__ inline float to_float<__nv_bfloat16>(__nv_bfloat16 x) { return __bfloat162float(x); }
-template <> __device__ inline float to_float<__half>(__half x) { return __half2float(x); }
-template <> __device__ inline float to_float<__nv_fp8_e4m3>(__nv_fp8_e4m3 x) { return static_cast<float>(x); }
-template <> __device__ inline float to_float<std::int8_t>(std::int8_t x) { return static_cast<float>(x); }
-template <> __device__ inline float to_float<std::int32_t>(std::int32_t x) { return static_cast<float>(x); }
+template <class T>
+__device__ inline float to_float(T x);
+template <>
+__device__ inline float to_float<float>(float x) {
+  return x;
+}
+template <>
+__device__ inline float to_float<__nv_bfloat16>(__nv_bfloat16 x) {
+  return __bfloat162float(x);
+}
+template <>
+__device__ inline float to_float<__half>(__half x) {
+  return __half2float(x);
+}
+template <>
+__device__ inline float to_float<__nv_fp8_e4m3>(__nv_fp8_e4m3 x) {
+  return static_cast<float>(x);
+}
+template <>
+__device__ inline float to_float<std::int8_t>(std::int8_t x) {
+  return static_cast<float>(x);
+}
+template <>
+__device__ inline float to_float<std::int32_t>(std::int32_t x) {
+  return static_cast<float>(x);
+}
 
 /// Fills `n` elements with uniform values in [-scale, scale) (int8: integers in [-63, 63]).
-template <class T> void fill_uniform(Context& c, T* p, std::size_t n, std::uint64_t seed, float scale);
+template <class T>
+void fill_uniform(Context& c, T* p, std::size_t n, std::uint64_t seed, float scale);
 /// Writes a byte pattern over an output so that elements nothing wrote are caught (0xFF: NaN in
 /// bf16/fp16/fp32; int32 outputs use 0x80, far outside any int8 GEMM's range).
 void poison(Context& c, void* p, std::size_t bytes, int byte);
@@ -174,7 +205,8 @@ class Rotation {
   /// Makes sets 1 .. sets − 1 as device-to-device copies of set 0 (same values: same work).
   void make(Context& c, int sets);
   /// Input `input` of set `set` (set 0 until make() is called).
-  template <class T> T* at(std::size_t input, int set) const {
+  template <class T>
+  T* at(std::size_t input, int set) const {
     return set == 0 ? inputs_[input]->as<T>() : copies_[static_cast<std::size_t>(set) - 1][input].as<T>();
   }
 
@@ -302,9 +334,9 @@ ClockReading read_clocks(const std::string& pci_bus_id);
 /// fp32 reference attention for selected query rows: ref[r][d] for rows[r] of Q laid out
 /// [batch, q_heads, nq, d]; K, V [batch, kv_heads, nk, d]; query i sees keys j <= i + nk − nq
 /// when causal, all keys otherwise.
-void reference_attention(Context& c, const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v,
-                         float* ref, const std::int64_t* rows, std::size_t row_count, std::int64_t q_heads,
-                         std::int64_t kv_heads, std::int64_t nq, std::int64_t nk, std::int64_t d, bool causal);
+void reference_attention(Context& c, const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v, float* ref,
+                         const std::int64_t* rows, std::size_t row_count, std::int64_t q_heads, std::int64_t kv_heads,
+                         std::int64_t nq, std::int64_t nk, std::int64_t d, bool causal);
 
 /// Up to `max_rows` output rows out of `total`, stratified and random (all when total is small),
 /// always including the first and last, uploaded to the device.

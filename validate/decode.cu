@@ -12,7 +12,7 @@ namespace {
 
 constexpr int kChunk = 256;  // keys per block
 constexpr int kWarps = 4;
-constexpr int kUnroll = 4;   // keys each warp loads before using them
+constexpr int kUnroll = 4;  // keys each warp loads before using them
 constexpr float kLog2e = 1.4426950408889634f;
 
 /// Loads the E = D/32 elements of a row this lane owns as floats.
@@ -22,11 +22,15 @@ __device__ inline void load_row(const __nv_bfloat16* row, int lane, float (&out)
     const uint2 raw = *reinterpret_cast<const uint2*>(row + lane * 4);
     const __nv_bfloat162 a = *reinterpret_cast<const __nv_bfloat162*>(&raw.x);
     const __nv_bfloat162 b = *reinterpret_cast<const __nv_bfloat162*>(&raw.y);
-    out[0] = __low2float(a); out[1] = __high2float(a); out[2] = __low2float(b); out[3] = __high2float(b);
+    out[0] = __low2float(a);
+    out[1] = __high2float(a);
+    out[2] = __low2float(b);
+    out[3] = __high2float(b);
   } else {
     static_assert(E == 2, "head_dim 64 or 128");
     const __nv_bfloat162 a = *reinterpret_cast<const __nv_bfloat162*>(row + lane * 2);
-    out[0] = __low2float(a); out[1] = __high2float(a);
+    out[0] = __low2float(a);
+    out[1] = __high2float(a);
   }
 }
 
@@ -158,8 +162,9 @@ template <int D, int G>
 void launch_decode(Context& c, const DecodeProblem& p, const __nv_bfloat16* q, const __nv_bfloat16* k,
                    const __nv_bfloat16* v, float* po, float* pm, float* pl, __nv_bfloat16* o, int splits) {
   const float scale_log2 = kLog2e / std::sqrt(static_cast<float>(D));
-  decode_split<D, G><<<dim3(static_cast<unsigned>(splits), static_cast<unsigned>(p.kv_heads), static_cast<unsigned>(p.batch)),
-                       kWarps * 32, 0, c.stream>>>(q, k, v, po, pm, pl, static_cast<int>(p.context), splits, scale_log2);
+  decode_split<D, G>
+      <<<dim3(static_cast<unsigned>(splits), static_cast<unsigned>(p.kv_heads), static_cast<unsigned>(p.batch)),
+         kWarps * 32, 0, c.stream>>>(q, k, v, po, pm, pl, static_cast<int>(p.context), splits, scale_log2);
   RIDGE_LAUNCHED();
   decode_combine<<<dim3(static_cast<unsigned>(p.q_heads), static_cast<unsigned>(p.batch)), D, 0, c.stream>>>(
       po, pm, pl, o, splits, D);
@@ -170,12 +175,23 @@ template <int D>
 bool dispatch_group(Context& c, const DecodeProblem& p, int g, const __nv_bfloat16* q, const __nv_bfloat16* k,
                     const __nv_bfloat16* v, float* po, float* pm, float* pl, __nv_bfloat16* o, int splits) {
   switch (g) {
-    case 1: launch_decode<D, 1>(c, p, q, k, v, po, pm, pl, o, splits); return true;
-    case 2: launch_decode<D, 2>(c, p, q, k, v, po, pm, pl, o, splits); return true;
-    case 4: launch_decode<D, 4>(c, p, q, k, v, po, pm, pl, o, splits); return true;
-    case 8: launch_decode<D, 8>(c, p, q, k, v, po, pm, pl, o, splits); return true;
-    case 16: launch_decode<D, 16>(c, p, q, k, v, po, pm, pl, o, splits); return true;
-    default: return false;
+    case 1:
+      launch_decode<D, 1>(c, p, q, k, v, po, pm, pl, o, splits);
+      return true;
+    case 2:
+      launch_decode<D, 2>(c, p, q, k, v, po, pm, pl, o, splits);
+      return true;
+    case 4:
+      launch_decode<D, 4>(c, p, q, k, v, po, pm, pl, o, splits);
+      return true;
+    case 8:
+      launch_decode<D, 8>(c, p, q, k, v, po, pm, pl, o, splits);
+      return true;
+    case 16:
+      launch_decode<D, 16>(c, p, q, k, v, po, pm, pl, o, splits);
+      return true;
+    default:
+      return false;
   }
 }
 

@@ -11,13 +11,13 @@
 namespace ridge::validate::cuda {
 
 void throw_cuda(cudaError_t e, const char* call, const char* file, int line) {
-  throw CudaError(std::string(file) + ":" + std::to_string(line) + ": " + call + ": " + cudaGetErrorString(e) +
-                  " (" + cudaGetErrorName(e) + ")");
+  throw CudaError(std::string(file) + ":" + std::to_string(line) + ": " + call + ": " + cudaGetErrorString(e) + " (" +
+                  cudaGetErrorName(e) + ")");
 }
 
 void throw_cublas(cublasStatus_t s, const char* call, const char* file, int line) {
-  throw CudaError(std::string(file) + ":" + std::to_string(line) + ": " + call + ": " + blas().cublasGetStatusString(s) +
-                  " (cuBLAS status " + std::to_string(static_cast<int>(s)) + ")");
+  throw CudaError(std::string(file) + ":" + std::to_string(line) + ": " + call + ": " +
+                  blas().cublasGetStatusString(s) + " (cuBLAS status " + std::to_string(static_cast<int>(s)) + ")");
 }
 
 namespace {
@@ -201,7 +201,8 @@ void Rotation::make(Context& c, int sets) {
     std::vector<Buffer> set;
     for (const Buffer* in : inputs_) {
       set.emplace_back(in->bytes());
-      RIDGE_CUDA(cudaMemcpyAsync(set.back().as<void>(), in->as<void>(), in->bytes(), cudaMemcpyDeviceToDevice, c.stream));
+      RIDGE_CUDA(
+          cudaMemcpyAsync(set.back().as<void>(), in->as<void>(), in->bytes(), cudaMemcpyDeviceToDevice, c.stream));
     }
     copies_.push_back(std::move(set));
   }
@@ -222,7 +223,8 @@ Buffer pick_rows(Context& c, std::int64_t total, std::int64_t max_rows, std::uin
     // One random row from each of max_rows equal strata, then the last row.
     for (std::int64_t s = 0; s < max_rows - 1; ++s) {
       const std::int64_t lo = s * total / (max_rows - 1), hi = (s + 1) * total / (max_rows - 1);
-      rows.push_back(s == 0 ? 0 : lo + static_cast<std::int64_t>(hash32(seed, static_cast<std::uint64_t>(s)) % (hi - lo)));
+      rows.push_back(s == 0 ? 0
+                            : lo + static_cast<std::int64_t>(hash32(seed, static_cast<std::uint64_t>(s)) % (hi - lo)));
     }
     rows.push_back(total - 1);
   }
@@ -241,7 +243,8 @@ Check check_attention(Context& c, const __nv_bfloat16* o, const __nv_bfloat16* q
   std::size_t count = 0;
   Buffer rows = pick_rows(c, total_rows, 4096, seed, count);
   Buffer ref(count * static_cast<std::size_t>(d) * sizeof(float));
-  reference_attention(c, q, k, v, ref.as<float>(), rows.as<std::int64_t>(), count, q_heads, kv_heads, nq, nk, d, causal);
+  reference_attention(c, q, k, v, ref.as<float>(), rows.as<std::int64_t>(), count, q_heads, kv_heads, nq, nk, d,
+                      causal);
   Check chk = compare_outputs(c, o, ref.as<const float>(), static_cast<std::size_t>(total_rows * d),
                               rows.as<const std::int64_t>(), count, static_cast<std::size_t>(d));
   chk.threshold = threshold;
@@ -374,8 +377,10 @@ namespace ridge::validate {
 DeviceProbe open_device() {
   // Without the NVIDIA driver the runtime says "driver version is insufficient", which sends
   // people to upgrade a driver they do not have: look for the driver library first.
-  if (void* driver = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL)) dlclose(driver);
-  else return {nullptr, "no NVIDIA driver on this machine (libcuda.so.1 not found)"};
+  if (void* driver = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL))
+    dlclose(driver);
+  else
+    return {nullptr, "no NVIDIA driver on this machine (libcuda.so.1 not found)"};
   int count = 0;
   const cudaError_t e = cudaGetDeviceCount(&count);
   if (e != cudaSuccess)

@@ -19,29 +19,43 @@ struct Types {
 Types types_of(GemmType t) {
   switch (t) {
     // Output rounding dominates: bf16 keeps 8 significant bits (2^-9 relative), fp16 11.
-    case GemmType::bf16: return {CUDA_R_16BF, CUDA_R_16BF, CUDA_R_32F, CUBLAS_COMPUTE_32F, 2, 2, 1e-2, "bf16 in/out, fp32 accumulate"};
-    case GemmType::fp16: return {CUDA_R_16F, CUDA_R_16F, CUDA_R_32F, CUBLAS_COMPUTE_32F, 2, 2, 5e-3, "fp16 in/out, fp32 accumulate"};
+    case GemmType::bf16:
+      return {CUDA_R_16BF, CUDA_R_16BF, CUDA_R_32F, CUBLAS_COMPUTE_32F, 2, 2, 1e-2, "bf16 in/out, fp32 accumulate"};
+    case GemmType::fp16:
+      return {CUDA_R_16F, CUDA_R_16F, CUDA_R_32F, CUBLAS_COMPUTE_32F, 2, 2, 5e-3, "fp16 in/out, fp32 accumulate"};
     // The reference reads the same e4m3 inputs, so only accumulation and the bf16 output differ.
-    case GemmType::fp8: return {CUDA_R_8F_E4M3, CUDA_R_16BF, CUDA_R_32F, CUBLAS_COMPUTE_32F, 1, 2, 1e-2, "fp8 e4m3 in, bf16 out, fp32 accumulate"};
+    case GemmType::fp8:
+      return {CUDA_R_8F_E4M3,
+              CUDA_R_16BF,
+              CUDA_R_32F,
+              CUBLAS_COMPUTE_32F,
+              1,
+              2,
+              1e-2,
+              "fp8 e4m3 in, bf16 out, fp32 accumulate"};
     // Integer products summed in int32: exact.
-    case GemmType::int8: return {CUDA_R_8I, CUDA_R_32I, CUDA_R_32I, CUBLAS_COMPUTE_32I, 1, 4, 0.0, "int8 in, int32 out and accumulate"};
+    case GemmType::int8:
+      return {CUDA_R_8I, CUDA_R_32I, CUDA_R_32I, CUBLAS_COMPUTE_32I, 1, 4, 0.0, "int8 in, int32 out and accumulate"};
   }
   throw CudaError("unknown GEMM type");
 }
 
 /// fp32 (int8: exact 64-bit integer) reference: C[m][n] = Σ_k X[m][k] W[n][k], 16 x 16 tiles.
 template <class TI, class TA, class TR>
-__global__ void reference_gemm(const TI* __restrict__ x, const TI* __restrict__ w, TR* __restrict__ c, int m, int n, int k) {
+__global__ void reference_gemm(const TI* __restrict__ x, const TI* __restrict__ w, TR* __restrict__ c, int m, int n,
+                               int k) {
   __shared__ TA xs[16][17];
   __shared__ TA ws[16][17];
   const int tx = threadIdx.x, ty = threadIdx.y;
-  const int row = blockIdx.y * 16 + ty;       // m
-  const int col = blockIdx.x * 16 + tx;       // n
-  const int wrow = blockIdx.x * 16 + ty;      // the W row this thread stages
+  const int row = blockIdx.y * 16 + ty;   // m
+  const int col = blockIdx.x * 16 + tx;   // n
+  const int wrow = blockIdx.x * 16 + ty;  // the W row this thread stages
   TA acc = 0;
   for (int k0 = 0; k0 < k; k0 += 16) {
-    xs[ty][tx] = (row < m && k0 + tx < k) ? static_cast<TA>(to_float(x[static_cast<std::size_t>(row) * k + k0 + tx])) : TA(0);
-    ws[ty][tx] = (wrow < n && k0 + tx < k) ? static_cast<TA>(to_float(w[static_cast<std::size_t>(wrow) * k + k0 + tx])) : TA(0);
+    xs[ty][tx] =
+        (row < m && k0 + tx < k) ? static_cast<TA>(to_float(x[static_cast<std::size_t>(row) * k + k0 + tx])) : TA(0);
+    ws[ty][tx] =
+        (wrow < n && k0 + tx < k) ? static_cast<TA>(to_float(w[static_cast<std::size_t>(wrow) * k + k0 + tx])) : TA(0);
     __syncthreads();
 #pragma unroll
     for (int kk = 0; kk < 16; ++kk) acc += xs[ty][kk] * ws[tx][kk];
@@ -122,13 +136,15 @@ Measurement run_gemm(Context& c, const GemmProblem& p, const RunConfig& cfg) {
   RIDGE_CUBLAS(blas().cublasLtMatmulPreferenceCreate(&d.pref));
   const std::size_t ws_bytes = c.workspace.bytes();
   RIDGE_CUBLAS(blas().cublasLtMatmulPreferenceSetAttribute(d.pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws_bytes,
-                                                    sizeof ws_bytes));
+                                                           sizeof ws_bytes));
   cublasLtMatmulHeuristicResult_t heur{};
   int found = 0;
-  const cublasStatus_t hs = blas().cublasLtMatmulAlgoGetHeuristic(c.lt, d.op, d.a, d.b, d.c, d.c, d.pref, 1, &heur, &found);
+  const cublasStatus_t hs =
+      blas().cublasLtMatmulAlgoGetHeuristic(c.lt, d.op, d.a, d.b, d.c, d.c, d.pref, 1, &heur, &found);
   if (hs != CUBLAS_STATUS_SUCCESS || found == 0) {
     m.status = Status::waived;
-    m.note = std::string("cuBLASLt offers no algorithm for this shape and type (") + blas().cublasGetStatusString(hs) + ")";
+    m.note =
+        std::string("cuBLASLt offers no algorithm for this shape and type (") + blas().cublasGetStatusString(hs) + ")";
     return m;
   }
   const float alpha_f = 1.0f, beta_f = 0.0f;
@@ -138,18 +154,29 @@ Measurement run_gemm(Context& c, const GemmProblem& p, const RunConfig& cfg) {
   // W and X are read-only: a small GEMM is timed over rotated copies of them (time_samples).
   Rotation inputs({&w, &x});
   auto launch = [&](int set) {
-    RIDGE_CUBLAS(blas().cublasLtMatmul(c.lt, d.op, alpha, inputs.at<void>(0, set), d.a, inputs.at<void>(1, set), d.b, beta,
-                                       y.as<void>(), d.c, y.as<void>(), d.c, &heur.algo, c.workspace.as<void>(), ws_bytes,
-                                       c.stream));
+    RIDGE_CUBLAS(blas().cublasLtMatmul(c.lt, d.op, alpha, inputs.at<void>(0, set), d.a, inputs.at<void>(1, set), d.b,
+                                       beta, y.as<void>(), d.c, y.as<void>(), d.c, &heur.algo, c.workspace.as<void>(),
+                                       ws_bytes, c.stream));
   };
 
   poison(c, y.as<void>(), y.bytes(), p.type == GemmType::int8 ? 0x80 : 0xFF);
   launch(0);
   switch (p.type) {
-    case GemmType::bf16: m.check = check_gemm<__nv_bfloat16, __nv_bfloat16, float, float>(c, x.as<void>(), w.as<void>(), y.as<void>(), p, t.threshold); break;
-    case GemmType::fp16: m.check = check_gemm<__half, __half, float, float>(c, x.as<void>(), w.as<void>(), y.as<void>(), p, t.threshold); break;
-    case GemmType::fp8: m.check = check_gemm<__nv_fp8_e4m3, __nv_bfloat16, float, float>(c, x.as<void>(), w.as<void>(), y.as<void>(), p, t.threshold); break;
-    case GemmType::int8: m.check = check_gemm<std::int8_t, std::int32_t, long long, std::int32_t>(c, x.as<void>(), w.as<void>(), y.as<void>(), p, t.threshold); break;
+    case GemmType::bf16:
+      m.check = check_gemm<__nv_bfloat16, __nv_bfloat16, float, float>(c, x.as<void>(), w.as<void>(), y.as<void>(), p,
+                                                                       t.threshold);
+      break;
+    case GemmType::fp16:
+      m.check = check_gemm<__half, __half, float, float>(c, x.as<void>(), w.as<void>(), y.as<void>(), p, t.threshold);
+      break;
+    case GemmType::fp8:
+      m.check = check_gemm<__nv_fp8_e4m3, __nv_bfloat16, float, float>(c, x.as<void>(), w.as<void>(), y.as<void>(), p,
+                                                                       t.threshold);
+      break;
+    case GemmType::int8:
+      m.check = check_gemm<std::int8_t, std::int32_t, long long, std::int32_t>(c, x.as<void>(), w.as<void>(),
+                                                                               y.as<void>(), p, t.threshold);
+      break;
   }
   if (!m.check.passed()) {
     m.status = Status::failed;

@@ -83,7 +83,8 @@ ClockReading read_clocks(const std::string& pci_bus_id) {
     return failed("nvmlDeviceGetHandleByPciBusId_v2", e);
   unsigned int sm_mhz = 0, mem_mhz = 0;
   if (const NvmlReturn e = n.clock_info(dev, kClockSm, &sm_mhz); e != 0) return failed("nvmlDeviceGetClockInfo(SM)", e);
-  if (const NvmlReturn e = n.clock_info(dev, kClockMem, &mem_mhz); e != 0) return failed("nvmlDeviceGetClockInfo(MEM)", e);
+  if (const NvmlReturn e = n.clock_info(dev, kClockMem, &mem_mhz); e != 0)
+    return failed("nvmlDeviceGetClockInfo(MEM)", e);
   r.unavailable.clear();
   r.sm_clock_hz = sm_mhz * 1e6;
   r.memory_clock_hz = mem_mhz * 1e6;

@@ -62,19 +62,19 @@ __global__ void reference_rows(const __nv_bfloat16* __restrict__ q, const __nv_b
 
 }  // namespace
 
-void reference_attention(Context& c, const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v,
-                         float* ref, const std::int64_t* rows, std::size_t row_count, std::int64_t q_heads,
-                         std::int64_t kv_heads, std::int64_t nq, std::int64_t nk, std::int64_t d, bool causal) {
+void reference_attention(Context& c, const __nv_bfloat16* q, const __nv_bfloat16* k, const __nv_bfloat16* v, float* ref,
+                         const std::int64_t* rows, std::size_t row_count, std::int64_t q_heads, std::int64_t kv_heads,
+                         std::int64_t nq, std::int64_t nk, std::int64_t d, bool causal) {
   const unsigned blocks = static_cast<unsigned>((row_count + kWarps - 1) / kWarps);
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
   if (d == 64)
     reference_rows<64><<<blocks, kWarps * 32, 0, c.stream>>>(q, k, v, ref, rows, row_count, static_cast<int>(q_heads),
-                                                            static_cast<int>(kv_heads), static_cast<int>(nq),
-                                                            static_cast<int>(nk), causal, scale);
-  else if (d == 128)
-    reference_rows<128><<<blocks, kWarps * 32, 0, c.stream>>>(q, k, v, ref, rows, row_count, static_cast<int>(q_heads),
                                                              static_cast<int>(kv_heads), static_cast<int>(nq),
                                                              static_cast<int>(nk), causal, scale);
+  else if (d == 128)
+    reference_rows<128><<<blocks, kWarps * 32, 0, c.stream>>>(q, k, v, ref, rows, row_count, static_cast<int>(q_heads),
+                                                              static_cast<int>(kv_heads), static_cast<int>(nq),
+                                                              static_cast<int>(nk), causal, scale);
   else
     throw CudaError("reference attention takes head_dim 64 or 128");
   RIDGE_LAUNCHED();

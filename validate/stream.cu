@@ -62,14 +62,14 @@ __global__ void copy_kernel(const uint4* __restrict__ src, uint4* __restrict__ d
 }
 
 /// Counts 16-byte words that differ from what write_kernel (copy: fill_pattern) produces.
-__global__ void count_mismatch(const uint4* p, std::size_t n, std::uint64_t seed, bool copy,
-                               unsigned long long* bad) {
+__global__ void count_mismatch(const uint4* p, std::size_t n, std::uint64_t seed, bool copy, unsigned long long* bad) {
   unsigned long long local = 0;
   for (std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x; i < n;
        i += static_cast<std::size_t>(gridDim.x) * blockDim.x) {
-    const uint4 want = copy ? pattern(seed, i)
-                            : make_uint4(static_cast<unsigned>(i) ^ static_cast<unsigned>(seed), static_cast<unsigned>(i >> 32),
-                                         static_cast<unsigned>(seed), static_cast<unsigned>(seed >> 32));
+    const uint4 want =
+        copy ? pattern(seed, i)
+             : make_uint4(static_cast<unsigned>(i) ^ static_cast<unsigned>(seed), static_cast<unsigned>(i >> 32),
+                          static_cast<unsigned>(seed), static_cast<unsigned>(seed >> 32));
     const uint4 got = p[i];
     local += (got.x != want.x || got.y != want.y || got.z != want.z || got.w != want.w) ? 1 : 0;
   }
@@ -97,9 +97,15 @@ Measurement run_stream(Context& c, const StreamShape& s, const RunConfig& cfg) {
   // Not rotated: the buffers are many times L2 already (stream_bytes), and write and copy write them.
   auto launch = [&](int /*set*/) {
     switch (s.kind) {
-      case StreamKind::read: read_kernel<<<blocks, kThreads, 0, c.stream>>>(a.as<const uint4>(), n, sum); break;
-      case StreamKind::write: write_kernel<<<blocks, kThreads, 0, c.stream>>>(a.as<uint4>(), n, cfg.seed + 1); break;
-      case StreamKind::copy: copy_kernel<<<blocks, kThreads, 0, c.stream>>>(a.as<const uint4>(), b.as<uint4>(), n); break;
+      case StreamKind::read:
+        read_kernel<<<blocks, kThreads, 0, c.stream>>>(a.as<const uint4>(), n, sum);
+        break;
+      case StreamKind::write:
+        write_kernel<<<blocks, kThreads, 0, c.stream>>>(a.as<uint4>(), n, cfg.seed + 1);
+        break;
+      case StreamKind::copy:
+        copy_kernel<<<blocks, kThreads, 0, c.stream>>>(a.as<const uint4>(), b.as<uint4>(), n);
+        break;
     }
     RIDGE_LAUNCHED();
   };
@@ -120,8 +126,8 @@ Measurement run_stream(Context& c, const StreamShape& s, const RunConfig& cfg) {
   } else {
     RIDGE_CUDA(cudaMemsetAsync(sum, 0, sizeof *sum, c.stream));
     const uint4* out = s.kind == StreamKind::copy ? b.as<const uint4>() : a.as<const uint4>();
-    count_mismatch<<<c.info.sm_count * 8, 256, 0, c.stream>>>(out, n, s.kind == StreamKind::copy ? cfg.seed : cfg.seed + 1,
-                                                              s.kind == StreamKind::copy, sum);
+    count_mismatch<<<c.info.sm_count * 8, 256, 0, c.stream>>>(
+        out, n, s.kind == StreamKind::copy ? cfg.seed : cfg.seed + 1, s.kind == StreamKind::copy, sum);
     RIDGE_LAUNCHED();
     RIDGE_CUDA(cudaMemcpyAsync(&got, sum, sizeof got, cudaMemcpyDeviceToHost, c.stream));
     RIDGE_CUDA(cudaStreamSynchronize(c.stream));
@@ -138,8 +144,9 @@ Measurement run_stream(Context& c, const StreamShape& s, const RunConfig& cfg) {
   }
   Timing timing = time_samples(c, cfg, launch);
   m.samples_s = std::move(timing.samples_s);
-  m.cache_policy = "buffers " + std::to_string(s.bytes >> 20) + " MiB = " +
-                   std::to_string(s.bytes / std::max<std::uint64_t>(c.info.l2_bytes, 1)) + "x L2; " + timing.cache_policy;
+  m.cache_policy = "buffers " + std::to_string(s.bytes >> 20) +
+                   " MiB = " + std::to_string(s.bytes / std::max<std::uint64_t>(c.info.l2_bytes, 1)) + "x L2; " +
+                   timing.cache_policy;
   m.note = "grid " + std::to_string(blocks) + " x " + std::to_string(kThreads) + ", 16-byte accesses";
   return m;
 }

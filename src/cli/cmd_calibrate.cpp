@@ -35,14 +35,15 @@ std::string today() {
                      static_cast<unsigned>(ymd.day()));
 }
 
-
 }  // namespace
 
 Runner register_calibrate(CLI::App& app) {
   auto* cmd = app.add_subcommand("calibrate", "fit the efficiency model to measured operator latencies");
   auto o = std::make_shared<CalibrateOptions>();
-  cmd->add_option("dir", o->dir, "folder of measured tables (gemm.csv, context_attention.csv, "
-                                 "generation_attention.csv, nccl.csv; a latency_us column each)")->required();
+  cmd->add_option("dir", o->dir,
+                  "folder of measured tables (gemm.csv, context_attention.csv, "
+                  "generation_attention.csv, nccl.csv; a latency_us column each)")
+      ->required();
   cmd->add_option("-g,--gpu", o->gpu, "GPU the measurements come from: bundled name or YAML path")->required();
   cmd->add_option("--write", o->write, "GPU YAML file whose calibration: block (at its end) is replaced");
   cmd->add_option("--source", o->source, "where the measurements come from (project, commit, licence)");

@@ -39,14 +39,21 @@ std::string bash_script(const std::vector<Command>& cmds) {
       "_ridge() {\n"
       "  local cur prev cmd\n"
       "  cur=\"${COMP_WORDS[COMP_CWORD]}\"; prev=\"${COMP_WORDS[COMP_CWORD-1]}\"; cmd=\"${COMP_WORDS[1]}\"\n"
-      "  if [ \"$COMP_CWORD\" -eq 1 ]; then COMPREPLY=($(compgen -W \"" + words(names) + " --help --version\" -- \"$cur\")); return; fi\n"
+      "  if [ \"$COMP_CWORD\" -eq 1 ]; then COMPREPLY=($(compgen -W \"" +
+      words(names) +
+      " --help --version\" -- \"$cur\")); return; fi\n"
       "  case \"$prev\" in\n"
-      "    -m|--model) COMPREPLY=($(compgen -W \"" + words(bundled_model_names()) + "\" -- \"$cur\") $(compgen -f -- \"$cur\")); return;;\n"
-      "    -g|--gpu) COMPREPLY=($(compgen -W \"" + words(bundled_gpu_names()) + "\" -- \"$cur\") $(compgen -f -- \"$cur\")); return;;\n"
+      "    -m|--model) COMPREPLY=($(compgen -W \"" +
+      words(bundled_model_names()) +
+      "\" -- \"$cur\") $(compgen -f -- \"$cur\")); return;;\n"
+      "    -g|--gpu) COMPREPLY=($(compgen -W \"" +
+      words(bundled_gpu_names()) +
+      "\" -- \"$cur\") $(compgen -f -- \"$cur\")); return;;\n"
       "  esac\n"
       "  case \"$cmd\" in\n";
   for (const auto& c : cmds)
-    s += "    " + c.name + ") COMPREPLY=($(compgen -W \"" + words(c.flags) + "\" -- \"$cur\") $(compgen -f -- \"$cur\"));;\n";
+    s += "    " + c.name + ") COMPREPLY=($(compgen -W \"" + words(c.flags) +
+         "\" -- \"$cur\") $(compgen -f -- \"$cur\"));;\n";
   s += "  esac\n}\ncomplete -F _ridge ridge\n";
   return s;
 }
@@ -56,8 +63,12 @@ std::string zsh_script(const std::vector<Command>& cmds) {
       "#compdef ridge\n# ridge zsh completion: save as _ridge in a directory of $fpath\n"
       "_ridge() {\n"
       "  local -a commands models gpus\n"
-      "  models=(" + words(bundled_model_names()) + ")\n"
-      "  gpus=(" + words(bundled_gpu_names()) + ")\n"
+      "  models=(" +
+      words(bundled_model_names()) +
+      ")\n"
+      "  gpus=(" +
+      words(bundled_gpu_names()) +
+      ")\n"
       "  commands=(";
   for (const auto& c : cmds) s += c.name + " ";
   s += ")\n"
@@ -79,8 +90,10 @@ std::string fish_script(const std::vector<Command>& cmds) {
   s += "complete -c ridge -n '__fish_use_subcommand' -a '" + words(names) + "'\n";
   for (const auto& c : cmds)
     for (const auto& f : c.flags) {
-      if (f.rfind("--", 0) == 0) s += "complete -c ridge -n '__fish_seen_subcommand_from " + c.name + "' -l " + f.substr(2);
-      else s += "complete -c ridge -n '__fish_seen_subcommand_from " + c.name + "' -s " + f.substr(1);
+      if (f.rfind("--", 0) == 0)
+        s += "complete -c ridge -n '__fish_seen_subcommand_from " + c.name + "' -l " + f.substr(2);
+      else
+        s += "complete -c ridge -n '__fish_seen_subcommand_from " + c.name + "' -s " + f.substr(1);
       if (f == "--model") s += " -r -a '" + words(bundled_model_names()) + "'";
       if (f == "--gpu") s += " -r -a '" + words(bundled_gpu_names()) + "'";
       s += "\n";
@@ -97,12 +110,16 @@ Runner register_completion(CLI::App& app) {
   return [cmd, shell, &app]() {
     if (!cmd->parsed()) return -1;
     const auto cmds = commands_of(app);
-    if (*shell == "bash") std::cout << bash_script(cmds);
-    else if (*shell == "zsh") std::cout << zsh_script(cmds);
-    else if (*shell == "fish") std::cout << fish_script(cmds);
+    if (*shell == "bash")
+      std::cout << bash_script(cmds);
+    else if (*shell == "zsh")
+      std::cout << zsh_script(cmds);
+    else if (*shell == "fish")
+      std::cout << fish_script(cmds);
     else
-      throw InputError({}, "shell", "\"" + *shell + "\" is not one of bash, zsh, fish" +
-                                        did_you_mean(*shell, {"bash", "zsh", "fish"}));
+      throw InputError(
+          {}, "shell",
+          "\"" + *shell + "\" is not one of bash, zsh, fish" + did_you_mean(*shell, {"bash", "zsh", "fish"}));
     return 0;
   };
 }

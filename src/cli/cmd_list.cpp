@@ -20,8 +20,8 @@ Runner register_models(CLI::App& app) {
     if (!cmd->parsed()) return -1;
     const Format f = parse_format(*format);
     Table t;
-    t.headers = {"name", "display_name", "architecture", "params", "active_params", "layers",
-                 "hidden", "heads", "kv_heads", "head_dim", "kv_bytes_per_token_bf16", "max_position"};
+    t.headers = {"name",   "display_name", "architecture", "params",   "active_params",           "layers",
+                 "hidden", "heads",        "kv_heads",     "head_dim", "kv_bytes_per_token_bf16", "max_position"};
     t.right_aligned = {false, false, false, true, true, true, true, true, true, true, true, true};
     nlohmann::ordered_json j;
     j["schema"] = "ridge.models/v1";
@@ -33,10 +33,9 @@ Runner register_models(CLI::App& app) {
       const bool machine = f == Format::csv;
       t.rows.push_back({m.name, m.display_name, m.architecture,
                         machine ? std::to_string(p.total) : human_count(p.total),
-                        machine ? std::to_string(p.active) : human_count(p.active),
-                        std::to_string(m.layers), std::to_string(m.hidden_size), std::to_string(m.heads),
-                        std::to_string(m.kv_heads), std::to_string(m.head_dim),
-                        machine ? std::to_string(kv.value) : with_commas(kv.value),
+                        machine ? std::to_string(p.active) : human_count(p.active), std::to_string(m.layers),
+                        std::to_string(m.hidden_size), std::to_string(m.heads), std::to_string(m.kv_heads),
+                        std::to_string(m.head_dim), machine ? std::to_string(kv.value) : with_commas(kv.value),
                         std::to_string(m.max_position)});
       j["models"].push_back({{"name", m.name},
                              {"display_name", m.display_name},
@@ -55,10 +54,18 @@ Runner register_models(CLI::App& app) {
                              {"source", m.source}});
     }
     switch (f) {
-      case Format::json: std::cout << j.dump(2) << "\n"; break;
-      case Format::csv: std::cout << t.csv(); break;
-      case Format::markdown: std::cout << t.markdown(); break;
-      case Format::table: std::cout << t.text(); break;
+      case Format::json:
+        std::cout << j.dump(2) << "\n";
+        break;
+      case Format::csv:
+        std::cout << t.csv();
+        break;
+      case Format::markdown:
+        std::cout << t.markdown();
+        break;
+      case Format::table:
+        std::cout << t.text();
+        break;
     }
     return 0;
   };
@@ -73,11 +80,18 @@ Runner register_gpus(CLI::App& app) {
     const Format f = parse_format(*format);
     const bool machine = f == Format::csv;  // base units, full precision
     Table t;
-    t.headers = machine ? std::vector<std::string>{"name", "display_name", "memory_bytes", "memory_bandwidth_bytes_per_s",
-                                                   "bf16_dense_flops_per_s", "fp8_dense_flops_per_s", "interconnect",
-                                                   "interconnect_bytes_per_s", "ridge_bf16_flop_per_byte"}
-                        : std::vector<std::string>{"name", "display_name", "memory_GiB", "bandwidth", "bf16_dense",
-                                                   "fp8_dense", "interconnect", "ridge_bf16_flop_per_byte"};
+    t.headers =
+        machine ? std::vector<std::string>{"name",
+                                           "display_name",
+                                           "memory_bytes",
+                                           "memory_bandwidth_bytes_per_s",
+                                           "bf16_dense_flops_per_s",
+                                           "fp8_dense_flops_per_s",
+                                           "interconnect",
+                                           "interconnect_bytes_per_s",
+                                           "ridge_bf16_flop_per_byte"}
+                : std::vector<std::string>{"name",       "display_name", "memory_GiB",   "bandwidth",
+                                           "bf16_dense", "fp8_dense",    "interconnect", "ridge_bf16_flop_per_byte"};
     t.right_aligned = {false, false, true, true, true, true, false, true};
     nlohmann::ordered_json j;
     j["schema"] = "ridge.gpus/v1";
@@ -88,12 +102,13 @@ Runner register_gpus(CLI::App& app) {
       const auto fp8 = g.peak(DType::fp8);
       const double ridge_point = ridge_point_of(bf16, g.memory_bandwidth);
       if (machine)
-        t.rows.push_back({g.name, g.display_name, std::to_string(g.memory.value), fmt::format("{}", g.memory_bandwidth.value),
-                          fmt::format("{}", bf16.value), fp8 ? fmt::format("{}", fp8->value) : std::string(),
-                          g.interconnect.name, fmt::format("{}", g.interconnect.bandwidth.value), fmt::format("{}", ridge_point)});
+        t.rows.push_back({g.name, g.display_name, std::to_string(g.memory.value),
+                          fmt::format("{}", g.memory_bandwidth.value), fmt::format("{}", bf16.value),
+                          fp8 ? fmt::format("{}", fp8->value) : std::string(), g.interconnect.name,
+                          fmt::format("{}", g.interconnect.bandwidth.value), fmt::format("{}", ridge_point)});
       else
-        t.rows.push_back({g.name, g.display_name, gib(g.memory), human_rate(g.memory_bandwidth),
-                          human_flops(bf16), fp8 ? human_flops(*fp8) : "-",
+        t.rows.push_back({g.name, g.display_name, gib(g.memory), human_rate(g.memory_bandwidth), human_flops(bf16),
+                          fp8 ? human_flops(*fp8) : "-",
                           g.interconnect.name + " " + human_rate(g.interconnect.bandwidth),
                           fmt::format("{:.0f}", ridge_point)});
       nlohmann::ordered_json peaks;
@@ -110,10 +125,18 @@ Runner register_gpus(CLI::App& app) {
                            {"source", g.source}});
     }
     switch (f) {
-      case Format::json: std::cout << j.dump(2) << "\n"; break;
-      case Format::csv: std::cout << t.csv(); break;
-      case Format::markdown: std::cout << t.markdown(); break;
-      case Format::table: std::cout << t.text(); break;
+      case Format::json:
+        std::cout << j.dump(2) << "\n";
+        break;
+      case Format::csv:
+        std::cout << t.csv();
+        break;
+      case Format::markdown:
+        std::cout << t.markdown();
+        break;
+      case Format::table:
+        std::cout << t.text();
+        break;
     }
     return 0;
   };

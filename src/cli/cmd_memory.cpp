@@ -38,14 +38,22 @@ Runner register_memory(CLI::App& app) {
         all_fit = all_fit && estimates.back()->fits;
       }
       const Deployment& d = *deployments.front();
-      const std::string title = fmt::format("{}: {} weights, batch {} x {} tokens, {} GPU types side by side\n\n",
-                                            d.model.display_name, d.query.weights.name, d.query.batch, d.query.context,
-                                            gpus.size());
+      const std::string title =
+          fmt::format("{}: {} weights, batch {} x {} tokens, {} GPU types side by side\n\n", d.model.display_name,
+                      d.query.weights.name, d.query.batch, d.query.context, gpus.size());
       switch (f) {
-        case Format::json: std::cout << memory_comparison_json(views).dump(2) << "\n"; break;
-        case Format::csv: std::cout << memory_comparison_csv(views); break;
-        case Format::markdown: std::cout << title << memory_comparison(views).markdown(); break;
-        case Format::table: std::cout << title << memory_comparison(views).text("  "); break;
+        case Format::json:
+          std::cout << memory_comparison_json(views).dump(2) << "\n";
+          break;
+        case Format::csv:
+          std::cout << memory_comparison_csv(views);
+          break;
+        case Format::markdown:
+          std::cout << title << memory_comparison(views).markdown();
+          break;
+        case Format::table:
+          std::cout << title << memory_comparison(views).text("  ");
+          break;
       }
       return (*fail_if_no_fit && !all_fit) ? 1 : 0;
     }
@@ -53,10 +61,18 @@ Runner register_memory(CLI::App& app) {
     const MemoryEstimate e = estimate_memory(d.model, d.gpu, d.query);
     const MemoryView view{d.model, d.gpu, d.query, e, d.replicas};
     switch (f) {
-      case Format::json: std::cout << memory_json(view).dump(2) << "\n"; break;
-      case Format::csv: std::cout << memory_csv(view); break;
-      case Format::markdown: std::cout << memory_markdown(view); break;
-      case Format::table: std::cout << memory_text(view); break;
+      case Format::json:
+        std::cout << memory_json(view).dump(2) << "\n";
+        break;
+      case Format::csv:
+        std::cout << memory_csv(view);
+        break;
+      case Format::markdown:
+        std::cout << memory_markdown(view);
+        break;
+      case Format::table:
+        std::cout << memory_text(view);
+        break;
     }
     return (*fail_if_no_fit && !e.fits) ? 1 : 0;
   };

@@ -19,7 +19,8 @@ Seconds parse_ms(const std::string& option, double ms) {
 }  // namespace
 
 Runner register_plan(CLI::App& app) {
-  auto* cmd = app.add_subcommand("plan", "the cheapest GPU type, count, TP x PP, precision and batch that fit and meet the targets");
+  auto* cmd = app.add_subcommand(
+      "plan", "the cheapest GPU type, count, TP x PP, precision and batch that fit and meet the targets");
   struct Options {
     std::string model;
     std::vector<std::string> gpus;
@@ -39,7 +40,8 @@ Runner register_plan(CLI::App& app) {
     bool bound = false;
   };
   auto o = std::make_shared<Options>();
-  cmd->add_option("-m,--model", o->model, "bundled model name, model YAML, HF config.json or its directory")->required();
+  cmd->add_option("-m,--model", o->model, "bundled model name, model YAML, HF config.json or its directory")
+      ->required();
   cmd->add_option("-g,--gpu", o->gpus, "GPUs to consider, repeatable or comma-separated (default: every bundled GPU)");
   cmd->add_option("-p,--prompt", o->prompt, "prompt tokens per sequence (default 1024)");
   cmd->add_option("-n,--gen", o->gen, "generated tokens per sequence (default 256)");
@@ -52,14 +54,16 @@ Runner register_plan(CLI::App& app) {
   cmd->add_option("--max-gpus", o->max_gpus, "most GPUs a plan may use (default 64)");
   cmd->add_option("--top", o->top, "plans shown (default 10)");
   cmd->add_flag("--allow-int4", o->allow_int4, "consider int4 weights even when 8/16-bit plans exist");
-  cmd->add_option("--precision", o->precisions, "weight formats to consider (default: 16-bit, fp8 where supported, int8)");
+  cmd->add_option("--precision", o->precisions,
+                  "weight formats to consider (default: 16-bit, fp8 where supported, int8)");
   cmd->add_option("--kv-dtype", o->kv_dtypes, "KV cache types to consider (default: 16-bit, fp8, int8)");
   cmd->add_option("--price", o->prices, "GPU=USD per GPU-hour, repeatable (overrides the GPU file's usd_per_hour)");
   cmd->add_option("--memory-utilization", o->memory_utilization, "fraction of device memory usable (default 0.9)");
   cmd->add_option("--attention", o->attention, "flash or naive (default flash)");
   cmd->add_option("--prefill-chunk", o->prefill_chunk,
                   "tokens per prefill pass for activation memory, as vLLM's chunked prefill (default 8192; 0: all)");
-  cmd->add_option("--inter-node-bandwidth", o->inter_node_bandwidth, "network per GPU between nodes (default: the GPU file's, else 50 GB/s)");
+  cmd->add_option("--inter-node-bandwidth", o->inter_node_bandwidth,
+                  "network per GPU between nodes (default: the GPU file's, else 50 GB/s)");
   cmd->add_option("--cost-tolerance", o->cost_tolerance,
                   "prefer lower quality risk within this fraction of the cheapest cost (default 0.10)");
   cmd->add_flag("--bound", o->bound,
@@ -77,12 +81,15 @@ Runner register_plan(CLI::App& app) {
     // A GPU named twice is planned once (its rows would repeat).
     for (std::size_t i = 0; i < gpu_args.size(); ++i)
       for (std::size_t j = i + 1; j < gpu_args.size();)
-        if (gpu_args[j] == gpu_args[i]) gpu_args.erase(gpu_args.begin() + static_cast<std::ptrdiff_t>(j));
-        else ++j;
+        if (gpu_args[j] == gpu_args[i])
+          gpu_args.erase(gpu_args.begin() + static_cast<std::ptrdiff_t>(j));
+        else
+          ++j;
     for (const std::string& g : gpu_args) r.gpus.push_back(resolve_gpu(g));
     for (const std::string& price : split_commas(o->prices)) {
       const std::size_t eq = price.find('=');
-      if (eq == std::string::npos) throw InputError({}, "--price", "\"" + price + "\" is not GPU=USD (e.g. h100-sxm=2.99)");
+      if (eq == std::string::npos)
+        throw InputError({}, "--price", "\"" + price + "\" is not GPU=USD (e.g. h100-sxm=2.99)");
       const std::string name = price.substr(0, eq);
       double usd = 0;
       try {
@@ -99,8 +106,9 @@ Runner register_plan(CLI::App& app) {
     require_range("--prompt", o->prompt, 1, 100'000'000);
     require_range("--gen", o->gen, 1, 100'000'000);
     if (o->prompt + o->gen > model.max_position)
-      throw InputError({}, "--prompt + --gen", std::to_string(o->prompt + o->gen) + " tokens exceeds " + model.name +
-                                                   "'s max_position of " + std::to_string(model.max_position));
+      throw InputError({}, "--prompt + --gen",
+                       std::to_string(o->prompt + o->gen) + " tokens exceeds " + model.name + "'s max_position of " +
+                           std::to_string(model.max_position));
     r.prompt = o->prompt;
     r.gen = o->gen;
     if (o->batch) require_range("--batch", *o->batch, 1, 1'000'000);
@@ -119,26 +127,38 @@ Runner register_plan(CLI::App& app) {
     r.allow_int4 = o->allow_int4;
     for (const std::string& name : split_commas(o->precisions))
       r.weight_formats.push_back(parse_weight_format("--precision", name));
-    for (const std::string& name : split_commas(o->kv_dtypes)) r.kv_dtypes.push_back(parse_kv_dtype("--kv-dtype", name));
+    for (const std::string& name : split_commas(o->kv_dtypes))
+      r.kv_dtypes.push_back(parse_kv_dtype("--kv-dtype", name));
     if (!(o->memory_utilization > 0 && o->memory_utilization <= 1))
       throw InputError({}, "--memory-utilization", "must be in (0, 1]");
     r.memory_utilization = o->memory_utilization;
-    if (o->attention == "naive") r.attention = AttentionImpl::naive;
-    else if (o->attention != "flash") throw InputError({}, "--attention", "\"" + o->attention + "\" is not one of flash, naive");
+    if (o->attention == "naive")
+      r.attention = AttentionImpl::naive;
+    else if (o->attention != "flash")
+      throw InputError({}, "--attention", "\"" + o->attention + "\" is not one of flash, naive");
     require_range("--prefill-chunk", o->prefill_chunk, 0, 100'000'000);  // 0: the whole batch at once
     r.prefill_chunk = o->prefill_chunk;
     if (!o->inter_node_bandwidth.empty()) r.inter_node_bandwidth = parse_inter_node_bandwidth(o->inter_node_bandwidth);
-    if (!(o->cost_tolerance >= 0 && o->cost_tolerance <= 1)) throw InputError({}, "--cost-tolerance", "must be in [0, 1]");
+    if (!(o->cost_tolerance >= 0 && o->cost_tolerance <= 1))
+      throw InputError({}, "--cost-tolerance", "must be in [0, 1]");
     r.cost_tolerance = o->cost_tolerance;
     if (o->top < 1) throw InputError({}, "--top", "must be at least 1");
 
     const PlanResult result = make_plan(model, r);
     const PlanView view{model, r, result, o->top, o->model, gpu_args};
     switch (format) {
-      case Format::json: std::cout << plan_json(view).dump(2) << "\n"; break;
-      case Format::csv: std::cout << plan_csv(view); break;
-      case Format::markdown: std::cout << plan_markdown(view); break;
-      case Format::table: std::cout << plan_text(view); break;
+      case Format::json:
+        std::cout << plan_json(view).dump(2) << "\n";
+        break;
+      case Format::csv:
+        std::cout << plan_csv(view);
+        break;
+      case Format::markdown:
+        std::cout << plan_markdown(view);
+        break;
+      case Format::table:
+        std::cout << plan_text(view);
+        break;
     }
     return result.plans.empty() ? 1 : 0;
   };

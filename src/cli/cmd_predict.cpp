@@ -54,7 +54,8 @@ Runner register_predict(CLI::App& app) {
       require_range("--k", o->k, 1, 1'000'000'000);
       const std::vector<std::string> dtypes = {"bf16", "fp16", "fp8", "fp8-block128", "nvfp4"};
       if (std::find(dtypes.begin(), dtypes.end(), o->dtype) == dtypes.end())
-        throw InputError({}, "--dtype", "\"" + o->dtype + "\" is not one of " + join(dtypes) + did_you_mean(o->dtype, dtypes));
+        throw InputError({}, "--dtype",
+                         "\"" + o->dtype + "\" is not one of " + join(dtypes) + did_you_mean(o->dtype, dtypes));
       OperatorRow row;
       row.dtype = o->dtype;
       row.m = o->m;
@@ -69,7 +70,8 @@ Runner register_predict(CLI::App& app) {
     if (o->rows != "all" && o->rows != "held-out" && o->rows != "fitted")
       throw InputError({}, "--rows", "\"" + o->rows + "\" is not one of all, held-out, fitted");
     if (o->rows != "all")
-      std::erase_if(table.rows, [&](const OperatorRow& r) { return is_held_out(table.family, r) != (o->rows == "held-out"); });
+      std::erase_if(table.rows,
+                    [&](const OperatorRow& r) { return is_held_out(table.family, r) != (o->rows == "held-out"); });
     PredictView v{g, table, {}, {}};
     v.bounds.reserve(table.rows.size());
     const ExpectedTimes expected(g);
@@ -77,9 +79,12 @@ Runner register_predict(CLI::App& app) {
       v.bounds.push_back(operator_bound(g, table.family, r));
       v.expected.push_back(expected.row(table.family, r));
     }
-    if (o->format == "json") std::cout << predict_json(v).dump(2) << "\n";
-    else if (o->format == "csv") std::cout << predict_csv(v);
-    else std::cout << predict_text(v);
+    if (o->format == "json")
+      std::cout << predict_json(v).dump(2) << "\n";
+    else if (o->format == "csv")
+      std::cout << predict_csv(v);
+    else
+      std::cout << predict_text(v);
     return 0;
   };
 }

@@ -27,12 +27,14 @@ struct RooflineRun {
   RooflineRun(const DeploymentOptions& o, std::int64_t gen) : d(build_deployment(o)) {
     const std::int64_t prompt_tokens = d.query.context - gen;
     if (prompt_tokens < 1)
-      throw InputError({}, "--gen", std::to_string(gen) + " tokens leave no room for a prompt within " + d.model.name +
-                                        "'s max_position of " + std::to_string(d.model.max_position));
+      throw InputError({}, "--gen",
+                       std::to_string(gen) + " tokens leave no room for a prompt within " + d.model.name +
+                           "'s max_position of " + std::to_string(d.model.max_position));
     memory = estimate_memory(d.model, d.gpu, d.query);
     shapes = compile_shapes(d.model, d.query.weights, d.query.tp);
     ceilings = ceilings_for(d.gpu, shapes, d.basis);
-    sq = ServiceQuery{d.query.batch, prompt_tokens, gen, d.query.attention, d.query.kv_dtype, d.topology, d.micro_batches};
+    sq = ServiceQuery{d.query.batch, prompt_tokens,  gen, d.query.attention, d.query.kv_dtype,
+                      d.topology,    d.micro_batches};
     estimate = estimate_service(shapes, ceilings, sq);
     if (ceilings.expected) {
       ServiceQuery bq = sq;
@@ -56,7 +58,8 @@ Runner register_roofline(CLI::App& app) {
   auto plot = std::make_shared<std::string>();
   add_deployment_options(*cmd, *opts, /*with_context=*/false);
   add_parallel_options(*cmd, *opts);
-  cmd->add_option("-p,--prompt", *prompt, "prompt tokens per sequence (default 1024, or what the model's max_position leaves after --gen)");
+  cmd->add_option("-p,--prompt", *prompt,
+                  "prompt tokens per sequence (default 1024, or what the model's max_position leaves after --gen)");
   cmd->add_option("-n,--gen", *gen, "generated tokens per sequence, the first from prefill (default 256)");
   cmd->add_option("--plot", *plot, "write a roofline plot as SVG to this file");
   add_format_option(*cmd, *format);
@@ -83,14 +86,22 @@ Runner register_roofline(CLI::App& app) {
       std::vector<RooflineView> views;
       for (const auto& r : runs) views.push_back(r->view());
       const Deployment& d = runs.front()->d;
-      const std::string title =
-          fmt::format("{}: {} weights, batch {}, prompt {}, generate {}, {} GPU types side by side\n\n", d.model.display_name,
-                      d.query.weights.name, d.query.batch, runs.front()->sq.prompt, *gen, gpus.size());
+      const std::string title = fmt::format(
+          "{}: {} weights, batch {}, prompt {}, generate {}, {} GPU types side by side\n\n", d.model.display_name,
+          d.query.weights.name, d.query.batch, runs.front()->sq.prompt, *gen, gpus.size());
       switch (f) {
-        case Format::json: std::cout << roofline_comparison_json(views).dump(2) << "\n"; break;
-        case Format::csv: std::cout << roofline_comparison_csv(views); break;
-        case Format::markdown: std::cout << title << roofline_comparison(views).markdown(); break;
-        case Format::table: std::cout << title << roofline_comparison(views).text("  "); break;
+        case Format::json:
+          std::cout << roofline_comparison_json(views).dump(2) << "\n";
+          break;
+        case Format::csv:
+          std::cout << roofline_comparison_csv(views);
+          break;
+        case Format::markdown:
+          std::cout << title << roofline_comparison(views).markdown();
+          break;
+        case Format::table:
+          std::cout << title << roofline_comparison(views).text("  ");
+          break;
       }
       return 0;
     }
@@ -106,10 +117,18 @@ Runner register_roofline(CLI::App& app) {
       if (!out) throw InputError({*plot, 0, 0}, "--plot", "cannot write the file");
     }
     switch (f) {
-      case Format::json: std::cout << roofline_json(view).dump(2) << "\n"; break;
-      case Format::csv: std::cout << roofline_csv(view); break;
-      case Format::markdown: std::cout << roofline_markdown(view); break;
-      case Format::table: std::cout << roofline_text(view); break;
+      case Format::json:
+        std::cout << roofline_json(view).dump(2) << "\n";
+        break;
+      case Format::csv:
+        std::cout << roofline_csv(view);
+        break;
+      case Format::markdown:
+        std::cout << roofline_markdown(view);
+        break;
+      case Format::table:
+        std::cout << roofline_text(view);
+        break;
     }
     return 0;
   };

@@ -39,16 +39,20 @@ std::string csv_cell(const std::string& v) {
 }
 
 /// Numbers in base units at full precision (shortest text that reads back the same double).
-void csv_row(fmt::memory_buffer& b, const std::string& model, const std::string& gpu, const SweepRow& r, const char* basis) {
+void csv_row(fmt::memory_buffer& b, const std::string& model, const std::string& gpu, const SweepRow& r,
+             const char* basis) {
   // No decode step with one generated token: no TPOT (an empty cell, null in JSON).
   const bool decode = r.gen > 1;
   const std::string tpot = decode ? fmt::format("{}", r.tpot_s) : std::string();
   const std::string decode_intensity = decode ? fmt::format("{}", r.decode_intensity) : std::string();
-  fmt::format_to(std::back_inserter(b), "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
-                 model, gpu, r.precision, r.kv_dtype, r.batch, r.context, r.gen, r.ttft_s, tpot, r.e2e_s,
-                 r.throughput_tokens_per_s, r.prefill_intensity, r.prefill_compute_bound ? "compute" : "memory",
-                 decode_intensity, !decode ? "" : r.decode_compute_bound ? "compute" : "memory", r.weights_bytes, r.kv_cache_bytes,
-                 r.activation_bytes, r.per_gpu_bytes, r.fits ? "true" : "false", basis);
+  fmt::format_to(std::back_inserter(b), "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", model, gpu,
+                 r.precision, r.kv_dtype, r.batch, r.context, r.gen, r.ttft_s, tpot, r.e2e_s, r.throughput_tokens_per_s,
+                 r.prefill_intensity, r.prefill_compute_bound ? "compute" : "memory", decode_intensity,
+                 !decode                  ? ""
+                 : r.decode_compute_bound ? "compute"
+                                          : "memory",
+                 r.weights_bytes, r.kv_cache_bytes, r.activation_bytes, r.per_gpu_bytes, r.fits ? "true" : "false",
+                 basis);
 }
 
 void json_row(fmt::memory_buffer& b, const SweepRow& r, bool first) {
@@ -56,16 +60,17 @@ void json_row(fmt::memory_buffer& b, const SweepRow& r, bool first) {
   const std::string tpot = decode ? fmt::format("{}", r.tpot_s) : std::string("null");
   const std::string decode_intensity = decode ? fmt::format("{}", r.decode_intensity) : std::string("null");
   const std::string decode_bound = !decode ? "null" : r.decode_compute_bound ? "\"compute\"" : "\"memory\"";
-  fmt::format_to(std::back_inserter(b),
-                 "{}\n    {{\"precision\": \"{}\", \"kv_dtype\": \"{}\", \"batch\": {}, \"prompt_tokens\": {}, \"gen_tokens\": {}, "
-                 "\"ttft_s\": {}, \"tpot_s\": {}, \"e2e_s\": {}, \"throughput_tokens_per_s\": {}, "
-                 "\"prefill_intensity\": {}, \"prefill_bound\": \"{}\", \"decode_intensity\": {}, \"decode_bound\": {}, "
-                 "\"per_gpu_weights_bytes\": {}, \"per_gpu_kv_cache_bytes\": {}, \"per_gpu_activation_bytes\": {}, "
-                 "\"per_gpu_bytes\": {}, \"fits\": {}}}",
-                 first ? "" : ",", r.precision, r.kv_dtype, r.batch, r.context, r.gen, r.ttft_s, tpot, r.e2e_s,
-                 r.throughput_tokens_per_s, r.prefill_intensity, r.prefill_compute_bound ? "compute" : "memory",
-                 decode_intensity, decode_bound, r.weights_bytes, r.kv_cache_bytes, r.activation_bytes, r.per_gpu_bytes,
-                 r.fits ? "true" : "false");
+  fmt::format_to(
+      std::back_inserter(b),
+      "{}\n    {{\"precision\": \"{}\", \"kv_dtype\": \"{}\", \"batch\": {}, \"prompt_tokens\": {}, \"gen_tokens\": "
+      "{}, "
+      "\"ttft_s\": {}, \"tpot_s\": {}, \"e2e_s\": {}, \"throughput_tokens_per_s\": {}, "
+      "\"prefill_intensity\": {}, \"prefill_bound\": \"{}\", \"decode_intensity\": {}, \"decode_bound\": {}, "
+      "\"per_gpu_weights_bytes\": {}, \"per_gpu_kv_cache_bytes\": {}, \"per_gpu_activation_bytes\": {}, "
+      "\"per_gpu_bytes\": {}, \"fits\": {}}}",
+      first ? "" : ",", r.precision, r.kv_dtype, r.batch, r.context, r.gen, r.ttft_s, tpot, r.e2e_s,
+      r.throughput_tokens_per_s, r.prefill_intensity, r.prefill_compute_bound ? "compute" : "memory", decode_intensity,
+      decode_bound, r.weights_bytes, r.kv_cache_bytes, r.activation_bytes, r.per_gpu_bytes, r.fits ? "true" : "false");
 }
 
 }  // namespace
@@ -95,15 +100,19 @@ Runner register_sweep(CLI::App& app) {
   cmd->add_option("--memory-utilization", d.memory_utilization, "fraction of device memory usable (default 0.9)");
   cmd->add_option("--overhead", d.overhead, "non-model memory per GPU (default: the GPU file's)");
   cmd->add_option("--attention", d.attention, "flash or naive (default flash)");
-  cmd->add_option("--prefill-chunk", d.prefill_chunk, "max tokens per prefill pass for the memory columns (default 8192; 0: the whole batch)");
-  cmd->add_option("--inter-node-bandwidth", d.inter_node_bandwidth, "network per GPU between nodes (default: the GPU file's, else 50 GB/s)");
+  cmd->add_option("--prefill-chunk", d.prefill_chunk,
+                  "max tokens per prefill pass for the memory columns (default 8192; 0: the whole batch)");
+  cmd->add_option("--inter-node-bandwidth", d.inter_node_bandwidth,
+                  "network per GPU between nodes (default: the GPU file's, else 50 GB/s)");
   cmd->add_option("-f,--format", o->format, "csv or json (default csv)");
-  cmd->add_flag("--bound", d.bound,
-                "datasheet roofline times (lower bounds) instead of the calibrated estimate (column time_basis says which)");
+  cmd->add_flag(
+      "--bound", d.bound,
+      "datasheet roofline times (lower bounds) instead of the calibrated estimate (column time_basis says which)");
   return [cmd, o]() {
     if (!cmd->parsed()) return -1;
     if (o->format != "csv" && o->format != "json")
-      throw InputError({}, "--format", "\"" + o->format + "\" is not one of csv, json" + did_you_mean(o->format, {"csv", "json"}));
+      throw InputError({}, "--format",
+                       "\"" + o->format + "\" is not one of csv, json" + did_you_mean(o->format, {"csv", "json"}));
     require_range("--gen", o->gen, 1, 100'000'000);
     // Validate the model, GPU and parallel layout once, at the first precision.
     const std::vector<std::string> names =
@@ -114,8 +123,9 @@ Runner register_sweep(CLI::App& app) {
     const Deployment dep = build_deployment(first);
     const std::int64_t max_prompt = dep.model.max_position - o->gen;
     if (max_prompt < 1)
-      throw InputError({}, "--gen", std::to_string(o->gen) + " tokens leave no room for a prompt within max_position " +
-                                        std::to_string(dep.model.max_position));
+      throw InputError({}, "--gen",
+                       std::to_string(o->gen) + " tokens leave no room for a prompt within max_position " +
+                           std::to_string(dep.model.max_position));
     const auto batches = parse_int_list(o->batches, "--batch", 1, 10'000'000);
     const auto prompts = parse_int_list(o->prompts, "--prompt", 1, max_prompt);
     std::vector<WeightFormat> formats;
@@ -129,23 +139,27 @@ Runner register_sweep(CLI::App& app) {
     const bool csv = o->format == "csv";
     const std::string model_cell = csv_cell(dep.model.name), gpu_cell = csv_cell(dep.gpu.name);
     if (csv) {
-      fmt::format_to(std::back_inserter(b),
-                     "model,gpu,precision,kv_dtype,batch,prompt_tokens,gen_tokens,ttft_s,tpot_s,e2e_s,throughput_tokens_per_s,"
-                     "prefill_intensity,prefill_bound,decode_intensity,decode_bound,per_gpu_weights_bytes,"
-                     "per_gpu_kv_cache_bytes,per_gpu_activation_bytes,per_gpu_bytes,fits,time_basis\n");
+      fmt::format_to(
+          std::back_inserter(b),
+          "model,gpu,precision,kv_dtype,batch,prompt_tokens,gen_tokens,ttft_s,tpot_s,e2e_s,throughput_tokens_per_s,"
+          "prefill_intensity,prefill_bound,decode_intensity,decode_bound,per_gpu_weights_bytes,"
+          "per_gpu_kv_cache_bytes,per_gpu_activation_bytes,per_gpu_bytes,fits,time_basis\n");
     } else {
-      fmt::format_to(std::back_inserter(b),
-                     "{{\n  \"schema\": \"ridge.sweep/v1\",\n  \"model\": {},\n  \"gpu\": {},\n  \"tp\": {},\n  \"pp\": {},\n"
-                     "  \"time_basis\": \"{}\",\n  \"rows\": [",
-                     double_quoted(dep.model.name), double_quoted(dep.gpu.name), dep.query.tp, dep.query.pp, basis);
+      fmt::format_to(
+          std::back_inserter(b),
+          "{{\n  \"schema\": \"ridge.sweep/v1\",\n  \"model\": {},\n  \"gpu\": {},\n  \"tp\": {},\n  \"pp\": {},\n"
+          "  \"time_basis\": \"{}\",\n  \"rows\": [",
+          double_quoted(dep.model.name), double_quoted(dep.gpu.name), dep.query.tp, dep.query.pp, basis);
     }
     bool first_row = true;
     for (std::size_t f = 0; f < eval.formats(); ++f) {
       for (const std::int64_t batch : batches) {
         for (const std::int64_t prompt : prompts) {
           const SweepRow row = eval.evaluate(f, batch, prompt);
-          if (csv) csv_row(b, model_cell, gpu_cell, row, basis);
-          else json_row(b, row, first_row);
+          if (csv)
+            csv_row(b, model_cell, gpu_cell, row, basis);
+          else
+            json_row(b, row, first_row);
           first_row = false;
           out.maybe_flush();
         }

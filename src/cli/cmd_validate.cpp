@@ -31,8 +31,9 @@ std::vector<validate::Family> parse_families(const std::string& list) {
     const std::string item = list.substr(start, comma - start);
     const auto f = validate::parse_family(item);
     if (!f)
-      throw InputError({}, "--cases", "\"" + item + "\" is not one of " + join(validate::family_names()) +
-                                          did_you_mean(item, validate::family_names()));
+      throw InputError({}, "--cases",
+                       "\"" + item + "\" is not one of " + join(validate::family_names()) +
+                           did_you_mean(item, validate::family_names()));
     out.push_back(*f);
     start = comma + 1;
   }
@@ -51,7 +52,8 @@ std::string utc_now() {
 }  // namespace
 
 Runner register_validate(CLI::App& app) {
-  auto* cmd = app.add_subcommand("validate", "run GEMM, attention and memory kernels on the local GPU and compare with the predictions");
+  auto* cmd = app.add_subcommand(
+      "validate", "run GEMM, attention and memory kernels on the local GPU and compare with the predictions");
   struct Options {
     std::string gpu, model = "llama-3.1-8b", cases, format = "table", calibrate, tables;
     bool quick = false;
@@ -63,7 +65,8 @@ Runner register_validate(CLI::App& app) {
                   "bundled GPU name or GPU YAML the predictions use (default: the bundled GPU the device is)");
   cmd->add_option("-m,--model", o->model, "model whose layer shapes the cases use (default llama-3.1-8b)");
   cmd->add_flag("--quick", o->quick, "a subset that runs in under a minute");
-  cmd->add_option("--cases", o->cases, "comma-separated families: " + join(validate::family_names()) + " (default all)");
+  cmd->add_option("--cases", o->cases,
+                  "comma-separated families: " + join(validate::family_names()) + " (default all)");
   cmd->add_option("-f,--format", o->format, "table or json (default table)");
   cmd->add_option("--calibrate", o->calibrate, "write a GPU YAML with the measured ceilings to this file");
   cmd->add_option("--tables", o->tables,
@@ -115,8 +118,9 @@ Runner register_validate(CLI::App& app) {
                   << ", but the predictions use " << explicit_gpu->name << " (-g)\n";
     } else {
       if (!bundled)
-        throw InputError({}, "--gpu", "the device \"" + info.name +
-                                          "\" is none of the bundled GPUs; pass -g with a GPU YAML describing it");
+        throw InputError(
+            {}, "--gpu",
+            "the device \"" + info.name + "\" is none of the bundled GPUs; pass -g with a GPU YAML describing it");
       gpu_arg = *bundled;
       std::cerr << "ridge validate: device \"" << info.name << "\" is the bundled " << gpu_arg << "\n";
     }
@@ -143,10 +147,10 @@ Runner register_validate(CLI::App& app) {
 
     // Current clocks around the run: the maxima in DeviceInfo say nothing of throttling.
     prov.clocks_before = device.clocks();
-    const auto results = validate::run_cases(device, std::move(cases), prov.config,
-                                             [](std::size_t i, std::size_t n, const validate::Case& c) {
-                                               std::cerr << "ridge validate [" << (i + 1) << "/" << n << "] " << c.name << "\n";
-                                             });
+    const auto results = validate::run_cases(
+        device, std::move(cases), prov.config, [](std::size_t i, std::size_t n, const validate::Case& c) {
+          std::cerr << "ridge validate [" << (i + 1) << "/" << n << "] " << c.name << "\n";
+        });
     prov.clocks_after = device.clocks();
     const validate::MeasuredCeilings cal = validate::measured_ceilings(results);
     const ValidateView view{info, gpu, prov, results, cal};
@@ -167,8 +171,10 @@ Runner register_validate(CLI::App& app) {
       }
       std::cerr << "ridge validate: fit them with: ridge calibrate " << o->tables << " -g " << gpu_arg << "\n";
     }
-    if (format == Format::json) std::cout << validate_json(view).dump(2) << "\n";
-    else std::cout << validate_text(view);
+    if (format == Format::json)
+      std::cout << validate_json(view).dump(2) << "\n";
+    else
+      std::cout << validate_text(view);
 
     for (const auto& r : results)
       if (r.status() == validate::Status::failed) return 1;

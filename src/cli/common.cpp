@@ -13,8 +13,9 @@
 namespace ridge::cli {
 void require_range(const std::string& option, std::int64_t v, std::int64_t min, std::int64_t max) {
   if (v < min || v > max)
-    throw InputError({}, option, std::to_string(v) + " is out of range; expected " +
-                                     std::to_string(min) + " to " + std::to_string(max));
+    throw InputError(
+        {}, option,
+        std::to_string(v) + " is out of range; expected " + std::to_string(min) + " to " + std::to_string(max));
 }
 
 std::vector<std::string> gpu_list(const std::string& arg) {
@@ -50,18 +51,24 @@ void refuse_context(CLI::App& cmd, const std::string& what_instead) {
 }
 
 void add_deployment_options(CLI::App& cmd, DeploymentOptions& o, bool with_context) {
-  cmd.add_option("-m,--model", o.model, "bundled model name, model YAML, HF config.json or its directory")
+  cmd.add_option("-m,--model", o.model, "bundled model name, model YAML, HF config.json or its directory")->required();
+  cmd.add_option("-g,--gpu", o.gpu,
+                 "bundled GPU name or GPU YAML; several, comma-separated, side by side (memory, roofline)")
       ->required();
-  cmd.add_option("-g,--gpu", o.gpu, "bundled GPU name or GPU YAML; several, comma-separated, side by side (memory, roofline)")->required();
   cmd.add_option("--precision", o.precision,
                  "weights: " + join(weight_format_names()) + " (default: the checkpoint's)");
   cmd.add_option("--group-size", o.group_size, "inputs per scale group for int4 formats (default 128)");
-  cmd.add_option("--kv-dtype", o.kv_dtype, "KV cache: auto, " + join(kv_dtype_names()) + " (default auto: the 16-bit activation type)");
+  cmd.add_option("--kv-dtype", o.kv_dtype,
+                 "KV cache: auto, " + join(kv_dtype_names()) + " (default auto: the 16-bit activation type)");
   cmd.add_option("-b,--batch", o.batch, "concurrent sequences (default 1)");
   if (!with_context) refuse_context(cmd, "--prompt P and --gen G");
   if (with_context)
-    cmd.add_option("-c,--context", o.context, "tokens per sequence held in the KV cache: prompt + generated (default 4096, or the model's max_position when shorter)");
-  cmd.add_option("--tp", o.tp, "tensor-parallel GPUs (default 1)")->each([&o](const std::string&) { o.tp_given = true; });
+    cmd.add_option("-c,--context", o.context,
+                   "tokens per sequence held in the KV cache: prompt + generated (default 4096, or the model's "
+                   "max_position when shorter)");
+  cmd.add_option("--tp", o.tp, "tensor-parallel GPUs (default 1)")->each([&o](const std::string&) {
+    o.tp_given = true;
+  });
   cmd.add_option("--pp", o.pp, "pipeline stages (default 1)");
   cmd.add_option("--gpus", o.gpus, "total GPUs: TP x PP x replicas (default TP x PP; alone, sets TP)");
   cmd.add_option("--memory-utilization", o.memory_utilization,
@@ -69,13 +76,13 @@ void add_deployment_options(CLI::App& cmd, DeploymentOptions& o, bool with_conte
   cmd.add_option("--overhead", o.overhead, "non-model memory per GPU, e.g. \"1.5 GiB\" (default: the GPU file's)");
   cmd.add_option("--attention", o.attention, "flash (O(n) memory) or naive (O(n^2) scores) (default flash)");
   cmd.add_option("--prefill-chunk", o.prefill_chunk,
-                 "max tokens per prefill forward pass, like vLLM max_num_batched_tokens (default 8192; 0: the whole batch at once)");
+                 "max tokens per prefill forward pass, like vLLM max_num_batched_tokens (default 8192; 0: the whole "
+                 "batch at once)");
   cmd.add_option("--block-size", o.block_size, "paged KV block size in tokens (default 16)");
 }
 
 void add_parallel_options(CLI::App& cmd, DeploymentOptions& o) {
-  cmd.add_option("--micro-batches", o.micro_batches,
-                 "prefill micro-batches under --pp (default min(batch, PP))");
+  cmd.add_option("--micro-batches", o.micro_batches, "prefill micro-batches under --pp (default min(batch, PP))");
   cmd.add_option("--inter-node-bandwidth", o.inter_node_bandwidth,
                  "network per GPU between nodes, e.g. \"25 GB/s\" (default: the GPU file's, else 50 GB/s)");
   cmd.add_flag("--bound", o.bound,
@@ -99,8 +106,9 @@ Format parse_format(const std::string& name) {
 WeightFormat parse_weight_format(const std::string& option, const std::string& name, std::optional<int> group_size) {
   auto f = weight_format(name, group_size);
   if (!f)
-    throw InputError({}, option, "\"" + name + "\" is not one of " + join(weight_format_names()) +
-                                     did_you_mean(name, weight_format_names()));
+    throw InputError(
+        {}, option,
+        "\"" + name + "\" is not one of " + join(weight_format_names()) + did_you_mean(name, weight_format_names()));
   return *f;
 }
 
@@ -109,8 +117,9 @@ DType parse_kv_dtype(const std::string& option, const std::string& name, bool al
   const bool allowed = std::find(names.begin(), names.end(), name) != names.end();
   const auto kv = parse_dtype(name);
   if (!kv || !allowed)
-    throw InputError({}, option, "\"" + name + "\" is not one of " + (allow_auto ? "auto, " : "") + join(names) +
-                                     did_you_mean(name, names));
+    throw InputError(
+        {}, option,
+        "\"" + name + "\" is not one of " + (allow_auto ? "auto, " : "") + join(names) + did_you_mean(name, names));
   return *kv;
 }
 
@@ -154,8 +163,9 @@ Deployment build_deployment(const DeploymentOptions& o) {
   require_range(o.context_option, o.context, 1, 1'000'000'000);
   const std::int64_t context = o.context_defaulted ? std::min(o.context, d.model.max_position) : o.context;
   if (context > d.model.max_position)
-    throw InputError({}, o.context_option, std::to_string(o.context) + " tokens exceeds " + d.model.name +
-                                          "'s max_position of " + std::to_string(d.model.max_position));
+    throw InputError({}, o.context_option,
+                     std::to_string(o.context) + " tokens exceeds " + d.model.name + "'s max_position of " +
+                         std::to_string(d.model.max_position));
   require_range("--tp", o.tp, 1, 4096);
   require_range("--pp", o.pp, 1, 4096);
   q.batch = o.batch;
@@ -166,8 +176,8 @@ Deployment build_deployment(const DeploymentOptions& o) {
     require_range("--gpus", *o.gpus, 1, 1'000'000);
     const auto layout = parallel_layout(o.gpus, o.tp, o.pp, o.tp_given);
     if (!layout)
-      throw InputError({}, "--gpus", std::to_string(*o.gpus) + " is not a multiple of TP x PP = " +
-                                         std::to_string(o.tp * o.pp));
+      throw InputError({}, "--gpus",
+                       std::to_string(*o.gpus) + " is not a multiple of TP x PP = " + std::to_string(o.tp * o.pp));
     q.tp = layout->tp;
     d.replicas = layout->replicas;
   }
@@ -186,9 +196,12 @@ Deployment build_deployment(const DeploymentOptions& o) {
     if (q.overhead >= d.gpu.memory) throw InputError({}, "--overhead", "is not smaller than the GPU's memory");
   }
 
-  if (o.attention == "flash") q.attention = AttentionImpl::flash;
-  else if (o.attention == "naive") q.attention = AttentionImpl::naive;
-  else throw InputError({}, "--attention", "\"" + o.attention + "\" is not one of flash, naive");
+  if (o.attention == "flash")
+    q.attention = AttentionImpl::flash;
+  else if (o.attention == "naive")
+    q.attention = AttentionImpl::naive;
+  else
+    throw InputError({}, "--attention", "\"" + o.attention + "\" is not one of flash, naive");
 
   require_range("--prefill-chunk", o.prefill_chunk, 0, 100'000'000);  // 0: the whole batch at once
   q.prefill_chunk = o.prefill_chunk;

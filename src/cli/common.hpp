@@ -24,7 +24,7 @@ using Runner = std::function<int()>;
 struct DeploymentOptions {
   std::string model;
   std::string gpu;
-  std::string precision;     ///< empty: the checkpoint's format, else bf16/fp16 as the model
+  std::string precision;  ///< empty: the checkpoint's format, else bf16/fp16 as the model
   std::optional<int> group_size;
   std::string kv_dtype = "auto";
   std::int64_t batch = 1;
@@ -34,7 +34,7 @@ struct DeploymentOptions {
   std::int64_t pp = 1;
   std::optional<std::int64_t> gpus;
   double memory_utilization = 0.9;
-  std::string overhead;      ///< empty: the GPU's documented default
+  std::string overhead;  ///< empty: the GPU's documented default
   std::string attention = "flash";
   std::int64_t prefill_chunk = kDefaultPrefillChunk;
   std::int64_t block_size = 16;
@@ -42,9 +42,9 @@ struct DeploymentOptions {
   /// The context is the command's default, not the user's: a model with a shorter
   /// max_position (GPT-2: 1,024, Falcon-40B: 2,048) then gets its max_position instead of an error.
   bool context_defaulted = false;
-  std::int64_t micro_batches = 0;            ///< prefill micro-batches under PP (0: min(batch, PP))
-  std::string inter_node_bandwidth;          ///< overrides the network between nodes ("50 GB/s")
-  bool bound = false;                        ///< --bound: datasheet lower bounds, not calibrated estimates
+  std::int64_t micro_batches = 0;    ///< prefill micro-batches under PP (0: min(batch, PP))
+  std::string inter_node_bandwidth;  ///< overrides the network between nodes ("50 GB/s")
+  bool bound = false;                ///< --bound: datasheet lower bounds, not calibrated estimates
 };
 
 /// Registers -m/-g and the deployment options on `cmd` (--context only when asked: the
@@ -85,9 +85,9 @@ struct Deployment {
   GpuSpec gpu;
   MemoryQuery query;
   std::int64_t replicas = 1;
-  Topology topology;               ///< TP x PP of one replica and the links between its GPUs
+  Topology topology;  ///< TP x PP of one replica and the links between its GPUs
   std::int64_t micro_batches = 0;
-  double inter_node_bandwidth = 0; ///< B/s from --inter-node-bandwidth, 0: the GPU file's
+  double inter_node_bandwidth = 0;        ///< B/s from --inter-node-bandwidth, 0: the GPU file's
   TimeBasis basis = TimeBasis::expected;  ///< bound with --bound (or where the GPU has no calibration)
 };
 Deployment build_deployment(const DeploymentOptions& o);

@@ -37,7 +37,8 @@ CLI::Validator decimal_integer(bool tokens, bool is_signed) {
         const bool sign = !digits.empty() && digits[0] == '-';
         if (sign && !is_signed) return "\"" + value + "\" is negative; expected a count of at least 0";
         const std::string body = sign ? digits.substr(1) : digits;
-        const bool plain = !body.empty() && std::all_of(body.begin(), body.end(), [](char c) { return c >= '0' && c <= '9'; });
+        const bool plain =
+            !body.empty() && std::all_of(body.begin(), body.end(), [](char c) { return c >= '0' && c <= '9'; });
         if (!plain)
           return "\"" + value + "\" is not a whole number" +
                  (tokens ? std::string(" of tokens (e.g. 4096 or 32k = 32,768)") : std::string());
@@ -75,17 +76,10 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("-V,--version", "ridge " RIDGE_VERSION " (commit " RIDGE_COMMIT ")");
   std::vector<ridge::cli::Runner> runners = {
-      ridge::cli::register_models(app),
-      ridge::cli::register_gpus(app),
-      ridge::cli::register_memory(app),
-      ridge::cli::register_roofline(app),
-      ridge::cli::register_sweep(app),
-      ridge::cli::register_plan(app),
-      ridge::cli::register_validate(app),
-      ridge::cli::register_check(app),
-      ridge::cli::register_predict(app),
-      ridge::cli::register_calibrate(app),
-      ridge::cli::register_completion(app),
+      ridge::cli::register_models(app),    ridge::cli::register_gpus(app),       ridge::cli::register_memory(app),
+      ridge::cli::register_roofline(app),  ridge::cli::register_sweep(app),      ridge::cli::register_plan(app),
+      ridge::cli::register_validate(app),  ridge::cli::register_check(app),      ridge::cli::register_predict(app),
+      ridge::cli::register_calibrate(app), ridge::cli::register_completion(app),
   };
   harden_integer_options(app);
   // `ridge --completion bash` as some tools spell it: the completion subcommand.
@@ -97,8 +91,9 @@ int main(int argc, char** argv) {
     std::vector<std::string> names;
     for (const CLI::App* sub : app.get_subcommands({})) names.push_back(sub->get_name());
     if (std::find(names.begin(), names.end(), argv[1]) == names.end()) {
-      std::cerr << "ridge: error: unknown command \"" << ridge::one_line(argv[1]) << "\"" << ridge::one_line(ridge::did_you_mean(argv[1], names))
-                << "; commands: " << ridge::join(names) << " (see ridge --help)\n";
+      std::cerr << "ridge: error: unknown command \"" << ridge::one_line(argv[1]) << "\""
+                << ridge::one_line(ridge::did_you_mean(argv[1], names)) << "; commands: " << ridge::join(names)
+                << " (see ridge --help)\n";
       return 2;
     }
   }
@@ -125,8 +120,8 @@ int main(int argc, char** argv) {
       for (int i = 2; i < argc && hint.empty(); ++i)
         if (argv[i][0] == '-' && argv[i][1] == '-' && what.find(argv[i]) != std::string::npos)
           hint = ridge::did_you_mean(std::string(argv[i]).substr(0, std::string(argv[i]).find('=')), flag_names(*sub));
-    std::cerr << "ridge: error: " << ridge::one_line(what) << ridge::one_line(hint) << " (see ridge " << (sub ? sub->get_name() + " " : "")
-              << "--help)\n";
+    std::cerr << "ridge: error: " << ridge::one_line(what) << ridge::one_line(hint) << " (see ridge "
+              << (sub ? sub->get_name() + " " : "") << "--help)\n";
     return 2;
   }
   try {

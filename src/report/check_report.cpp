@@ -33,8 +33,8 @@ void sanitize(std::string_view s, Allowed allowed, Out out) {
 /// Terminal- and Markdown-safe text: valid UTF-8, control characters shown as U+FFFD.
 std::string printable(std::string_view s) {
   std::string out;
-  sanitize(s, [](char32_t c) { return c >= 0x20 && c != 0x7F; },
-           [&](char32_t, std::string_view piece) { out += piece; });
+  sanitize(
+      s, [](char32_t c) { return c >= 0x20 && c != 0x7F; }, [&](char32_t, std::string_view piece) { out += piece; });
   return out;
 }
 
@@ -42,15 +42,32 @@ std::string markdown_cell(std::string_view s) {
   std::string out;
   for (char ch : printable(s)) {
     switch (ch) {
-      case '|': out += "\\|"; break;
-      case '[': out += "\\["; break;  // no links or images from a file's text
-      case ']': out += "\\]"; break;
-      case '!': out += "\\!"; break;
-      case '`': out += "\\`"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      default: out += ch;
+      case '|':
+        out += "\\|";
+        break;
+      case '[':
+        out += "\\[";
+        break;  // no links or images from a file's text
+      case ']':
+        out += "\\]";
+        break;
+      case '!':
+        out += "\\!";
+        break;
+      case '`':
+        out += "\\`";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      default:
+        out += ch;
     }
   }
   return out;
@@ -102,12 +119,13 @@ std::string summary_line(const CheckReport& r) {
     const std::string s = r.status_of(file);
     (s == "pass" ? passed : s == "fail" ? failed : invalid)++;
   }
-  return fmt::format("{} checked: {} passed, {} failed, {} invalid; {} failing finding{}; in all {} error{}, {} warning{}, {} notice{}",
-                     r.files.size() == 1 ? std::string("1 file") : fmt::format("{} files", r.files.size()), passed,
-                     failed, invalid, r.failing(), r.failing() == 1 ? "" : "s", r.count(Severity::error),
-                     r.count(Severity::error) == 1 ? "" : "s", r.count(Severity::warning),
-                     r.count(Severity::warning) == 1 ? "" : "s", r.count(Severity::notice),
-                     r.count(Severity::notice) == 1 ? "" : "s");
+  return fmt::format(
+      "{} checked: {} passed, {} failed, {} invalid; {} failing finding{}; in all {} error{}, {} warning{}, {} "
+      "notice{}",
+      r.files.size() == 1 ? std::string("1 file") : fmt::format("{} files", r.files.size()), passed, failed, invalid,
+      r.failing(), r.failing() == 1 ? "" : "s", r.count(Severity::error), r.count(Severity::error) == 1 ? "" : "s",
+      r.count(Severity::warning), r.count(Severity::warning) == 1 ? "" : "s", r.count(Severity::notice),
+      r.count(Severity::notice) == 1 ? "" : "s");
 }
 
 std::string upper(std::string s) {
@@ -121,10 +139,17 @@ std::string github_escape_data(std::string_view s) {
   std::string out;
   for (char ch : s) {
     switch (ch) {
-      case '%': out += "%25"; break;
-      case '\r': out += "%0D"; break;
-      case '\n': out += "%0A"; break;
-      default: out += ch;
+      case '%':
+        out += "%25";
+        break;
+      case '\r':
+        out += "%0D";
+        break;
+      case '\n':
+        out += "%0A";
+        break;
+      default:
+        out += ch;
     }
   }
   return out;
@@ -134,9 +159,14 @@ std::string github_escape_property(std::string_view s) {
   std::string out;
   for (char ch : github_escape_data(s)) {
     switch (ch) {
-      case ':': out += "%3A"; break;
-      case ',': out += "%2C"; break;
-      default: out += ch;
+      case ':':
+        out += "%3A";
+        break;
+      case ',':
+        out += "%2C";
+        break;
+      default:
+        out += ch;
     }
   }
   return out;
@@ -151,15 +181,32 @@ std::string xml_escape(std::string_view s) {
   };
   sanitize(s, allowed, [&](char32_t c, std::string_view piece) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      case '\n': out += "&#10;"; break;  // kept through attribute normalisation
-      case '\r': out += "&#13;"; break;
-      case '\t': out += "&#9;"; break;
-      default: out += piece;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      case '\n':
+        out += "&#10;";
+        break;  // kept through attribute normalisation
+      case '\r':
+        out += "&#13;";
+        break;
+      case '\t':
+        out += "&#9;";
+        break;
+      default:
+        out += piece;
     }
   });
   return out;
@@ -196,13 +243,21 @@ std::string check_json(const CheckReport& r) {
     const std::string s = r.status_of(file);
     (s == "pass" ? passed : s == "fail" ? failed : invalid)++;
     const FileCounts c = counts_of(r, file);
-    files.push_back({{"file", file}, {"status", s}, {"checks", c.checks}, {"errors", c.errors},
-                     {"warnings", c.warnings}, {"notices", c.notices}});
+    files.push_back({{"file", file},
+                     {"status", s},
+                     {"checks", c.checks},
+                     {"errors", c.errors},
+                     {"warnings", c.warnings},
+                     {"notices", c.notices}});
   }
-  j["summary"] = {{"files", r.files.size()},  {"passed", passed},
-                  {"failed", failed},         {"invalid", invalid},
-                  {"failing_findings", r.failing()}, {"errors", r.count(Severity::error)},
-                  {"warnings", r.count(Severity::warning)}, {"notices", r.count(Severity::notice)}};
+  j["summary"] = {{"files", r.files.size()},
+                  {"passed", passed},
+                  {"failed", failed},
+                  {"invalid", invalid},
+                  {"failing_findings", r.failing()},
+                  {"errors", r.count(Severity::error)},
+                  {"warnings", r.count(Severity::warning)},
+                  {"notices", r.count(Severity::notice)}};
   j["files"] = files;
   j["findings"] = nlohmann::ordered_json::array();
   for (const auto& f : r.findings) {
@@ -219,8 +274,10 @@ std::string check_json(const CheckReport& r) {
     x["message"] = f.message;
     const std::string suffix = unit_suffix(f.unit);
     auto number = [&](const char* key, double v) {
-      if (f.unit == "bytes" || f.unit == "tokens") x[std::string(key) + suffix] = static_cast<std::int64_t>(std::llround(v));
-      else x[std::string(key) + suffix] = v;
+      if (f.unit == "bytes" || f.unit == "tokens")
+        x[std::string(key) + suffix] = static_cast<std::int64_t>(std::llround(v));
+      else
+        x[std::string(key) + suffix] = v;
     };
     if (f.measured) number("measured", *f.measured);
     if (f.limit) number("limit", *f.limit);
@@ -252,15 +309,14 @@ std::string check_markdown(const CheckReport& r, bool all) {
     const FileCounts c = counts_of(r, file);
     const std::string s = r.status_of(file);
     const std::string mark = s == "pass" ? "✅ pass" : s == "fail" ? "❌ fail" : "⛔ invalid";
-    out += fmt::format("| {} | {} | {} | {} | {} | {} |\n", code_span(file), mark, c.checks, c.errors,
-                       c.warnings, c.notices);
+    out += fmt::format("| {} | {} | {} | {} | {} | {} |\n", code_span(file), mark, c.checks, c.errors, c.warnings,
+                       c.notices);
   }
   std::string rows;
   for (const auto& f : r.findings) {
     if (f.passed && !all) continue;
     const std::string level = f.passed ? "pass" : std::string(to_string(f.severity)) + (f.failing ? " (fails)" : "");
-    rows += fmt::format("| {} | {} | `{}` | {} |\n", code_span(position(f)), level, f.rule,
-                        markdown_cell(f.message));
+    rows += fmt::format("| {} | {} | `{}` | {} |\n", code_span(position(f)), level, f.rule, markdown_cell(f.message));
   }
   if (!rows.empty()) out += "\n| where | severity | rule | message |\n|---|---|---|---|\n" + rows;
   return out;
@@ -303,12 +359,14 @@ std::string check_junit(const CheckReport& r) {
     total_tests += static_cast<int>(by_rule.size());
     total_failures += failures;
     total_errors += errors;
-    suites += fmt::format("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"0\">\n{}  </testsuite>\n",
-                          xml_escape(file), by_rule.size(), failures, errors, cases);
+    suites += fmt::format(
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"0\">\n{}  </testsuite>\n",
+        xml_escape(file), by_rule.size(), failures, errors, cases);
   }
-  return fmt::format("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                     "<testsuites name=\"ridge check\" tests=\"{}\" failures=\"{}\" errors=\"{}\">\n{}</testsuites>\n",
-                     total_tests, total_failures, total_errors, suites);
+  return fmt::format(
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<testsuites name=\"ridge check\" tests=\"{}\" failures=\"{}\" errors=\"{}\">\n{}</testsuites>\n",
+      total_tests, total_failures, total_errors, suites);
 }
 
 }  // namespace ridge

@@ -99,8 +99,9 @@ Table breakdown_table(const MemoryView& v) {
   t.headers = {"per GPU", "bytes", "GiB", "share"};
   t.right_aligned = {false, true, true, true};
   t.rows.push_back(row("weights (" + v.query.weights.name + ")", s.weights));
-  t.rows.push_back(row(fmt::format("KV cache ({}, {} x {} tokens)", to_string(v.query.kv_dtype),
-                                   v.query.batch, with_commas(v.query.context)), s.kv_cache));
+  t.rows.push_back(row(fmt::format("KV cache ({}, {} x {} tokens)", to_string(v.query.kv_dtype), v.query.batch,
+                                   with_commas(v.query.context)),
+                       s.kv_cache));
   t.rows.push_back(row(fmt::format("activations ({} prefill peak, {} tokens/pass)", attention_name(v.query.attention),
                                    with_commas(tokens_per_pass(v.query.batch, v.query.context, v.query.prefill_chunk))),
                        s.activations));
@@ -130,8 +131,7 @@ nlohmann::ordered_json memory_json(const MemoryView& v) {
   const auto& s = e.per_gpu();
   j["per_gpu"] = stage_json(s, e.worst_stage, e.budget_per_gpu);
   j["stages"] = nlohmann::ordered_json::array();
-  for (std::size_t i = 0; i < e.stages.size(); ++i)
-    j["stages"].push_back(stage_json(e.stages[i], i, e.budget_per_gpu));
+  for (std::size_t i = 0; i < e.stages.size(); ++i) j["stages"].push_back(stage_json(e.stages[i], i, e.budget_per_gpu));
   return j;
 }
 
@@ -152,31 +152,30 @@ std::string memory_text(const MemoryView& v) {
   const auto& s = e.per_gpu();
   std::string out;
   out += fmt::format("{} on {}\n", v.model.display_name, v.gpu.display_name);
-  out += fmt::format("  weights {} ({}), KV cache {}, batch {} x {} tokens{}, {}, {} attention\n",
-                     q.weights.name, q.weights.scheme(), to_string(q.kv_dtype), with_commas(q.batch),
-                     with_commas(q.context), v.replicas > 1 ? " per replica" : "", gpu_count_phrase(v),
-                     attention_name(q.attention));
+  out += fmt::format("  weights {} ({}), KV cache {}, batch {} x {} tokens{}, {}, {} attention\n", q.weights.name,
+                     q.weights.scheme(), to_string(q.kv_dtype), with_commas(q.batch), with_commas(q.context),
+                     v.replicas > 1 ? " per replica" : "", gpu_count_phrase(v), attention_name(q.attention));
   out += fmt::format("  {} parameters", with_commas(e.params.total));
-  if (e.params.active != e.params.total)
-    out += fmt::format(" ({} active per token)", with_commas(e.params.active));
+  if (e.params.active != e.params.total) out += fmt::format(" ({} active per token)", with_commas(e.params.active));
   if (e.params.vision > 0) out += fmt::format(" + {} in the vision tower", with_commas(e.params.vision));
   out += fmt::format("; weights {} ({:.2f} GB){}; KV cache {} B per token\n", human_bytes(e.weights),
                      e.weights.as_double() / kGB, e.params.vision > 0 ? ", vision tower included" : "",
                      with_commas(e.kv_per_token.value));
   out += fmt::format("  layers: {}\n", describe_layout(v.model));
   if (e.params.mtp > 0)
-    out += fmt::format("  MTP module: {} more parameters in the checkpoint ({} layer{}), loaded only for MTP "
-                       "speculative decoding: not counted\n",
-                       with_commas(e.params.mtp), v.model.mtp_layers, v.model.mtp_layers == 1 ? "" : "s");
+    out += fmt::format(
+        "  MTP module: {} more parameters in the checkpoint ({} layer{}), loaded only for MTP "
+        "speculative decoding: not counted\n",
+        with_commas(e.params.mtp), v.model.mtp_layers, v.model.mtp_layers == 1 ? "" : "s");
   out += "\n";
 
-  const std::string stage_note =
-      e.stages.size() > 1 ? fmt::format(" (tightest: stage {} of {}, layers {}-{})", e.worst_stage + 1,
-                                        e.stages.size(), s.first_layer, s.first_layer + s.layers - 1)
-                          : "";
+  const std::string stage_note = e.stages.size() > 1
+                                     ? fmt::format(" (tightest: stage {} of {}, layers {}-{})", e.worst_stage + 1,
+                                                   e.stages.size(), s.first_layer, s.first_layer + s.layers - 1)
+                                     : "";
   out += breakdown_table(v).text("  ");
-  out += fmt::format("  budget: {:.2f} x {} usable = {} GiB{}\n", q.memory_utilization,
-                     human_bytes(v.gpu.memory), gib(e.budget_per_gpu), stage_note);
+  out += fmt::format("  budget: {:.2f} x {} usable = {} GiB{}\n", q.memory_utilization, human_bytes(v.gpu.memory),
+                     gib(e.budget_per_gpu), stage_note);
   if (e.fits) {
     out += fmt::format("  fits: yes, {} GiB to spare on the tightest GPU\n",
                        gib(saturating_sub(e.budget_per_gpu, s.total())));
@@ -187,29 +186,33 @@ std::string memory_text(const MemoryView& v) {
   // A serving engine never prefills a whole large batch in one pass (vLLM chunks at
   // max_num_batched_tokens); say so when that assumption is what dominates the total.
   if (q.prefill_chunk == 0 && q.batch > 1 && s.activations.as_double() > 0.25 * s.total().as_double())
-    out += fmt::format("  note: activations assume all {} prompts prefilled in one pass (--prefill-chunk 0); an engine\n"
-                       "        that prefills in chunks needs far less (default: {} tokens per pass)\n",
-                       q.batch, with_commas(kDefaultPrefillChunk));
+    out += fmt::format(
+        "  note: activations assume all {} prompts prefilled in one pass (--prefill-chunk 0); an engine\n"
+        "        that prefills in chunks needs far less (default: {} tokens per pass)\n",
+        q.batch, with_commas(kDefaultPrefillChunk));
   const std::int64_t gpus = q.tp * q.pp * v.replicas;
   out += fmt::format("\n  all {} GPU{} together: {} GiB\n", gpus, gpus == 1 ? "" : "s",
                      gib(e.total * static_cast<std::uint64_t>(v.replicas)));
   const std::string pool_stage =
-      e.stages.size() > 1 ? fmt::format(" (stage {} of {}, the fewest blocks)", e.kv_pool_stage + 1, e.stages.size()) : "";
+      e.stages.size() > 1 ? fmt::format(" (stage {} of {}, the fewest blocks)", e.kv_pool_stage + 1, e.stages.size())
+                          : "";
   if (e.kv_groups > 1) {
     // vLLM's hybrid pool: a block serves one group of layers; its token count assumes every
     // layer global, so the per-request sizing is the figure that says what one request takes.
-    out += fmt::format("  KV pool per GPU{}: {} GiB = {} blocks of {} tokens, shared by {} layer groups of {} "
-                       "(vLLM reports {} tokens)\n",
-                       pool_stage, gib(e.kv_pool_per_gpu), with_commas(e.kv_capacity_blocks), q.block_size,
-                       e.kv_groups, e.kv_group_size, with_commas(e.kv_capacity_tokens));
+    out += fmt::format(
+        "  KV pool per GPU{}: {} GiB = {} blocks of {} tokens, shared by {} layer groups of {} "
+        "(vLLM reports {} tokens)\n",
+        pool_stage, gib(e.kv_pool_per_gpu), with_commas(e.kv_capacity_blocks), q.block_size, e.kv_groups,
+        e.kv_group_size, with_commas(e.kv_capacity_tokens));
   } else {
     out += fmt::format("  KV pool per GPU{}: {} GiB = {} blocks of {} tokens = {} tokens per replica\n", pool_stage,
                        gib(e.kv_pool_per_gpu), with_commas(e.kv_capacity_blocks), q.block_size,
                        with_commas(e.kv_capacity_tokens));
   }
-  out += fmt::format("  vLLM max concurrency at {} tokens per request: {:.2f}x; largest max_model_len it starts "
-                     "with: {}\n",
-                     with_commas(q.context), e.max_concurrency, with_commas(e.max_model_len_limit));
+  out += fmt::format(
+      "  vLLM max concurrency at {} tokens per request: {:.2f}x; largest max_model_len it starts "
+      "with: {}\n",
+      with_commas(q.context), e.max_concurrency, with_commas(e.max_model_len_limit));
   out += fmt::format("  max batch at {} tokens: {}\n", with_commas(q.context), with_commas(e.max_batch));
   out += fmt::format("  max context at batch {}: {}{}\n", q.batch, with_commas(e.max_context),
                      e.max_context_model_limited ? " (the model's max_position)" : "");
@@ -224,11 +227,12 @@ std::string memory_markdown(const MemoryView& v) {
                      q.weights.scheme(), to_string(q.kv_dtype), q.batch, with_commas(q.context),
                      v.replicas > 1 ? " per replica" : "", gpu_count_phrase(v), attention_name(q.attention));
   out += breakdown_table(v).markdown();
-  out += fmt::format("\n**Fits:** {} (budget {} GiB per GPU). KV pool per GPU: {} GiB = {} blocks of {} tokens = {} "
-                     "tokens per replica. Max batch at {} tokens: {}. Max context at batch {}: {}.\n",
-                     e.fits ? "yes" : "no", gib(e.budget_per_gpu), gib(e.kv_pool_per_gpu),
-                     with_commas(e.kv_capacity_blocks), q.block_size, with_commas(e.kv_capacity_tokens),
-                     with_commas(q.context), with_commas(e.max_batch), q.batch, with_commas(e.max_context));
+  out += fmt::format(
+      "\n**Fits:** {} (budget {} GiB per GPU). KV pool per GPU: {} GiB = {} blocks of {} tokens = {} "
+      "tokens per replica. Max batch at {} tokens: {}. Max context at batch {}: {}.\n",
+      e.fits ? "yes" : "no", gib(e.budget_per_gpu), gib(e.kv_pool_per_gpu), with_commas(e.kv_capacity_blocks),
+      q.block_size, with_commas(e.kv_capacity_tokens), with_commas(q.context), with_commas(e.max_batch), q.batch,
+      with_commas(e.max_context));
   return out;
 }
 

@@ -38,25 +38,28 @@ std::string ranking_note(const PlanView& v, const char* indent) {
   for (std::size_t i = 0; i < v.result.plans.size() && i < v.top; ++i)
     grouped = grouped || !v.result.plans[i].equivalent_weights.empty() || !v.result.plans[i].equivalent_kv.empty();
   if (grouped)
-    out += std::string(indent) + "a|b: interchangeable formats, the same plan within 0.5% of its cost (the first is the one shown)\n";
+    out += std::string(indent) +
+           "a|b: interchangeable formats, the same plan within 0.5% of its cost (the first is the one shown)\n";
   if (v.result.recommended_above_cheaper)
-    out += std::string(indent) + "1*: ranked first although row 2 is cheaper: lower quality risk within --cost-tolerance " +
+    out += std::string(indent) +
+           "1*: ranked first although row 2 is cheaper: lower quality risk within --cost-tolerance " +
            fmt::format("{:g}%", 100 * v.request.cost_tolerance) + "\n";
   return out;
 }
 
 Table plans_table(const PlanView& v) {
   Table t;
-  t.headers = {"#", "GPU", "GPUs", "TP", "PP", "replicas", "weights", "KV", "batch", "GiB/GPU", "TTFT", "TPOT",
-               "tokens/s", cost_header(v.result), "quality"};
+  t.headers = {"#",      "GPU",   "GPUs",    "TP",   "PP",   "replicas", "weights",
+               "KV",     "batch", "GiB/GPU", "TTFT", "TPOT", "tokens/s", cost_header(v.result),
+               "quality"};
   t.right_aligned = {true, false, true, true, true, true, false, false, true, true, true, true, true, true, false};
   const auto& plans = v.result.plans;
   for (std::size_t i = 0; i < plans.size() && i < v.top; ++i) {
     const Plan& p = plans[i];
     t.rows.push_back({std::to_string(i + 1) + (i == 0 && v.result.recommended_above_cheaper ? "*" : ""),
-                      gpu_name(v, p.gpu), std::to_string(p.gpus()), std::to_string(p.tp),
-                      std::to_string(p.pp), std::to_string(p.replicas), weights_text(p), kv_text(p),
-                      std::to_string(p.batch), gib(p.per_gpu_memory), ms_text(p.ttft), ms_text(p.tpot),
+                      gpu_name(v, p.gpu), std::to_string(p.gpus()), std::to_string(p.tp), std::to_string(p.pp),
+                      std::to_string(p.replicas), weights_text(p), kv_text(p), std::to_string(p.batch),
+                      gib(p.per_gpu_memory), ms_text(p.ttft), ms_text(p.tpot),
                       fmt::format("{:.0f}", p.throughput_tokens_per_s), fmt::format("{:.3f}", cost_value(v.result, p)),
                       std::string(quality_note(p.risk))});
   }
@@ -121,11 +124,13 @@ std::string memory_command(const PlanView& v, const Plan& p) {
 
 std::string roofline_command(const PlanView& v, const Plan& p) {
   const PlanRequest& r = v.request;
-  std::string s = fmt::format("ridge roofline -m {} -g {} {} {} --batch {} --prompt {} --gen {} --memory-utilization {}{}",
-                              v.model_arg, v.gpu_args[p.gpu], precision_flags(v, p), parallel_flags(p), p.batch, r.prompt,
-                              r.gen, r.memory_utilization, r.basis == TimeBasis::bound ? " --bound" : "");
+  std::string s =
+      fmt::format("ridge roofline -m {} -g {} {} {} --batch {} --prompt {} --gen {} --memory-utilization {}{}",
+                  v.model_arg, v.gpu_args[p.gpu], precision_flags(v, p), parallel_flags(p), p.batch, r.prompt, r.gen,
+                  r.memory_utilization, r.basis == TimeBasis::bound ? " --bound" : "");
   s += fmt::format(" --prefill-chunk {}", r.prefill_chunk);
-  if (r.inter_node_bandwidth > 0) s += fmt::format(" --inter-node-bandwidth \"{:.6g} GB/s\"", r.inter_node_bandwidth / 1e9);
+  if (r.inter_node_bandwidth > 0)
+    s += fmt::format(" --inter-node-bandwidth \"{:.6g} GB/s\"", r.inter_node_bandwidth / 1e9);
   if (r.attention == AttentionImpl::naive) s += " --attention naive";
   return s;
 }
@@ -220,8 +225,9 @@ std::string plan_text(const PlanView& v) {
                      with_commas(static_cast<std::int64_t>(res.plans.size())),
                      res.cost_in_usd ? "USD per million generated tokens" : "GPU-hours per million generated tokens");
   if (!res.cost_in_usd && v.request.gpus.size() > 1)
-    out += "  note: without prices an hour of any GPU counts the same; give --price GPU=USD (or usd_per_hour in the "
-           "GPU files) to compare GPU types by money\n";
+    out +=
+        "  note: without prices an hour of any GPU counts the same; give --price GPU=USD (or usd_per_hour in the "
+        "GPU files) to compare GPU types by money\n";
   if (res.plans.empty()) {
     out += "\n  no plan fits and meets the targets\n";
   } else {
@@ -264,20 +270,35 @@ std::string plan_markdown(const PlanView& v) {
 /// For scripts: base units (bytes, seconds, tokens/s), full precision, snake_case names.
 std::string plan_csv(const PlanView& v) {
   Table t;
-  t.headers = {"rank", "gpu", "gpus", "tp", "pp", "replicas", "weights", "kv_dtype", "batch", "per_gpu_bytes",
-               "budget_per_gpu_bytes", "ttft_s", "tpot_s", "e2e_s", "throughput_tokens_per_s", "gpu_hours_per_mtok",
-               "usd_per_mtok", "quality"};
+  t.headers = {"rank",
+               "gpu",
+               "gpus",
+               "tp",
+               "pp",
+               "replicas",
+               "weights",
+               "kv_dtype",
+               "batch",
+               "per_gpu_bytes",
+               "budget_per_gpu_bytes",
+               "ttft_s",
+               "tpot_s",
+               "e2e_s",
+               "throughput_tokens_per_s",
+               "gpu_hours_per_mtok",
+               "usd_per_mtok",
+               "quality"};
   const auto& plans = v.result.plans;
   for (std::size_t i = 0; i < plans.size() && i < v.top; ++i) {
     const Plan& p = plans[i];
-    t.rows.push_back({std::to_string(i + 1), gpu_name(v, p.gpu), std::to_string(p.gpus()), std::to_string(p.tp),
-                      std::to_string(p.pp), std::to_string(p.replicas), p.weights.name, kv_name(p.kv_dtype),
-                      std::to_string(p.batch), std::to_string(p.per_gpu_memory.value),
-                      std::to_string(p.budget_per_gpu.value), fmt::format("{}", p.ttft.value),
-                      v.request.gen > 1 ? fmt::format("{}", p.tpot.value) : std::string(), fmt::format("{}", p.e2e.value),
-                      fmt::format("{}", p.throughput_tokens_per_s), fmt::format("{}", p.gpu_hours_per_mtok),
-                      p.usd_per_mtok ? fmt::format("{}", *p.usd_per_mtok) : std::string(),
-                      std::string(quality_note(p.risk))});
+    t.rows.push_back(
+        {std::to_string(i + 1), gpu_name(v, p.gpu), std::to_string(p.gpus()), std::to_string(p.tp),
+         std::to_string(p.pp), std::to_string(p.replicas), p.weights.name, kv_name(p.kv_dtype), std::to_string(p.batch),
+         std::to_string(p.per_gpu_memory.value), std::to_string(p.budget_per_gpu.value),
+         fmt::format("{}", p.ttft.value), v.request.gen > 1 ? fmt::format("{}", p.tpot.value) : std::string(),
+         fmt::format("{}", p.e2e.value), fmt::format("{}", p.throughput_tokens_per_s),
+         fmt::format("{}", p.gpu_hours_per_mtok), p.usd_per_mtok ? fmt::format("{}", *p.usd_per_mtok) : std::string(),
+         std::string(quality_note(p.risk))});
   }
   return t.csv();
 }

@@ -14,9 +14,9 @@ struct PlanView {
   const ModelSpec& model;
   const PlanRequest& request;
   const PlanResult& result;
-  std::size_t top = 10;  ///< plans shown
-  std::string model_arg;               ///< as the user gave it, for the reproduce commands
-  std::vector<std::string> gpu_args;   ///< one per request.gpus
+  std::size_t top = 10;               ///< plans shown
+  std::string model_arg;              ///< as the user gave it, for the reproduce commands
+  std::vector<std::string> gpu_args;  ///< one per request.gpus
 };
 
 /// "ridge.plan/v1": plans[] (top K), rejected[] (every family), the winner's reproduce commands.

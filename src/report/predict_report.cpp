@@ -13,12 +13,14 @@ namespace {
 /// The input columns of a family, in the measured tables' order.
 std::vector<std::string> input_columns(OperatorFamily f) {
   switch (f) {
-    case OperatorFamily::gemm: return {"dtype", "m", "n", "k"};
+    case OperatorFamily::gemm:
+      return {"dtype", "m", "n", "k"};
     case OperatorFamily::context_attention:
       return {"batch", "prompt_tokens", "heads", "kv_heads", "head_dim", "window", "kv_dtype"};
     case OperatorFamily::generation_attention:
       return {"batch", "kv_tokens", "heads", "kv_heads", "head_dim", "window", "kv_dtype"};
-    case OperatorFamily::nccl: return {"collective", "dtype", "gpus", "message_bytes"};
+    case OperatorFamily::nccl:
+      return {"collective", "dtype", "gpus", "message_bytes"};
   }
   return {};
 }
@@ -26,10 +28,16 @@ std::vector<std::string> input_columns(OperatorFamily f) {
 std::vector<std::string> input_values(OperatorFamily f, const OperatorRow& r) {
   auto s = [](std::int64_t v) { return std::to_string(v); };
   switch (f) {
-    case OperatorFamily::gemm: return {r.dtype, s(r.m), s(r.n), s(r.k)};
+    case OperatorFamily::gemm:
+      return {r.dtype, s(r.m), s(r.n), s(r.k)};
     case OperatorFamily::context_attention:
     case OperatorFamily::generation_attention:
-      return {s(r.batch), s(r.tokens), s(r.heads), s(r.kv_heads), s(r.head_dim), s(r.window),
+      return {s(r.batch),
+              s(r.tokens),
+              s(r.heads),
+              s(r.kv_heads),
+              s(r.head_dim),
+              s(r.window),
               std::string(to_string(r.kv_dtype))};
     case OperatorFamily::nccl:
       return {r.collective, r.dtype, s(r.gpus), s(static_cast<std::int64_t>(r.message_bytes))};
@@ -127,7 +135,8 @@ nlohmann::ordered_json predict_json(const PredictView& v) {
   j["schema"] = "ridge.predict/v1";
   j["gpu"] = v.gpu.name;
   j["family"] = std::string(to_string(v.table.family));
-  j["bound"] = "datasheet roofline of the kernel replayed alone: a lower bound (bytes beyond the L2 size at HBM bandwidth)";
+  j["bound"] =
+      "datasheet roofline of the kernel replayed alone: a lower bound (bytes beyond the L2 size at HBM bandwidth)";
   j["expected"] = v.has_expected() ? nlohmann::ordered_json("calibrated estimate: " + v.gpu.calibration->source)
                                    : nlohmann::ordered_json(nullptr);
   j["rows"] = nlohmann::ordered_json::array();
@@ -138,14 +147,17 @@ nlohmann::ordered_json predict_json(const PredictView& v) {
     const std::vector<std::string> values = input_values(v.table.family, r);
     for (std::size_t c = 0; c < columns.size(); ++c) {
       const bool text = columns[c] == "dtype" || columns[c] == "kv_dtype" || columns[c] == "collective";
-      if (text) row[columns[c]] = values[c];
-      else row[columns[c]] = std::stoll(values[c]);
+      if (text)
+        row[columns[c]] = values[c];
+      else
+        row[columns[c]] = std::stoll(values[c]);
     }
     if (!r.kernel.empty()) row["kernel"] = r.kernel;
     if (r.latency_us) row["latency_s"] = *r.latency_us * 1e-6;
     row["bound_s"] = v.bounds[i] ? nlohmann::ordered_json(v.bounds[i]->value) : nlohmann::ordered_json(nullptr);
     if (v.has_expected())
-      row["expected_s"] = expected_at(v, i) ? nlohmann::ordered_json(expected_at(v, i)->value) : nlohmann::ordered_json(nullptr);
+      row["expected_s"] =
+          expected_at(v, i) ? nlohmann::ordered_json(expected_at(v, i)->value) : nlohmann::ordered_json(nullptr);
     if (const auto e = error_of(r, v.bounds[i])) row["bound_error"] = *e;
     if (const auto e = error_of(r, expected_at(v, i))) row["expected_error"] = *e;
     j["rows"].push_back(std::move(row));
@@ -169,13 +181,16 @@ nlohmann::ordered_json predict_json(const PredictView& v) {
 std::string predict_csv(const PredictView& v) { return rows_table(v, v.table.has_kernel).csv(); }
 
 std::string predict_text(const PredictView& v) {
-  std::string out = fmt::format("{} operators on {}: bound = datasheet roofline of the kernel replayed alone (a lower bound; bytes beyond the L2 size at HBM bandwidth)", to_string(v.table.family),
-                                v.gpu.display_name);
+  std::string out = fmt::format(
+      "{} operators on {}: bound = datasheet roofline of the kernel replayed alone (a lower bound; bytes beyond the L2 "
+      "size at HBM bandwidth)",
+      to_string(v.table.family), v.gpu.display_name);
   if (v.has_expected())
     out += fmt::format("; expected = calibrated estimate ({}, fitted {})", v.gpu.calibration->framework,
                        v.gpu.calibration->date);
   else
-    out += v.gpu.calibration ? "; no calibration for this family" : "; this GPU has no calibration (expected time: none)";
+    out +=
+        v.gpu.calibration ? "; no calibration for this family" : "; this GPU has no calibration (expected time: none)";
   out += "\n\n" + rows_table(v, false).text("  ");
   const auto summaries = predict_summaries(v);
   if (!summaries.empty()) {
@@ -189,9 +204,9 @@ std::string predict_text(const PredictView& v) {
                                       fmt::format("{:.1f}%", 100 * s.bound.p90_abs),
                                       fmt::format("{:.1f}%", 100 * s.bound.at_or_above_bound)};
       if (expected)
-        row.insert(row.end(), {fmt::format("{:.1f}%", 100 * s.expected.median_abs),
-                               fmt::format("{:.1f}%", 100 * s.expected.p90_abs),
-                               fmt::format("{:+.1f}%", 100 * s.expected.worst)});
+        row.insert(row.end(),
+                   {fmt::format("{:.1f}%", 100 * s.expected.median_abs),
+                    fmt::format("{:.1f}%", 100 * s.expected.p90_abs), fmt::format("{:+.1f}%", 100 * s.expected.worst)});
       t.rows.push_back(std::move(row));
     }
     t.right_aligned.assign(t.headers.size(), true);

@@ -28,8 +28,8 @@ struct Row {
   double flops;  ///< count x per instance
   double bytes;
   double time_s;
-  double bound_s;      ///< the roofline bound (= time_s unless calibrated)
-  bool calibrated;     ///< time_s is the calibrated estimate
+  double bound_s;   ///< the roofline bound (= time_s unless calibrated)
+  bool calibrated;  ///< time_s is the calibrated estimate
   bool compute_bound;
 };
 
@@ -49,9 +49,7 @@ std::string calibrated_share(const PhaseTotals& t) {
   return fmt::format("{:.0f}%", t.time.value > 0 ? 100 * t.calibrated_time.value / t.time.value : 0.0);
 }
 
-std::string unit_name(OpUnit u) {
-  return u == OpUnit::gemm ? "gemm" : u == OpUnit::gemm16 ? "gemm16" : "vector";
-}
+std::string unit_name(OpUnit u) { return u == OpUnit::gemm ? "gemm" : u == OpUnit::gemm16 ? "gemm16" : "vector"; }
 
 std::string seconds_text(double s) { return human_seconds(Seconds{s}); }
 
@@ -91,17 +89,27 @@ Table op_table(const std::vector<Op>& ops, const std::vector<CommOp>& comm, cons
   }
   auto share = [&](double time) { return fmt::format("{:.1f}%", pass_time > 0 ? 100 * time / pass_time : 0.0); };
   for (const Row& r : rows_of(ops, c)) {
-    std::vector<std::string> row = {op_label(*r.op), std::to_string(r.op->count), fmt::format("{:.3f}", r.flops / 1e9),
-                                    fmt::format("{:.2f}", r.bytes / 1e6), intensity_text(r.op->intensity()),
-                                    seconds_text(r.time_s), share(r.time_s), r.compute_bound ? "compute" : "memory"};
+    std::vector<std::string> row = {op_label(*r.op),
+                                    std::to_string(r.op->count),
+                                    fmt::format("{:.3f}", r.flops / 1e9),
+                                    fmt::format("{:.2f}", r.bytes / 1e6),
+                                    intensity_text(r.op->intensity()),
+                                    seconds_text(r.time_s),
+                                    share(r.time_s),
+                                    r.compute_bound ? "compute" : "memory"};
     if (expected) row.insert(row.begin() + 6, {r.calibrated ? "expected" : "bound", seconds_text(r.bound_s)});
     t.rows.push_back(std::move(row));
   }
   for (const CommOp& op : comm) {
     const double n = static_cast<double>(op.count);
-    std::vector<std::string> row = {fmt::format("{} ({}, {})", op.name, op.algorithm, op.link), std::to_string(op.count),
-                                    "-", fmt::format("{:.2f}", n * op.bytes / 1e6), "-", seconds_text(n * op.time.value),
-                                    share(n * op.time.value), "communication"};
+    std::vector<std::string> row = {fmt::format("{} ({}, {})", op.name, op.algorithm, op.link),
+                                    std::to_string(op.count),
+                                    "-",
+                                    fmt::format("{:.2f}", n * op.bytes / 1e6),
+                                    "-",
+                                    seconds_text(n * op.time.value),
+                                    share(n * op.time.value),
+                                    "communication"};
     if (expected) row.insert(row.begin() + 6, {op.calibrated ? "expected" : "model", "-"});
     t.rows.push_back(std::move(row));
   }
@@ -122,7 +130,6 @@ std::string setup_line(const RooflineView& v) {
                      v.query.attention == AttentionImpl::flash ? "flash" : "naive");
 }
 
-
 }  // namespace
 
 std::string time_basis_text(const Ceilings& c) {
@@ -140,19 +147,20 @@ std::string bound_word(bool compute_bound) { return compute_bound ? "compute-bou
 std::string phase_reason(std::string_view phase, const PhaseTotals& t, const Ceilings& c, double comm_s) {
   const double share = t.time.value > 0 ? 100 * t.compute_bound_time.value / t.time.value : 0;
   const double dominant = t.compute_bound() ? share : 100 - share;
-  const std::string comm =
-      comm_s > 0 ? fmt::format("; communication adds {} ({:.0f}% of the pass)", seconds_text(comm_s),
-                               100 * comm_s / (comm_s + t.time.value))
-                 : "";
+  const std::string comm = comm_s > 0 ? fmt::format("; communication adds {} ({:.0f}% of the pass)",
+                                                    seconds_text(comm_s), 100 * comm_s / (comm_s + t.time.value))
+                                      : "";
   if (phase_bound(t, comm_s) == "communication")
-    return fmt::format("{} is communication-bound: {} in collectives and sends, more than its {} in compute-bound "
-                       "or {} in memory-bound operators",
-                       phase, seconds_text(comm_s), seconds_text(t.compute_bound_time.value),
-                       seconds_text(t.time.value - t.compute_bound_time.value));
-  return fmt::format("{} is {}: {} FLOP/B against a ridge point of {:.0f} FLOP/B ({}); {:.0f}% of its operator time "
-                     "is in {} operators",
-                     phase, bound_word(t.compute_bound()), intensity_text(t.intensity()), c.ridge_point(),
-                     to_string(c.gemm_math), dominant, t.compute_bound() ? "compute-bound" : "memory-bound") +
+    return fmt::format(
+        "{} is communication-bound: {} in collectives and sends, more than its {} in compute-bound "
+        "or {} in memory-bound operators",
+        phase, seconds_text(comm_s), seconds_text(t.compute_bound_time.value),
+        seconds_text(t.time.value - t.compute_bound_time.value));
+  return fmt::format(
+             "{} is {}: {} FLOP/B against a ridge point of {:.0f} FLOP/B ({}); {:.0f}% of its operator time "
+             "is in {} operators",
+             phase, bound_word(t.compute_bound()), intensity_text(t.intensity()), c.ridge_point(),
+             to_string(c.gemm_math), dominant, t.compute_bound() ? "compute-bound" : "memory-bound") +
          comm;
 }
 
@@ -278,30 +286,32 @@ std::string roofline_text(const RooflineView& v) {
   std::string out = fmt::format("{} on {} ({})\n", v.model.display_name, v.gpu.display_name, time_basis_text(c));
   out += "  " + setup_line(v) + "\n";
   if (c.expected)
-    out += fmt::format("  calibrated: {} of prefill's and {} of a decode step's operator time (weight GEMMs, "
-                       "attention; norms, activations and sampling at least {} per kernel, the fitted fixed cost "
-                       "of a kernel in a CUDA graph); the rest at its bound\n",
-                       calibrated_share(e.prefill), calibrated_share(e.decode_step),
-                       c.expected->kernel_fixed_cost() ? human_seconds(*c.expected->kernel_fixed_cost()) : "nothing");
+    out += fmt::format(
+        "  calibrated: {} of prefill's and {} of a decode step's operator time (weight GEMMs, "
+        "attention; norms, activations and sampling at least {} per kernel, the fitted fixed cost "
+        "of a kernel in a CUDA graph); the rest at its bound\n",
+        calibrated_share(e.prefill), calibrated_share(e.decode_step),
+        c.expected->kernel_fixed_cost() ? human_seconds(*c.expected->kernel_fixed_cost()) : "nothing");
   out += fmt::format("  weight GEMMs on {} at {}, memory {} -> ridge point {:.0f} FLOP/B\n", to_string(c.gemm_math),
                      human_flops(c.gemm), human_rate(c.memory), c.ridge_point());
   if (!c.note.empty()) out += "  note: " + c.note + "\n";
   const double prefill_comm = comm_total(e.prefill_comm), decode_comm = comm_total(e.decode_comm);
-  const std::string scope = v.memory_query.pp > 1 ? "per GPU of a TP group, summed over the pipeline stages" : "per GPU";
+  const std::string scope =
+      v.memory_query.pp > 1 ? "per GPU of a TP group, summed over the pipeline stages" : "per GPU";
   if (v.memory_query.pp > 1)
-    out += fmt::format("  pipeline: {} stages (largest {:.2f}x an even share), prefill in {} micro-batches of {} "
-                       "(bubble {:.1f}%), decode with {} micro-batches of {} in flight\n",
-                       v.memory_query.pp, e.stage_imbalance, e.prefill_micro_batches,
-                       sizes_phrase(e.prefill_micro_batch_smallest, e.prefill_micro_batch), 100 * e.bubble,
-                       e.decode_micro_batches, sizes_phrase(e.decode_micro_batch_smallest, e.decode_micro_batch));
+    out += fmt::format(
+        "  pipeline: {} stages (largest {:.2f}x an even share), prefill in {} micro-batches of {} "
+        "(bubble {:.1f}%), decode with {} micro-batches of {} in flight\n",
+        v.memory_query.pp, e.stage_imbalance, e.prefill_micro_batches,
+        sizes_phrase(e.prefill_micro_batch_smallest, e.prefill_micro_batch), 100 * e.bubble, e.decode_micro_batches,
+        sizes_phrase(e.decode_micro_batch_smallest, e.decode_micro_batch));
   out += fmt::format("\nprefill: {} sequence{} x {} tokens{}, {}\n", e.prefill_micro_batch,
                      e.prefill_micro_batch == 1 ? "" : "s", with_commas(v.query.prompt),
                      e.prefill_micro_batches > 1 ? " (the largest micro-batch)" : "", scope);
   out += op_table(e.prefill_ops, e.prefill_comm, c, e.prefill.time.value + prefill_comm).text("  ");
   out += fmt::format("\ndecode step: {} sequence{} at context {} (middle of the generation{}), {}\n",
-                     e.decode_micro_batch, e.decode_micro_batch == 1 ? "" : "s",
-                     with_commas(e.decode_ops_context), e.decode_micro_batches > 1 ? "; the largest micro-batch" : "",
-                     scope);
+                     e.decode_micro_batch, e.decode_micro_batch == 1 ? "" : "s", with_commas(e.decode_ops_context),
+                     e.decode_micro_batches > 1 ? "; the largest micro-batch" : "", scope);
   out += op_table(e.decode_ops, e.decode_comm, c, e.decode_step.time.value + decode_comm).text("  ");
 
   Table phases;
@@ -320,16 +330,17 @@ std::string roofline_text(const RooflineView& v) {
   out += fmt::format("\n  TTFT {}   TPOT {}   end-to-end {}{}\n", seconds_text(e.ttft.value), tpot_text(v),
                      seconds_text(e.e2e.value), c.expected ? "   (expected)" : "");
   if (v.bound)
-    out += fmt::format("  bound: TTFT {}   TPOT {}   end-to-end {}   throughput {:.0f} tokens/s (datasheet roofline)\n",
-                       seconds_text(v.bound->ttft.value),
-                       has_decode(v) ? seconds_text(v.bound->tpot.value) : std::string("n/a"),
-                       seconds_text(v.bound->e2e.value),
-                       v.bound->throughput_tokens_per_s * static_cast<double>(v.replicas));
-  out += fmt::format("  throughput {:.0f} tokens/s ({:.0f} per GPU{})", total_throughput(v),
-                     total_throughput(v) / static_cast<double>(gpu_count(v)),
-                     v.replicas > 1 ? fmt::format(", {} replicas of {:.0f}", v.replicas, e.throughput_tokens_per_s) : "");
+    out += fmt::format(
+        "  bound: TTFT {}   TPOT {}   end-to-end {}   throughput {:.0f} tokens/s (datasheet roofline)\n",
+        seconds_text(v.bound->ttft.value), has_decode(v) ? seconds_text(v.bound->tpot.value) : std::string("n/a"),
+        seconds_text(v.bound->e2e.value), v.bound->throughput_tokens_per_s * static_cast<double>(v.replicas));
+  out +=
+      fmt::format("  throughput {:.0f} tokens/s ({:.0f} per GPU{})", total_throughput(v),
+                  total_throughput(v) / static_cast<double>(gpu_count(v)),
+                  v.replicas > 1 ? fmt::format(", {} replicas of {:.0f}", v.replicas, e.throughput_tokens_per_s) : "");
   if (has_decode(v))
-    out += fmt::format("; while decoding {:.0f} tokens/s", e.decode_throughput_tokens_per_s * static_cast<double>(v.replicas));
+    out += fmt::format("; while decoding {:.0f} tokens/s",
+                       e.decode_throughput_tokens_per_s * static_cast<double>(v.replicas));
   out += "\n";
   out += fmt::format("  memory: {} GiB per GPU of a {} GiB budget ({})\n", gib(v.memory.per_gpu().total()),
                      gib(v.memory.budget_per_gpu), v.memory.fits ? "fits" : "DOES NOT FIT");
@@ -340,7 +351,9 @@ std::string roofline_markdown(const RooflineView& v) {
   const auto& e = v.estimate;
   const auto& c = v.ceilings;
   std::string out = fmt::format("### {} on {} ({})\n\n{}\n\n", v.model.display_name, v.gpu.display_name,
-                                c.expected ? "expected: calibrated estimate" : c.attainable ? "estimate" : "roofline bound",
+                                c.expected     ? "expected: calibrated estimate"
+                                : c.attainable ? "estimate"
+                                               : "roofline bound",
                                 setup_line(v));
   const double prefill_comm = comm_total(e.prefill_comm), decode_comm = comm_total(e.decode_comm);
   out += "**Prefill**\n\n" + op_table(e.prefill_ops, e.prefill_comm, c, e.prefill.time.value + prefill_comm).markdown();
@@ -351,9 +364,9 @@ std::string roofline_markdown(const RooflineView& v) {
   out += fmt::format("- TTFT {}, TPOT {}, end-to-end {}, throughput {:.0f} tokens/s\n", seconds_text(e.ttft.value),
                      tpot_text(v), seconds_text(e.e2e.value), total_throughput(v));
   if (v.bound)
-    out += fmt::format("- bound (datasheet roofline): TTFT {}, TPOT {}, end-to-end {}\n", seconds_text(v.bound->ttft.value),
-                       has_decode(v) ? seconds_text(v.bound->tpot.value) : std::string("n/a"),
-                       seconds_text(v.bound->e2e.value));
+    out += fmt::format(
+        "- bound (datasheet roofline): TTFT {}, TPOT {}, end-to-end {}\n", seconds_text(v.bound->ttft.value),
+        has_decode(v) ? seconds_text(v.bound->tpot.value) : std::string("n/a"), seconds_text(v.bound->e2e.value));
   return out;
 }
 
@@ -361,7 +374,8 @@ std::string roofline_markdown(const RooflineView& v) {
 /// precision; `basis` says whether `time_s` is the calibrated estimate or the bound.
 std::string roofline_csv(const RooflineView& v) {
   Table t;
-  t.headers = {"phase", "name", "unit", "count", "flops", "bytes", "intensity", "time_s", "bound_time_s", "basis", "bound"};
+  t.headers = {"phase",     "name",   "unit",         "count", "flops", "bytes",
+               "intensity", "time_s", "bound_time_s", "basis", "bound"};
   auto num = [](double x) { return fmt::format("{}", x); };
   for (const auto* ops : {&v.estimate.prefill_ops, &v.estimate.decode_ops}) {
     for (const Row& r : rows_of(*ops, v.ceilings)) {
@@ -405,8 +419,12 @@ std::string roofline_svg(const RooflineView& v) {
   const double x_min = 1e-2, x_max = 1e5;
   const double y_max = std::pow(10, std::ceil(std::log10(peak_max * 1.5)));
   const double y_min = y_max / 1e7;
-  auto X = [&](double x) { return left + plot_w * (std::log10(x) - std::log10(x_min)) / (std::log10(x_max) - std::log10(x_min)); };
-  auto Y = [&](double y) { return top + plot_h * (1 - (std::log10(y) - std::log10(y_min)) / (std::log10(y_max) - std::log10(y_min))); };
+  auto X = [&](double x) {
+    return left + plot_w * (std::log10(x) - std::log10(x_min)) / (std::log10(x_max) - std::log10(x_min));
+  };
+  auto Y = [&](double y) {
+    return top + plot_h * (1 - (std::log10(y) - std::log10(y_min)) / (std::log10(y_max) - std::log10(y_min)));
+  };
   auto esc = [](std::string_view s) { return xml_escaped(s); };
 
   std::string svg = fmt::format(
@@ -429,47 +447,59 @@ std::string roofline_svg(const RooflineView& v) {
   // Grid and decade ticks.
   for (int p = -2; p <= 5; ++p) {
     const double x = X(std::pow(10, p));
-    svg += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1}\" x2=\"{0:.1f}\" y2=\"{2}\" stroke=\"#e5e5e5\"/>\n", x, top, top + plot_h);
+    svg += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1}\" x2=\"{0:.1f}\" y2=\"{2}\" stroke=\"#e5e5e5\"/>\n", x, top,
+                       top + plot_h);
     svg += fmt::format("<text x=\"{:.1f}\" y=\"{}\" text-anchor=\"middle\">1e{}</text>\n", x, top + plot_h + 18, p);
   }
   for (double y = y_min; y <= y_max * 1.01; y *= 10) {
     const double py = Y(y);
-    svg += fmt::format("<line x1=\"{0}\" y1=\"{1:.1f}\" x2=\"{2}\" y2=\"{1:.1f}\" stroke=\"#e5e5e5\"/>\n", left, py, left + plot_w);
+    svg += fmt::format("<line x1=\"{0}\" y1=\"{1:.1f}\" x2=\"{2}\" y2=\"{1:.1f}\" stroke=\"#e5e5e5\"/>\n", left, py,
+                       left + plot_w);
     svg += fmt::format("<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{:g}</text>\n", left - 6, py + 4, y / 1e12);
   }
-  svg += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#333\"/>\n", left, top, plot_w, plot_h);
-  svg += fmt::format("<text x=\"{:.1f}\" y=\"{}\" text-anchor=\"middle\">arithmetic intensity (FLOP/byte, log scale)</text>\n",
-                     left + plot_w / 2, height - 25);
-  svg += fmt::format("<text transform=\"translate(24 {:.1f}) rotate(-90)\" text-anchor=\"middle\">attainable TFLOP/s (log scale)</text>\n",
-                     top + plot_h / 2);
+  svg += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#333\"/>\n", left, top,
+                     plot_w, plot_h);
+  svg += fmt::format(
+      "<text x=\"{:.1f}\" y=\"{}\" text-anchor=\"middle\">arithmetic intensity (FLOP/byte, log scale)</text>\n",
+      left + plot_w / 2, height - 25);
+  svg += fmt::format(
+      "<text transform=\"translate(24 {:.1f}) rotate(-90)\" text-anchor=\"middle\">attainable TFLOP/s (log "
+      "scale)</text>\n",
+      top + plot_h / 2);
 
   // Bandwidth slope up to the highest ceiling, then one ceiling per precision.
   const double bw = c.memory.value;
   const double x_knee_max = std::min(x_max, peak_max / bw);
-  svg += fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#1f4e79\" stroke-width=\"2\"/>\n", X(x_min),
-                     Y(std::max(y_min, bw * x_min)), X(x_knee_max), Y(bw * x_knee_max));
+  svg += fmt::format(
+      "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#1f4e79\" stroke-width=\"2\"/>\n",
+      X(x_min), Y(std::max(y_min, bw * x_min)), X(x_knee_max), Y(bw * x_knee_max));
   // The slope's label at its low end, clear of the operators (which sit at 0.1 FLOP/B and up).
   const double hx = X(x_min * 1.2) + 4, hy = Y(bw * x_min * 1.2) - 6;
-  svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" fill=\"#1f4e79\" transform=\"rotate(-{:.1f} {:.1f} {:.1f})\">{} HBM</text>\n",
-                     hx, hy, std::atan2(Y(bw * x_min) - Y(bw * x_min * 10), X(x_min * 10) - X(x_min)) * 180 / 3.14159265, hx, hy,
-                     human_rate(c.memory));
+  svg += fmt::format(
+      "<text x=\"{:.1f}\" y=\"{:.1f}\" fill=\"#1f4e79\" transform=\"rotate(-{:.1f} {:.1f} {:.1f})\">{} HBM</text>\n",
+      hx, hy, std::atan2(Y(bw * x_min) - Y(bw * x_min * 10), X(x_min * 10) - X(x_min)) * 180 / 3.14159265, hx, hy,
+      human_rate(c.memory));
   // One ceiling per distinct peak; types sharing a peak share a line ("fp8/int8").
   std::vector<std::pair<std::string, double>> ceilings;
   for (const auto& [dtype, rate] : v.gpu.peak_flops) {
     const double peak = rate.value;  // clang 14 cannot capture a structured binding
-    auto same = std::find_if(ceilings.begin(), ceilings.end(), [&](const auto& cl) { return std::fabs(cl.second - peak) < 1e9; });
-    if (same != ceilings.end()) same->first += "/" + std::string(to_string(dtype));
-    else ceilings.emplace_back(std::string(to_string(dtype)), rate.value);
+    auto same = std::find_if(ceilings.begin(), ceilings.end(),
+                             [&](const auto& cl) { return std::fabs(cl.second - peak) < 1e9; });
+    if (same != ceilings.end())
+      same->first += "/" + std::string(to_string(dtype));
+    else
+      ceilings.emplace_back(std::string(to_string(dtype)), rate.value);
   }
   for (const auto& [label, rate] : ceilings) {
     if (rate < y_min) continue;
     const double knee = rate / bw;
     const bool used = std::fabs(rate - c.gemm.value) < 1e9;
-    svg += fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\" stroke-width=\"{}\"{}/>\n",
-                       X(std::max(knee, x_min)), Y(rate), X(x_max), Y(rate), used ? "#1f4e79" : "#888",
-                       used ? 2 : 1, used ? "" : " stroke-dasharray=\"5 4\"");
-    svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" fill=\"{}\">{} {:.0f} TFLOP/s (ridge {:.0f})</text>\n", X(x_max) + 6,
-                       Y(rate) + 4, used ? "#1f4e79" : "#666", label, rate / 1e12, knee);
+    svg += fmt::format(
+        "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\" stroke-width=\"{}\"{}/>\n",
+        X(std::max(knee, x_min)), Y(rate), X(x_max), Y(rate), used ? "#1f4e79" : "#888", used ? 2 : 1,
+        used ? "" : " stroke-dasharray=\"5 4\"");
+    svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" fill=\"{}\">{} {:.0f} TFLOP/s (ridge {:.0f})</text>\n",
+                       X(x_max) + 6, Y(rate) + 4, used ? "#1f4e79" : "#666", label, rate / 1e12, knee);
   }
 
   // Legend box, top left inside the plot: labels keep out of it.
@@ -503,7 +533,8 @@ std::string roofline_svg(const RooflineView& v) {
                                [&](const Point& p) { return std::hypot(p.x - x, p.y - y) < 6; });
       // Plain names: the same operator of two layer kinds at one spot is one label, not two.
       const std::string name(op.name);
-      if (near == all.end()) all.push_back({x, y, {name}, decode, color});
+      if (near == all.end())
+        all.push_back({x, y, {name}, decode, color});
       else if (std::find(near->names.begin(), near->names.end(), name) == near->names.end())
         near->names.push_back(name);
     }
@@ -514,15 +545,16 @@ std::string roofline_svg(const RooflineView& v) {
   for (const Point& p : all) {
     const std::string label = join(p.names);
     if (p.decode)
-      svg += fmt::format("<polygon points=\"{:.1f},{:.1f} {:.1f},{:.1f} {:.1f},{:.1f}\" fill=\"{}\"><title>{}</title></polygon>\n",
-                         p.x, p.y - 5.5, p.x - 5, p.y + 4, p.x + 5, p.y + 4, p.color, esc(label));
+      svg += fmt::format(
+          "<polygon points=\"{:.1f},{:.1f} {:.1f},{:.1f} {:.1f},{:.1f}\" fill=\"{}\"><title>{}</title></polygon>\n",
+          p.x, p.y - 5.5, p.x - 5, p.y + 4, p.x + 5, p.y + 4, p.color, esc(label));
     else
-      svg += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"4.5\" fill=\"{}\"><title>{}</title></circle>\n", p.x, p.y,
-                         p.color, esc(label));
+      svg += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"4.5\" fill=\"{}\"><title>{}</title></circle>\n", p.x,
+                         p.y, p.color, esc(label));
     const double w = 5.0 * static_cast<double>(label.size()) + 2, h = 11;
     // Candidate places: right, left, above, below, then further out.
-    const double spots[][2] = {{8, -4}, {-8 - w, -4}, {-w / 2, -18}, {-w / 2, 8}, {8, -16}, {-8 - w, -16},
-                               {8, 8},  {-8 - w, 8},  {-w / 2, -30}, {-w / 2, 20}};
+    const double spots[][2] = {{8, -4},       {-8 - w, -4}, {-w / 2, -18}, {-w / 2, 8},   {8, -16},
+                               {-8 - w, -16}, {8, 8},       {-8 - w, 8},   {-w / 2, -30}, {-w / 2, 20}};
     for (const auto& d : spots) {
       const Box b{p.x + d[0], p.y + d[1], p.x + d[0] + w, p.y + d[1] + h};
       if (b.x0 < left || b.x1 > left + plot_w || b.y0 < top || b.y1 > top + plot_h) continue;
@@ -534,14 +566,16 @@ std::string roofline_svg(const RooflineView& v) {
     }
   }
   // Legend.
-  svg += fmt::format("<circle cx=\"{}\" cy=\"{}\" r=\"4.5\" fill=\"#c0392b\"/><text x=\"{}\" y=\"{}\">prefill operators</text>\n", lx,
-                     ly, lx + 10, ly + 4);
-  svg += fmt::format("<polygon points=\"{},{} {},{} {},{}\" fill=\"#e67e22\"/><text x=\"{}\" y=\"{}\">decode operators (context {})</text>\n",
-                     lx, ly + 12.5, lx - 5, ly + 22, lx + 5, ly + 22, lx + 10, ly + 22, v.estimate.decode_ops_context);
+  svg += fmt::format(
+      "<circle cx=\"{}\" cy=\"{}\" r=\"4.5\" fill=\"#c0392b\"/><text x=\"{}\" y=\"{}\">prefill operators</text>\n", lx,
+      ly, lx + 10, ly + 4);
+  svg += fmt::format(
+      "<polygon points=\"{},{} {},{} {},{}\" fill=\"#e67e22\"/><text x=\"{}\" y=\"{}\">decode operators (context "
+      "{})</text>\n",
+      lx, ly + 12.5, lx - 5, ly + 22, lx + 5, ly + 22, lx + 10, ly + 22, v.estimate.decode_ops_context);
   // Which time placed the points: below the roofline when it is the calibrated estimate.
   svg += fmt::format("<text x=\"{}\" y=\"{}\" fill=\"#555\">{}</text>\n", lx - 4, ly + 40,
-                     c.expected ? "points at the calibrated (expected) time"
-                                : "points at the datasheet bound");
+                     c.expected ? "points at the calibrated (expected) time" : "points at the datasheet bound");
   svg += "</svg>\n";
   return svg;
 }
@@ -561,7 +595,8 @@ Table roofline_comparison(const std::vector<RooflineView>& views) {
   };
   row("time basis", [](const RooflineView& v) { return std::string(v.ceilings.expected ? "expected" : "bound"); });
   row("TTFT", [](const RooflineView& v) { return seconds_text(v.estimate.ttft.value); });
-  row("TPOT", [](const RooflineView& v) { return has_decode(v) ? seconds_text(v.estimate.tpot.value) : std::string("n/a"); });
+  row("TPOT",
+      [](const RooflineView& v) { return has_decode(v) ? seconds_text(v.estimate.tpot.value) : std::string("n/a"); });
   row("end-to-end", [](const RooflineView& v) { return seconds_text(v.estimate.e2e.value); });
   row("tokens/s (all replicas)", [](const RooflineView& v) {
     return fmt::format("{:.0f}", v.estimate.throughput_tokens_per_s * static_cast<double>(v.replicas));

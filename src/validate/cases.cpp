@@ -9,11 +9,16 @@ namespace ridge::validate {
 
 std::string_view to_string(Family f) {
   switch (f) {
-    case Family::stream: return "stream";
-    case Family::gemm: return "gemm";
-    case Family::attention: return "attention";
-    case Family::decode: return "decode";
-    case Family::memory: return "memory";
+    case Family::stream:
+      return "stream";
+    case Family::gemm:
+      return "gemm";
+    case Family::attention:
+      return "attention";
+    case Family::decode:
+      return "decode";
+    case Family::memory:
+      return "memory";
   }
   return "?";
 }
@@ -28,19 +33,26 @@ std::optional<Family> parse_family(std::string_view name) {
 
 std::string_view to_string(GemmType t) {
   switch (t) {
-    case GemmType::bf16: return "bf16";
-    case GemmType::fp16: return "fp16";
-    case GemmType::fp8: return "fp8";
-    case GemmType::int8: return "int8";
+    case GemmType::bf16:
+      return "bf16";
+    case GemmType::fp16:
+      return "fp16";
+    case GemmType::fp8:
+      return "fp8";
+    case GemmType::int8:
+      return "int8";
   }
   return "?";
 }
 
 std::string_view to_string(StreamKind k) {
   switch (k) {
-    case StreamKind::read: return "read";
-    case StreamKind::write: return "write";
-    case StreamKind::copy: return "copy";
+    case StreamKind::read:
+      return "read";
+    case StreamKind::write:
+      return "write";
+    case StreamKind::copy:
+      return "copy";
   }
   return "?";
 }
@@ -105,16 +117,15 @@ AttentionShape attention_shape(std::int64_t q_heads, std::int64_t kv_heads, std:
 
 }  // namespace
 
-Prediction predict_gemm(const ModelSpec& model, const GpuSpec& gpu, GemmType type, const GemmShape& w,
-                        std::int64_t m) {
+Prediction predict_gemm(const ModelSpec& model, const GpuSpec& gpu, GemmType type, const GemmShape& w, std::int64_t m) {
   const ModelShapes s = shapes_for(model, weight_format_name(type));
   // The same weight matrix as the memory engine stores it in this format (scales included).
   GemmShape shape = w;
   for (const GemmShape& g : distinct_layer_gemms(s))
     if (g.n == w.n && g.k == w.k) shape = g;
   const Phase phase = m <= 256 ? Phase::decode : Phase::prefill;
-  std::vector<Op> ops = {gemm_op(shape, phase, OpUnit::gemm, 1, static_cast<double>(m), s.gemm_input_bytes,
-                                 gemm_output_bytes(type))};
+  std::vector<Op> ops = {
+      gemm_op(shape, phase, OpUnit::gemm, 1, static_cast<double>(m), s.gemm_input_bytes, gemm_output_bytes(type))};
   return predict(std::move(ops), ceilings_for(gpu, s));
 }
 
@@ -181,8 +192,8 @@ std::string gib_text(double bytes) { return fmt::format("{:.2f} GiB", bytes / st
 /// Waives a case whose buffers would not fit in 70% of the free device memory.
 void waive_if_too_big(Case& c, double bytes, const PlanOptions& o) {
   if (c.waived.empty() && bytes > 0.7 * static_cast<double>(o.free_bytes))
-    c.waived = "needs " + gib_text(bytes) + " of device memory, " + gib_text(static_cast<double>(o.free_bytes)) +
-               " free";
+    c.waived =
+        "needs " + gib_text(bytes) + " of device memory, " + gib_text(static_cast<double>(o.free_bytes)) + " free";
 }
 
 void add_stream_cases(std::vector<Case>& out, const ModelSpec& model, const GpuSpec& gpu, const PlanOptions& o) {
@@ -191,7 +202,8 @@ void add_stream_cases(std::vector<Case>& out, const ModelSpec& model, const GpuS
     Case c;
     c.family = Family::stream;
     c.name = "stream." + std::string(to_string(k));
-    c.shape = gib_text(static_cast<double>(bytes)) + (k == StreamKind::copy ? " -> " + gib_text(static_cast<double>(bytes)) : "");
+    c.shape = gib_text(static_cast<double>(bytes)) +
+              (k == StreamKind::copy ? " -> " + gib_text(static_cast<double>(bytes)) : "");
     c.dtype = "u32x4";
     const StreamShape s{k, bytes};
     c.problem = s;
@@ -209,9 +221,8 @@ void add_gemm_cases(std::vector<Case>& out, const ModelSpec& model, const GpuSpe
   if (o.quick) {
     // The first projection and the largest matrix; rows across the ridge point.
     shapes = {all.front()};
-    auto largest = std::max_element(all.begin(), all.end(), [](const GemmShape& a, const GemmShape& b) {
-      return a.n * a.k < b.n * b.k;
-    });
+    auto largest = std::max_element(all.begin(), all.end(),
+                                    [](const GemmShape& a, const GemmShape& b) { return a.n * a.k < b.n * b.k; });
     if (largest->n != all.front().n || largest->k != all.front().k) shapes.push_back(*largest);
     rows = {1, 16, 256, 2048, 8192};
     types = {GemmType::bf16, GemmType::fp8};
@@ -226,8 +237,10 @@ void add_gemm_cases(std::vector<Case>& out, const ModelSpec& model, const GpuSpe
         c.dtype = std::string(to_string(t));
         const GemmProblem p{t, m, static_cast<std::int64_t>(w.n), static_cast<std::int64_t>(w.k)};
         c.problem = p;
-        const DType math = t == GemmType::bf16 ? DType::bf16 : t == GemmType::fp16 ? DType::fp16
-                         : t == GemmType::fp8  ? DType::fp8  : DType::int8;
+        const DType math = t == GemmType::bf16   ? DType::bf16
+                           : t == GemmType::fp16 ? DType::fp16
+                           : t == GemmType::fp8  ? DType::fp8
+                                                 : DType::int8;
         if (!gpu.peak(math)) {
           c.waived = gpu.name + " lists no " + c.dtype + " tensor peak";
         } else {
@@ -258,7 +271,12 @@ void add_attention_cases(std::vector<Case>& out, const ModelSpec& model, const G
   const std::int64_t own_d = model.head_dim;
   // The model's head size, and the other of the two the fused kernel supports.
   std::vector<std::int64_t> dims = {own_d == 64 ? 64 : 128, own_d == 64 ? 128 : 64};
-  struct Pick { AttentionKernel k; std::int64_t d; bool causal; std::int64_t n; };
+  struct Pick {
+    AttentionKernel k;
+    std::int64_t d;
+    bool causal;
+    std::int64_t n;
+  };
   std::vector<Pick> picks;
   if (o.quick) {
     picks = {{AttentionKernel::flash, dims[0], true, 4096},
@@ -292,7 +310,9 @@ void add_attention_cases(std::vector<Case>& out, const ModelSpec& model, const G
 
 void add_decode_cases(std::vector<Case>& out, const ModelSpec& model, const GpuSpec& gpu, const PlanOptions& o) {
   const std::string waiver = attention_waiver(model);
-  struct Pick { std::int64_t b, n, d; };
+  struct Pick {
+    std::int64_t b, n, d;
+  };
   std::vector<Pick> picks;
   const std::int64_t d = model.head_dim == 64 ? 64 : 128;
   if (o.quick) {
@@ -322,15 +342,18 @@ void add_memory_cases(std::vector<Case>& out, const ModelSpec& model, const Plan
   Case c;
   c.family = Family::memory;
   const std::int64_t context = std::min<std::int64_t>(o.quick ? 4096 : 8192, model.max_position);
-  const MemoryProblem p{model.layers, 1, context, model.hidden_size, model.heads, model.kv_heads,
-                        model.head_dim, model.ffn_size, model.gated_mlp};
+  const MemoryProblem p{
+      model.layers,   1, context, model.hidden_size, model.heads, model.kv_heads, model.head_dim, model.ffn_size,
+      model.gated_mlp};
   c.name = fmt::format("memory.b1.n{}", context);
   c.shape = fmt::format("{} B=1 ctx={}", model.name, context);
   c.dtype = "bf16";
   c.problem = p;
-  if (model.mla || model.moe) c.waived = "the memory case allocates dense MHA/GQA layers";
+  if (model.mla || model.moe)
+    c.waived = "the memory case allocates dense MHA/GQA layers";
   else if (model.has_local_attention())
-    c.waived = "the memory case allocates every layer's cache in full; this model's sliding or chunked layers keep less";
+    c.waived =
+        "the memory case allocates every layer's cache in full; this model's sliding or chunked layers keep less";
   if (c.waived.empty()) {
     c.memory = predict_memory(model, p);
     waive_if_too_big(c, c.memory.kv_cache.as_double() + c.memory.naive_activations.as_double(), o);

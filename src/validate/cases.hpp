@@ -57,9 +57,9 @@ struct Case {
   std::string shape;  ///< for people: "M=4096 N=14336 K=4096"
   std::string dtype;  ///< element type of the inputs
   Problem problem;
-  Prediction prediction;          ///< time families
-  MemoryPrediction memory;        ///< memory family
-  std::string waived;             ///< non-empty: cannot run here, and why
+  Prediction prediction;    ///< time families
+  MemoryPrediction memory;  ///< memory family
+  std::string waived;       ///< non-empty: cannot run here, and why
 };
 
 /// Decode GEMM rows: batch 1, 2, 4, … 256 (one token per sequence).
@@ -74,8 +74,7 @@ std::vector<GemmShape> distinct_layer_gemms(const ModelShapes& s);
 /// The prediction for Y[m x n] = X[m x k] W^T of `type` on `gpu`, from gemm_op with the
 /// weights' bytes as the memory engine counts them for that format, and the bytes the kernel
 /// writes (bf16 for bf16/fp8, fp16, int32 for int8).
-Prediction predict_gemm(const ModelSpec& model, const GpuSpec& gpu, GemmType type, const GemmShape& w,
-                        std::int64_t m);
+Prediction predict_gemm(const ModelSpec& model, const GpuSpec& gpu, GemmType type, const GemmShape& w, std::int64_t m);
 /// Bytes per output element the GEMM kernel writes.
 double gemm_output_bytes(GemmType t);
 /// ridge's weight format for a GEMM type ("bf16", "fp16", "fp8", "int8").

@@ -19,8 +19,8 @@ struct DeviceInfo {
   int cc_minor = 0;
   int sm_count = 0;
   std::uint64_t l2_bytes = 0;
-  std::uint64_t memory_bytes = 0;      ///< total device memory (cudaMemGetInfo)
-  std::uint64_t free_memory_bytes = 0; ///< free when the device was opened
+  std::uint64_t memory_bytes = 0;       ///< total device memory (cudaMemGetInfo)
+  std::uint64_t free_memory_bytes = 0;  ///< free when the device was opened
   int driver_version = 0;
   int runtime_version = 0;
   int cublas_version = 0;
@@ -63,7 +63,7 @@ struct Check {
 /// Raw result of one timed case. Times are seconds, one per sample, in run order.
 struct Measurement {
   Status status = Status::ok;
-  std::string note;          ///< why waived or failed; the algorithm/kernel used when ok
+  std::string note;  ///< why waived or failed; the algorithm/kernel used when ok
   std::vector<double> samples_s;
   Check check;
   /// What the caches saw: "L2 flushed before each sample (100 MiB read)", or for a small
@@ -75,10 +75,10 @@ struct Measurement {
 };
 
 struct RunConfig {
-  int warmup = 3;            ///< at least this many untimed launches after the checked one ...
-  double warmup_s = 25e-3;   ///< ... and at least this much device time (clocks ramp up)
-  int samples = 20;          ///< timed samples, each its own pair of CUDA events
-  std::uint64_t seed = 1;    ///< inputs are regenerated from this for every case
+  int warmup = 3;           ///< at least this many untimed launches after the checked one ...
+  double warmup_s = 25e-3;  ///< ... and at least this much device time (clocks ramp up)
+  int samples = 20;         ///< timed samples, each its own pair of CUDA events
+  std::uint64_t seed = 1;   ///< inputs are regenerated from this for every case
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -145,10 +145,10 @@ struct MemoryProblem {
 struct MemoryMeasurement {
   Status status = Status::ok;
   std::string note;
-  std::uint64_t kv_cache_bytes = 0;     ///< the KV cache of all layers
-  std::uint64_t naive_peak_bytes = 0;   ///< residual stream + max(naive attention, MLP) tensors
-  std::uint64_t flash_peak_bytes = 0;   ///< residual stream + max(flash attention, MLP) tensors
-  std::uint64_t requested_kv_bytes = 0; ///< what the allocations asked for (before rounding)
+  std::uint64_t kv_cache_bytes = 0;      ///< the KV cache of all layers
+  std::uint64_t naive_peak_bytes = 0;    ///< residual stream + max(naive attention, MLP) tensors
+  std::uint64_t flash_peak_bytes = 0;    ///< residual stream + max(flash attention, MLP) tensors
+  std::uint64_t requested_kv_bytes = 0;  ///< what the allocations asked for (before rounding)
   std::uint64_t requested_naive_bytes = 0;
   std::uint64_t requested_flash_bytes = 0;
   std::uint64_t granularity_bytes = 0;  ///< smallest nonzero delta seen for a 1-byte allocation

@@ -45,11 +45,16 @@ std::vector<CaseResult> run_cases(Device& d, std::vector<Case> cases, const RunC
     } else if (r.c.waived.empty()) {
       RunConfig one = cfg;
       one.seed = cfg.seed + 7919 * i;  // fresh inputs for every case
-      if (const auto* s = std::get_if<StreamShape>(&r.c.problem)) r.m = d.stream(*s, one);
-      else if (const auto* g = std::get_if<GemmProblem>(&r.c.problem)) r.m = d.gemm(*g, one);
-      else if (const auto* a = std::get_if<AttentionProblem>(&r.c.problem)) r.m = d.attention(*a, one);
-      else if (const auto* k = std::get_if<DecodeProblem>(&r.c.problem)) r.m = d.decode(*k, one);
-      else if (const auto* mp = std::get_if<MemoryProblem>(&r.c.problem)) r.memory = d.memory(*mp);
+      if (const auto* s = std::get_if<StreamShape>(&r.c.problem))
+        r.m = d.stream(*s, one);
+      else if (const auto* g = std::get_if<GemmProblem>(&r.c.problem))
+        r.m = d.gemm(*g, one);
+      else if (const auto* a = std::get_if<AttentionProblem>(&r.c.problem))
+        r.m = d.attention(*a, one);
+      else if (const auto* k = std::get_if<DecodeProblem>(&r.c.problem))
+        r.m = d.decode(*k, one);
+      else if (const auto* mp = std::get_if<MemoryProblem>(&r.c.problem))
+        r.memory = d.memory(*mp);
       const std::string& lost = r.c.family == Family::memory ? r.memory.context_lost : r.m.context_lost;
       if (!lost.empty()) lost_note = "not run: the CUDA context was lost in case " + r.c.name + ": " + lost;
       if (r.c.family != Family::memory) {
@@ -90,9 +95,11 @@ std::map<std::string, std::string> measured_tables(const std::vector<CaseResult>
   std::map<std::string, std::string> tables;
   if (!gemm.empty()) tables["gemm.csv"] = "dtype,m,n,k,kernel,latency_us\n" + gemm;
   if (!context.empty())
-    tables["context_attention.csv"] = "batch,prompt_tokens,heads,kv_heads,head_dim,window,kv_dtype,kernel,latency_us\n" + context;
+    tables["context_attention.csv"] =
+        "batch,prompt_tokens,heads,kv_heads,head_dim,window,kv_dtype,kernel,latency_us\n" + context;
   if (!generation.empty())
-    tables["generation_attention.csv"] = "batch,kv_tokens,heads,kv_heads,head_dim,window,kv_dtype,kernel,latency_us\n" + generation;
+    tables["generation_attention.csv"] =
+        "batch,kv_tokens,heads,kv_heads,head_dim,window,kv_dtype,kernel,latency_us\n" + generation;
   return tables;
 }
 
@@ -117,9 +124,7 @@ MeasuredCeilings measured_ceilings(const std::vector<CaseResult>& results) {
   return cal;
 }
 
-double attainable_fraction(double measured, double datasheet) {
-  return std::clamp(measured / datasheet, 0.01, 1.0);
-}
+double attainable_fraction(double measured, double datasheet) { return std::clamp(measured / datasheet, 0.01, 1.0); }
 
 namespace {
 
@@ -128,7 +133,10 @@ std::string quoted(const std::string& s) {
   std::string out = "\"";
   for (char ch : s) {
     if (ch == '"' || ch == '\\') out += '\\';
-    if (ch == '\n') { out += "\\n"; continue; }
+    if (ch == '\n') {
+      out += "\\n";
+      continue;
+    }
     out += ch;
   }
   return out + "\"";

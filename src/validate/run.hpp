@@ -17,8 +17,8 @@ namespace ridge::validate {
 /// A measured median against its prediction.
 struct Comparison {
   Seconds predicted;
-  Seconds measured;               ///< median of the samples
-  double ratio = 0;               ///< measured / predicted (≥ 1 means slower than the roofline)
+  Seconds measured;  ///< median of the samples
+  double ratio = 0;  ///< measured / predicted (≥ 1 means slower than the roofline)
   bool predicted_compute_bound = false;
   /// The ceiling the measurement sits closer to: compute when the share of the compute
   /// ceiling it reached (predicted compute time / measured) is at least its share of the
@@ -35,8 +35,8 @@ Comparison compare(const Prediction& p, double measured_s);
 
 struct CaseResult {
   Case c;
-  Measurement m;                   ///< time families
-  MemoryMeasurement memory;        ///< memory family
+  Measurement m;             ///< time families
+  MemoryMeasurement memory;  ///< memory family
   Summary stats;
   std::optional<Comparison> comparison;  ///< set when the case ran, passed its check, and was timed
   Status status() const;

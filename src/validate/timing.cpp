@@ -38,7 +38,8 @@ BatchPlan plan_batch(double pilot_s, std::uint64_t input_bytes, std::uint64_t l2
   const double l2_total = lim.l2_multiple * static_cast<double>(l2_bytes);
   const double copies = std::floor(l2_total / static_cast<double>(input_bytes)) + 1;
   if (copies > lim.max_launches)
-    return flushed(fmt::format("{:.0f} input sets would be needed, over the cap of {} launches", copies, lim.max_launches));
+    return flushed(
+        fmt::format("{:.0f} input sets would be needed, over the cap of {} launches", copies, lim.max_launches));
   const double extra_bytes = (copies - 1) * static_cast<double>(input_bytes);
   const double allowed_bytes = lim.memory_fraction * static_cast<double>(free_bytes);
   if (extra_bytes > allowed_bytes)
@@ -54,8 +55,8 @@ BatchPlan plan_batch(double pilot_s, std::uint64_t input_bytes, std::uint64_t l2
   return p;
 }
 
-std::string batch_policy_text(const BatchPlan& p, double pilot_s, std::uint64_t input_bytes,
-                              std::uint64_t flush_bytes, const std::string& how, const BatchLimits& lim) {
+std::string batch_policy_text(const BatchPlan& p, double pilot_s, std::uint64_t input_bytes, std::uint64_t flush_bytes,
+                              const std::string& how, const BatchLimits& lim) {
   if (p.flush) {
     std::string s = "L2 flushed before each sample (" + std::to_string(flush_bytes >> 20) + " MiB read)";
     if (!p.reason.empty()) s += fmt::format("; pilot {:.1f} us, not batched: {}", pilot_s * 1e6, p.reason);

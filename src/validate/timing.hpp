@@ -55,7 +55,7 @@ BatchPlan plan_batch(double pilot_s, std::uint64_t input_bytes, std::uint64_t l2
 /// "; pilot 12.0 us, not batched: REASON" when a small kernel could not be batched, or
 /// "R=64 launches per sample over 6 rotated input sets (6 x 32.0 MiB >= 2x L2), CUDA graph, no flush".
 /// `how` says how the R launches were issued ("CUDA graph", "plain launches (...)").
-std::string batch_policy_text(const BatchPlan& p, double pilot_s, std::uint64_t input_bytes,
-                              std::uint64_t flush_bytes, const std::string& how, const BatchLimits& limits = {});
+std::string batch_policy_text(const BatchPlan& p, double pilot_s, std::uint64_t input_bytes, std::uint64_t flush_bytes,
+                              const std::string& how, const BatchLimits& limits = {});
 
 }  // namespace ridge::validate
