@@ -18,7 +18,7 @@ namespace ridge {
 std::string_view quality_note(QualityRisk r) {
   switch (r) {
     case QualityRisk::baseline:
-      return "baseline: the checkpoint's own weights";
+      return "baseline: the checkpoint's weights as shipped, or widened without loss (fp8 held in bf16)";
     case QualityRisk::kv8:
       return "8-bit KV cache: < 1% loss with calibrated scales";
     case QualityRisk::weights8:
