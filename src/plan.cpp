@@ -247,11 +247,6 @@ class Search {
 
 double cost_of(const Plan& p, bool usd) { return usd ? *p.usd_per_mtok : p.gpu_hours_per_mtok; }
 
-std::string cost_text(const Plan& p, bool usd) {
-  return usd ? fmt::format("${:.3f} per million tokens", *p.usd_per_mtok)
-             : fmt::format("{:.3f} GPU-hours per million tokens", p.gpu_hours_per_mtok);
-}
-
 }  // namespace
 
 namespace {
@@ -357,20 +352,8 @@ PlanResult make_plan(const ModelSpec& m, const PlanRequest& r) {
   const std::size_t feasible = plans.size();
   const Plan cheaper = plans.size() > 1 ? plans[1] : plans.front();  // the cheapest, when moved down
   group_equivalent_plans(plans, usd);
-  const Plan& w = plans.front();
-  std::string why = fmt::format("{} x {} (TP {} x PP {} x {} replica{}), {} weights, {} KV, batch {}: {}", w.gpus(),
-                                r.gpus[w.gpu].name, w.tp, w.pp, w.replicas, w.replicas == 1 ? "" : "s", w.weights.name,
-                                to_string(w.kv_dtype), w.batch, cost_text(w, usd));
-  if (best == 0) {
-    why += fmt::format(", the cheapest of {} feasible plans", feasible);
-  } else {
-    why += fmt::format(", {:.1f}% above the cheapest ({} weights, {} KV) but with lower quality risk",
-                       100 * (cost_of(w, usd) / cheapest - 1), cheaper.weights.name, to_string(cheaper.kv_dtype));
-  }
-  why += fmt::format("; TTFT {}, TPOT {}, {:.0f} tokens/s; {}", ms(w.ttft), ms(w.tpot), w.throughput_tokens_per_s,
-                     quality_note(w.risk));
-  if (result.int4_fallback) why += "; int4 only because no 8- or 16-bit plan fits within --max-gpus";
-  result.why = why;
+  result.feasible = feasible;
+  if (best != 0) result.cheapest = cheaper;
   return result;
 }
 

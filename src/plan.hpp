@@ -91,7 +91,9 @@ struct PlanResult {
   std::int64_t candidates = 0;  ///< evaluated (memory + roofline) points
   bool cost_in_usd = false;     ///< every GPU searched has a price
   bool int4_fallback = false;   ///< int4 considered because nothing else fits
-  std::string why;              ///< one line: why the first plan wins
+  std::size_t feasible = 0;     ///< feasible plans before equivalent ones were grouped
+  /// The cheapest plan, when the first one was moved above it for lower quality risk.
+  std::optional<Plan> cheapest;
   /// The first plan costs more than the second: it was moved up for its lower quality risk
   /// (within the cost tolerance). Said next to the table.
   bool recommended_above_cheaper = false;

@@ -6,6 +6,7 @@
 #include "gate.hpp"
 #include "loaders.hpp"
 #include "plan.hpp"
+#include "report/plan_report.hpp"
 #include "roofline.hpp"
 
 using namespace ridge;
@@ -161,7 +162,7 @@ TEST_CASE("quality risk is stated and preferred within the cost tolerance") {
   r.cost_tolerance = 1.0;
   const PlanResult tolerant = make_plan(m, r);
   CHECK(tolerant.plans.front().risk == QualityRisk::baseline);
-  CHECK(tolerant.why.find("lower quality risk") != std::string::npos);
+  CHECK(recommendation_text(r, tolerant).find("lower quality risk") != std::string::npos);
 }
 
 TEST_CASE("int4 only as the way to fit, or when allowed; fp8 only on GPUs with fp8 tensor cores") {
@@ -177,7 +178,7 @@ TEST_CASE("int4 only as the way to fit, or when allowed; fp8 only on GPUs with f
   CHECK(forced.int4_fallback);
   REQUIRE_FALSE(forced.plans.empty());
   CHECK(forced.plans.front().risk == QualityRisk::int4);
-  CHECK(forced.why.find("int4 only because") != std::string::npos);
+  CHECK(recommendation_text(r, forced).find("int4 only because") != std::string::npos);
 
   const ModelSpec small = resolve_model("llama-3.1-8b");
   PlanRequest a = request({"a100-80gb"});

@@ -174,7 +174,7 @@ nlohmann::ordered_json plan_json(const PlanView& v) {
   j["candidates_evaluated"] = res.candidates;
   j["feasible_plans"] = res.plans.size();
   j["int4_fallback"] = res.int4_fallback;
-  j["why"] = res.why;
+  j["why"] = recommendation_text(v.request, res);
   j["recommended_above_cheaper"] = res.recommended_above_cheaper;
   j["plans"] = nlohmann::ordered_json::array();
   for (std::size_t i = 0; i < res.plans.size() && i < v.top; ++i) {
@@ -233,7 +233,7 @@ std::string plan_text(const PlanView& v) {
   } else {
     out += "\n" + plans_table(v).text("  ");
     out += ranking_note(v, "  ");
-    out += "\n  recommended: " + res.why + "\n";
+    out += "\n  recommended: " + recommendation_text(v.request, res) + "\n";
     out += "  check it: " + memory_command(v, res.plans.front()) + "\n";
     out += "            " + roofline_command(v, res.plans.front()) + "\n";
   }
@@ -255,7 +255,8 @@ std::string plan_markdown(const PlanView& v) {
   } else {
     out += plans_table(v).markdown();
     out += ranking_note(v, "\n");
-    out += "\n**Recommended:** " + res.why + "\n\n`" + memory_command(v, res.plans.front()) + "`\n";
+    out += "\n**Recommended:** " + recommendation_text(v.request, res) + "\n\n`" +
+           memory_command(v, res.plans.front()) + "`\n";
   }
   const auto summary = summarize(res);
   if (!summary.empty()) {
@@ -301,6 +302,29 @@ std::string plan_csv(const PlanView& v) {
          std::string(quality_note(p.risk))});
   }
   return t.csv();
+}
+
+std::string recommendation_text(const PlanRequest& r, const PlanResult& res) {
+  if (res.plans.empty()) return {};
+  const Plan& w = res.plans.front();
+  const bool usd = res.cost_in_usd;
+  const std::string cost = usd ? fmt::format("${:.3f} per million tokens", *w.usd_per_mtok)
+                               : fmt::format("{:.3f} GPU-hours per million tokens", w.gpu_hours_per_mtok);
+  std::string why = fmt::format("{} x {} (TP {} x PP {} x {} replica{}), {} weights, {} KV, batch {}: {}", w.gpus(),
+                                r.gpus[w.gpu].name, w.tp, w.pp, w.replicas, w.replicas == 1 ? "" : "s", w.weights.name,
+                                to_string(w.kv_dtype), w.batch, cost);
+  if (!res.cheapest) {
+    why += fmt::format(", the cheapest of {} feasible plans", res.feasible);
+  } else {
+    const Plan& c = *res.cheapest;
+    const double ratio = usd ? *w.usd_per_mtok / *c.usd_per_mtok : w.gpu_hours_per_mtok / c.gpu_hours_per_mtok;
+    why += fmt::format(", {:.1f}% above the cheapest ({} weights, {} KV) but with lower quality risk",
+                       100 * (ratio - 1), c.weights.name, to_string(c.kv_dtype));
+  }
+  why += fmt::format("; TTFT {}, TPOT {}, {:.0f} tokens/s; {}", short_seconds(w.ttft), short_seconds(w.tpot),
+                     w.throughput_tokens_per_s, quality_note(w.risk));
+  if (res.int4_fallback) why += "; int4 only because no 8- or 16-bit plan fits within --max-gpus";
+  return why;
 }
 
 }  // namespace ridge

@@ -24,6 +24,8 @@ nlohmann::ordered_json plan_json(const PlanView& v);
 std::string plan_text(const PlanView& v);
 std::string plan_markdown(const PlanView& v);
 std::string plan_csv(const PlanView& v);
+/// One line: why the first plan is recommended, in numbers (empty without a plan).
+std::string recommendation_text(const PlanRequest& r, const PlanResult& res);
 
 /// The `ridge memory` and `ridge roofline` command lines that reproduce a plan's figures.
 std::string memory_command(const PlanView& v, const Plan& p);
