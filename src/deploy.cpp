@@ -245,7 +245,9 @@ DeploymentFile deployment_from_yaml(const Node& root, const std::string& source)
       if (!sev) return;
       if (!sev->is_map()) fail(*sev, rr.field("severity"), "expected a map of rule: error|warning|notice|off");
       const std::vector<std::string> ids = rule_ids();
-      for (const auto& [key, value] : sev->entries) {
+      for (const auto& entry : sev->entries) {
+        const Node& key = entry.key;  // not a structured binding: clang 14 cannot capture one
+        const Node& value = entry.value;
         attempt([&] {
           const std::string field = "rules.severity." + key.scalar;
           bool known = false;
