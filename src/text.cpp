@@ -143,37 +143,50 @@ std::size_t utf8_at(std::string_view s, std::size_t i, char32_t& cp) {
 }
 
 std::string xml_escaped(std::string_view s) {
+  // XML 1.0 Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].
+  auto allowed = [](char32_t c) {
+    return c == 0x9 || c == 0xA || c == 0xD || (c >= 0x20 && c <= 0xD7FF) || (c >= 0xE000 && c <= 0xFFFD) ||
+           c >= 0x10000;
+  };
   std::string out;
   out.reserve(s.size());
   for (std::size_t i = 0; i < s.size();) {
-    char32_t cp = 0;
-    const std::size_t n = utf8_at(s, i, cp);
-    if (n == 0) {
+    char32_t c = 0;
+    const std::size_t n = utf8_at(s, i, c);
+    if (n == 0 || !allowed(c)) {
       out += "\uFFFD";
-      ++i;
+      i += n == 0 ? 1 : n;
       continue;
     }
-    if (n > 1) {
-      out.append(s.substr(i, n));
-      i += n;
-      continue;
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      case '\n':
+        out += "&#10;";
+        break;  // kept through attribute normalisation
+      case '\r':
+        out += "&#13;";
+        break;
+      case '\t':
+        out += "&#9;";
+        break;
+      default:
+        out.append(s.substr(i, n));
     }
-    const char ch = s[i++];
-    const auto u = static_cast<unsigned char>(ch);
-    if (ch == '&')
-      out += "&amp;";
-    else if (ch == '<')
-      out += "&lt;";
-    else if (ch == '>')
-      out += "&gt;";
-    else if (ch == '"')
-      out += "&quot;";
-    else if (ch == '\'')
-      out += "&#39;";
-    else if ((u < 0x20 && ch != '\t' && ch != '\n') || u == 0x7f)
-      out += "\uFFFD";
-    else
-      out += ch;
+    i += n;
   }
   return out;
 }

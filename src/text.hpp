@@ -14,8 +14,9 @@ std::size_t edit_distance(std::string_view a, std::string_view b);
 std::string closest_match(std::string_view word, const std::vector<std::string>& candidates);
 
 /// " (did you mean \"x\"?)" or "" when nothing is close.
-/// Text for XML/SVG/HTML content and attributes: & < > " ' escaped, control characters other
-/// than tab and newline (not allowed in XML 1.0) and invalid UTF-8 bytes replaced by U+FFFD.
+/// Text for XML/SVG/HTML content and attributes (JUnit, plots): & < > " ' escaped, tab, CR and
+/// newline as character references (kept through attribute normalisation), characters XML 1.0
+/// does not allow and invalid UTF-8 bytes replaced by U+FFFD.
 std::string xml_escaped(std::string_view s);
 
 /// Text for one line on a terminal or in a CI log: control characters (newline, escape, ...)

@@ -6,6 +6,7 @@
 
 #include "gate.hpp"
 #include "query.hpp"
+#include "text.hpp"
 #include "loaders.hpp"
 #include "report/check_report.hpp"
 #include "roofline.hpp"
@@ -269,13 +270,13 @@ TEST_CASE("GitHub workflow-command escaping") {
 }
 
 TEST_CASE("XML, JSON and Markdown survive hostile text") {
-  CHECK(xml_escape("<a href=\"x\">&'</a>") == "&lt;a href=&quot;x&quot;&gt;&amp;&apos;&lt;/a&gt;");
-  CHECK(xml_escape("caf\xC3\xA9") == "caf\xC3\xA9");                            // valid UTF-8 kept
-  CHECK(xml_escape("a\x01z") == "a\xEF\xBF\xBDz");                              // control char
-  CHECK(xml_escape("\xFF") == "\xEF\xBF\xBD");                                  // not UTF-8
-  CHECK(xml_escape("\xC0\xAF") == "\xEF\xBF\xBD\xEF\xBF\xBD");                  // overlong '/'
-  CHECK(xml_escape("\xED\xA0\x80") == "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
-  CHECK(xml_escape("line\nnext") == "line&#10;next");
+  CHECK(xml_escaped("<a href=\"x\">&'</a>") == "&lt;a href=&quot;x&quot;&gt;&amp;&apos;&lt;/a&gt;");
+  CHECK(xml_escaped("caf\xC3\xA9") == "caf\xC3\xA9");                            // valid UTF-8 kept
+  CHECK(xml_escaped("a\x01z") == "a\xEF\xBF\xBDz");                              // control char
+  CHECK(xml_escaped("\xFF") == "\xEF\xBF\xBD");                                  // not UTF-8
+  CHECK(xml_escaped("\xC0\xAF") == "\xEF\xBF\xBD\xEF\xBF\xBD");                  // overlong '/'
+  CHECK(xml_escaped("\xED\xA0\x80") == "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
+  CHECK(xml_escaped("line\nnext") == "line&#10;next");
 
   CheckReport r = make_report({"bad\xFF.yaml"}, {});
   Finding f;

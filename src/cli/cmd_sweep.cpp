@@ -30,14 +30,6 @@ class Out {
   fmt::memory_buffer buffer_;
 };
 
-/// A CSV cell: quoted (RFC 4180) when it holds a comma, quote or line break.
-std::string csv_cell(const std::string& v) {
-  if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
-  std::string out = "\"";
-  for (char c : v) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
-
 /// Numbers in base units at full precision (shortest text that reads back the same double).
 void csv_row(fmt::memory_buffer& b, const std::string& model, const std::string& gpu, const SweepRow& r,
              const char* basis) {
@@ -137,7 +129,7 @@ Runner register_sweep(CLI::App& app) {
     Out out;
     auto& b = out.buffer();
     const bool csv = o->format == "csv";
-    const std::string model_cell = csv_cell(dep.model.name), gpu_cell = csv_cell(dep.gpu.name);
+    const std::string model_cell = csv_field(dep.model.name), gpu_cell = csv_field(dep.gpu.name);
     if (csv) {
       fmt::format_to(
           std::back_inserter(b),

@@ -172,46 +172,6 @@ std::string github_escape_property(std::string_view s) {
   return out;
 }
 
-std::string xml_escape(std::string_view s) {
-  std::string out;
-  // XML 1.0 Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].
-  auto allowed = [](char32_t c) {
-    return c == 0x9 || c == 0xA || c == 0xD || (c >= 0x20 && c <= 0xD7FF) || (c >= 0xE000 && c <= 0xFFFD) ||
-           c >= 0x10000;
-  };
-  sanitize(s, allowed, [&](char32_t c, std::string_view piece) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      case '\n':
-        out += "&#10;";
-        break;  // kept through attribute normalisation
-      case '\r':
-        out += "&#13;";
-        break;
-      case '\t':
-        out += "&#9;";
-        break;
-      default:
-        out += piece;
-    }
-  });
-  return out;
-}
-
 std::string check_text(const CheckReport& r, bool all) {
   std::string out;
   for (const auto& f : r.findings) {
@@ -334,8 +294,8 @@ std::string check_junit(const CheckReport& r) {
     std::string cases;
     for (const auto& [rule, list] : by_rule) {
       const Finding& first = *list.front();
-      cases += fmt::format("    <testcase classname=\"{}\" name=\"{}\" file=\"{}\"", xml_escape(file), xml_escape(rule),
-                           xml_escape(first.where.file));
+      cases += fmt::format("    <testcase classname=\"{}\" name=\"{}\" file=\"{}\"", xml_escaped(file),
+                           xml_escaped(rule), xml_escaped(first.where.file));
       if (first.where.line > 0) cases += fmt::format(" line=\"{}\"", first.where.line);
       std::string body, out;
       bool failed = false, errored = false;
@@ -344,14 +304,14 @@ std::string check_junit(const CheckReport& r) {
         if (f->failing) {
           const bool error = f->rule == "input.valid";
           body += fmt::format("      <{} type=\"{}\" message=\"{}\">{}</{}>\n", error ? "error" : "failure",
-                              xml_escape(std::string(to_string(f->severity))), xml_escape(f->message), xml_escape(text),
-                              error ? "error" : "failure");
+                              xml_escaped(std::string(to_string(f->severity))), xml_escaped(f->message),
+                              xml_escaped(text), error ? "error" : "failure");
           (error ? errored : failed) = true;
         } else if (!f->passed) {
           out += text + "\n";
         }
       }
-      if (!out.empty()) body += "      <system-out>" + xml_escape(out) + "</system-out>\n";
+      if (!out.empty()) body += "      <system-out>" + xml_escaped(out) + "</system-out>\n";
       errors += errored ? 1 : 0;
       failures += (failed && !errored) ? 1 : 0;
       cases += body.empty() ? "/>\n" : ">\n" + body + "    </testcase>\n";
@@ -361,7 +321,7 @@ std::string check_junit(const CheckReport& r) {
     total_errors += errors;
     suites += fmt::format(
         "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"0\">\n{}  </testsuite>\n",
-        xml_escape(file), by_rule.size(), failures, errors, cases);
+        xml_escaped(file), by_rule.size(), failures, errors, cases);
   }
   return fmt::format(
       "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"

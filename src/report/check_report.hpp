@@ -27,7 +27,5 @@ std::string check_junit(const CheckReport& r);
 std::string github_escape_data(std::string_view s);
 /// The same for a property value, plus : -> %3A and , -> %2C.
 std::string github_escape_property(std::string_view s);
-/// XML 1.0 text/attribute escaping; characters XML cannot carry become U+FFFD.
-std::string xml_escape(std::string_view s);
 
 }  // namespace ridge
