@@ -43,6 +43,29 @@ struct Table {
   std::string csv() const;
 };
 
+/// Items side by side (several GPUs): a first column of labels, one column per item.
+template <class Item>
+struct SideBySide {
+  const std::vector<Item>& items;
+  Table table;
+  template <class Name>
+  SideBySide(const std::vector<Item>& all, Name name) : items(all) {
+    table.headers = {""};
+    table.right_aligned = {false};
+    for (const Item& i : items) {
+      table.headers.push_back(name(i));
+      table.right_aligned.push_back(true);
+    }
+  }
+  /// A row: `label`, then cell(item) for each item.
+  template <class Cell>
+  void row(const std::string& label, Cell cell) {
+    std::vector<std::string> r{label};
+    for (const Item& i : items) r.push_back(cell(i));
+    table.rows.push_back(std::move(r));
+  }
+};
+
 /// RFC 4180 quoting for one CSV field.
 std::string csv_field(const std::string& s);
 

@@ -11,6 +11,27 @@
 #include "roofline.hpp"
 
 namespace ridge::cli {
+namespace {
+
+/// A listing in the format asked for: the JSON document, or the table as CSV, Markdown or text.
+void print_listing(Format f, const nlohmann::ordered_json& j, const Table& t) {
+  switch (f) {
+    case Format::json:
+      std::cout << j.dump(2) << "\n";
+      break;
+    case Format::csv:
+      std::cout << t.csv();
+      break;
+    case Format::markdown:
+      std::cout << t.markdown();
+      break;
+    case Format::table:
+      std::cout << t.text();
+      break;
+  }
+}
+
+}  // namespace
 
 Runner register_models(CLI::App& app) {
   auto* cmd = app.add_subcommand("models", "list bundled models");
@@ -53,20 +74,7 @@ Runner register_models(CLI::App& app) {
                              {"layout", describe_layout(m)},
                              {"source", m.source}});
     }
-    switch (f) {
-      case Format::json:
-        std::cout << j.dump(2) << "\n";
-        break;
-      case Format::csv:
-        std::cout << t.csv();
-        break;
-      case Format::markdown:
-        std::cout << t.markdown();
-        break;
-      case Format::table:
-        std::cout << t.text();
-        break;
-    }
+    print_listing(f, j, t);
     return 0;
   };
 }
@@ -124,20 +132,7 @@ Runner register_gpus(CLI::App& app) {
                            {"runtime_overhead_bytes", g.runtime_overhead.value},
                            {"source", g.source}});
     }
-    switch (f) {
-      case Format::json:
-        std::cout << j.dump(2) << "\n";
-        break;
-      case Format::csv:
-        std::cout << t.csv();
-        break;
-      case Format::markdown:
-        std::cout << t.markdown();
-        break;
-      case Format::table:
-        std::cout << t.text();
-        break;
-    }
+    print_listing(f, j, t);
     return 0;
   };
 }

@@ -237,32 +237,21 @@ std::string memory_markdown(const MemoryView& v) {
 }
 
 Table memory_comparison(const std::vector<MemoryView>& views) {
-  Table t;
-  t.headers = {""};
-  t.right_aligned = {false};
-  for (const auto& v : views) {
-    t.headers.push_back(v.gpu.name);
-    t.right_aligned.push_back(true);
-  }
-  auto row = [&](const std::string& label, auto cell) {
-    std::vector<std::string> r{label};
-    for (const auto& v : views) r.push_back(cell(v));
-    t.rows.push_back(std::move(r));
-  };
-  row("GPUs (TP x PP x replicas)", [](const MemoryView& v) {
+  SideBySide<MemoryView> t(views, [](const MemoryView& v) { return v.gpu.name; });
+  t.row("GPUs (TP x PP x replicas)", [](const MemoryView& v) {
     return fmt::format("{} ({} x {} x {})", v.query.tp * v.query.pp * v.replicas, v.query.tp, v.query.pp, v.replicas);
   });
-  row("weights per GPU, GiB", [](const MemoryView& v) { return gib(v.estimate.per_gpu().weights); });
-  row("KV cache per GPU, GiB", [](const MemoryView& v) { return gib(v.estimate.per_gpu().kv_cache); });
-  row("activations per GPU, GiB", [](const MemoryView& v) { return gib(v.estimate.per_gpu().activations); });
-  row("overhead per GPU, GiB", [](const MemoryView& v) { return gib(v.estimate.per_gpu().overhead); });
-  row("total per GPU, GiB", [](const MemoryView& v) { return gib(v.estimate.per_gpu().total()); });
-  row("budget per GPU, GiB", [](const MemoryView& v) { return gib(v.estimate.budget_per_gpu); });
-  row("fits", [](const MemoryView& v) { return std::string(v.estimate.fits ? "yes" : "NO"); });
-  row("KV pool, tokens per replica", [](const MemoryView& v) { return with_commas(v.estimate.kv_capacity_tokens); });
-  row("max batch at this context", [](const MemoryView& v) { return with_commas(v.estimate.max_batch); });
-  row("max context at this batch", [](const MemoryView& v) { return with_commas(v.estimate.max_context); });
-  return t;
+  t.row("weights per GPU, GiB", [](const MemoryView& v) { return gib(v.estimate.per_gpu().weights); });
+  t.row("KV cache per GPU, GiB", [](const MemoryView& v) { return gib(v.estimate.per_gpu().kv_cache); });
+  t.row("activations per GPU, GiB", [](const MemoryView& v) { return gib(v.estimate.per_gpu().activations); });
+  t.row("overhead per GPU, GiB", [](const MemoryView& v) { return gib(v.estimate.per_gpu().overhead); });
+  t.row("total per GPU, GiB", [](const MemoryView& v) { return gib(v.estimate.per_gpu().total()); });
+  t.row("budget per GPU, GiB", [](const MemoryView& v) { return gib(v.estimate.budget_per_gpu); });
+  t.row("fits", [](const MemoryView& v) { return std::string(v.estimate.fits ? "yes" : "NO"); });
+  t.row("KV pool, tokens per replica", [](const MemoryView& v) { return with_commas(v.estimate.kv_capacity_tokens); });
+  t.row("max batch at this context", [](const MemoryView& v) { return with_commas(v.estimate.max_batch); });
+  t.row("max context at this batch", [](const MemoryView& v) { return with_commas(v.estimate.max_context); });
+  return t.table;
 }
 
 nlohmann::ordered_json memory_comparison_json(const std::vector<MemoryView>& views) {

@@ -581,34 +581,23 @@ std::string roofline_svg(const RooflineView& v) {
 }
 
 Table roofline_comparison(const std::vector<RooflineView>& views) {
-  Table t;
-  t.headers = {""};
-  t.right_aligned = {false};
-  for (const auto& v : views) {
-    t.headers.push_back(v.gpu.name);
-    t.right_aligned.push_back(true);
-  }
-  auto row = [&](const std::string& label, auto cell) {
-    std::vector<std::string> r{label};
-    for (const auto& v : views) r.push_back(cell(v));
-    t.rows.push_back(std::move(r));
-  };
-  row("time basis", [](const RooflineView& v) { return std::string(v.ceilings.expected ? "expected" : "bound"); });
-  row("TTFT", [](const RooflineView& v) { return seconds_text(v.estimate.ttft.value); });
-  row("TPOT",
-      [](const RooflineView& v) { return has_decode(v) ? seconds_text(v.estimate.tpot.value) : std::string("n/a"); });
-  row("end-to-end", [](const RooflineView& v) { return seconds_text(v.estimate.e2e.value); });
-  row("tokens/s (all replicas)", [](const RooflineView& v) {
+  SideBySide<RooflineView> t(views, [](const RooflineView& v) { return v.gpu.name; });
+  t.row("time basis", [](const RooflineView& v) { return std::string(v.ceilings.expected ? "expected" : "bound"); });
+  t.row("TTFT", [](const RooflineView& v) { return seconds_text(v.estimate.ttft.value); });
+  t.row("TPOT",
+        [](const RooflineView& v) { return has_decode(v) ? seconds_text(v.estimate.tpot.value) : std::string("n/a"); });
+  t.row("end-to-end", [](const RooflineView& v) { return seconds_text(v.estimate.e2e.value); });
+  t.row("tokens/s (all replicas)", [](const RooflineView& v) {
     return fmt::format("{:.0f}", v.estimate.throughput_tokens_per_s * static_cast<double>(v.replicas));
   });
-  row("bound TTFT / TPOT", [](const RooflineView& v) {
+  t.row("bound TTFT / TPOT", [](const RooflineView& v) {
     if (!v.bound) return std::string("(the times above)");
     return seconds_text(v.bound->ttft.value) + " / " + (has_decode(v) ? seconds_text(v.bound->tpot.value) : "n/a");
   });
-  row("decode", [](const RooflineView& v) { return bound_word(v.estimate.decode_step.compute_bound()); });
-  row("memory per GPU, GiB", [](const RooflineView& v) { return gib(v.memory.per_gpu().total()); });
-  row("fits", [](const RooflineView& v) { return std::string(v.memory.fits ? "yes" : "NO"); });
-  return t;
+  t.row("decode", [](const RooflineView& v) { return bound_word(v.estimate.decode_step.compute_bound()); });
+  t.row("memory per GPU, GiB", [](const RooflineView& v) { return gib(v.memory.per_gpu().total()); });
+  t.row("fits", [](const RooflineView& v) { return std::string(v.memory.fits ? "yes" : "NO"); });
+  return t.table;
 }
 
 nlohmann::ordered_json roofline_comparison_json(const std::vector<RooflineView>& views) {
