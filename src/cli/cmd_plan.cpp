@@ -76,15 +76,9 @@ Runner register_plan(CLI::App& app) {
     const ModelSpec model = resolve_model(o->model);
     PlanRequest r;
     r.basis = o->bound ? TimeBasis::bound : TimeBasis::expected;
-    std::vector<std::string> gpu_args = split_commas(o->gpus);
-    if (gpu_args.empty()) gpu_args = bundled_gpu_names();
     // A GPU named twice is planned once (its rows would repeat).
-    for (std::size_t i = 0; i < gpu_args.size(); ++i)
-      for (std::size_t j = i + 1; j < gpu_args.size();)
-        if (gpu_args[j] == gpu_args[i])
-          gpu_args.erase(gpu_args.begin() + static_cast<std::ptrdiff_t>(j));
-        else
-          ++j;
+    std::vector<std::string> gpu_args = gpu_list(o->gpus);
+    if (gpu_args.empty()) gpu_args = bundled_gpu_names();
     for (const std::string& g : gpu_args) r.gpus.push_back(resolve_gpu(g));
     for (const std::string& price : split_commas(o->prices)) {
       const std::size_t eq = price.find('=');

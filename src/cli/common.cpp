@@ -18,10 +18,15 @@ void require_range(const std::string& option, std::int64_t v, std::int64_t min, 
         std::to_string(v) + " is out of range; expected " + std::to_string(min) + " to " + std::to_string(max));
 }
 
-std::vector<std::string> gpu_list(const std::string& arg) {
+std::vector<std::string> gpu_list(const std::vector<std::string>& args) {
   std::vector<std::string> out;
-  for (const std::string& g : split_commas({arg}))
+  for (const std::string& g : split_commas(args))
     if (std::find(out.begin(), out.end(), g) == out.end()) out.push_back(g);
+  return out;
+}
+
+std::vector<std::string> gpu_list(const std::string& arg) {
+  std::vector<std::string> out = gpu_list(std::vector<std::string>{arg});
   if (out.empty()) throw InputError({}, "--gpu", "a GPU is required");
   return out;
 }

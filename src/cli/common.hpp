@@ -56,7 +56,9 @@ void add_deployment_options(CLI::App& cmd, DeploymentOptions& o, bool with_conte
 /// with the options this command takes (`what_instead`, e.g. "--prompt P and --gen G").
 void refuse_context(CLI::App& cmd, const std::string& what_instead);
 
-/// `-g a,b,c`: the GPUs named, each once, in the order given.
+/// `-g a,b,c` (or repeated -g): the GPUs named, each once, in the order given.
+std::vector<std::string> gpu_list(const std::vector<std::string>& args);
+/// The same for one option value; at least one GPU.
 std::vector<std::string> gpu_list(const std::string& arg);
 
 /// --inter-node-bandwidth, checked the same way by every command: 1 MB/s to 100 TB/s.
