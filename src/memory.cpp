@@ -313,6 +313,21 @@ std::int64_t KvPoolLayout::blocks_per_request(std::int64_t max_model_len, std::i
   return blocks;
 }
 
+std::int64_t KvPoolLayout::blocks_held(std::int64_t computed, std::int64_t new_tokens) const {
+  const std::int64_t end = computed + new_tokens;  // tokens [0, end) may be attended
+  if (end <= 0) return 0;
+  // Blocks covering tokens [first, end): from the block of `first` to the block of end − 1.
+  auto spanning = [&](std::int64_t first) { return (end - 1) / block_size - first / block_size + 1; };
+  std::int64_t blocks = 0;
+  for (const auto& k : kinds) {
+    std::int64_t first = 0;
+    if (k.attention == AttentionKind::sliding) first = std::max<std::int64_t>(0, computed - k.window + 1);
+    if (k.attention == AttentionKind::chunked) first = computed / k.window * k.window;
+    blocks += k.groups * spanning(std::min(first, end - 1));
+  }
+  return blocks;
+}
+
 std::int64_t tokens_per_pass(std::int64_t batch, std::int64_t context, std::int64_t prefill_chunk) {
   const u64 all = mul({u(batch), u(context)});
   if (prefill_chunk > 0) return static_cast<std::int64_t>(std::min(all, u(prefill_chunk)));

@@ -137,6 +137,11 @@ struct KvPoolLayout {
   /// cdiv(min(W − 1 + chunk, n), bs) + 1; chunked cdiv(min(C + chunk, n), bs); summed over the
   /// groups.
   std::int64_t blocks_per_request(std::int64_t max_model_len, std::int64_t chunk) const;
+  /// Blocks a running request holds once `computed` tokens are cached and `new_tokens` more are
+  /// scheduled (vLLM v1's managers after remove_skipped_blocks): global groups every token,
+  /// cdiv(computed + new, bs); sliding groups the blocks from the first key the first new token
+  /// sees, computed − W + 1; chunked groups from the start of that token's chunk.
+  std::int64_t blocks_held(std::int64_t computed, std::int64_t new_tokens) const;
 };
 
 /// The layout of layers [first, first + count) with `tp`-way sharding and a KV type.

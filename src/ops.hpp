@@ -47,6 +47,7 @@ struct Op {
   double weight_bytes = 0;     ///< one GEMM's weight, scales included
   double experts = 1;          ///< MoE: expert GEMMs one grouped kernel runs
   double batch = 0, new_tokens = 0, keys = 0, window = 0, kv_bytes = 0;  ///< flash attention
+  double pairs = 0;  ///< flash attention: query–key pairs, all sequences
   /// Kernels a serving engine launches per instance (vLLM: one RMSNorm kernel per norm, the
   /// residual add fused into the next norm, the cache write inside the attention layer's fitted
   /// fixed cost): what the calibrated per-kernel fixed cost multiplies for the small operators.
@@ -138,6 +139,12 @@ struct PhaseQuery {
   std::int64_t context = 1;  ///< tokens attended by the newest token (cached + new)
   AttentionImpl attention = AttentionImpl::flash;
   DType kv_dtype = DType::bf16;
+  /// Rows of logits (and sampling): -1 for the phase's own (prefill: one per sequence, decode:
+  /// every token); a serving step sets it to the sequences it schedules.
+  std::int64_t logit_rows = -1;
+  /// false: leave out the attention operators (a serving step adds them per sequence with
+  /// group_attention_ops, since its sequences attend different contexts).
+  bool with_attention = true;
 };
 
 /// Expected distinct experts touched when T tokens each pick k of E experts uniformly:
@@ -245,6 +252,7 @@ void attention_ops(const AttentionShape& at, Phase phase, std::int64_t count, co
     op.batch = p.batch;
     op.new_tokens = p.new_tokens;
     op.keys = p.keys;
+    op.pairs = p.pairs;
     op.window = p.window;
     op.kv_bytes = p.kv_bytes;
     sink(static_cast<const Op&>(op));
@@ -256,6 +264,14 @@ void attention_ops(const AttentionShape& at, Phase phase, std::int64_t count, co
   emit("softmax", OpUnit::vector, 5.0 * p.batch * H * p.new_tokens * p.keys, scores, scores);
   emit("pv", OpUnit::gemm16, 2.0 * H * p.pairs * at.v_dim, scores + p.kv_read_bytes * (1.0 - k_share), out_written);
 }
+
+/// The attention operators of layer group `g`'s layers for `batch` sequences of `new_tokens`
+/// new tokens each, whose last token attends `keys` distinct keys (the mean over the sequences
+/// when they differ), `pairs` query–key pairs in all: flash or naive attention, or MLA's
+/// absorbed decode. The one place for them: a phase and a serving step both call it.
+template <class Sink>
+void group_attention_ops(const ModelShapes& s, const LayerGroup& g, Phase phase, double batch, double new_tokens,
+                         double keys, double pairs, AttentionImpl impl, double kv_bytes, Sink&& sink);
 
 /// Calls sink(const Op&) for every operator of the phase, in execution order.
 template <class Sink>

@@ -7,6 +7,36 @@
 namespace ridge {
 
 template <class Sink>
+void group_attention_ops(const ModelShapes& s, const LayerGroup& g, Phase phase, double batch, double new_tokens,
+                         double keys, double pairs, AttentionImpl impl, double kv_bytes, Sink&& sink) {
+  const AttentionShape& at = s.attention;
+  const double a = s.activation_bytes;
+  const double B = batch, T = batch * new_tokens, H = at.q_heads;
+  auto out = [&](Op op) {
+    op.layers = g.label;
+    op.group = static_cast<int>(&g - s.groups.data());
+    sink(static_cast<const Op&>(op));
+  };
+  if (at.latent_dim > 0 && phase == Phase::decode) {
+    // Absorbed MLA decode (DeepSeek-V2 §2.1.3, FlashMLA): scores over the cached latent,
+    // values in the latent space; the cache is read once per sequence for all heads.
+    Op op;
+    op.name = "attention_mla";
+    op.phase = phase;
+    op.unit = OpUnit::gemm16;
+    op.count = g.count;
+    op.flops = 2.0 * H * pairs * (at.latent_dim + at.latent_v_dim);
+    op.bytes_read = B * keys * at.latent_dim * kv_bytes + T * H * at.latent_dim * a;
+    op.bytes_written = T * H * at.latent_v_dim * a;
+    out(op);
+    return;
+  }
+  const AttentionPass pass{B,        new_tokens, keys, pairs, attention_kv_read_bytes(at, B, keys, a, kv_bytes),
+                           g.window, kv_bytes};
+  attention_ops(at, phase, g.count, pass, impl, a, out);
+}
+
+template <class Sink>
 void for_each_op(const ModelShapes& s, const PhaseQuery& q, Sink&& sink) {
   const double B = static_cast<double>(q.batch);
   const double new_tokens = static_cast<double>(q.tokens);
@@ -67,19 +97,9 @@ void for_each_op(const ModelShapes& s, const PhaseQuery& q, Sink&& sink) {
     emit("kv_cache_write", OpUnit::vector, n, 0.0, T * cached_per_token * a, T * cached_per_token * kv_bytes,
          /*kernels=*/0.0);
 
-    const double keys = g.span(new_tokens, context);        // distinct keys the new tokens see
-    const double pairs = B * g.pairs(new_tokens, context);  // q·k pairs, all sequences
-    const double H = at.q_heads;
-    if (mla && phase == Phase::decode) {
-      // Absorbed MLA decode (DeepSeek-V2 §2.1.3, FlashMLA): scores over the cached latent,
-      // values in the latent space; the cache is read once per sequence for all heads.
-      emit("attention_mla", OpUnit::gemm16, n, 2.0 * H * pairs * (at.latent_dim + at.latent_v_dim),
-           B * keys * at.latent_dim * kv_bytes + T * H * at.latent_dim * a, T * H * at.latent_v_dim * a);
-    } else {
-      const AttentionPass pass{B,        new_tokens, keys, pairs, attention_kv_read_bytes(at, B, keys, a, kv_bytes),
-                               g.window, kv_bytes};
-      attention_ops(at, phase, n, pass, q.attention, a, out);
-    }
+    if (q.with_attention)
+      group_attention_ops(s, g, phase, B, new_tokens, g.span(new_tokens, context), B * g.pairs(new_tokens, context),
+                          q.attention, kv_bytes, sink);
     gemm(g.attention_out, n, T, dense_unit);
     emit("residual_add", OpUnit::vector, 2 * n, T * h, 2.0 * T * h * a, T * h * a, /*kernels=*/0.0);
 
@@ -104,7 +124,7 @@ void for_each_op(const ModelShapes& s, const PhaseQuery& q, Sink&& sink) {
   group = -1;
   emit("final_norm", OpUnit::vector, 1, (s.layernorm ? 8.0 : 4.0) * T * h, T * h * a + s.final_norm_bytes, T * h * a);
   // Logits only for the last token of each sequence (what serving engines compute), in fp32.
-  const double logit_rows = phase == Phase::prefill ? B : T;
+  const double logit_rows = q.logit_rows >= 0 ? static_cast<double>(q.logit_rows) : phase == Phase::prefill ? B : T;
   out(gemm_op(s.lm_head, phase, OpUnit::gemm16, 1, logit_rows, a, 4.0));
   // The next token of each sequence from its fp32 logits (greedy: one read of the row; top-p
   // and top-k sort it again, not counted).

@@ -99,6 +99,13 @@ OpTime op_time(const Op& op, const Ceilings& c) {
     t.expected = c.expected->attention(
         op.phase, AttentionCall{op.batch, prefill ? op.new_tokens : op.keys, c.q_heads, c.kv_heads, c.head_dim,
                                 prefill ? op.window : 0, op.kv_bytes, /*cache_hot=*/false});
+    // A prefill chunk after earlier chunks of its prompt (a serving step) also attends the
+    // cached keys: the fitted kernel (measured from an empty cache) scaled by the work, the
+    // query–key pairs, against those of the same chunk from an empty cache.
+    if (t.expected && prefill && op.keys > op.new_tokens && op.pairs > 0) {
+      const double from_empty = op.batch * causal_pairs(op.new_tokens, op.new_tokens, op.window);
+      if (from_empty > 0) t.expected = Seconds{t.expected->value * op.pairs / from_empty};
+    }
   } else if (op.unit == OpUnit::vector) {
     // Norms, activations, sampling: memory-bound at their bound, but none is free; each kernel
     // costs at least the fitted fixed cost of a kernel in a CUDA graph (the per-step runtime
@@ -219,7 +226,8 @@ MicroBatches split_batch(std::int64_t batch, std::int64_t count) {
   return mb;
 }
 
-/// p × (layers of the largest stage) / layers: how much the slowest stage exceeds an even share.
+}  // namespace
+
 double stage_imbalance(const ModelShapes& s, std::int64_t pp) {
   std::int64_t layers = 0;
   for (const LayerGroup& g : s.groups) layers += g.count;
@@ -227,8 +235,6 @@ double stage_imbalance(const ModelShapes& s, std::int64_t pp) {
   const std::vector<std::int64_t> split = pipeline_split(layers, pp);
   return static_cast<double>(pp * *std::max_element(split.begin(), split.end())) / static_cast<double>(layers);
 }
-
-}  // namespace
 
 ServiceEstimate estimate_service(const ModelShapes& s, const Ceilings& c, const ServiceQuery& q) {
   ServiceEstimate e;

@@ -124,6 +124,10 @@ struct ServiceEstimate {
   double decode_throughput_tokens_per_s = 0;  ///< B / tpot
 };
 
+/// p × (layers of the largest stage) / layers: how much the slowest pipeline stage exceeds an
+/// even share (1 without PP, or when the stages split the layers evenly).
+double stage_imbalance(const ModelShapes& s, std::int64_t pp);
+
 /// Mean of max(x_i, y_i) over i = 0..n−1 where x and y are linear in i with the given
 /// endpoint values; exact (splits at the crossing), no loop over i.
 double mean_of_max_linear(double x_first, double x_last, double y_first, double y_last, double n);
