@@ -448,6 +448,50 @@ expect 2 "GPU file: calibration without an SM count" -- predict -g "$src/tests/d
 contains "$tmp/err" "gpu-calibration-no-sms.yaml:43:3: calibration: needs multiprocessors" "calibration needs the SM count"
 expect 2 "calibrate: GPU without an SM count" -- calibrate "$src/calibration/measured/h100-sxm" -g "$src/tests/data/bad/gpu-no-sms.yaml"
 
+# serve: the serving simulation
+expect 0 "serve: one rate, JSON" -- serve -m llama-3.1-8b -g h100-sxm --rate 4 --requests 300 --prompt 512 --gen 128 --ttft-ms 500 --tpot-ms 50 -f json
+for key in '"schema": "ridge.serve/v1"' '"time_basis": "expected"' '"scheduler": "vllm-v1"' '"arrivals": "poisson"' \
+  '"rate": 4' '"ttft_s"' '"tpot_s"' '"itl_s"' '"e2e_s"' '"p99"' '"throughput_tokens_per_s"' '"requests_per_s"' \
+  '"completed": 300' '"generated_tokens": 38400' '"duration_s"' '"mean_in_system"' '"goodput_requests_per_s"' \
+  '"meets_slo": true' '"preemptions": 0'; do
+  contains "$tmp/out" "$key" "serve json field"
+done
+cp "$tmp/out" "$tmp/serve1.json"
+"$ridge" serve -m llama-3.1-8b -g h100-sxm --rate 4 --requests 300 --prompt 512 --gen 128 --ttft-ms 500 --tpot-ms 50 -f json >"$tmp/serve2.json"
+if cmp -s "$tmp/serve1.json" "$tmp/serve2.json"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: serve: same seed, different bytes"; fi
+"$ridge" serve -m llama-3.1-8b -g h100-sxm --rate 4 --requests 300 --prompt 512 --gen 128 --seed 1 -f json >"$tmp/serve3.json"
+if cmp -s "$tmp/serve1.json" "$tmp/serve3.json"; then failed=$((failed + 1)); echo "FAIL: serve: another seed, the same bytes"; else passed=$((passed + 1)); fi
+expect 0 "serve: a rate sweep with SLOs and a plot" -- serve -m llama-3.1-70b -g h100-sxm --tp 4 --rate 2,6,10 --requests 400 --prompt 1024 --gen 128 --ttft-ms 1000 --tpot-ms 50 --plot "$tmp/serve.svg"
+contains "$tmp/out" "largest rate meeting p99 TTFT <= 1 s and TPOT <= 50 ms:" "serve sweep names the largest rate meeting the SLOs"
+contains "$tmp/serve.svg" "<polyline" "serve plot draws lines"
+if command -v xmllint >/dev/null; then
+  xmllint --noout "$tmp/serve.svg" 2>/dev/null && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: serve plot is not well-formed XML"; }
+fi
+expect 0 "serve: sweep as CSV" -- serve -m llama-3.1-8b -g h100-sxm --rate 1:3:1 --requests 100 -f csv
+[ "$(wc -l <"$tmp/out")" -eq 4 ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: serve csv is header + one row per rate"; }
+contains "$tmp/out" "rate,requests_per_s,throughput_tokens_per_s" "serve csv header"
+expect 0 "serve: all at once (the default), markdown" -- serve -m llama-3.1-8b -g l4 --requests 100 --prompt 1000 --gen 100 -f markdown
+contains "$tmp/out" "all requests at t = 0" "serve: --rate inf is the default"
+contains "$tmp/out" "lower bound: each step at the datasheet roofline" "serve says when its times are lower bounds"
+expect 0 "serve: closed loop" -- serve -m llama-3.1-8b -g h100-sxm --concurrency 8 --requests 100 --prompt uniform:100:900 --gen normal:100:30
+contains "$tmp/out" "8 users in a closed loop" "serve closed loop"
+expect 0 "serve: CSV trace" -- serve -m llama-3.1-8b -g h100-sxm --trace "$src/tests/data/serve/trace.csv" -f json
+contains "$tmp/out" '"completed": 4' "serve trace: every request"
+contains "$tmp/out" '"generated_tokens": 424' "serve trace: 128 + 64 + 200 + 32 tokens"
+expect 0 "serve: JSON Lines trace" -- serve -m llama-3.1-8b -g h100-sxm --trace "$src/tests/data/serve/trace.jsonl"
+expect 2 "serve: bad trace row" -- serve -m llama-3.1-8b -g h100-sxm --trace "$src/tests/data/serve/bad-trace.csv"
+contains "$tmp/err" "bad-trace.csv:3: prompt_tokens: -3: must be 1 to 100,000,000 tokens" "serve trace error names file, line, field"
+expect 2 "serve: trace and --rate" -- serve -m llama-3.1-8b -g h100-sxm --trace "$src/tests/data/serve/trace.csv" --rate 3
+expect 2 "serve: --batch refused with a hint" -- serve -m llama-3.1-8b -g h100-sxm -b 8
+contains "$tmp/err" "has no fixed batch" "serve explains why there is no --batch"
+expect 2 "serve: bad rate" -- serve -m llama-3.1-8b -g h100-sxm --rate 0
+expect 2 "serve: bad range" -- serve -m llama-3.1-8b -g h100-sxm --rate 5:1:1
+expect 2 "serve: bad distribution" -- serve -m llama-3.1-8b -g h100-sxm --prompt poisson:3:4
+expect 2 "serve: request longer than the model" -- serve -m llama-3.1-8b -g h100-sxm --prompt 200k
+expect 2 "serve: --rate with --concurrency" -- serve -m llama-3.1-8b -g h100-sxm --rate 2 --concurrency 4
+expect 2 "serve: plot of one rate" -- serve -m llama-3.1-8b -g h100-sxm --rate 2 --plot "$tmp/x.svg"
+expect 2 "serve: model too large for the GPU" -- serve -m llama-3.1-70b -g l4
+
 expect 0 "help" -- --help
 
 echo "cli: $passed passed, $failed failed"

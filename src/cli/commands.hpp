@@ -12,6 +12,7 @@ Runner register_memory(CLI::App& app);
 Runner register_roofline(CLI::App& app);
 Runner register_sweep(CLI::App& app);
 Runner register_plan(CLI::App& app);
+Runner register_serve(CLI::App& app);
 Runner register_validate(CLI::App& app);
 Runner register_check(CLI::App& app);
 Runner register_predict(CLI::App& app);

@@ -76,10 +76,10 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("-V,--version", "ridge " RIDGE_VERSION " (commit " RIDGE_COMMIT ")");
   std::vector<ridge::cli::Runner> runners = {
-      ridge::cli::register_models(app),    ridge::cli::register_gpus(app),       ridge::cli::register_memory(app),
-      ridge::cli::register_roofline(app),  ridge::cli::register_sweep(app),      ridge::cli::register_plan(app),
-      ridge::cli::register_validate(app),  ridge::cli::register_check(app),      ridge::cli::register_predict(app),
-      ridge::cli::register_calibrate(app), ridge::cli::register_completion(app),
+      ridge::cli::register_models(app),   ridge::cli::register_gpus(app),      ridge::cli::register_memory(app),
+      ridge::cli::register_roofline(app), ridge::cli::register_sweep(app),     ridge::cli::register_plan(app),
+      ridge::cli::register_serve(app),    ridge::cli::register_validate(app),  ridge::cli::register_check(app),
+      ridge::cli::register_predict(app),  ridge::cli::register_calibrate(app), ridge::cli::register_completion(app),
   };
   harden_integer_options(app);
   // `ridge --completion bash` as some tools spell it: the completion subcommand.
