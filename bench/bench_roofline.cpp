@@ -4,10 +4,13 @@
 
 #include <chrono>
 #include <cstdio>
+#include <string>
 
 #include "loaders.hpp"
 #include "plan.hpp"
 #include "roofline.hpp"
+#include "serve.hpp"
+#include "workload.hpp"
 #include "sweep.hpp"
 
 using namespace ridge;
@@ -121,6 +124,33 @@ int main() {
              static_cast<double>(result.candidates) * runs / s, 1e5);
       fmt::print("{:<58} {:>14.3f} s    ({} candidates per search)\n", "  one search", s / runs, result.candidates);
     }
+  }
+  // 5. The serving simulation (issue 14: 100,000 requests of 512 + 256 tokens at a steady rate
+  //    in <= 2 s on one core, memory independent of the tokens generated).
+  {
+    const MemoryQuery q{*weight_format("bf16"), DType::bf16,          1,    768, 1,   1, 0.9,
+                        g.runtime_overhead,     AttentionImpl::flash, 8192, 16,  8192};
+    const MemoryEstimate memory = estimate_memory(m, g, q);
+    const ServeEngine engine = serve_engine(m, q, memory, default_engine_limits(g));
+    const LengthDistribution prompt = parse_length_distribution("--prompt", "512");
+    for (const char* gen_tokens : {"256", "2560"})
+      for (const double rate : {10.0, 25.0}) {
+        const LengthDistribution gen = parse_length_distribution("--gen", gen_tokens);
+        const TimeBasis basis = TimeBasis::expected;
+        const Ceilings c = ceilings_for(g, shapes, basis);
+        StepCost cost(shapes, c, topology_for(g, 1, 1, 0, basis), AttentionImpl::flash, DType::bf16);
+        const std::int64_t n = gen_tokens == std::string("256") ? 100'000 : 10'000;
+        const Workload w = generate_workload(n, rate, prompt, gen, 1);
+        ServeResult r;
+        const double s = seconds_for([&] { r = simulate(cost, engine, w, 1); });
+        if (n == 100'000)
+          fmt::print("{:<58} {:>14.2f} s    target 2 s   ratio {:.2f}{}   ({} steps)\n",
+                     fmt::format("serve: 100,000 requests of 512 + 256 at {} req/s", rate), s, 2.0 / s,
+                     s > 2 ? "   (above target)" : "", r.steps);
+        else
+          fmt::print("{:<58} {:>14.2f} s    ({} steps)\n",
+                     fmt::format("serve: 10,000 requests of 512 + 2,560 at {} req/s", rate), s, r.steps);
+      }
   }
   return 0;
 }

@@ -22,6 +22,11 @@ if [ -f ../shared/measured/b200/gemm.csv ]; then
 else
   echo "  skipped: ../shared/measured not present"
 fi
+echo "CLI: ridge serve, 10,000 requests: peak memory with 256 and with 2,560 generated tokens each (target: the same)"
+for gen in 256 2560; do
+  /usr/bin/env time -f "  --gen $gen: %e s wall, %M KiB peak memory" ./build/ridge serve -m llama-3.1-8b -g h100-sxm \
+    --rate 10 --requests 10000 --prompt 512 --gen $gen >/dev/null
+done
 echo "CLI: ridge check over 3,000 and 12,000 deployment files (target: linear in the file count)"
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
