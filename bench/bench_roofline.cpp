@@ -140,7 +140,7 @@ int main() {
         const Ceilings c = ceilings_for(g, shapes, basis);
         StepCost cost(shapes, c, topology_for(g, 1, 1, 0, basis), AttentionImpl::flash, DType::bf16);
         const std::int64_t n = gen_tokens == std::string("256") ? 100'000 : 10'000;
-        const Workload w = generate_workload(n, rate, prompt, gen, 1);
+        const RequestLoad w = generate_workload(n, rate, prompt, gen, 1);
         ServeResult r;
         const double s = seconds_for([&] { r = simulate(cost, engine, w, 1); });
         if (n == 100'000)

@@ -36,6 +36,14 @@ struct PlanRequest {
   std::int64_t prefill_chunk = kDefaultPrefillChunk;  ///< tokens per prefill pass for activation memory (0: all)
   double inter_node_bandwidth = 0;                    ///< B/s; 0: each GPU file's (else 50 GB/s)
   double cost_tolerance = 0.10;                       ///< prefer lower quality risk within this of the cheapest
+  /// Requests/s over all replicas (Poisson arrivals of prompt + gen tokens): plans are judged
+  /// by simulating each candidate under its share of the load (`ridge serve`), the SLOs at
+  /// `slo_percentile`; replicas are added until each one's share meets them.
+  std::optional<double> rate;
+  int slo_percentile = 99;
+  std::int64_t sim_requests = 1000;  ///< requests per simulated run
+  std::uint64_t seed = 0;
+  std::size_t top_simulated = 10;  ///< plans found before cheaper-bound candidates stop being simulated
   /// Times the plans are judged on: the calibrated estimate on GPUs that have one (a plan on
   /// lower bounds under-provisions), or the datasheet bound (--bound).
   TimeBasis basis = TimeBasis::expected;
@@ -67,6 +75,11 @@ struct Plan {
   /// quality risk, cost within 0.5 %): fp8 and int8 on a GPU with both, listed once.
   std::vector<std::string> equivalent_weights;
   std::vector<DType> equivalent_kv;
+  /// Planned by load (PlanRequest::rate): ttft/tpot/e2e are the SLO percentile of a simulation
+  /// of one replica under its share of the rate, batch the mean running requests there.
+  bool simulated = false;
+  double capacity_per_replica = 0;  ///< each replica's share of the rate (req/s): the SLOs hold there
+  double kv_use_max = 0;            ///< peak fraction of the KV pool in use at the plan's load
 
   std::int64_t gpus() const { return tp * pp * replicas; }
 };
@@ -88,10 +101,11 @@ struct RejectedFamily {
 struct PlanResult {
   std::vector<Plan> plans;  ///< feasible; the recommendation first, then by cost
   std::vector<RejectedFamily> rejected;
-  std::int64_t candidates = 0;  ///< evaluated (memory + roofline) points
-  bool cost_in_usd = false;     ///< every GPU searched has a price
-  bool int4_fallback = false;   ///< int4 considered because nothing else fits
-  std::size_t feasible = 0;     ///< feasible plans before equivalent ones were grouped
+  std::int64_t candidates = 0;   ///< evaluated (memory + roofline) points
+  std::int64_t simulations = 0;  ///< serving simulations run (planning by load)
+  bool cost_in_usd = false;      ///< every GPU searched has a price
+  bool int4_fallback = false;    ///< int4 considered because nothing else fits
+  std::size_t feasible = 0;      ///< feasible plans before equivalent ones were grouped
   /// The cheapest plan, when the first one was moved above it for lower quality risk.
   std::optional<Plan> cheapest;
   /// The first plan costs more than the second: it was moved up for its lower quality risk

@@ -114,7 +114,7 @@ struct Step {
 
 class Engine {
  public:
-  Engine(StepCost& cost, const ServeEngine& e, const Workload& w, ServeResult& out)
+  Engine(StepCost& cost, const ServeEngine& e, const RequestLoad& w, ServeResult& out)
       : cost_(cost), engine_(e), w_(w), out_(out), keys_(cost.groups(), 0.0) {
     out_.kv_blocks = e.kv_blocks;
     free_blocks_ = e.kv_blocks;
@@ -367,7 +367,7 @@ class Engine {
 
   StepCost& cost_;
   const ServeEngine& engine_;
-  const Workload& w_;
+  const RequestLoad& w_;
   ServeResult& out_;
   std::vector<std::size_t> done_;  ///< scratch: requests a step finished
   std::vector<double> keys_;       ///< per layer group: Σ keys of this step's decodes
@@ -388,17 +388,17 @@ class Engine {
 
 }  // namespace
 
-void simulate_engine(StepCost& cost, const ServeEngine& engine, const Workload& w, ServeResult& into) {
+void simulate_engine(StepCost& cost, const ServeEngine& engine, const RequestLoad& w, ServeResult& into) {
   Engine(cost, engine, w, into).run();
 }
 
-ServeResult simulate(StepCost& cost, const ServeEngine& engine, const Workload& w, std::int64_t replicas) {
+ServeResult simulate(StepCost& cost, const ServeEngine& engine, const RequestLoad& w, std::int64_t replicas) {
   ServeResult result;
   result.replicas = std::max<std::int64_t>(1, replicas);
   result.first_arrival_s = std::numeric_limits<double>::infinity();
   const auto n = static_cast<std::size_t>(result.replicas);
   for (std::size_t r = 0; r < n; ++r) {
-    Workload share;
+    RequestLoad share;
     for (std::size_t i = r; i < w.requests.size(); i += n) share.requests.push_back(w.requests[i]);
     if (w.concurrency > 0) {
       const std::int64_t users =
@@ -415,13 +415,13 @@ ServeResult simulate(StepCost& cost, const ServeEngine& engine, const Workload& 
   return result;
 }
 
-bool meets(const Percentiles& ttft, const Percentiles& tpot, const Slo& slo) {
+bool meets(const Percentiles& ttft, const Percentiles& tpot, const LatencySlo& slo) {
   if (slo.ttft_s && ttft.at(slo.percentile) > *slo.ttft_s) return false;
   if (slo.tpot_s && tpot.at(slo.percentile) > *slo.tpot_s) return false;
   return true;
 }
 
-double goodput_requests_per_s(const ServeResult& r, const Slo& slo) {
+double goodput_requests_per_s(const ServeResult& r, const LatencySlo& slo) {
   if (r.duration_s() <= 0) return 0;
   std::int64_t good = 0;
   for (std::size_t i = 0; i < r.ttft_s.size(); ++i) {
@@ -432,7 +432,7 @@ double goodput_requests_per_s(const ServeResult& r, const Slo& slo) {
   return static_cast<double>(good) / r.duration_s();
 }
 
-ServeSummary summarize(ServeResult& r, const Slo& slo, double offered_rate) {
+ServeSummary summarize(ServeResult& r, const LatencySlo& slo, double offered_rate) {
   ServeSummary s;
   s.offered_rate = offered_rate;
   // Goodput pairs each request's TTFT with its own TPOT: before the vectors are sorted.

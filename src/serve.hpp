@@ -27,7 +27,7 @@ struct Request {
 };
 
 /// What one engine is given.
-struct Workload {
+struct RequestLoad {
   /// Open loop: in arrival order. Closed loop: in the order users send them (arrival ignored).
   std::vector<Request> requests;
   /// > 0: closed loop of this many users, each sending its next request when its last one
@@ -133,23 +133,23 @@ ServeEngine serve_engine(const ModelSpec& m, const MemoryQuery& q, const MemoryE
 
 /// Simulates one engine on `w` and adds what it measured to `into`. Throws InputError when a
 /// request can never fit the pool (the engine would refuse to start with it).
-void simulate_engine(StepCost& cost, const ServeEngine& engine, const Workload& w, ServeResult& into);
+void simulate_engine(StepCost& cost, const ServeEngine& engine, const RequestLoad& w, ServeResult& into);
 
 /// The workload spread over `replicas` engines round robin (requests, and closed-loop users),
 /// each simulated, the results merged.
-ServeResult simulate(StepCost& cost, const ServeEngine& engine, const Workload& w, std::int64_t replicas);
+ServeResult simulate(StepCost& cost, const ServeEngine& engine, const RequestLoad& w, std::int64_t replicas);
 
 /// Service-level objectives on per-request latencies, judged at one percentile.
-struct Slo {
+struct LatencySlo {
   std::optional<double> ttft_s;
   std::optional<double> tpot_s;
   int percentile = 99;  ///< 50, 90 or 99
   bool any() const { return ttft_s || tpot_s; }
 };
 /// Requests that met every SLO given (each request on its own), per second of the run.
-double goodput_requests_per_s(const ServeResult& r, const Slo& slo);
+double goodput_requests_per_s(const ServeResult& r, const LatencySlo& slo);
 /// The run's percentiles meet the SLOs.
-bool meets(const Percentiles& ttft, const Percentiles& tpot, const Slo& slo);
+bool meets(const Percentiles& ttft, const Percentiles& tpot, const LatencySlo& slo);
 
 /// What a run's report shows, computed once from its ServeResult.
 struct ServeSummary {
@@ -174,6 +174,6 @@ struct ServeSummary {
   double mean_step_busy_s = 0;
 };
 /// Sorts the result's per-request vectors.
-ServeSummary summarize(ServeResult& r, const Slo& slo, double offered_rate);
+ServeSummary summarize(ServeResult& r, const LatencySlo& slo, double offered_rate);
 
 }  // namespace ridge

@@ -179,9 +179,9 @@ LengthDistribution parse_length_distribution(const std::string& option, const st
                        " (uniform:LOW:HIGH, normal:MEAN:SD, lognormal:MEAN:SD)");
 }
 
-Workload generate_workload(std::int64_t count, double rate, const LengthDistribution& prompt,
-                           const LengthDistribution& output, std::uint64_t seed) {
-  Workload w;
+RequestLoad generate_workload(std::int64_t count, double rate, const LengthDistribution& prompt,
+                              const LengthDistribution& output, std::uint64_t seed) {
+  RequestLoad w;
   w.requests.reserve(static_cast<std::size_t>(count));
   Rng arrivals(seed), lengths(seed ^ 0x5851f42d4c957f2dULL);  // independent streams
   double t = 0;
@@ -240,10 +240,10 @@ std::int64_t trace_integer(std::string_view text, const std::string& path, int l
 
 }  // namespace
 
-Workload read_trace(const std::string& path) {
+RequestLoad read_trace(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError({path, 0, 0}, "--trace", "cannot read the file");
-  Workload w;
+  RequestLoad w;
   std::string text;
   int line_no = 0;
   bool jsonl = false, header_seen = false;

@@ -48,12 +48,12 @@ LengthDistribution parse_length_distribution(const std::string& option, const st
 
 /// `count` requests with lengths drawn from the distributions, prompt first then output per
 /// request, and, at `rate` requests/s, Poisson arrivals from t = 0 (rate 0: all at t = 0).
-Workload generate_workload(std::int64_t count, double rate, const LengthDistribution& prompt,
-                           const LengthDistribution& output, std::uint64_t seed);
+RequestLoad generate_workload(std::int64_t count, double rate, const LengthDistribution& prompt,
+                              const LengthDistribution& output, std::uint64_t seed);
 
 /// A trace: CSV with a header naming arrival_s, prompt_tokens and output_tokens (any order,
 /// other columns ignored), or JSON Lines with those keys. Sorted by arrival. Errors name the
 /// file, line and field.
-Workload read_trace(const std::string& path);
+RequestLoad read_trace(const std::string& path);
 
 }  // namespace ridge

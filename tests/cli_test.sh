@@ -492,6 +492,18 @@ expect 2 "serve: --rate with --concurrency" -- serve -m llama-3.1-8b -g h100-sxm
 expect 2 "serve: plot of one rate" -- serve -m llama-3.1-8b -g h100-sxm --rate 2 --plot "$tmp/x.svg"
 expect 2 "serve: model too large for the GPU" -- serve -m llama-3.1-70b -g l4
 
+# plan by load
+expect 0 "plan --rate" -- plan -m qwen2.5-72b --rate 1 --prompt 4096 --gen 512 --ttft-ms 10000 -f json
+contains "$tmp/out" '"latency_kind": "simulated_p99"' "plan --rate says its latencies are simulated percentiles"
+contains "$tmp/out" '"serve_command": "ridge serve -m qwen2.5-72b' "plan --rate gives the serve command that reproduces it"
+contains "$tmp/out" '"requests_per_s_per_replica"' "plan --rate: each replica's share"
+expect 0 "plan static batch labels its TTFT" -- plan -m llama-3.1-8b -g h100-sxm
+contains "$tmp/out" "TTFT*: a static batch" "static plan TTFT labelled"
+expect 2 "plan --rate without an SLO" -- plan -m llama-3.1-8b -g h100-sxm --rate 10
+contains "$tmp/err" "needs a latency target" "plan --rate explains why it needs an SLO"
+expect 2 "plan --rate with --batch" -- plan -m llama-3.1-8b -g h100-sxm --rate 10 --ttft-ms 500 --batch 8
+expect 2 "plan --slo-percentile without --rate" -- plan -m llama-3.1-8b -g h100-sxm --slo-percentile 90
+
 expect 0 "help" -- --help
 
 echo "cli: $passed passed, $failed failed"

@@ -8,6 +8,8 @@
 #include "plan.hpp"
 #include "report/plan_report.hpp"
 #include "roofline.hpp"
+#include "serve.hpp"
+#include "workload.hpp"
 
 using namespace ridge;
 
@@ -270,4 +272,68 @@ TEST_CASE("with --concurrency, replicas split the sequences instead of adding ne
   for (const Plan& p : make_plan(m, r).plans) CHECK((p.replicas == 3 && p.batch == 16));
   r.concurrency = 8;
   for (const Plan& p : make_plan(m, r).plans) CHECK((p.replicas == 1 && p.batch == 8));
+}
+
+TEST_CASE("plan --rate: the recommended replica count is the fewest whose share meets the SLOs in simulation") {
+  const ModelSpec m = resolve_model("llama-3.1-8b");
+  PlanRequest r = request({"h100-sxm"});
+  r.prompt = 1024;
+  r.gen = 256;
+  r.rate = 60.0;
+  r.max_ttft = Seconds{0.3};
+  r.max_tpot = Seconds{0.02};
+  r.weight_formats = {*weight_format("bf16")};
+  r.kv_dtypes = {DType::bf16};
+  const PlanResult res = make_plan(m, r);
+  REQUIRE_FALSE(res.plans.empty());
+  const Plan& p = res.plans.front();
+  CHECK(p.simulated);
+  REQUIRE(p.replicas >= 2);
+  // The same deployment, built here from the engines, simulated at n and n − 1 replicas: each
+  // replica gets every n-th request of one Poisson stream at 60 req/s (round robin, as serve).
+  const GpuSpec g = resolve_gpu("h100-sxm");
+  MemoryQuery q;
+  q.weights = *weight_format("bf16");
+  q.kv_dtype = DType::bf16;
+  q.context = 1024 + 256;
+  q.tp = p.tp;
+  q.pp = p.pp;
+  q.overhead = g.runtime_overhead;
+  q.prefill_chunk = 8192;
+  q.max_num_batched_tokens = 8192;
+  const MemoryEstimate memory = estimate_memory(m, g, q);
+  const ServeEngine engine = serve_engine(m, q, memory, EngineLimits{8192, 1024});
+  const ModelShapes shapes = compile_shapes(m, q.weights, p.tp);
+  StepCost cost(shapes, ceilings_for(g, shapes, TimeBasis::expected),
+                topology_for(g, p.tp, p.pp, 0, TimeBasis::expected), AttentionImpl::flash, DType::bf16);
+  const LengthDistribution prompt = parse_length_distribution("--prompt", "1024");
+  const LengthDistribution gen = parse_length_distribution("--gen", "256");
+  auto p99_at = [&](std::int64_t n) {
+    const RequestLoad all = generate_workload(1000 * n, 60.0, prompt, gen, 0);
+    RequestLoad share;
+    for (std::size_t i = 0; i < all.requests.size(); i += static_cast<std::size_t>(n))
+      share.requests.push_back(all.requests[i]);
+    ServeResult sr = simulate(cost, engine, share, 1);
+    return summarize(sr, LatencySlo{}, 60.0 / static_cast<double>(n));
+  };
+  const ServeSummary at_n = p99_at(p.replicas), fewer = p99_at(p.replicas - 1);
+  CHECK(at_n.ttft.p99 <= 0.3);
+  CHECK(at_n.tpot.p99 <= 0.02);
+  CHECK(at_n.ttft.p99 == doctest::Approx(p.ttft.value).epsilon(1e-12));
+  CHECK((fewer.ttft.p99 > 0.3 || fewer.tpot.p99 > 0.02 || fewer.saturated));
+  // The cost is the GPUs' hours for a million tokens at the offered rate: 60 x 256 tokens/s.
+  CHECK(p.gpu_hours_per_mtok == doctest::Approx(static_cast<double>(p.gpus()) * 1e6 / (60.0 * 256) / 3600));
+}
+
+TEST_CASE("plan --rate: an SLO a request alone misses rejects the family without simulating it") {
+  const ModelSpec m = resolve_model("llama-3.1-70b");
+  PlanRequest r = request({"l40s"});
+  r.rate = 1.0;
+  r.max_tpot = Seconds{0.001};  // 1 ms per token: no 70B deployment decodes that fast
+  r.max_gpus = 8;
+  const PlanResult res = make_plan(m, r);
+  CHECK(res.plans.empty());
+  CHECK(res.simulations == 0);
+  CHECK(std::any_of(res.rejected.begin(), res.rejected.end(),
+                    [](const RejectedFamily& f) { return f.reason == Rejection::misses_tpot; }));
 }

@@ -46,7 +46,7 @@ struct Deploy {
   }
 };
 
-Workload fixed(std::int64_t n, double rate, std::int64_t prompt, std::int64_t output, std::uint64_t seed = 1) {
+RequestLoad fixed(std::int64_t n, double rate, std::int64_t prompt, std::int64_t output, std::uint64_t seed = 1) {
   LengthDistribution p, o;
   p.a = static_cast<double>(prompt);
   o.a = static_cast<double>(output);
@@ -77,7 +77,7 @@ TEST_CASE("serve: one request alone takes the batch-1 roofline (TTFT and TPOT)")
 TEST_CASE("serve: requests far apart each see the batch-1 latency; a sliding-window model too") {
   const Deploy d("gemma-2-9b", "h100-sxm");
   StepCost cost = d.cost();
-  Workload w = fixed(3, 0, 6000, 50);
+  RequestLoad w = fixed(3, 0, 6000, 50);
   for (std::size_t i = 0; i < w.requests.size(); ++i) w.requests[i].arrival_s = 100.0 * static_cast<double>(i);
   ServeResult r = simulate(cost, d.engine(), w, 1);
   const ServiceEstimate e = d.batch(1, 6000, 50);
@@ -93,7 +93,7 @@ TEST_CASE("serve: tokens and requests are conserved; Little's law holds on the o
   StepCost cost = d.cost();
   LengthDistribution prompt = parse_length_distribution("--prompt", "uniform:100:3000");
   LengthDistribution output = parse_length_distribution("--gen", "lognormal:200:150");
-  const Workload w = generate_workload(3000, 20.0, prompt, output, 7);
+  const RequestLoad w = generate_workload(3000, 20.0, prompt, output, 7);
   std::int64_t prompts = 0, outputs = 0;
   for (const Request& q : w.requests) prompts += q.prompt, outputs += q.output;
   ServeResult r = simulate(cost, d.engine(), w, 1);
@@ -106,7 +106,7 @@ TEST_CASE("serve: tokens and requests are conserved; Little's law holds on the o
   // Gaps: one per generated token after the first.
   CHECK(r.itl.count() == static_cast<std::uint64_t>(outputs - 3000));
   // L, integrated over time from arrivals and departures, against λ W from the requests.
-  const ServeSummary s = summarize(r, Slo{}, 20.0);
+  const ServeSummary s = summarize(r, LatencySlo{}, 20.0);
   CHECK(s.mean_in_system == doctest::Approx(s.little_lambda_w).epsilon(1e-9));
   CHECK(s.mean_in_system > 1.0);
   CHECK(s.requests_per_s == doctest::Approx(20.0).epsilon(0.1));
@@ -142,7 +142,7 @@ TEST_CASE("serve: all at once, throughput reaches the decode rate of the batch t
   REQUIRE(holds > 10);
   REQUIRE(holds < 1024);
   ServeResult r = simulate(cost, engine, fixed(4 * holds, 0, 1000, 3000), 1);
-  const ServeSummary s = summarize(r, Slo{}, 0);
+  const ServeSummary s = summarize(r, LatencySlo{}, 0);
   // The batch-`holds` decode rate at the mean context of the generation: tokens per second.
   const ServiceEstimate e = d.batch(holds, 1000, 3000);
   const double decode_rate = static_cast<double>(holds) / e.tpot.value;
@@ -187,7 +187,7 @@ TEST_CASE("serve: replicas share the load: two replicas at 2 rate match one at 1
                            o = parse_length_distribution("--gen", "64");
   ServeResult one = simulate(cost, d.engine(), generate_workload(4000, 10, p, o, 5), 1);
   ServeResult two = simulate(cost, d.engine(), generate_workload(8000, 20, p, o, 5), 2);
-  const ServeSummary s1 = summarize(one, Slo{}, 10), s2 = summarize(two, Slo{}, 20);
+  const ServeSummary s1 = summarize(one, LatencySlo{}, 10), s2 = summarize(two, LatencySlo{}, 20);
   CHECK(s2.requests_per_s == doctest::Approx(2 * s1.requests_per_s).epsilon(0.05));
   CHECK(s2.e2e.mean == doctest::Approx(s1.e2e.mean).epsilon(0.1));
   CHECK(s2.mean_in_system == doctest::Approx(s2.little_lambda_w).epsilon(1e-9));
@@ -196,10 +196,10 @@ TEST_CASE("serve: replicas share the load: two replicas at 2 rate match one at 1
 TEST_CASE("serve: closed loop of C users keeps C requests in the system") {
   const Deploy d("llama-3.1-8b", "h100-sxm");
   StepCost cost = d.cost();
-  Workload w = fixed(2000, 0, 256, 128);
+  RequestLoad w = fixed(2000, 0, 256, 128);
   w.concurrency = 16;
   ServeResult r = simulate(cost, d.engine(), w, 1);
-  const ServeSummary s = summarize(r, Slo{}, 0);
+  const ServeSummary s = summarize(r, LatencySlo{}, 0);
   CHECK(r.completed == 2000);
   CHECK(s.mean_in_system == doctest::Approx(16).epsilon(0.01));
   CHECK(s.mean_in_system == doctest::Approx(s.little_lambda_w).epsilon(1e-9));
@@ -217,7 +217,7 @@ TEST_CASE("serve: percentiles as numpy computes them; goodput counts each reques
   r.tpot_s = {0.01, 0.01, 0.09, -1};  // the last has one token: no TPOT
   r.first_arrival_s = 0;
   r.last_finish_s = 2;
-  CHECK(goodput_requests_per_s(r, Slo{0.4, 0.05, 99}) == doctest::Approx(2 / 2.0));  // the 1st and 4th
+  CHECK(goodput_requests_per_s(r, LatencySlo{0.4, 0.05, 99}) == doctest::Approx(2 / 2.0));  // the 1st and 4th
   GapHistogram h;
   for (int i = 1; i <= 1000; ++i) h.add(i * 1e-3);
   CHECK(h.percentiles().p50 == doctest::Approx(0.500).epsilon(0.001));
@@ -248,7 +248,7 @@ TEST_CASE("workload: distributions have the moments asked for; Poisson gaps have
   CHECK(mean == doctest::Approx(1000).epsilon(0.01));
   CHECK(std::sqrt(sl2 / count - mean * mean) == doctest::Approx(500).epsilon(0.03));
   CHECK(sn / count == doctest::Approx(2000).epsilon(0.002));
-  const Workload w = generate_workload(100'000, 4.0, u, u, 9);
+  const RequestLoad w = generate_workload(100'000, 4.0, u, u, 9);
   CHECK(w.requests.back().arrival_s / 99'999 == doctest::Approx(0.25).epsilon(0.01));
   CHECK(parse_length_distribution("--prompt", "32k").a == 32768);
   CHECK_THROWS_AS(parse_length_distribution("--prompt", "uniform:300:100"), InputError);
@@ -265,11 +265,12 @@ TEST_CASE("workload: trace files, CSV and JSON Lines; bad rows name the file, li
     std::ofstream(p) << text;
     return p.string();
   };
-  const Workload csv = read_trace(write("a.csv", "prompt_tokens,arrival_s,output_tokens\n10,0.5,3\n20,0.1,4\n"));
+  const RequestLoad csv = read_trace(write("a.csv", "prompt_tokens,arrival_s,output_tokens\n10,0.5,3\n20,0.1,4\n"));
   REQUIRE(csv.requests.size() == 2);
   CHECK(csv.requests[0].arrival_s == 0.1);  // sorted by arrival
   CHECK(csv.requests[0].prompt == 20);
-  const Workload jl = read_trace(write("b.jsonl", "{\"arrival_s\": 0, \"prompt_tokens\": 5, \"output_tokens\": 7}\n"));
+  const RequestLoad jl =
+      read_trace(write("b.jsonl", "{\"arrival_s\": 0, \"prompt_tokens\": 5, \"output_tokens\": 7}\n"));
   CHECK(jl.requests.at(0).output == 7);
   auto error_of = [&](const char* name, const char* text) {
     try {

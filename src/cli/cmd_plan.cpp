@@ -38,6 +38,10 @@ Runner register_plan(CLI::App& app) {
     double cost_tolerance = 0.10;
     std::string format = "table";
     bool bound = false;
+    std::optional<double> rate;
+    int slo_percentile = 99;
+    std::int64_t requests = 1000;
+    std::uint64_t seed = 0;
   };
   auto o = std::make_shared<Options>();
   cmd->add_option("-m,--model", o->model, "bundled model name, model YAML, HF config.json or its directory")
@@ -51,6 +55,12 @@ Runner register_plan(CLI::App& app) {
   cmd->add_option("--ttft-ms", o->ttft_ms, "time-to-first-token limit, milliseconds");
   cmd->add_option("--tpot-ms", o->tpot_ms, "time-per-output-token limit, milliseconds");
   cmd->add_option("--min-throughput", o->min_throughput, "generated tokens/s over all replicas");
+  cmd->add_option("--rate", o->rate,
+                  "plan by load: requests/s (Poisson) over all replicas; each candidate is simulated as `ridge serve` "
+                  "and the SLOs judged at --slo-percentile");
+  cmd->add_option("--slo-percentile", o->slo_percentile, "with --rate: 50, 90 or 99 (default 99)");
+  cmd->add_option("--requests", o->requests, "with --rate: requests per simulated run (default 1000)");
+  cmd->add_option("--seed", o->seed, "with --rate: random seed of the simulated arrivals (default 0)");
   cmd->add_option("--max-gpus", o->max_gpus, "most GPUs a plan may use (default 64)");
   cmd->add_option("--top", o->top, "plans shown (default 10)");
   cmd->add_flag("--allow-int4", o->allow_int4, "consider int4 weights even when 8/16-bit plans exist");
@@ -111,6 +121,28 @@ Runner register_plan(CLI::App& app) {
     r.concurrency = o->concurrency;
     if (o->ttft_ms) r.max_ttft = parse_ms("--ttft-ms", *o->ttft_ms);
     if (o->tpot_ms) r.max_tpot = parse_ms("--tpot-ms", *o->tpot_ms);
+    if (o->rate) {
+      if (!(*o->rate > 0 && *o->rate <= 1e6))
+        throw InputError({}, "--rate", "must be more than 0 and at most 1e6 req/s");
+      for (const char* other : {"--batch", "--concurrency", "--min-throughput"})
+        if (cmd->count(other) > 0)
+          throw InputError(
+              {}, other, std::string("planning by --rate sizes the batch and the replicas itself: leave out ") + other);
+      if (!r.max_ttft && !r.max_tpot)
+        throw InputError({}, "--rate",
+                         "planning by load needs a latency target (--ttft-ms and/or --tpot-ms): without one, any "
+                         "deployment that keeps up at saturation would do");
+      r.rate = o->rate;
+    } else {
+      for (const char* only : {"--slo-percentile", "--requests", "--seed"})
+        if (cmd->count(only) > 0) throw InputError({}, only, "applies to planning by load: give --rate too");
+    }
+    if (o->slo_percentile != 50 && o->slo_percentile != 90 && o->slo_percentile != 99)
+      throw InputError({}, "--slo-percentile", std::to_string(o->slo_percentile) + " is not one of 50, 90, 99");
+    r.slo_percentile = o->slo_percentile;
+    require_range("--requests", o->requests, 50, 1'000'000);
+    r.sim_requests = o->requests;
+    r.seed = o->seed;
     if (o->min_throughput) {
       if (!(*o->min_throughput > 0 && *o->min_throughput <= 1e12))
         throw InputError({}, "--min-throughput", "must be positive tokens/s");
@@ -137,6 +169,7 @@ Runner register_plan(CLI::App& app) {
       throw InputError({}, "--cost-tolerance", "must be in [0, 1]");
     r.cost_tolerance = o->cost_tolerance;
     if (o->top < 1) throw InputError({}, "--top", "must be at least 1");
+    r.top_simulated = o->top;
 
     const PlanResult result = make_plan(model, r);
     const PlanView view{model, r, result, o->top, o->model, gpu_args};

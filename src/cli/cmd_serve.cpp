@@ -61,7 +61,7 @@ std::vector<double> parse_rates(const std::string& text) {
 
 /// Draws longer than the model can hold are cut to it (a workload generator cannot ask the
 /// engine for more than its max_model_len); says how many.
-std::int64_t clamp_to(Workload& w, std::int64_t limit) {
+std::int64_t clamp_to(RequestLoad& w, std::int64_t limit) {
   std::int64_t cut = 0;
   for (Request& r : w.requests) {
     if (r.prompt + r.output <= limit) continue;
@@ -146,7 +146,7 @@ Runner register_serve(CLI::App& app) {
     require_range("--requests", o->requests, 1, 10'000'000);
     if (o->slo_percentile != 50 && o->slo_percentile != 90 && o->slo_percentile != 99)
       throw InputError({}, "--slo-percentile", std::to_string(o->slo_percentile) + " is not one of 50, 90, 99");
-    Slo slo;
+    LatencySlo slo;
     slo.percentile = o->slo_percentile;
     auto ms = [](const char* option, double v) {
       if (!(v > 0 && v <= 3.6e6)) throw InputError({}, option, "must be between 0 and 3,600,000 ms");
@@ -186,7 +186,7 @@ Runner register_serve(CLI::App& app) {
     d.query.max_num_batched_tokens = limits.max_num_batched_tokens;
 
     // Workloads, one per rate (the same seed: the runs differ only in the rate).
-    std::vector<Workload> loads;
+    std::vector<RequestLoad> loads;
     WorkloadText wt;
     wt.seed = o->seed;
     if (traced) {
@@ -207,9 +207,9 @@ Runner register_serve(CLI::App& app) {
     const std::int64_t model_limit = d.model.max_position;
     std::int64_t cut = 0;
     if (!traced && (prompt.max() == 0 || gen.max() == 0))
-      for (Workload& w : loads) cut = std::max(cut, clamp_to(w, model_limit));
+      for (RequestLoad& w : loads) cut = std::max(cut, clamp_to(w, model_limit));
     std::int64_t longest = 0;
-    for (const Workload& w : loads)
+    for (const RequestLoad& w : loads)
       for (const Request& r : w.requests) longest = std::max(longest, r.prompt + r.output);
     if (longest > model_limit)
       throw InputError(traced ? Location{o->trace, 0, 0} : Location{}, traced ? "trace" : "--prompt + --gen",

@@ -49,21 +49,63 @@ std::string ranking_note(const PlanView& v, const char* indent) {
 
 Table plans_table(const PlanView& v) {
   Table t;
-  t.headers = {"#",      "GPU",   "GPUs",    "TP",   "PP",   "replicas", "weights",
-               "KV",     "batch", "GiB/GPU", "TTFT", "TPOT", "tokens/s", cost_header(v.result),
+  const bool by_load = v.request.rate.has_value();
+  const std::string pct = fmt::format("p{} ", v.request.slo_percentile);
+  t.headers = {"#",
+               "GPU",
+               "GPUs",
+               "TP",
+               "PP",
+               "replicas",
+               "weights",
+               "KV",
+               by_load ? "mean batch" : "batch",
+               "GiB/GPU",
+               by_load ? pct + "TTFT" : "TTFT*",
+               by_load ? pct + "TPOT" : "TPOT",
+               "tokens/s",
+               cost_header(v.result),
                "quality"};
   t.right_aligned = {true, false, true, true, true, true, false, false, true, true, true, true, true, true, false};
+  if (by_load) {
+    t.headers.insert(t.headers.begin() + 13, "req/s/replica");
+    t.right_aligned.insert(t.right_aligned.begin() + 13, true);
+  }
   const auto& plans = v.result.plans;
   for (std::size_t i = 0; i < plans.size() && i < v.top; ++i) {
     const Plan& p = plans[i];
-    t.rows.push_back({std::to_string(i + 1) + (i == 0 && v.result.recommended_above_cheaper ? "*" : ""),
-                      gpu_name(v, p.gpu), std::to_string(p.gpus()), std::to_string(p.tp), std::to_string(p.pp),
-                      std::to_string(p.replicas), weights_text(p), kv_text(p), std::to_string(p.batch),
-                      gib(p.per_gpu_memory), ms_text(p.ttft), ms_text(p.tpot),
-                      fmt::format("{:.0f}", p.throughput_tokens_per_s), fmt::format("{:.3f}", cost_value(v.result, p)),
-                      std::string(quality_note(p.risk))});
+    std::vector<std::string> row{std::to_string(i + 1) + (i == 0 && v.result.recommended_above_cheaper ? "*" : ""),
+                                 gpu_name(v, p.gpu),
+                                 std::to_string(p.gpus()),
+                                 std::to_string(p.tp),
+                                 std::to_string(p.pp),
+                                 std::to_string(p.replicas),
+                                 weights_text(p),
+                                 kv_text(p),
+                                 std::to_string(p.batch),
+                                 gib(p.per_gpu_memory),
+                                 ms_text(p.ttft),
+                                 ms_text(p.tpot),
+                                 fmt::format("{:.0f}", p.throughput_tokens_per_s),
+                                 fmt::format("{:.3f}", cost_value(v.result, p)),
+                                 std::string(quality_note(p.risk))};
+    if (by_load) row.insert(row.begin() + 13, fmt::format("{:.2f}", p.capacity_per_replica));
+    t.rows.push_back(std::move(row));
   }
   return t;
+}
+
+/// Which TTFT the table shows.
+std::string ttft_note(const PlanView& v) {
+  if (v.request.rate)
+    return fmt::format(
+        "p{0} TTFT/TPOT: percentiles of a serving simulation (vLLM v1 scheduler) of one replica, {1} requests of its "
+        "round-robin share of {2} req/s (Poisson), queueing included; req/s/replica: each replica's share of the rate, "
+        "where the SLOs hold (with one replica fewer "
+        "they do not, or it would exceed 1.25x the static-batch capacity bound)",
+        v.request.slo_percentile, v.request.sim_requests, trimmed(*v.request.rate, 3));
+  return "TTFT*: a static batch, every prompt of the batch arriving at once and prefilled together (not a server "
+         "under load: --rate R simulates arrivals)";
 }
 
 std::string family_text(const PlanView& v, const RejectedFamily& f) {
@@ -89,10 +131,12 @@ std::string targets_line(const PlanRequest& r) {
   std::string s = fmt::format("prompt {}, generate {}", with_commas(r.prompt), with_commas(r.gen));
   if (r.batch) s += fmt::format(", batch {} per replica", *r.batch);
   if (r.concurrency) s += fmt::format(", {} concurrent sequences", *r.concurrency);
-  if (!r.batch && !r.concurrency) s += ", batch searched (powers of two)";
+  if (r.rate) s += fmt::format(", {} requests/s (Poisson arrivals, simulated)", trimmed(*r.rate, 3));
+  if (!r.batch && !r.concurrency && !r.rate) s += ", batch searched (powers of two)";
   std::string targets;
-  if (r.max_ttft) targets += fmt::format(" TTFT <= {}", ms_text(*r.max_ttft));
-  if (r.max_tpot) targets += fmt::format(" TPOT <= {}", ms_text(*r.max_tpot));
+  const std::string pct = r.rate ? fmt::format("p{} ", r.slo_percentile) : "";
+  if (r.max_ttft) targets += fmt::format(" {}TTFT <= {}", pct, ms_text(*r.max_ttft));
+  if (r.max_tpot) targets += fmt::format(" {}TPOT <= {}", pct, ms_text(*r.max_tpot));
   if (r.min_throughput) targets += fmt::format(" throughput >= {:.0f} tokens/s", *r.min_throughput);
   s += targets.empty() ? "; no latency or throughput targets" : ";" + targets;
   s += fmt::format("; at most {} GPUs", r.max_gpus);
@@ -120,6 +164,20 @@ std::string memory_command(const PlanView& v, const Plan& p) {
   s += fmt::format(" --prefill-chunk {}", r.prefill_chunk);
   if (r.attention == AttentionImpl::naive) s += " --attention naive";
   return s + " --check";
+}
+
+std::string serve_command(const PlanView& v, const Plan& p) {
+  const PlanRequest& r = v.request;
+  std::string s = fmt::format(
+      "ridge serve -m {} -g {} {} {} --gpus {} --rate {} --prompt {} --gen {} --requests {} --memory-utilization {}",
+      v.model_arg, v.gpu_args[p.gpu], precision_flags(v, p), parallel_flags(p), p.gpus(),
+      r.rate ? trimmed(*r.rate, 6) : "inf", r.prompt, r.gen, r.sim_requests * p.replicas, r.memory_utilization);
+  if (r.max_ttft) s += fmt::format(" --ttft-ms {}", trimmed(r.max_ttft->value * 1e3, 3));
+  if (r.max_tpot) s += fmt::format(" --tpot-ms {}", trimmed(r.max_tpot->value * 1e3, 3));
+  if (r.slo_percentile != 99) s += fmt::format(" --slo-percentile {}", r.slo_percentile);
+  if (r.seed != 0) s += fmt::format(" --seed {}", r.seed);
+  if (r.attention == AttentionImpl::naive) s += " --attention naive";
+  return s + (r.basis == TimeBasis::bound ? " --bound" : "");
 }
 
 std::string roofline_command(const PlanView& v, const Plan& p) {
@@ -164,6 +222,14 @@ nlohmann::ordered_json plan_json(const PlanView& v) {
   j["workload"] = {{"prompt_tokens", r.prompt}, {"gen_tokens", r.gen}};
   if (r.batch) j["workload"]["batch"] = *r.batch;
   if (r.concurrency) j["workload"]["concurrency"] = *r.concurrency;
+  if (r.rate) {
+    j["workload"]["rate"] = *r.rate;
+    j["workload"]["arrivals"] = "poisson";
+    j["workload"]["simulated_requests"] = r.sim_requests;
+    j["workload"]["seed"] = r.seed;
+  }
+  // Which latency the plans' ttft_s/tpot_s/e2e_s are.
+  j["latency_kind"] = r.rate ? fmt::format("simulated_p{}", r.slo_percentile) : std::string("static_batch");
   nlohmann::ordered_json targets = nlohmann::ordered_json::object();
   if (r.max_ttft) targets["ttft_s"] = r.max_ttft->value;
   if (r.max_tpot) targets["tpot_s"] = r.max_tpot->value;
@@ -202,6 +268,11 @@ nlohmann::ordered_json plan_json(const PlanView& v) {
     pj["quality"] = std::string(quality_note(p.risk));
     pj["memory_command"] = memory_command(v, p);
     pj["roofline_command"] = roofline_command(v, p);
+    if (p.simulated) {
+      pj["serve_command"] = serve_command(v, p);
+      pj["requests_per_s_per_replica"] = p.capacity_per_replica;
+      pj["kv_cache_max_use"] = p.kv_use_max;
+    }
     j["plans"].push_back(pj);
   }
   j["rejected"] = nlohmann::ordered_json::array();
@@ -221,8 +292,14 @@ std::string plan_text(const PlanView& v) {
   const PlanResult& res = v.result;
   std::string out = fmt::format("Plans for {}: {}\n", v.model.display_name, targets_line(v.request));
   out += "  " + time_basis_line(v) + "\n";
-  out += fmt::format("  {} candidates evaluated, {} feasible; cost in {}\n", with_commas(res.candidates),
-                     with_commas(static_cast<std::int64_t>(res.plans.size())),
+  const std::string simulated =
+      v.request.rate ? fmt::format(
+                           " ({} serving simulations; candidates that could not beat the plans shown were "
+                           "not simulated)",
+                           with_commas(res.simulations))
+                     : "";
+  out += fmt::format("  {} candidates evaluated, {} feasible{}; cost in {}\n", with_commas(res.candidates),
+                     with_commas(static_cast<std::int64_t>(res.feasible)), simulated,
                      res.cost_in_usd ? "USD per million generated tokens" : "GPU-hours per million generated tokens");
   if (!res.cost_in_usd && v.request.gpus.size() > 1)
     out +=
@@ -233,9 +310,11 @@ std::string plan_text(const PlanView& v) {
   } else {
     out += "\n" + plans_table(v).text("  ");
     out += ranking_note(v, "  ");
+    out += "  " + ttft_note(v) + "\n";
     out += "\n  recommended: " + recommendation_text(v.request, res) + "\n";
     out += "  check it: " + memory_command(v, res.plans.front()) + "\n";
-    out += "            " + roofline_command(v, res.plans.front()) + "\n";
+    out += "            " +
+           (v.request.rate ? serve_command(v, res.plans.front()) : roofline_command(v, res.plans.front())) + "\n";
   }
   const auto summary = summarize(res);
   if (!summary.empty()) {
@@ -255,6 +334,7 @@ std::string plan_markdown(const PlanView& v) {
   } else {
     out += plans_table(v).markdown();
     out += ranking_note(v, "\n");
+    out += "\n" + ttft_note(v) + "\n";
     out += "\n**Recommended:** " + recommendation_text(v.request, res) + "\n\n`" +
            memory_command(v, res.plans.front()) + "`\n";
   }
@@ -321,8 +401,13 @@ std::string recommendation_text(const PlanRequest& r, const PlanResult& res) {
     why += fmt::format(", {:.1f}% above the cheapest ({} weights, {} KV) but with lower quality risk",
                        100 * (ratio - 1), c.weights.name, to_string(c.kv_dtype));
   }
-  why += fmt::format("; TTFT {}, TPOT {}, {:.0f} tokens/s; {}", short_seconds(w.ttft), short_seconds(w.tpot),
-                     w.throughput_tokens_per_s, quality_note(w.risk));
+  if (w.simulated)
+    why += fmt::format("; at {} req/s per replica: p{} TTFT {}, TPOT {}, {:.0f} tokens/s; {}",
+                       trimmed(w.capacity_per_replica, 3), r.slo_percentile, short_seconds(w.ttft),
+                       short_seconds(w.tpot), w.throughput_tokens_per_s, quality_note(w.risk));
+  else
+    why += fmt::format("; TTFT {}, TPOT {}, {:.0f} tokens/s; {}", short_seconds(w.ttft), short_seconds(w.tpot),
+                       w.throughput_tokens_per_s, quality_note(w.risk));
   if (res.int4_fallback) why += "; int4 only because no 8- or 16-bit plan fits within --max-gpus";
   return why;
 }

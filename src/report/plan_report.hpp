@@ -30,5 +30,7 @@ std::string recommendation_text(const PlanRequest& r, const PlanResult& res);
 /// The `ridge memory` and `ridge roofline` command lines that reproduce a plan's figures.
 std::string memory_command(const PlanView& v, const Plan& p);
 std::string roofline_command(const PlanView& v, const Plan& p);
+/// Planning by load: the `ridge serve` command that reproduces a plan's percentiles.
+std::string serve_command(const PlanView& v, const Plan& p);
 
 }  // namespace ridge

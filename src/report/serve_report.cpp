@@ -41,7 +41,7 @@ std::string workload_line(const ServeView& v, double rate) {
                      w.output, w.seed);
 }
 
-std::string slo_text(const Slo& s) {
+std::string slo_text(const LatencySlo& s) {
   std::vector<std::string> parts;
   if (s.ttft_s) parts.push_back("TTFT <= " + exact_seconds(Seconds{*s.ttft_s}));
   if (s.tpot_s) parts.push_back("TPOT <= " + exact_seconds(Seconds{*s.tpot_s}));

@@ -33,7 +33,7 @@ struct ServeView {
   std::int64_t replicas = 1;
   const ServeEngine& engine;
   WorkloadText workload;
-  Slo slo;
+  LatencySlo slo;
   std::vector<ServeSummary> runs;  ///< one per rate, in the order given
 };
 
