@@ -255,7 +255,7 @@ std::vector<Finding> check_deployment(const DeploymentFile& d, TimeBasis basis) 
   auto latency = [&](const char* rule, const char* key, const char* name, Seconds got, Seconds limit) {
     const bool ok = got <= limit;
     c.add(rule, {key}, ok,
-          fmt::format("{} {} ({}, batch {}) {} the SLO of {}", name, human_seconds(got), kind, batch,
+          fmt::format("{} {} ({}, static batch of {}) {} the SLO of {}", name, human_seconds(got), kind, batch,
                       ok ? "meets" : "exceeds", exact_seconds(limit)),
           got.value, limit.value, "s");
   };

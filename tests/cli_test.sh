@@ -256,7 +256,7 @@ expect 1 "check: batch 64 x 32k does not fit" -- check "$ex/llama-70b-batch64-32
 contains "$tmp/out" "llama-70b-batch64-32k.yaml:5:1: error: needs 387.63 GiB per GPU (weights 65.71 GiB + KV cache 320.00 GiB" "memory.fits line"
 contains "$tmp/out" "[memory.fits]" "memory.fits rule id"
 expect 1 "check: TTFT SLO missed" -- check "$ex/llama-8b-l4-ttft.yaml"
-contains "$tmp/out" "llama-8b-l4-ttft.yaml:14:3: error: TTFT 4.694 s (roofline lower bound, batch 8) exceeds the SLO of 500 ms [slo.ttft]" "slo.ttft line"
+contains "$tmp/out" "llama-8b-l4-ttft.yaml:14:3: error: TTFT 4.694 s (roofline lower bound, static batch of 8) exceeds the SLO of 500 ms [slo.ttft]" "slo.ttft line"
 expect 1 "check: tp 3 does not divide 64 heads" -- check "$ex/llama-70b-tp3.yaml"
 contains "$tmp/out" "llama-70b-tp3.yaml:7:1: error: TP 3 does not divide the 64 attention heads of llama-3.1-70b [parallel.divides]" "parallel line"
 expect 0 "check: fp8 on A100 warns" -- check "$ex/llama-8b-fp8-a100.yaml"

@@ -130,6 +130,15 @@ std::string setup_line(const RooflineView& v) {
                      v.query.attention == AttentionImpl::flash ? "flash" : "naive");
 }
 
+/// What this TTFT is: a static batch, not a server under load.
+std::string static_batch_note(const RooflineView& v) {
+  return v.query.batch == 1 ? "TTFT of one request alone (a server under load queues: `ridge serve --rate R`)"
+                            : fmt::format(
+                                  "TTFT of a static batch: all {} prompts arrive together and are prefilled at once (a "
+                                  "server under load: `ridge serve --rate R`)",
+                                  v.query.batch);
+}
+
 }  // namespace
 
 std::string time_basis_text(const Ceilings& c) {
@@ -257,6 +266,7 @@ nlohmann::ordered_json roofline_json(const RooflineView& v) {
                           {"link", std::string(op.link)}});
     }
   }
+  j["ttft_kind"] = "static_batch";  // every prompt of the batch at once; `ridge serve` has per-request percentiles
   j["ttft_s"] = e.ttft.value;
   // No decode step (one generated token): no TPOT and no decode rate, null rather than 0.
   const nlohmann::ordered_json none(nullptr);
@@ -329,6 +339,7 @@ std::string roofline_text(const RooflineView& v) {
   out += "  " + phase_reason("decode", e.decode_step, c, decode_comm) + "\n";
   out += fmt::format("\n  TTFT {}   TPOT {}   end-to-end {}{}\n", seconds_text(e.ttft.value), tpot_text(v),
                      seconds_text(e.e2e.value), c.expected ? "   (expected)" : "");
+  out += "  " + static_batch_note(v) + "\n";
   if (v.bound)
     out += fmt::format(
         "  bound: TTFT {}   TPOT {}   end-to-end {}   throughput {:.0f} tokens/s (datasheet roofline)\n",
@@ -361,6 +372,7 @@ std::string roofline_markdown(const RooflineView& v) {
   out += op_table(e.decode_ops, e.decode_comm, c, e.decode_step.time.value + decode_comm).markdown();
   out += "\n- " + phase_reason("prefill", e.prefill, c, prefill_comm) + "\n- " +
          phase_reason("decode", e.decode_step, c, decode_comm) + "\n";
+  out += "- " + static_batch_note(v) + "\n";
   out += fmt::format("- TTFT {}, TPOT {}, end-to-end {}, throughput {:.0f} tokens/s\n", seconds_text(e.ttft.value),
                      tpot_text(v), seconds_text(e.e2e.value), total_throughput(v));
   if (v.bound)
