@@ -157,7 +157,7 @@ TEST_CASE("concurrency spreads over replicas; throughput is the whole deployment
   REQUIRE(ttft);
   REQUIRE(tpot);
   REQUIRE(tput);
-  CHECK(ttft->message.find("batch 33") != std::string::npos);
+  CHECK(ttft->message.find("static batch of 33") != std::string::npos);
   // End-to-end = TTFT + (G - 1) x TPOT; all 130 sequences' 256 tokens in that time.
   const double e2e = *ttft->measured + 255 * *tpot->measured;
   CHECK(*tput->measured == doctest::Approx(130.0 * 256 / e2e));
