@@ -246,10 +246,20 @@ class Search {
   /// Planning by load, phase 1 (cheap, every family): does one replica fit, does a request
   /// alone meet the SLOs (the vanishing-load latency, a floor), and a bound on its capacity.
   void rate_candidate(const Family& f, Outcome& out) {
+    // The engine's token budget is searched too: vLLM's default, and a quarter of it (at least
+    // 512), which stalls decodes for shorter prefill chunks (lower TPOT and ITL tails, later
+    // first tokens).
+    const EngineLimits defaults = default_engine_limits(*f.gpu);
+    rate_candidate(f, defaults, out);
+    if (defaults.max_num_batched_tokens / 4 >= 512)
+      rate_candidate(f, EngineLimits{defaults.max_num_batched_tokens / 4, defaults.max_num_seqs}, out);
+  }
+
+  void rate_candidate(const Family& f, const EngineLimits& limits, Outcome& out) {
     ++result.candidates;
     RateCandidate c;
     c.family = f;
-    c.limits = default_engine_limits(*f.gpu);
+    c.limits = limits;
     c.query.weights = f.weights;
     c.query.kv_dtype = f.kv;
     c.query.batch = 1;
@@ -445,6 +455,8 @@ class Search {
     p.risk = quality_risk(f.weights, f.kv, m_.checkpoint_format);
     p.simulated = true;
     p.capacity_per_replica = *r_.rate / static_cast<double>(replicas);
+    p.max_num_batched_tokens = c.limits.max_num_batched_tokens;
+    p.max_num_seqs = c.limits.max_num_seqs;
     p.kv_use_max = at.kv_use_max;
     return p;
   }
@@ -469,8 +481,9 @@ void group_equivalent_plans(std::vector<Plan>& plans, bool usd) {
   for (Plan& p : plans) {
     Plan* same = nullptr;
     for (Plan& k : kept) {
-      if (k.gpu != p.gpu || k.tp != p.tp || k.pp != p.pp || k.replicas != p.replicas || k.batch != p.batch ||
-          k.risk != p.risk)
+      // Planned by load, the mean batch follows from the engine limits: not a difference.
+      if (k.gpu != p.gpu || k.tp != p.tp || k.pp != p.pp || k.replicas != p.replicas ||
+          (!p.simulated && k.batch != p.batch) || k.risk != p.risk)
         continue;
       const double a = cost_of(k, usd), b = cost_of(p, usd);
       if (std::abs(a - b) <= 0.005 * std::max(a, b)) {

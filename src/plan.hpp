@@ -78,8 +78,10 @@ struct Plan {
   /// Planned by load (PlanRequest::rate): ttft/tpot/e2e are the SLO percentile of a simulation
   /// of one replica under its share of the rate, batch the mean running requests there.
   bool simulated = false;
-  double capacity_per_replica = 0;  ///< each replica's share of the rate (req/s): the SLOs hold there
-  double kv_use_max = 0;            ///< peak fraction of the KV pool in use at the plan's load
+  double capacity_per_replica = 0;          ///< each replica's share of the rate (req/s): the SLOs hold there
+  double kv_use_max = 0;                    ///< peak fraction of the KV pool in use at the plan's load
+  std::int64_t max_num_batched_tokens = 0;  ///< the engine's token budget per step (planned by load)
+  std::int64_t max_num_seqs = 0;
 
   std::int64_t gpus() const { return tp * pp * replicas; }
 };

@@ -299,10 +299,13 @@ TEST_CASE("plan --rate: the recommended replica count is the fewest whose share 
   q.tp = p.tp;
   q.pp = p.pp;
   q.overhead = g.runtime_overhead;
-  q.prefill_chunk = 8192;
-  q.max_num_batched_tokens = 8192;
+  // The engine limits the plan chose: vLLM's default budget (8192 on an H100) or a quarter of it.
+  CHECK((p.max_num_batched_tokens == 8192 || p.max_num_batched_tokens == 2048));
+  CHECK(p.max_num_seqs == 1024);
+  q.prefill_chunk = p.max_num_batched_tokens;
+  q.max_num_batched_tokens = p.max_num_batched_tokens;
   const MemoryEstimate memory = estimate_memory(m, g, q);
-  const ServeEngine engine = serve_engine(m, q, memory, EngineLimits{8192, 1024});
+  const ServeEngine engine = serve_engine(m, q, memory, EngineLimits{p.max_num_batched_tokens, p.max_num_seqs});
   const ModelShapes shapes = compile_shapes(m, q.weights, p.tp);
   StepCost cost(shapes, ceilings_for(g, shapes, TimeBasis::expected),
                 topology_for(g, p.tp, p.pp, 0, TimeBasis::expected), AttentionImpl::flash, DType::bf16);

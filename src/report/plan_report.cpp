@@ -70,6 +70,8 @@ Table plans_table(const PlanView& v) {
   if (by_load) {
     t.headers.insert(t.headers.begin() + 13, "req/s/replica");
     t.right_aligned.insert(t.right_aligned.begin() + 13, true);
+    t.headers.insert(t.headers.begin() + 9, "tokens/step");
+    t.right_aligned.insert(t.right_aligned.begin() + 9, true);
   }
   const auto& plans = v.result.plans;
   for (std::size_t i = 0; i < plans.size() && i < v.top; ++i) {
@@ -89,7 +91,10 @@ Table plans_table(const PlanView& v) {
                                  fmt::format("{:.0f}", p.throughput_tokens_per_s),
                                  fmt::format("{:.3f}", cost_value(v.result, p)),
                                  std::string(quality_note(p.risk))};
-    if (by_load) row.insert(row.begin() + 13, fmt::format("{:.2f}", p.capacity_per_replica));
+    if (by_load) {
+      row.insert(row.begin() + 13, fmt::format("{:.2f}", p.capacity_per_replica));
+      row.insert(row.begin() + 9, with_commas(p.max_num_batched_tokens));
+    }
     t.rows.push_back(std::move(row));
   }
   return t;
@@ -100,7 +105,9 @@ std::string ttft_note(const PlanView& v) {
   if (v.request.rate)
     return fmt::format(
         "p{0} TTFT/TPOT: percentiles of a serving simulation (vLLM v1 scheduler) of one replica, {1} requests of its "
-        "round-robin share of {2} req/s (Poisson), queueing included; req/s/replica: each replica's share of the rate, "
+        "round-robin share of {2} req/s (Poisson), queueing included; tokens/step: the engine's max_num_batched_tokens "
+        "(vLLM's default and a quarter of it are "
+        "searched); req/s/replica: each replica's share of the rate, "
         "where the SLOs hold (with one replica fewer "
         "they do not, or it would exceed 1.25x the static-batch capacity bound)",
         v.request.slo_percentile, v.request.sim_requests, trimmed(*v.request.rate, 3));
@@ -172,6 +179,7 @@ std::string serve_command(const PlanView& v, const Plan& p) {
       "ridge serve -m {} -g {} {} {} --gpus {} --rate {} --prompt {} --gen {} --requests {} --memory-utilization {}",
       v.model_arg, v.gpu_args[p.gpu], precision_flags(v, p), parallel_flags(p), p.gpus(),
       r.rate ? trimmed(*r.rate, 6) : "inf", r.prompt, r.gen, r.sim_requests * p.replicas, r.memory_utilization);
+  if (p.max_num_batched_tokens > 0) s += fmt::format(" --max-num-batched-tokens {}", p.max_num_batched_tokens);
   if (r.max_ttft) s += fmt::format(" --ttft-ms {}", trimmed(r.max_ttft->value * 1e3, 3));
   if (r.max_tpot) s += fmt::format(" --tpot-ms {}", trimmed(r.max_tpot->value * 1e3, 3));
   if (r.slo_percentile != 99) s += fmt::format(" --slo-percentile {}", r.slo_percentile);
@@ -272,6 +280,8 @@ nlohmann::ordered_json plan_json(const PlanView& v) {
       pj["serve_command"] = serve_command(v, p);
       pj["requests_per_s_per_replica"] = p.capacity_per_replica;
       pj["kv_cache_max_use"] = p.kv_use_max;
+      pj["max_num_batched_tokens"] = p.max_num_batched_tokens;
+      pj["max_num_seqs"] = p.max_num_seqs;
     }
     j["plans"].push_back(pj);
   }
