@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "error.hpp"
+#include "workload.hpp"
 
 namespace ridge {
 
@@ -104,7 +105,8 @@ struct Live {
 struct Slice {
   std::size_t live = 0;
   std::int64_t epoch = 0;
-  bool samples = false;  ///< completes the request's known tokens: a new token is sampled
+  bool samples = false;     ///< completes the request's known tokens: a new token is sampled
+  std::int64_t drafts = 0;  ///< speculative decoding: draft tokens verified with it
 };
 
 struct Step {
@@ -115,7 +117,15 @@ struct Step {
 class Engine {
  public:
   Engine(StepCost& cost, const ServeEngine& e, const RequestLoad& w, ServeResult& out)
-      : cost_(cost), engine_(e), w_(w), out_(out), keys_(cost.groups(), 0.0) {
+      : cost_(cost),
+        engine_(e),
+        w_(w),
+        out_(out),
+        keys_(cost.groups(), 0.0),
+        pairs_(cost.groups(), 0.0),
+        draft_keys_(e.drafter ? e.drafter->groups() : 0, 0.0),
+        rng_(e.seed ^ 0x2545f4914f6cdd1dULL) {
+    if (e.spec.enabled() && !e.drafter) throw std::logic_error("serve: speculative decoding without a drafter");
     out_.kv_blocks = e.kv_blocks;
     free_blocks_ = e.kv_blocks;
   }
@@ -247,33 +257,63 @@ class Engine {
   bool launch_step() {
     std::int64_t budget = engine_.limits.max_num_batched_tokens;
     Step step;
-    std::int64_t tokens = 0, decodes = 0, chunks = 0;
-    double chunk_attention = 0;
+    std::int64_t tokens = 0, decodes = 0, chunks = 0, logit_rows = 0;
+    std::int64_t decode_tokens = 0, drafting = 0, most_drafts = 0, chunk_tokens = 0;
+    double chunk_attention = 0, draft_chunk_attention = 0;
     std::fill(keys_.begin(), keys_.end(), 0.0);
+    std::fill(pairs_.begin(), pairs_.end(), 0.0);
+    std::fill(draft_keys_.begin(), draft_keys_.end(), 0.0);
+    const bool speculative = engine_.spec.enabled();
     bool preempted = false;
-    auto schedule = [&](std::size_t slot, std::int64_t new_tokens) {
+    // A decode (only its last sampled token uncomputed) takes it and, speculating, up to K
+    // drafts: never more than the request still needs, nor than the budget holds.
+    auto new_tokens_of = [&](const Live& l) -> std::pair<std::int64_t, std::int64_t> {
+      const std::int64_t uncomputed = l.tokens() - l.computed;
+      if (uncomputed != 1 || !speculative) return {std::min(uncomputed, budget), 0};
+      const std::int64_t drafts =
+          std::max<std::int64_t>(0, std::min({engine_.spec.tokens, l.output - l.generated - 1, budget - 1}));
+      return {1 + drafts, drafts};
+    };
+    auto schedule = [&](std::size_t slot, std::int64_t new_tokens, std::int64_t drafts) {
       Live& l = live_[slot];
+      const bool decode = l.tokens() - l.computed == 1;
       const std::int64_t context = l.computed + new_tokens;
       l.computed = context;
       l.in_flight = true;
       budget -= new_tokens;
       tokens += new_tokens;
-      step.slices.push_back({slot, l.epoch, context == l.tokens()});
-      if (new_tokens == 1) {
+      step.slices.push_back({slot, l.epoch, context >= l.tokens(), drafts});
+      if (decode) {
         ++decodes;
-        if (cost_.all_global())
+        decode_tokens += new_tokens;
+        logit_rows += new_tokens;  // every position is verified
+        if (cost_.all_global() && new_tokens == 1) {
           keys_[0] += static_cast<double>(context);
-        else
-          for (std::size_t g = 0; g < keys_.size(); ++g) keys_[g] += cost_.decode_keys(g, context);
+          pairs_[0] += static_cast<double>(context);
+        } else {
+          for (std::size_t g = 0; g < keys_.size(); ++g) {
+            keys_[g] += cost_.keys(g, new_tokens, context);
+            pairs_[g] += cost_.pairs(g, new_tokens, context);
+          }
+        }
+        if (drafts > 0) {
+          ++drafting;
+          most_drafts = std::max(most_drafts, drafts);
+          for (std::size_t g = 0; g < draft_keys_.size(); ++g)
+            draft_keys_[g] += engine_.drafter->decode_keys(g, context);
+        }
       } else {
         ++chunks;
+        ++logit_rows;
+        chunk_tokens += new_tokens;
         chunk_attention += cost_.chunk_attention(new_tokens, context);
+        if (speculative) draft_chunk_attention += engine_.drafter->chunk_attention(new_tokens, context);
       }
     };
     for (std::size_t i = 0; i < running_.size() && budget > 0;) {
       const std::size_t slot = running_[i];
       Live& l = live_[slot];
-      const std::int64_t new_tokens = std::min(l.tokens() - l.computed, budget);
+      const auto [new_tokens, drafts] = new_tokens_of(l);
       if (new_tokens <= 0) {  // its last token is still being computed (PP)
         ++i;
         continue;
@@ -290,7 +330,7 @@ class Engine {
         }
       }
       if (!scheduled) break;
-      schedule(slot, new_tokens);
+      schedule(slot, new_tokens, drafts);
       ++i;
     }
     if (!preempted) {
@@ -302,12 +342,33 @@ class Engine {
         if (!allocate(l, new_tokens)) break;
         waiting_.pop_front();
         running_.push_back(slot);
-        schedule(slot, new_tokens);
+        schedule(slot, new_tokens, 0);
       }
     }
     if (step.slices.empty()) return false;
-    const double attention_s = cost_.decode_attention(static_cast<double>(decodes), keys_.data()) + chunk_attention;
-    const StepTime t = cost_.step(tokens, static_cast<std::int64_t>(step.slices.size()), attention_s);
+    const double attention_s =
+        (decodes > 0 ? cost_.decode_attention(static_cast<double>(decodes),
+                                              static_cast<double>(decode_tokens) / static_cast<double>(decodes),
+                                              keys_.data(), pairs_.data())
+                     : 0.0) +
+        chunk_attention;
+    StepTime t = cost_.step(tokens, logit_rows, attention_s);
+    if (speculative) {
+      // The drafter: one pass over the prompt chunks (its own cache), and K passes of one token
+      // over the decodes that draft (the first over the tokens the last step accepted, taken as
+      // one each: at decode batch sizes the pass reads weights, not tokens).
+      StepCost& d = *engine_.drafter;
+      StepTime draft;
+      if (chunks > 0) draft = d.step(chunk_tokens, chunks, draft_chunk_attention);
+      if (drafting > 0) {
+        const StepTime pass =
+            d.step(drafting, drafting, d.decode_attention(static_cast<double>(drafting), draft_keys_.data()));
+        draft.busy += static_cast<double>(most_drafts) * pass.busy;
+        draft.latency += static_cast<double>(most_drafts) * pass.latency;
+      }
+      t.busy += draft.busy;
+      t.latency += draft.latency;
+    }
     step.finish = std::max(now_ + t.latency, in_flight_.empty() ? 0.0 : in_flight_.back().finish);
     stage_free_ = now_ + t.busy;
     ++out_.steps;
@@ -331,8 +392,18 @@ class Engine {
       if (l.epoch != s.epoch) continue;  // preempted since: recomputed later
       l.in_flight = false;
       if (!s.samples) continue;
-      ++l.generated;
-      if (l.generated == 1)
+      std::int64_t produced = 1;
+      if (s.drafts > 0) {
+        // Verification: the accepted drafts and the target's own token; the rejected drafts'
+        // cache entries are dropped.
+        produced = draw_step_tokens(rng_, s.drafts, engine_.spec.acceptance);
+        l.computed -= s.drafts + 1 - produced;
+        ++out_.verify_steps;
+        out_.verified_tokens += produced;
+      }
+      l.generated += produced;
+      // One gap per step, as a streaming client sees it (several tokens may arrive together).
+      if (l.generated == produced)
         l.first_token = now_;
       else
         out_.itl.add(now_ - l.last_token);
@@ -369,8 +440,11 @@ class Engine {
   const ServeEngine& engine_;
   const RequestLoad& w_;
   ServeResult& out_;
-  std::vector<std::size_t> done_;  ///< scratch: requests a step finished
-  std::vector<double> keys_;       ///< per layer group: Σ keys of this step's decodes
+  std::vector<std::size_t> done_;   ///< scratch: requests a step finished
+  std::vector<double> keys_;        ///< per layer group: Σ keys of this step's decodes
+  std::vector<double> pairs_;       ///< per layer group: Σ query–key pairs of this step's decodes
+  std::vector<double> draft_keys_;  ///< per drafter layer group: Σ keys of the drafting decodes
+  Rng rng_;                         ///< acceptance draws
   std::vector<Live> live_;
   std::vector<std::size_t> free_slots_;
   std::vector<std::size_t> running_;  ///< admission order: the last is preempted first
@@ -470,6 +544,9 @@ ServeSummary summarize(ServeResult& r, const LatencySlo& slo, double offered_rat
     s.prefill_only_step_fraction = static_cast<double>(r.prefill_only_steps) / n;
     s.mean_step_busy_s = r.busy_s / n;
   }
+  s.verify_steps = r.verify_steps;
+  if (r.verify_steps > 0)
+    s.tokens_per_verification = static_cast<double>(r.verified_tokens) / static_cast<double>(r.verify_steps);
   return s;
 }
 

@@ -14,6 +14,7 @@
 
 #include "gpu.hpp"
 #include "memory.hpp"
+#include "speculative.hpp"
 #include "step_cost.hpp"
 
 namespace ridge {
@@ -96,6 +97,8 @@ struct ServeResult {
   std::int64_t max_waiting = 0;  ///< largest queue of one replica (arrived, not running)
   std::int64_t preemptions = 0;
   std::int64_t replicas = 1;
+  std::int64_t verify_steps = 0;     ///< speculative decoding: decode slices verified
+  std::int64_t verified_tokens = 0;  ///< tokens those verifications yielded (mean: accepted + 1)
 
   // The steps.
   std::int64_t steps = 0;
@@ -126,6 +129,11 @@ struct ServeEngine {
   EngineLimits limits;
   KvPoolLayout kv_layout;      ///< how a request's tokens map to blocks
   std::int64_t kv_blocks = 0;  ///< the paged pool (the tightest pipeline stage's)
+  /// Speculative decoding: each decode takes 1 + K tokens of the budget (its last token and K
+  /// drafts), the drafter runs K passes per step, and the step yields a random 1..K+1 tokens.
+  SpeculativeConfig spec;
+  StepCost* drafter = nullptr;  ///< the draft model or MTP module (needed when spec is enabled)
+  std::uint64_t seed = 0;       ///< of the acceptance draws
 };
 
 /// The engine of a deployment: the paged pool of its tightest pipeline stage, as vLLM sizes it.
@@ -172,6 +180,8 @@ struct ServeSummary {
   double mean_step_tokens = 0, mean_step_decodes = 0, mean_step_prefills = 0;
   double mixed_step_fraction = 0, prefill_only_step_fraction = 0;
   double mean_step_busy_s = 0;
+  std::int64_t verify_steps = 0;       ///< speculative decoding: verifications
+  double tokens_per_verification = 0;  ///< measured mean (expected: (1 − α^(K+1)) / (1 − α), less near the ends)
 };
 /// Sorts the result's per-request vectors.
 ServeSummary summarize(ServeResult& r, const LatencySlo& slo, double offered_rate);

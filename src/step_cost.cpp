@@ -29,14 +29,27 @@ const StepCost::Body& StepCost::body(std::int64_t tokens, std::int64_t sequences
   return bodies_.emplace(key, b).first->second;
 }
 
-double StepCost::decode_attention(double decodes, const double* keys_sum) const {
+double StepCost::decode_attention(double decodes, double new_tokens, const double* keys_sum,
+                                  const double* pairs_sum) const {
   if (decodes <= 0) return 0;
   double t = 0;
   auto add = [&](const Op& op) { t += static_cast<double>(op.count) * op_time(op, ceilings_).time().value; };
   for (std::size_t g = 0; g < shapes_.groups.size(); ++g)
-    group_attention_ops(shapes_, shapes_.groups[g], Phase::decode, decodes, 1.0, keys_sum[g] / decodes, keys_sum[g],
-                        attention_, kv_bytes_, add);
+    group_attention_ops(shapes_, shapes_.groups[g], Phase::decode, decodes, new_tokens, keys_sum[g] / decodes,
+                        pairs_sum[g], attention_, kv_bytes_, add);
   return t;
+}
+
+StepTime StepCost::uniform_decode(std::int64_t batch, std::int64_t new_tokens, std::int64_t context) {
+  std::vector<double> keys(groups()), pairs(groups());
+  const auto b = static_cast<double>(batch);
+  for (std::size_t g = 0; g < groups(); ++g) {
+    keys[g] = b * this->keys(g, new_tokens, context);
+    pairs[g] = b * this->pairs(g, new_tokens, context);
+  }
+  // Logits for every new token (a verification pass checks each draft position).
+  return step(batch * new_tokens, batch * new_tokens,
+              decode_attention(b, static_cast<double>(new_tokens), keys.data(), pairs.data()));
 }
 
 double StepCost::chunk_attention(std::int64_t tokens, std::int64_t context) const {

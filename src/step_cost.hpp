@@ -46,7 +46,23 @@ class StepCost {
 
   /// Attention of `decodes` sequences taking one token each; keys_sum[g]: Σ over them of the
   /// keys group g's layers attend. One kernel per layer over all of them, at their mean keys.
-  double decode_attention(double decodes, const double* keys_sum) const;
+  double decode_attention(double decodes, const double* keys_sum) const {
+    return decode_attention(decodes, 1.0, keys_sum, keys_sum);
+  }
+  /// The same with `new_tokens` per sequence (speculative verification: K + 1), pairs_sum[g]
+  /// their query–key pairs in all.
+  double decode_attention(double decodes, double new_tokens, const double* keys_sum, const double* pairs_sum) const;
+  /// Query–key pairs of `new_tokens` tokens ending at `context` in group `group`'s layers.
+  double pairs(std::size_t group, std::int64_t new_tokens, std::int64_t context) const {
+    return shapes_.groups[group].pairs(static_cast<double>(new_tokens), static_cast<double>(context));
+  }
+  /// Keys the last of `new_tokens` tokens ending at `context` attends in group `group`.
+  double keys(std::size_t group, std::int64_t new_tokens, std::int64_t context) const {
+    return shapes_.groups[group].span(static_cast<double>(new_tokens), static_cast<double>(context));
+  }
+  /// One decode pass of `batch` sequences each taking `new_tokens` tokens ending at `context`
+  /// (all at the same context): the whole step, for estimates outside a simulation.
+  StepTime uniform_decode(std::int64_t batch, std::int64_t new_tokens, std::int64_t context);
   /// Attention of one prefill chunk: `tokens` new tokens of one sequence, the last attending
   /// `context` (tokens cached before the chunk + the chunk).
   double chunk_attention(std::int64_t tokens, std::int64_t context) const;

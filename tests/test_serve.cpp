@@ -11,6 +11,7 @@
 #include "loaders.hpp"
 #include "query.hpp"
 #include "serve.hpp"
+#include "speculative.hpp"
 #include "workload.hpp"
 
 using namespace ridge;
@@ -323,4 +324,78 @@ TEST_CASE("serve: all-at-once throughput against TensorRT-LLM's published Llama 
   MESSAGE("ridge " << tokens_per_s << " tokens/s against TensorRT-LLM's published 15,220");
   CHECK(tokens_per_s > 0.6 * 15'220);
   CHECK(tokens_per_s < 1.05 * 15'220);
+}
+
+TEST_CASE("speculative decoding: tokens per step (1 - a^(K+1)) / (1 - a), drawn and expected") {
+  CHECK(expected_tokens_per_step(3, 0.8) == doctest::Approx((1 - 0.4096) / 0.2));  // 2.952
+  CHECK(expected_tokens_per_step(1, 0.85) == doctest::Approx(1.85));
+  CHECK(expected_tokens_per_step(4, 1.0) == 5);
+  CHECK(expected_tokens_per_step(4, 0.0) == 1);
+  Rng rng(3);
+  double sum = 0;
+  const int n = 200'000;
+  for (int i = 0; i < n; ++i) sum += static_cast<double>(draw_step_tokens(rng, 3, 0.8));
+  CHECK(sum / n == doctest::Approx(2.952).epsilon(0.005));
+}
+
+TEST_CASE(
+    "speculative decoding: a request alone with every draft accepted takes (drafts + verify) / (K + 1) per token") {
+  const Deploy d("llama-3.1-70b", "h100-sxm", TimeBasis::bound, 4);
+  StepCost cost = d.cost();
+  const ModelSpec draft_model = resolve_model("llama-3.2-1b");
+  const ModelShapes draft_shapes = compile_shapes(draft_model, *weight_format("bf16"), 4);
+  StepCost drafter(draft_shapes, ceilings_for(d.gpu, draft_shapes, TimeBasis::bound), d.topology, AttentionImpl::flash,
+                   DType::bf16);
+  ServeEngine engine = d.engine();
+  engine.spec = SpeculativeConfig{4, 1.0};
+  engine.drafter = &drafter;
+  // 1 token from the prefill, then 50 steps of 5: every step verifies 4 full drafts.
+  ServeResult r = simulate(cost, engine, fixed(1, 0, 1000, 251), 1);
+  REQUIRE(r.completed == 1);
+  CHECK(r.verify_steps == 50);
+  CHECK(r.verified_tokens == 250);
+  // The estimate at the middle context of the generation: each step's cost is linear in it.
+  const SpeculativeEstimate e = estimate_speculative(cost, drafter, 1, 1000 + 125, SpeculativeConfig{4, 1.0});
+  CHECK(e.expected_tokens == 5);
+  CHECK(r.tpot_s[0] == doctest::Approx(e.tpot_s).epsilon(0.01));
+  CHECK(e.speedup() > 2);  // 5 tokens for ~2x the cost of one step at batch 1
+  // Nothing accepted: one token per step, and the drafts are pure cost.
+  const SpeculativeEstimate none = estimate_speculative(cost, drafter, 1, 1125, SpeculativeConfig{4, 0.0});
+  CHECK(none.speedup() < 1);
+  REQUIRE(none.loss_from_batch.has_value());
+  CHECK(*none.loss_from_batch == 1);
+  // At acceptance 0.7 it pays at batch 1 and stops paying where the 5-token verification turns
+  // the step compute-bound: there, and not one batch before.
+  const SpeculativeConfig c{4, 0.7};
+  const SpeculativeEstimate e7 = estimate_speculative(cost, drafter, 1, 1125, c);
+  REQUIRE(e7.loss_from_batch.has_value());
+  const std::int64_t b = *e7.loss_from_batch;
+  CHECK(b > 8);
+  CHECK(estimate_speculative(cost, drafter, b, 1125, c).speedup() <= 1);
+  CHECK(estimate_speculative(cost, drafter, b - 1, 1125, c).speedup() > 1);
+  // Tokens are conserved under random acceptance, and the mean per verification is near E.
+  engine.spec = c;
+  ServeResult many = simulate(cost, engine, fixed(200, 2.0, 512, 1001), 1);
+  CHECK(many.generated_tokens == 200 * 1001);
+  CHECK(static_cast<double>(many.verified_tokens) / static_cast<double>(many.verify_steps) ==
+        doctest::Approx(expected_tokens_per_step(4, 0.7)).epsilon(0.02));
+}
+
+TEST_CASE("speculative decoding: DeepSeek-V3's MTP at its reported acceptance gives at most its reported gain") {
+  // DeepSeek-V3 technical report (arXiv 2412.19437) §5.4.3: the second token's acceptance rate
+  // is 85-90 %, which "enables a significantly improved decoding speed, delivering 1.8 times
+  // TPS". One MTP token at 0.85-0.9 yields 1.85-1.9 tokens per step; the step's extra cost
+  // (the MTP layer, the second verified token) keeps the gain below that.
+  CHECK(expected_tokens_per_step(1, 0.85) >= 1.8);
+  const Deploy d("deepseek-v3", "h200", TimeBasis::bound, 8);
+  StepCost cost = d.cost();
+  const ModelShapes mtp = mtp_shapes(d.model, d.shapes);
+  CHECK(mtp.groups.size() == 1);
+  CHECK(mtp.groups[0].count == 1);
+  CHECK(mtp.groups[0].attention_in.front().k == 2 * 7168);  // eh_proj [h, 2h]
+  StepCost drafter(mtp, ceilings_for(d.gpu, mtp, TimeBasis::bound), d.topology, AttentionImpl::flash, DType::bf16);
+  const SpeculativeEstimate e = estimate_speculative(cost, drafter, 64, 1050, SpeculativeConfig{1, 0.875});
+  MESSAGE("DeepSeek-V3 MTP on 8 x H200, batch 64: " << e.speedup() << "x");
+  CHECK(e.speedup() > 1.3);
+  CHECK(e.speedup() < 1.875);
 }

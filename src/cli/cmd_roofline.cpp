@@ -23,8 +23,10 @@ struct RooflineRun {
   ServiceQuery sq;
   ServiceEstimate estimate;
   std::optional<ServiceEstimate> bound;  ///< the datasheet bound too, on a calibrated GPU
+  std::optional<SpeculativeSummary> speculative;
 
-  RooflineRun(const DeploymentOptions& o, std::int64_t gen) : d(build_deployment(o)) {
+  RooflineRun(const DeploymentOptions& o, std::int64_t gen, const SpeculativeOptions& spec = {})
+      : d(build_deployment(o)) {
     const std::int64_t prompt_tokens = d.query.context - gen;
     if (prompt_tokens < 1)
       throw InputError({}, "--gen",
@@ -41,9 +43,31 @@ struct RooflineRun {
       bq.topology = topology_for(d.gpu, d.query.tp, d.query.pp, d.inter_node_bandwidth, TimeBasis::bound);
       bound = estimate_service(shapes, ceilings_for(d.gpu, shapes, TimeBasis::bound), bq);
     }
+    if (std::optional<Drafter> drafter = build_drafter(spec, d, shapes)) {
+      StepCost target(shapes, ceilings, d.topology, d.query.attention, d.query.kv_dtype);
+      SpeculativeSummary sp;
+      sp.drafter = drafter->name;
+      sp.config = drafter->config;
+      sp.batch = d.query.batch;
+      sp.context = estimate.decode_ops_context;
+      sp.estimate = estimate_speculative(target, *drafter->cost, sp.batch, sp.context, sp.config);
+      sp.weights_per_gpu = drafter->weights_per_gpu;
+      sp.kv_per_gpu = Bytes{drafter->kv_per_token_per_gpu.value * static_cast<std::uint64_t>(d.query.batch) *
+                            static_cast<std::uint64_t>(d.query.context)};
+      speculative = sp;
+    }
   }
   RooflineView view() const {
-    return RooflineView{d.model, d.gpu, d.query, memory, sq, estimate, ceilings, d.replicas, bound ? &*bound : nullptr};
+    return RooflineView{d.model,
+                        d.gpu,
+                        d.query,
+                        memory,
+                        sq,
+                        estimate,
+                        ceilings,
+                        d.replicas,
+                        bound ? &*bound : nullptr,
+                        speculative ? &*speculative : nullptr};
   }
 };
 
@@ -56,12 +80,14 @@ Runner register_roofline(CLI::App& app) {
   auto prompt = std::make_shared<std::int64_t>(1024);
   auto gen = std::make_shared<std::int64_t>(256);
   auto plot = std::make_shared<std::string>();
+  auto spec = std::make_shared<SpeculativeOptions>();
   add_deployment_options(*cmd, *opts, /*with_context=*/false);
   add_parallel_options(*cmd, *opts);
   cmd->add_option("-p,--prompt", *prompt,
                   "prompt tokens per sequence (default 1024, or what the model's max_position leaves after --gen)");
   cmd->add_option("-n,--gen", *gen, "generated tokens per sequence, the first from prefill (default 256)");
   cmd->add_option("--plot", *plot, "write a roofline plot as SVG to this file");
+  add_speculative_options(*cmd, *spec);
   add_format_option(*cmd, *format);
   return [=]() {
     if (!cmd->parsed()) return -1;
@@ -80,7 +106,7 @@ Runner register_roofline(CLI::App& app) {
     for (const std::string& g : gpus) {
       DeploymentOptions one = o;
       one.gpu = g;
-      runs.push_back(std::make_unique<RooflineRun>(one, *gen));
+      runs.push_back(std::make_unique<RooflineRun>(one, *gen, *spec));
     }
     if (runs.size() > 1) {  // side by side
       std::vector<RooflineView> views;

@@ -94,6 +94,7 @@ Runner register_serve(CLI::App& app) {
   };
   auto o = std::make_shared<Options>();
   auto dep = std::make_shared<DeploymentOptions>();
+  auto spec = std::make_shared<SpeculativeOptions>();
   add_deployment_options(*cmd, *dep, /*with_context=*/false);
   add_parallel_options(*cmd, *dep);
   // A simulated engine has no fixed batch, and its token budget is vLLM's own option.
@@ -129,6 +130,7 @@ Runner register_serve(CLI::App& app) {
   cmd->add_option("--slo-percentile", o->slo_percentile,
                   "percentile the objectives apply to: 50, 90 or 99 (default 99)");
   cmd->add_option("--plot", o->plot, "write latency percentiles against rate as SVG (needs several rates)");
+  add_speculative_options(*cmd, *spec);
   add_format_option(*cmd, o->format);
 
   return [=]() {
@@ -234,11 +236,32 @@ Runner register_serve(CLI::App& app) {
           "cut to it\n",
           cut, d.model.name, with_commas(model_limit));
 
-    const ServeEngine engine = serve_engine(d.model, d.query, memory, limits);
+    ServeEngine engine = serve_engine(d.model, d.query, memory, limits);
     const ModelShapes shapes = compile_shapes(d.model, d.query.weights, d.query.tp);
+    std::optional<Drafter> drafter = build_drafter(*spec, d, shapes);
+    if (drafter) {
+      // The drafter's weights come out of the KV pool, and its cache shares the pool's blocks
+      // with the target's: the target keeps its share t / (t + d) of what is left.
+      const StageMemory& stage = memory.stages[memory.kv_pool_stage];
+      const double pool = static_cast<double>(memory.kv_pool_per_gpu.value);
+      const double left = pool - static_cast<double>(drafter->weights_per_gpu.value);
+      if (left <= 0)
+        throw InputError({}, "--spec-tokens",
+                         fmt::format("the drafter's {} GiB of weights leave no KV cache on {}",
+                                     gib(drafter->weights_per_gpu), d.gpu.name));
+      const auto target_kv = static_cast<double>(
+          kv_cache_bytes(d.model, d.query.kv_dtype, 1, 1, d.query.tp, stage.first_layer, stage.layers).value);
+      const auto draft_kv = static_cast<double>(drafter->kv_per_token_per_gpu.value);
+      engine.kv_blocks = static_cast<std::int64_t>(static_cast<double>(engine.kv_blocks) * left / pool * target_kv /
+                                                   (target_kv + draft_kv));
+      engine.spec = drafter->config;
+      engine.drafter = drafter->cost.get();
+      engine.seed = o->seed;
+    }
     const Ceilings ceilings = ceilings_for(d.gpu, shapes, d.basis);
     StepCost cost(shapes, ceilings, d.topology, d.query.attention, d.query.kv_dtype);
-    ServeView view{d.model, d.gpu, d.query, ceilings, d.replicas, engine, wt, slo, {}};
+    ServeView view{d.model, d.gpu, d.query, ceilings, d.replicas,
+                   engine,  wt,    slo,     {},       drafter ? drafter->name : std::string()};
     for (std::size_t i = 0; i < loads.size(); ++i) {
       ServeResult r = simulate(cost, engine, loads[i], d.replicas);
       view.runs.push_back(summarize(r, slo, traced || o->concurrency ? 0.0 : rates[i]));

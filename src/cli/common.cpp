@@ -8,6 +8,7 @@
 #include "loaders.hpp"
 #include "quantity.hpp"
 #include "query.hpp"
+#include "roofline.hpp"
 #include "text.hpp"
 
 namespace ridge::cli {
@@ -226,6 +227,59 @@ Deployment build_deployment(const DeploymentOptions& o) {
   d.basis = o.bound || !d.gpu.calibration ? TimeBasis::bound : TimeBasis::expected;
   d.topology = topology_for(d.gpu, q.tp, q.pp, d.inter_node_bandwidth, d.basis);
   return d;
+}
+
+void add_speculative_options(CLI::App& cmd, SpeculativeOptions& o) {
+  cmd.add_option("--spec-tokens", o.tokens, "speculative decoding: K draft tokens per step (default 0: off)");
+  cmd.add_option("--spec-acceptance", o.acceptance,
+                 "probability each draft token is accepted, 0..1 (measure it on your traffic: vLLM reports it)");
+  cmd.add_option("--draft-model", o.draft_model, "the draft model (bundled name, YAML or config.json)");
+  cmd.add_flag("--mtp", o.mtp, "draft with the model's own multi-token-prediction module (DeepSeek-V3)");
+}
+
+std::optional<Drafter> build_drafter(const SpeculativeOptions& o, const Deployment& d, const ModelShapes& target) {
+  if (o.tokens == 0) {
+    for (const auto& [given, name] : {std::pair{o.acceptance.has_value(), "--spec-acceptance"},
+                                      {!o.draft_model.empty(), "--draft-model"},
+                                      {o.mtp, "--mtp"}})
+      if (given) throw InputError({}, name, "applies to speculative decoding: give --spec-tokens K too");
+    return std::nullopt;
+  }
+  require_range("--spec-tokens", o.tokens, 1, 16);
+  if (!o.acceptance)
+    throw InputError({}, "--spec-acceptance",
+                     "speculative decoding needs the acceptance rate of your drafter on your traffic (0..1; "
+                     "DeepSeek-V3 reports 0.85-0.9 for its MTP module)");
+  if (!(*o.acceptance >= 0 && *o.acceptance <= 1)) throw InputError({}, "--spec-acceptance", "must be in [0, 1]");
+  if (o.mtp == !o.draft_model.empty())
+    throw InputError({}, "--spec-tokens", "name the drafter: --draft-model M or --mtp (the model's own MTP module)");
+  if (d.query.pp > 1) throw InputError({}, "--pp", "speculative decoding is modelled without pipeline parallelism");
+  Drafter dr;
+  dr.config = SpeculativeConfig{o.tokens, *o.acceptance};
+  const DType kv = d.query.kv_dtype;
+  const double kv_bytes = bits_of(kv) / 8.0;
+  if (o.mtp) {
+    const ModelShapes shapes = mtp_shapes(d.model, target);
+    dr.name = fmt::format("model's MTP module ({} layer{})", d.model.mtp_layers, d.model.mtp_layers == 1 ? "" : "s");
+    dr.weights_per_gpu = shape_weight_bytes(shapes, /*with_embedding_and_head=*/false);
+    const AttentionShape& at = shapes.attention;
+    const double per_layer =
+        at.latent_dim > 0 ? at.latent_dim * kv_bytes : at.kv_heads * (at.qk_dim + at.v_dim) * kv_bytes;
+    dr.kv_per_token_per_gpu = Bytes{static_cast<std::uint64_t>(per_layer * static_cast<double>(d.model.mtp_layers))};
+    dr.cost =
+        std::make_unique<StepCost>(shapes, ceilings_for(d.gpu, shapes, d.basis), d.topology, d.query.attention, kv);
+    return dr;
+  }
+  const ModelSpec draft = resolve_model(o.draft_model, "--draft-model");
+  const WeightFormat format = default_weight_format(draft);
+  if (auto problem = sharding_problem(draft, d.query.tp, 1, &format))
+    throw InputError({}, "--draft-model", draft.name + " at the target's TP: " + problem->message);
+  const ModelShapes shapes = compile_shapes(draft, format, d.query.tp);
+  dr.name = "draft model " + draft.name;
+  dr.weights_per_gpu = stage_weights(draft, format, d.query.tp, 1).front();
+  dr.kv_per_token_per_gpu = kv_cache_bytes(draft, kv, 1, 1, d.query.tp, 0, draft.layers);
+  dr.cost = std::make_unique<StepCost>(shapes, ceilings_for(d.gpu, shapes, d.basis), d.topology, d.query.attention, kv);
+  return dr;
 }
 
 }  // namespace ridge::cli

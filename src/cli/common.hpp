@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +14,8 @@
 #include "memory.hpp"
 #include "model.hpp"
 #include "parallel.hpp"
+#include "speculative.hpp"
+#include "step_cost.hpp"
 
 namespace ridge::cli {
 
@@ -93,5 +96,25 @@ struct Deployment {
   TimeBasis basis = TimeBasis::expected;  ///< bound with --bound (or where the GPU has no calibration)
 };
 Deployment build_deployment(const DeploymentOptions& o);
+
+/// Speculative decoding on the command line (roofline, serve).
+struct SpeculativeOptions {
+  std::int64_t tokens = 0;
+  std::optional<double> acceptance;
+  std::string draft_model;
+  bool mtp = false;
+};
+void add_speculative_options(CLI::App& cmd, SpeculativeOptions& o);
+
+/// The drafter of a deployment, validated: its shapes and time model, the bytes it adds per GPU.
+struct Drafter {
+  SpeculativeConfig config;
+  std::string name;  ///< "mtp (1 layer)" or the draft model's name
+  std::unique_ptr<StepCost> cost;
+  Bytes weights_per_gpu;       ///< its weights on each GPU of the replica
+  Bytes kv_per_token_per_gpu;  ///< its cache per token on each GPU
+};
+/// nullopt without --spec-tokens; InputError for a missing or contradictory choice.
+std::optional<Drafter> build_drafter(const SpeculativeOptions& o, const Deployment& d, const ModelShapes& target);
 
 }  // namespace ridge::cli

@@ -130,6 +130,29 @@ std::string setup_line(const RooflineView& v) {
                      v.query.attention == AttentionImpl::flash ? "flash" : "naive");
 }
 
+/// Speculative decoding, in numbers: tokens per step, the step's parts, the gain, where it ends.
+std::string speculative_text(const SpeculativeSummary& sp, const char* bullet) {
+  const SpeculativeEstimate& e = sp.estimate;
+  std::string out = fmt::format(
+      "{}speculative decoding with the {}, K = {} draft token{} at acceptance {}: {:.3f} tokens per step "
+      "((1 - a^(K+1)) / (1 - a)); a step drafts for {} and verifies {} tokens per sequence in {}, so TPOT {} "
+      "against {} without ({:.2f}x, {})\n",
+      bullet, sp.drafter, sp.config.tokens, sp.config.tokens == 1 ? "" : "s", trimmed(sp.config.acceptance, 3),
+      e.expected_tokens, short_seconds(Seconds{e.draft_s}), sp.config.tokens + 1,
+      short_seconds(Seconds{e.verify_step_s}), short_seconds(Seconds{e.tpot_s}), short_seconds(Seconds{e.plain_tpot_s}),
+      e.speedup(), e.speedup() >= 1 ? "faster" : "slower");
+  out += fmt::format("{}  at batch {}, context {}; ", bullet[0] == '-' ? "" : "", sp.batch, sp.context);
+  out += e.loss_from_batch
+             ? fmt::format(
+                   "it stops paying from batch {} (the verification's {} tokens per sequence turn the step "
+                   "compute-bound)",
+                   *e.loss_from_batch, sp.config.tokens + 1)
+             : std::string("it pays at every batch up to 4,096");
+  out += fmt::format("; the drafter adds {} GiB of weights and {} GiB of cache per GPU\n", gib(sp.weights_per_gpu),
+                     gib(sp.kv_per_gpu));
+  return out;
+}
+
 /// What this TTFT is: a static batch, not a server under load.
 std::string static_batch_note(const RooflineView& v) {
   return v.query.batch == 1 ? "TTFT of one request alone (a server under load queues: `ridge serve --rate R`)"
@@ -266,6 +289,25 @@ nlohmann::ordered_json roofline_json(const RooflineView& v) {
                           {"link", std::string(op.link)}});
     }
   }
+  if (v.speculative) {
+    const SpeculativeSummary& sp = *v.speculative;
+    const SpeculativeEstimate& se = sp.estimate;
+    j["speculative"] = {{"drafter", sp.drafter},
+                        {"draft_tokens", sp.config.tokens},
+                        {"acceptance", sp.config.acceptance},
+                        {"expected_tokens_per_step", se.expected_tokens},
+                        {"batch", sp.batch},
+                        {"context", sp.context},
+                        {"draft_s", se.draft_s},
+                        {"verify_step_s", se.verify_step_s},
+                        {"tpot_s", se.tpot_s},
+                        {"plain_tpot_s", se.plain_tpot_s},
+                        {"speedup", se.speedup()},
+                        {"loss_from_batch",
+                         se.loss_from_batch ? nlohmann::ordered_json(*se.loss_from_batch) : nlohmann::ordered_json()},
+                        {"drafter_weights_per_gpu_bytes", sp.weights_per_gpu.value},
+                        {"drafter_kv_per_gpu_bytes", sp.kv_per_gpu.value}};
+  }
   j["ttft_kind"] = "static_batch";  // every prompt of the batch at once; `ridge serve` has per-request percentiles
   j["ttft_s"] = e.ttft.value;
   // No decode step (one generated token): no TPOT and no decode rate, null rather than 0.
@@ -340,6 +382,7 @@ std::string roofline_text(const RooflineView& v) {
   out += fmt::format("\n  TTFT {}   TPOT {}   end-to-end {}{}\n", seconds_text(e.ttft.value), tpot_text(v),
                      seconds_text(e.e2e.value), c.expected ? "   (expected)" : "");
   out += "  " + static_batch_note(v) + "\n";
+  if (v.speculative) out += speculative_text(*v.speculative, "  ");
   if (v.bound)
     out += fmt::format(
         "  bound: TTFT {}   TPOT {}   end-to-end {}   throughput {:.0f} tokens/s (datasheet roofline)\n",
@@ -373,6 +416,7 @@ std::string roofline_markdown(const RooflineView& v) {
   out += "\n- " + phase_reason("prefill", e.prefill, c, prefill_comm) + "\n- " +
          phase_reason("decode", e.decode_step, c, decode_comm) + "\n";
   out += "- " + static_batch_note(v) + "\n";
+  if (v.speculative) out += speculative_text(*v.speculative, "- ");
   out += fmt::format("- TTFT {}, TPOT {}, end-to-end {}, throughput {:.0f} tokens/s\n", seconds_text(e.ttft.value),
                      tpot_text(v), seconds_text(e.e2e.value), total_throughput(v));
   if (v.bound)

@@ -12,6 +12,7 @@
 #include "memory.hpp"
 #include "model.hpp"
 #include "roofline.hpp"
+#include "speculative.hpp"
 
 namespace ridge {
 
@@ -27,6 +28,7 @@ struct RooflineView {
   /// The datasheet bound of the same deployment when `estimate` is the calibrated estimate
   /// (ceilings.expected set); null when `estimate` is itself the bound.
   const ServiceEstimate* bound = nullptr;
+  const SpeculativeSummary* speculative = nullptr;  ///< with --spec-tokens
 };
 
 /// One line: what the times are. "expected: calibrated estimate (...)" or "roofline bound: ...".

@@ -59,9 +59,15 @@ std::string title(const ServeView& v) {
 }
 
 std::string engine_line(const ServeView& v) {
-  return fmt::format("max_num_batched_tokens {}, max_num_seqs {}, KV pool {} blocks of {} tokens per replica",
-                     with_commas(v.engine.limits.max_num_batched_tokens), with_commas(v.engine.limits.max_num_seqs),
-                     with_commas(v.engine.kv_blocks), v.query.block_size);
+  std::string s =
+      fmt::format("max_num_batched_tokens {}, max_num_seqs {}, KV pool {} blocks of {} tokens per replica",
+                  with_commas(v.engine.limits.max_num_batched_tokens), with_commas(v.engine.limits.max_num_seqs),
+                  with_commas(v.engine.kv_blocks), v.query.block_size);
+  if (v.engine.spec.enabled())
+    s += fmt::format("; speculative decoding: the {} drafts K = {} at acceptance {} ({:.3f} tokens per step expected)",
+                     v.drafter, v.engine.spec.tokens, trimmed(v.engine.spec.acceptance, 3),
+                     expected_tokens_per_step(v.engine.spec.tokens, v.engine.spec.acceptance));
+  return s;
 }
 
 Table latency_table(const ServeSummary& s) {
@@ -107,6 +113,10 @@ std::string single_body(const ServeView& v, const ServeSummary& s, bool markdown
                                 s.mean_in_system, s.mean_running, s.mean_waiting, s.max_waiting, s.little_lambda_w));
   line("KV cache", fmt::format("mean {} of the blocks in use, peak {}; {} preemption{}", percent(s.kv_use_mean),
                                percent(s.kv_use_max), with_commas(s.preemptions), s.preemptions == 1 ? "" : "s"));
+  if (s.verify_steps > 0)
+    line("verified", fmt::format("{} verifications yielded {:.3f} tokens each on average (fewer drafts near the end "
+                                 "of a request); ITL counts one gap per step, as a streaming client sees it",
+                                 with_commas(s.verify_steps), s.tokens_per_verification));
   line("steps",
        fmt::format("{} steps of {} on average: {:.1f} tokens, {:.1f} decodes, {:.2f} prefill chunks; "
                    "{} mixed, {} prefill only",
@@ -181,6 +191,8 @@ nlohmann::ordered_json run_json(const ServeView& v, const ServeSummary& s) {
   j["max_waiting"] = s.max_waiting;
   j["kv_cache"] = {{"mean_use", s.kv_use_mean}, {"max_use", s.kv_use_max}};
   j["preemptions"] = s.preemptions;
+  if (s.verify_steps > 0)
+    j["speculative"] = {{"verifications", s.verify_steps}, {"tokens_per_verification", s.tokens_per_verification}};
   j["steps"] = {{"count", s.steps},
                 {"mean_busy_s", s.mean_step_busy_s},
                 {"mean_tokens", s.mean_step_tokens},
@@ -249,6 +261,12 @@ nlohmann::ordered_json serve_json(const ServeView& v) {
   j["pp"] = v.query.pp;
   j["replicas"] = v.replicas;
   j["gpus"] = v.query.tp * v.query.pp * v.replicas;
+  if (v.engine.spec.enabled())
+    j["speculative_decoding"] = {
+        {"drafter", v.drafter},
+        {"draft_tokens", v.engine.spec.tokens},
+        {"acceptance", v.engine.spec.acceptance},
+        {"expected_tokens_per_step", expected_tokens_per_step(v.engine.spec.tokens, v.engine.spec.acceptance)}};
   j["engine"] = {{"scheduler", "vllm-v1"},
                  {"max_num_batched_tokens", v.engine.limits.max_num_batched_tokens},
                  {"max_num_seqs", v.engine.limits.max_num_seqs},

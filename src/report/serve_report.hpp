@@ -35,6 +35,7 @@ struct ServeView {
   WorkloadText workload;
   LatencySlo slo;
   std::vector<ServeSummary> runs;  ///< one per rate, in the order given
+  std::string drafter;             ///< speculative decoding: who drafts (empty: none)
 };
 
 /// The largest offered rate whose run meets the SLOs (none: no SLO given, or none met).
