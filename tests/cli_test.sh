@@ -504,6 +504,23 @@ contains "$tmp/err" "needs a latency target" "plan --rate explains why it needs 
 expect 2 "plan --rate with --batch" -- plan -m llama-3.1-8b -g h100-sxm --rate 10 --ttft-ms 500 --batch 8
 expect 2 "plan --slo-percentile without --rate" -- plan -m llama-3.1-8b -g h100-sxm --slo-percentile 90
 
+# speculative decoding
+expect 0 "roofline with a draft model" -- roofline -m llama-3.1-70b -g h100-sxm --tp 4 --spec-tokens 4 --spec-acceptance 0.7 --draft-model llama-3.2-1b -f json
+contains "$tmp/out" '"expected_tokens_per_step": 2.7731' "(1 - 0.7^5) / 0.3 = 2.7731 tokens per step"
+contains "$tmp/out" '"loss_from_batch"' "roofline says where speculation stops paying"
+expect 0 "roofline with DeepSeek-V3's MTP" -- roofline -m deepseek-v3 -g h200 --tp 8 -b 64 --spec-tokens 1 --spec-acceptance 0.875 --mtp
+contains "$tmp/out" "speculative decoding with the model's MTP module (1 layer), K = 1 draft token at acceptance 0.875: 1.875 tokens per step" "MTP line"
+expect 0 "serve with speculation" -- serve -m llama-3.1-8b -g h100-sxm --rate 2 --requests 100 --spec-tokens 3 --spec-acceptance 0.8 --draft-model llama-3.2-1b -f json
+contains "$tmp/out" '"speculative_decoding"' "serve json names the drafter"
+contains "$tmp/out" '"tokens_per_verification"' "serve json measures tokens per verification"
+expect 2 "spec without acceptance" -- roofline -m llama-3.1-8b -g h100-sxm --spec-tokens 3 --draft-model llama-3.2-1b
+contains "$tmp/err" "needs the acceptance rate" "acceptance is asked for, never assumed"
+expect 2 "spec without a drafter" -- roofline -m llama-3.1-8b -g h100-sxm --spec-tokens 3 --spec-acceptance 0.7
+expect 2 "MTP on a model without one" -- roofline -m llama-3.1-8b -g h100-sxm --spec-tokens 1 --spec-acceptance 0.7 --mtp
+contains "$tmp/err" "has no multi-token-prediction module" "MTP refused with the reason"
+expect 2 "draft options without --spec-tokens" -- serve -m llama-3.1-8b -g h100-sxm --mtp
+expect 2 "acceptance out of range" -- roofline -m llama-3.1-8b -g h100-sxm --spec-tokens 2 --spec-acceptance 1.5 --draft-model llama-3.2-1b
+
 expect 0 "help" -- --help
 
 echo "cli: $passed passed, $failed failed"
