@@ -96,6 +96,7 @@ struct Live {
   std::int64_t blocks = 0;     ///< KV blocks held
   std::int64_t epoch = 0;      ///< bumped by a preemption: a step in flight for an older epoch is void
   std::int64_t user = 0;       ///< closed loop: who sends the next request
+  std::size_t index = 0;       ///< in the workload
   bool in_flight = false;      ///< a step holding this request's next token is running
   double arrival = 0, first_token = 0, last_token = 0;
   std::int64_t tokens() const { return prompt + generated; }  ///< what the cache must hold before it samples
@@ -185,6 +186,13 @@ class Engine {
     l.output = r.output;
     l.arrival = t;
     l.user = user;
+    l.index = index;
+    if (r.prefilled) {  // its cache came with it: only its first token's successor to compute
+      l.generated = 1;
+      l.computed = r.prompt;
+      l.first_token = t;
+      l.last_token = t;
+    }
     std::size_t slot;
     if (!free_slots_.empty()) {
       slot = free_slots_.back();
@@ -419,6 +427,7 @@ class Engine {
       out_.e2e_s.push_back(e2e);
       out_.tpot_s.push_back(l.output > 1 ? (e2e - ttft) / static_cast<double>(l.output - 1) : -1.0);
       out_.output_tokens.push_back(l.output);
+      out_.request_ids.push_back(l.index);
       ++out_.completed;
       out_.prompt_tokens += l.prompt;
       out_.generated_tokens += l.output;
@@ -483,10 +492,85 @@ ServeResult simulate(StepCost& cost, const ServeEngine& engine, const RequestLoa
     if (share.requests.empty()) continue;
     const double first = w.concurrency > 0 ? 0.0 : share.requests.front().arrival_s;
     result.first_arrival_s = std::min(result.first_arrival_s, first);
+    const std::size_t before = result.request_ids.size();
     simulate_engine(cost, engine, share, result);
+    for (std::size_t i = before; i < result.request_ids.size(); ++i)
+      result.request_ids[i] = r + result.request_ids[i] * n;
   }
   if (!std::isfinite(result.first_arrival_s)) result.first_arrival_s = 0;
   return result;
+}
+
+DisaggregatedResult simulate_disaggregated(const DisaggregatedPools& p, const RequestLoad& w) {
+  if (w.concurrency > 0) throw std::logic_error("serve: disaggregated pools take an open-loop workload");
+  DisaggregatedResult out;
+  const std::size_t n = w.requests.size();
+  // 1. The prefill pool: every request as a one-token request (the prefill makes the first).
+  RequestLoad prefill_load = w;
+  for (Request& r : prefill_load.requests) r.output = 1;
+  out.prefill = simulate(*p.prefill_cost, *p.prefill_engine, prefill_load, p.prefill_replicas);
+  // 2. Each request's cache reaches the decode pool after its transfer.
+  std::vector<double> ready(n, 0.0);
+  double transfer_sum = 0;
+  for (std::size_t i = 0; i < out.prefill.request_ids.size(); ++i) {
+    const std::size_t id = out.prefill.request_ids[i];
+    const double transfer = p.transfer_s(w.requests[id].prompt);
+    transfer_sum += transfer;
+    ready[id] = w.requests[id].arrival_s + out.prefill.e2e_s[i] + transfer;
+  }
+  out.mean_transfer_s = n > 0 ? transfer_sum / static_cast<double>(n) : 0;
+  std::vector<std::size_t> order;  // requests that still decode, by arrival at the decode pool
+  for (std::size_t i = 0; i < n; ++i)
+    if (w.requests[i].output > 1) order.push_back(i);
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return ready[a] < ready[b]; });
+  RequestLoad decode_load;
+  for (std::size_t id : order)
+    decode_load.requests.push_back(Request{ready[id], w.requests[id].prompt, w.requests[id].output, true});
+  if (!decode_load.requests.empty())
+    out.decode = simulate(*p.decode_cost, *p.decode_engine, decode_load, p.decode_replicas);
+  // 3. The whole path per request.
+  ServeResult& c = out.combined;
+  c.replicas = p.decode_replicas;  // the KV figures are the decode pool's
+  c.first_arrival_s = n > 0 ? w.requests.front().arrival_s : 0;
+  auto finish = [&](std::size_t id, double end) {
+    const Request& r = w.requests[id];
+    const double ttft = ready[id] - r.arrival_s, e2e = end - r.arrival_s;
+    c.ttft_s.push_back(ttft);
+    c.e2e_s.push_back(e2e);
+    c.tpot_s.push_back(r.output > 1 ? (e2e - ttft) / static_cast<double>(r.output - 1) : -1.0);
+    c.output_tokens.push_back(r.output);
+    c.request_ids.push_back(id);
+    ++c.completed;
+    c.prompt_tokens += r.prompt;
+    c.generated_tokens += r.output;
+    c.last_finish_s = std::max(c.last_finish_s, end);
+    c.first_arrival_s = std::min(c.first_arrival_s, r.arrival_s);
+  };
+  for (std::size_t i = 0; i < n; ++i)
+    if (w.requests[i].output == 1) finish(i, ready[i]);
+  for (std::size_t j = 0; j < out.decode.request_ids.size(); ++j) {
+    const std::size_t id = order[out.decode.request_ids[j]];
+    finish(id, ready[id] + out.decode.e2e_s[j]);
+  }
+  c.itl = out.decode.itl;
+  // In the system: queued or prefilling, in transfer, or decoding.
+  c.in_system_s = out.prefill.in_system_s + transfer_sum + out.decode.in_system_s;
+  c.running_s = out.prefill.running_s + out.decode.running_s;
+  c.preemptions = out.prefill.preemptions + out.decode.preemptions;
+  c.max_waiting = std::max(out.prefill.max_waiting, out.decode.max_waiting);
+  c.steps = out.prefill.steps + out.decode.steps;
+  c.step_tokens = out.prefill.step_tokens + out.decode.step_tokens;
+  c.step_decodes = out.prefill.step_decodes + out.decode.step_decodes;
+  c.step_prefills = out.prefill.step_prefills + out.decode.step_prefills;
+  c.mixed_steps = out.prefill.mixed_steps + out.decode.mixed_steps;
+  c.prefill_only_steps = out.prefill.prefill_only_steps + out.decode.prefill_only_steps;
+  c.busy_s = out.prefill.busy_s + out.decode.busy_s;
+  c.kv_blocks = out.decode.kv_blocks;
+  c.kv_blocks_s = out.decode.kv_blocks_s;
+  c.max_kv_blocks_used = out.decode.max_kv_blocks_used;
+  c.verify_steps = out.decode.verify_steps;
+  c.verified_tokens = out.decode.verified_tokens;
+  return out;
 }
 
 bool meets(const Percentiles& ttft, const Percentiles& tpot, const LatencySlo& slo) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,6 +26,9 @@ struct Request {
   double arrival_s = 0;
   std::int64_t prompt = 1;
   std::int64_t output = 1;
+  /// Disaggregated serving: the prompt's cache arrives with the request (prefilled elsewhere,
+  /// its first token already produced); the engine only decodes.
+  bool prefilled = false;
 };
 
 /// What one engine is given.
@@ -79,7 +83,8 @@ struct ServeResult {
   std::vector<double> tpot_s;  ///< (e2e − ttft) / (output − 1), requests with more than one token
   std::vector<double> e2e_s;   ///< arrival → last token
   std::vector<std::int64_t> output_tokens;
-  GapHistogram itl;  ///< every gap between consecutive tokens of a request
+  std::vector<std::size_t> request_ids;  ///< index of each completed request in the workload given
+  GapHistogram itl;                      ///< every gap between consecutive tokens of a request
 
   std::int64_t completed = 0;
   std::int64_t prompt_tokens = 0;     ///< of completed requests
@@ -147,6 +152,28 @@ void simulate_engine(StepCost& cost, const ServeEngine& engine, const RequestLoa
 /// each simulated, the results merged.
 ServeResult simulate(StepCost& cost, const ServeEngine& engine, const RequestLoad& w, std::int64_t replicas);
 
+/// Disaggregated serving: a prefill pool and a decode pool, each of its own replicas.
+struct DisaggregatedPools {
+  StepCost* prefill_cost = nullptr;
+  const ServeEngine* prefill_engine = nullptr;
+  std::int64_t prefill_replicas = 1;
+  StepCost* decode_cost = nullptr;
+  const ServeEngine* decode_engine = nullptr;
+  std::int64_t decode_replicas = 1;
+  /// Seconds to move a request's prompt cache from its prefill replica to its decode replica.
+  std::function<double(std::int64_t prompt_tokens)> transfer_s;
+};
+/// Every request is prefilled in the prefill pool (its first token there), its cache sent over
+/// the link, and decoded in the decode pool. TTFT = prefill done + transfer − arrival; the
+/// result's time integrals and steps are the two pools' together; queue, KV and step figures
+/// of the decode pool are in `decode`, of the prefill pool in `prefill`.
+struct DisaggregatedResult {
+  ServeResult combined;  ///< per-request latencies of the whole path
+  ServeResult prefill, decode;
+  double mean_transfer_s = 0;
+};
+DisaggregatedResult simulate_disaggregated(const DisaggregatedPools& pools, const RequestLoad& w);
+
 /// Service-level objectives on per-request latencies, judged at one percentile.
 struct LatencySlo {
   std::optional<double> ttft_s;
@@ -180,6 +207,7 @@ struct ServeSummary {
   double mean_step_tokens = 0, mean_step_decodes = 0, mean_step_prefills = 0;
   double mixed_step_fraction = 0, prefill_only_step_fraction = 0;
   double mean_step_busy_s = 0;
+  double mean_transfer_s = 0;          ///< disaggregated: the prompt cache's trip between pools
   std::int64_t verify_steps = 0;       ///< speculative decoding: verifications
   double tokens_per_verification = 0;  ///< measured mean (expected: (1 − α^(K+1)) / (1 − α), less near the ends)
 };

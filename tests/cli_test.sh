@@ -521,6 +521,17 @@ contains "$tmp/err" "has no multi-token-prediction module" "MTP refused with the
 expect 2 "draft options without --spec-tokens" -- serve -m llama-3.1-8b -g h100-sxm --mtp
 expect 2 "acceptance out of range" -- roofline -m llama-3.1-8b -g h100-sxm --spec-tokens 2 --spec-acceptance 1.5 --draft-model llama-3.2-1b
 
+# disaggregated prefill/decode
+expect 0 "serve --disagg" -- serve -m llama-3.1-70b -g h100-sxm --tp 2 --disagg 1:3 --rate 2 --requests 200 --prompt 2048 --gen 128 -f json
+contains "$tmp/out" '"disaggregated": "1 prefill replica (TP 2) + 3 decode replicas (TP 2)' "serve json names the pools"
+contains "$tmp/out" '"gpus": 8' "1 x 2 + 3 x 2 GPUs"
+contains "$tmp/out" '"mean_kv_transfer_s"' "serve json has the KV transfer"
+expect 0 "serve --disagg with pools of their own TP" -- serve -m llama-3.1-70b -g h100-sxm --disagg 1:1 --prefill-tp 4 --decode-tp 4 --rate 1 --requests 100
+contains "$tmp/out" "1 prefill replica (TP 4) + 1 decode replica (TP 4), x PP 1: 8 GPUs" "pool line"
+expect 2 "serve --disagg bad" -- serve -m llama-3.1-8b -g h100-sxm --disagg 2
+expect 2 "serve --disagg with --gpus" -- serve -m llama-3.1-8b -g h100-sxm --disagg 1:1 --gpus 4
+expect 2 "serve --prefill-tp without --disagg" -- serve -m llama-3.1-8b -g h100-sxm --prefill-tp 2
+
 expect 0 "help" -- --help
 
 echo "cli: $passed passed, $failed failed"

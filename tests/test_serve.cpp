@@ -399,3 +399,43 @@ TEST_CASE("speculative decoding: DeepSeek-V3's MTP at its reported acceptance gi
   CHECK(e.speedup() > 1.3);
   CHECK(e.speedup() < 1.875);
 }
+
+TEST_CASE("disaggregated serving: a request alone takes prefill + transfer, then the decode pool's batch-1 TPOT") {
+  const Deploy prefill("llama-3.1-8b", "h100-sxm", TimeBasis::bound, 2);
+  const Deploy decode("llama-3.1-8b", "h100-sxm", TimeBasis::bound, 1);
+  StepCost prefill_cost = prefill.cost(), decode_cost = decode.cost();
+  const ServeEngine prefill_engine = prefill.engine(), decode_engine = decode.engine();
+  // The prompt's cache: 131,072 B per token (2 x 32 layers x 8 KV heads x 128 x 2 B) x 1,000
+  // tokens = 131,072,000 B, half from each of the 2 prefill GPUs, over 50 GB/s each: 1.31072 ms.
+  const double transfer = 131'072'000.0 / 2 / 50e9;
+  CHECK(transfer == doctest::Approx(1.31072e-3));
+  const DisaggregatedPools pools{
+      &prefill_cost, &prefill_engine, 1, &decode_cost, &decode_engine, 1, [&](std::int64_t tokens) {
+        return tokens == 1000 ? transfer : -1.0;
+      }};
+  DisaggregatedResult r = simulate_disaggregated(pools, fixed(1, 0, 1000, 200));
+  REQUIRE(r.combined.completed == 1);
+  const ServiceEstimate at_prefill = prefill.batch(1, 1000, 200), at_decode = decode.batch(1, 1000, 200);
+  CHECK(r.combined.ttft_s[0] == doctest::Approx(at_prefill.ttft.value + transfer).epsilon(1e-9));
+  CHECK(r.combined.tpot_s[0] == doctest::Approx(at_decode.tpot.value).epsilon(1e-9));
+  CHECK(r.mean_transfer_s == doctest::Approx(transfer));
+}
+
+TEST_CASE("disaggregated serving: tokens and requests are conserved and Little's law holds over both pools") {
+  const Deploy d("llama-3.1-8b", "h100-sxm");
+  StepCost prefill_cost = d.cost(), decode_cost = d.cost();
+  const ServeEngine engine = d.engine();
+  const DisaggregatedPools pools{&prefill_cost, &engine, 1, &decode_cost, &engine, 2, [](std::int64_t tokens) {
+                                   return 2e-6 * static_cast<double>(tokens);
+                                 }};
+  const LengthDistribution p = parse_length_distribution("--prompt", "uniform:200:3000");
+  const LengthDistribution o = parse_length_distribution("--gen", "uniform:1:400");
+  const RequestLoad w = generate_workload(2000, 15, p, o, 11);
+  std::int64_t outputs = 0;
+  for (const Request& q : w.requests) outputs += q.output;
+  DisaggregatedResult r = simulate_disaggregated(pools, w);
+  CHECK(r.combined.completed == 2000);
+  CHECK(r.combined.generated_tokens == outputs);
+  const ServeSummary s = summarize(r.combined, LatencySlo{}, 15);
+  CHECK(s.mean_in_system == doctest::Approx(s.little_lambda_w).epsilon(1e-9));
+}

@@ -91,6 +91,8 @@ Runner register_serve(CLI::App& app) {
     int slo_percentile = 99;
     std::string format = "table";
     std::string plot;
+    std::string disagg;
+    std::optional<std::int64_t> prefill_tp, decode_tp;
   };
   auto o = std::make_shared<Options>();
   auto dep = std::make_shared<DeploymentOptions>();
@@ -131,6 +133,10 @@ Runner register_serve(CLI::App& app) {
                   "percentile the objectives apply to: 50, 90 or 99 (default 99)");
   cmd->add_option("--plot", o->plot, "write latency percentiles against rate as SVG (needs several rates)");
   add_speculative_options(*cmd, *spec);
+  cmd->add_option("--disagg", o->disagg,
+                  "disaggregated serving: P:D prefill and decode replicas, the prompt's KV cache sent between them");
+  cmd->add_option("--prefill-tp", o->prefill_tp, "with --disagg: TP of a prefill replica (default --tp)");
+  cmd->add_option("--decode-tp", o->decode_tp, "with --disagg: TP of a decode replica (default --tp)");
   add_format_option(*cmd, o->format);
 
   return [=]() {
@@ -167,6 +173,28 @@ Runner register_serve(CLI::App& app) {
       if (std::count_if(rates.begin(), rates.end(), [](double r) { return r > 0; }) < 2)
         throw InputError({}, "--plot", "the plot draws latency against rate: give several rates (--rate 1:10:1)");
     }
+    std::int64_t prefill_replicas = 0, decode_replicas = 0;
+    if (!o->disagg.empty()) {
+      const std::size_t colon = o->disagg.find(':');
+      try {
+        if (colon == std::string::npos) throw QuantityError("no colon");
+        prefill_replicas = parse_integer(o->disagg.substr(0, colon));
+        decode_replicas = parse_integer(o->disagg.substr(colon + 1));
+      } catch (const QuantityError&) {
+        throw InputError({}, "--disagg", double_quoted(o->disagg) + ": P:D, prefill and decode replicas (e.g. 1:3)");
+      }
+      require_range("--disagg", prefill_replicas, 1, 4096);
+      require_range("--disagg", decode_replicas, 1, 4096);
+      for (const char* other : {"--concurrency", "--gpus", "--spec-tokens"})
+        if (cmd->count(other) > 0)
+          throw InputError({}, other,
+                           std::string(other) == "--gpus"
+                               ? "with --disagg the pools give the GPUs: P x prefill TP x PP + D x decode TP x PP"
+                               : std::string(other) + " is not modelled with disaggregated pools yet");
+    } else {
+      for (const char* only : {"--prefill-tp", "--decode-tp"})
+        if (cmd->count(only) > 0) throw InputError({}, only, "applies to disaggregated serving: give --disagg P:D");
+    }
     const LengthDistribution prompt = parse_length_distribution("--prompt", o->prompt);
     const LengthDistribution gen = parse_length_distribution("--gen", o->gen);
 
@@ -174,6 +202,11 @@ Runner register_serve(CLI::App& app) {
     DeploymentOptions d_opts = *dep;
     d_opts.context = 1'000'000'000;
     d_opts.context_defaulted = true;
+    if (prefill_replicas > 0) {  // the decode pool's deployment stands for the engine limits and checks
+      d_opts.tp = o->decode_tp.value_or(dep->tp);
+      d_opts.tp_given = true;
+      d_opts.gpus.reset();
+    }
     Deployment d = build_deployment(d_opts);
     EngineLimits limits = default_engine_limits(d.gpu);
     if (o->max_num_seqs) {
@@ -262,9 +295,72 @@ Runner register_serve(CLI::App& app) {
     StepCost cost(shapes, ceilings, d.topology, d.query.attention, d.query.kv_dtype);
     ServeView view{d.model, d.gpu, d.query, ceilings, d.replicas,
                    engine,  wt,    slo,     {},       drafter ? drafter->name : std::string()};
+    // Disaggregated: a deployment per pool, each with its own TP and engine.
+    struct Pool {
+      Deployment d;
+      MemoryEstimate memory;
+      ServeEngine engine;
+      std::unique_ptr<StepCost> cost;
+    };
+    auto pool = [&](std::int64_t tp, const char* option) {
+      DeploymentOptions po = d_opts;
+      po.tp = tp;
+      po.tp_given = true;
+      po.gpus.reset();
+      Pool p{build_deployment(po), {}, {}, nullptr};
+      p.d.query.prefill_chunk = limits.max_num_batched_tokens;
+      p.d.query.max_num_batched_tokens = limits.max_num_batched_tokens;
+      p.d.query.context = longest;
+      p.memory = estimate_memory(p.d.model, p.d.gpu, p.d.query);
+      if (p.memory.kv_capacity_blocks <= 0 || longest > p.memory.max_model_len_limit)
+        throw InputError({}, option,
+                         fmt::format("{} at TP {} holds no request of {} tokens on {}", d.model.name, tp,
+                                     with_commas(longest), d.gpu.name));
+      p.engine = serve_engine(p.d.model, p.d.query, p.memory, limits);
+      const ModelShapes s = compile_shapes(p.d.model, p.d.query.weights, tp);
+      p.cost = std::make_unique<StepCost>(s, ceilings_for(p.d.gpu, s, p.d.basis), p.d.topology, p.d.query.attention,
+                                          p.d.query.kv_dtype);
+      return p;
+    };
+    std::optional<Pool> prefill_pool, decode_pool;
+    std::function<double(std::int64_t)> transfer;
+    if (prefill_replicas > 0) {
+      const std::int64_t tp_p = o->prefill_tp.value_or(dep->tp), tp_d = o->decode_tp.value_or(dep->tp);
+      prefill_pool.emplace(pool(tp_p, "--prefill-tp"));
+      decode_pool.emplace(pool(tp_d, "--decode-tp"));
+      const std::int64_t total = (prefill_replicas * tp_p + decode_replicas * tp_d) * d.query.pp;
+      // Inside one node the cache moves over NVLink (or the GPU's own link), else over the
+      // network; each prefill GPU sends its shard, all of them at once.
+      const bool one_node = total <= d.gpu.gpus_per_node;
+      const Link link = one_node ? decode_pool->d.topology.intra_node : decode_pool->d.topology.inter_node;
+      const ModelSpec model = d.model;
+      const DType kv = d.query.kv_dtype;
+      const double senders = static_cast<double>(tp_p * d.query.pp);
+      transfer = [model, kv, senders, link](std::int64_t tokens) {
+        const auto bytes = static_cast<double>(kv_cache_bytes(model, kv, tokens, 1, 1, 0, model.layers).value);
+        return send_time(bytes / senders, link).value;
+      };
+      view.total_gpus = total;
+      view.disaggregation = fmt::format(
+          "{} prefill replica{} (TP {}) + {} decode replica{} (TP {}), x PP {}: {} GPUs; each prompt's KV cache sent "
+          "over {} ({}){}",
+          prefill_replicas, prefill_replicas == 1 ? "" : "s", tp_p, decode_replicas, decode_replicas == 1 ? "" : "s",
+          tp_d, d.query.pp, total, one_node ? "the node's links" : "the network between nodes", link.name,
+          one_node ? "" : " (--inter-node-bandwidth sets it)");
+    }
     for (std::size_t i = 0; i < loads.size(); ++i) {
+      const double rate = traced || o->concurrency ? 0.0 : rates[i];
+      if (prefill_pool) {
+        const DisaggregatedPools pools{
+            prefill_pool->cost.get(), &prefill_pool->engine, prefill_replicas, decode_pool->cost.get(),
+            &decode_pool->engine,     decode_replicas,       transfer};
+        DisaggregatedResult r = simulate_disaggregated(pools, loads[i]);
+        view.runs.push_back(summarize(r.combined, slo, rate));
+        view.runs.back().mean_transfer_s = r.mean_transfer_s;
+        continue;
+      }
       ServeResult r = simulate(cost, engine, loads[i], d.replicas);
-      view.runs.push_back(summarize(r, slo, traced || o->concurrency ? 0.0 : rates[i]));
+      view.runs.push_back(summarize(r, slo, rate));
     }
 
     if (!o->plot.empty()) {

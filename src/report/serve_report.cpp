@@ -50,8 +50,11 @@ std::string slo_text(const LatencySlo& s) {
 
 std::string title(const ServeView& v) {
   const std::int64_t per_replica = v.query.tp * v.query.pp;
-  std::string gpus = fmt::format("{}x {}", per_replica * v.replicas, v.gpu.display_name);
-  if (per_replica > 1 || v.replicas > 1)
+  std::string gpus =
+      fmt::format("{}x {}", v.total_gpus > 0 ? v.total_gpus : per_replica * v.replicas, v.gpu.display_name);
+  if (!v.disaggregation.empty())
+    gpus += " (disaggregated prefill/decode)";
+  else if (per_replica > 1 || v.replicas > 1)
     gpus +=
         fmt::format(" (TP {} x PP {} x {} replica{})", v.query.tp, v.query.pp, v.replicas, v.replicas == 1 ? "" : "s");
   return fmt::format("{} on {}: {} weights, {} KV cache — serving simulation (vLLM v1 scheduler)", v.model.display_name,
@@ -59,6 +62,10 @@ std::string title(const ServeView& v) {
 }
 
 std::string engine_line(const ServeView& v) {
+  if (!v.disaggregation.empty())
+    return v.disaggregation + fmt::format("; max_num_batched_tokens {}, max_num_seqs {} in each",
+                                          with_commas(v.engine.limits.max_num_batched_tokens),
+                                          with_commas(v.engine.limits.max_num_seqs));
   std::string s =
       fmt::format("max_num_batched_tokens {}, max_num_seqs {}, KV pool {} blocks of {} tokens per replica",
                   with_commas(v.engine.limits.max_num_batched_tokens), with_commas(v.engine.limits.max_num_seqs),
@@ -113,6 +120,11 @@ std::string single_body(const ServeView& v, const ServeSummary& s, bool markdown
                                 s.mean_in_system, s.mean_running, s.mean_waiting, s.max_waiting, s.little_lambda_w));
   line("KV cache", fmt::format("mean {} of the blocks in use, peak {}; {} preemption{}", percent(s.kv_use_mean),
                                percent(s.kv_use_max), with_commas(s.preemptions), s.preemptions == 1 ? "" : "s"));
+  if (s.mean_transfer_s > 0)
+    line("KV transfer",
+         fmt::format("{} per request on average, from the prefill pool to the decode pool (in TTFT); KV and step "
+                     "figures are the decode pool's, steps both pools'",
+                     seconds(s.mean_transfer_s)));
   if (s.verify_steps > 0)
     line("verified", fmt::format("{} verifications yielded {:.3f} tokens each on average (fewer drafts near the end "
                                  "of a request); ITL counts one gap per step, as a streaming client sees it",
@@ -191,6 +203,7 @@ nlohmann::ordered_json run_json(const ServeView& v, const ServeSummary& s) {
   j["max_waiting"] = s.max_waiting;
   j["kv_cache"] = {{"mean_use", s.kv_use_mean}, {"max_use", s.kv_use_max}};
   j["preemptions"] = s.preemptions;
+  if (s.mean_transfer_s > 0) j["mean_kv_transfer_s"] = s.mean_transfer_s;
   if (s.verify_steps > 0)
     j["speculative"] = {{"verifications", s.verify_steps}, {"tokens_per_verification", s.tokens_per_verification}};
   j["steps"] = {{"count", s.steps},
@@ -260,7 +273,8 @@ nlohmann::ordered_json serve_json(const ServeView& v) {
   j["tp"] = v.query.tp;
   j["pp"] = v.query.pp;
   j["replicas"] = v.replicas;
-  j["gpus"] = v.query.tp * v.query.pp * v.replicas;
+  j["gpus"] = v.total_gpus > 0 ? v.total_gpus : v.query.tp * v.query.pp * v.replicas;
+  if (!v.disaggregation.empty()) j["disaggregated"] = v.disaggregation;
   if (v.engine.spec.enabled())
     j["speculative_decoding"] = {
         {"drafter", v.drafter},

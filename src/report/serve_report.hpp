@@ -36,6 +36,8 @@ struct ServeView {
   LatencySlo slo;
   std::vector<ServeSummary> runs;  ///< one per rate, in the order given
   std::string drafter;             ///< speculative decoding: who drafts (empty: none)
+  std::string disaggregation;      ///< the pools, when prefill and decode are disaggregated
+  std::int64_t total_gpus = 0;     ///< 0: TP x PP x replicas of `query`
 };
 
 /// The largest offered rate whose run meets the SLOs (none: no SLO given, or none met).
