@@ -18,8 +18,11 @@ EngineLimits default_engine_limits(const GpuSpec& g) {
 
 ServeEngine serve_engine(const ModelSpec& m, const MemoryQuery& q, const MemoryEstimate& memory, EngineLimits limits) {
   const StageMemory& stage = memory.stages[memory.kv_pool_stage];
-  return ServeEngine{limits, kv_pool_layout(m, q.kv_dtype, q.tp, stage.first_layer, stage.layers, q.block_size),
-                     memory.kv_capacity_blocks};
+  ServeEngine e;
+  e.limits = limits;
+  e.kv_layout = kv_pool_layout(m, q.kv_dtype, q.tp, stage.first_layer, stage.layers, q.block_size);
+  e.kv_blocks = memory.kv_capacity_blocks;
+  return e;
 }
 
 Percentiles percentiles_of(std::vector<double>& values) {
