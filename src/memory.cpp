@@ -84,7 +84,7 @@ std::int64_t shared_expert_width(const MoeSpec& e) {
 
 }  // namespace
 
-std::vector<WeightTensor> layer_tensors(const ModelSpec& m, std::int64_t layer, std::int64_t tp) {
+std::vector<WeightTensor> layer_tensors(const ModelSpec& m, std::int64_t layer, std::int64_t tp, std::int64_t ep) {
   const LayerSpec& spec = m.layer(layer);
   std::vector<WeightTensor> out;
   out.reserve(16);
@@ -98,8 +98,10 @@ std::vector<WeightTensor> layer_tensors(const ModelSpec& m, std::int64_t layer, 
     const MoeSpec& e = *m.moe;
     out.push_back({"moe.router", e.experts, m.hidden_size, false});
     if (e.router_bias) out.push_back({"moe.router_bias", e.experts, 1, false});
-    const std::int64_t ffn = e.expert_ffn_size / tp;
-    add_mlp(out, m, ffn, kExpertMlp, e.expert_bias, true, e.experts);
+    if (ep > 1)  // whole experts, ceil(E / ep) of them on the fullest GPU
+      add_mlp(out, m, e.expert_ffn_size, kExpertMlp, e.expert_bias, true, (e.experts + ep - 1) / ep);
+    else
+      add_mlp(out, m, e.expert_ffn_size / tp, kExpertMlp, e.expert_bias, true, e.experts);
     if (e.shared_experts > 0) add_mlp(out, m, shared_expert_width(e) / tp, kSharedMlp, false, false, e.shared_experts);
   } else {
     add_mlp(out, m, spec.ffn_size / tp, kDenseMlp, m.mlp_bias);
@@ -450,7 +452,8 @@ void check_sharding(const ModelSpec& m, std::int64_t tp, std::int64_t pp, const 
   if (auto problem = sharding_problem(m, tp, pp, format)) throw InputError({}, problem->option, problem->message);
 }
 
-std::vector<Bytes> stage_weights(const ModelSpec& m, const WeightFormat& f, std::int64_t tp, std::int64_t pp) {
+std::vector<Bytes> stage_weights(const ModelSpec& m, const WeightFormat& f, std::int64_t tp, std::int64_t pp,
+                                 std::int64_t ep) {
   std::vector<Bytes> weights;
   std::int64_t first = 0;
   const auto sizes = pipeline_split(m.layers, pp);
@@ -458,7 +461,7 @@ std::vector<Bytes> stage_weights(const ModelSpec& m, const WeightFormat& f, std:
     Bytes w;
     const bool is_first = s == 0, is_last = s + 1 == sizes.size();
     if (is_first) w += bytes_of(embedding_tensors(m, tp), f) + bytes_of(vision_tensors(m, tp), f);
-    for (std::int64_t i = first; i < first + sizes[s]; ++i) w += bytes_of(layer_tensors(m, i, tp), f);
+    for (std::int64_t i = first; i < first + sizes[s]; ++i) w += bytes_of(layer_tensors(m, i, tp, ep), f);
     if (is_last) w += bytes_of(head_tensors(m, tp, !is_first), f);
     weights.push_back(w);
     first += sizes[s];
@@ -467,11 +470,13 @@ std::vector<Bytes> stage_weights(const ModelSpec& m, const WeightFormat& f, std:
 }
 
 std::vector<StageMemory> stage_memory(const ModelSpec& m, const MemoryQuery& q) {
-  return stage_memory(m, q, stage_weights(m, q.weights, q.tp, q.pp));
+  return stage_memory(m, q, stage_weights(m, q.weights, q.tp, q.pp, q.ep));
 }
 
 std::vector<StageMemory> stage_memory(const ModelSpec& m, const MemoryQuery& q, const std::vector<Bytes>& weights) {
-  const ActivationQuery act{q.batch, q.context, q.prefill_chunk, q.attention, q.tp, bits_of(q.weights.unquantised) / 8};
+  // Under expert parallelism each attention group holds its share of the sequences.
+  const std::int64_t batch = group_batch(q.batch, attention_groups(q.ep, q.tp));
+  const ActivationQuery act{batch, q.context, q.prefill_chunk, q.attention, q.tp, bits_of(q.weights.unquantised) / 8};
   std::vector<StageMemory> stages;
   std::int64_t first = 0;
   const auto sizes = pipeline_split(m.layers, q.pp);
@@ -484,7 +489,7 @@ std::vector<StageMemory> stage_memory(const ModelSpec& m, const MemoryQuery& q, 
     for (std::int64_t i = first; i < first + st.layers; ++i) peak = std::max(peak, layer_activation_bytes(m, i, act));
     if (s + 1 == sizes.size()) peak += logits_bytes(m, act);
     st.activations = peak;
-    st.kv_cache = kv_cache_bytes(m, q.kv_dtype, q.context, q.batch, q.tp, first, st.layers, q.block_size);
+    st.kv_cache = kv_cache_bytes(m, q.kv_dtype, q.context, batch, q.tp, first, st.layers, q.block_size);
     st.overhead = q.overhead;
     stages.push_back(st);
     first += st.layers;
@@ -527,18 +532,32 @@ bool fits_at(const ModelSpec& m, const MemoryQuery& q, const std::vector<Bytes>&
 
 }  // namespace
 
+std::optional<ShardingProblem> expert_parallel_problem(const ModelSpec& m, std::int64_t tp, std::int64_t ep) {
+  if (ep == 1) return std::nullopt;
+  if (!m.moe) return ShardingProblem{"--ep", m.name + " has no routed experts to spread"};
+  if (ep % tp != 0)
+    return ShardingProblem{"--ep", std::to_string(ep) + " is not a multiple of TP " + std::to_string(tp) +
+                                       " (EP = TP x attention data-parallel groups, as vLLM's)"};
+  if (ep > m.moe->experts)
+    return ShardingProblem{"--ep", std::to_string(ep) + " GPUs for " + std::to_string(m.moe->experts) + " experts of " +
+                                       m.name + ": some would hold none"};
+  return std::nullopt;
+}
+
 MemoryEstimate estimate_memory(const ModelSpec& m, const GpuSpec& g, const MemoryQuery& q) {
   check_sharding(m, q.tp, q.pp, &q.weights);
+  if (auto problem = expert_parallel_problem(m, q.tp, q.ep)) throw InputError({}, problem->option, problem->message);
+  const std::int64_t groups = attention_groups(q.ep, q.tp);
   MemoryEstimate e;
   e.params = count_params(m);
   e.weights = weight_bytes(m, q.weights);
   e.kv_per_token = kv_bytes_per_token(m, q.kv_dtype);
   e.kv_cache = kv_cache_bytes(m, q.kv_dtype, q.context, q.batch, 1, 0, m.layers, q.block_size);
-  const std::vector<Bytes> weights = stage_weights(m, q.weights, q.tp, q.pp);
+  const std::vector<Bytes> weights = stage_weights(m, q.weights, q.tp, q.pp, q.ep);
   e.stages = stage_memory(m, q, weights);
   e.budget_per_gpu = memory_budget(g, q.memory_utilization);
   for (std::size_t s = 0; s < e.stages.size(); ++s) {
-    e.total += e.stages[s].total() * u(q.tp);
+    e.total += e.stages[s].total() * u(q.tp * groups);
     if (e.stages[s].total() > e.stages[e.worst_stage].total()) e.worst_stage = s;
   }
   e.fits = all_fit(e.stages, e.budget_per_gpu);
@@ -576,8 +595,8 @@ MemoryEstimate estimate_memory(const ModelSpec& m, const GpuSpec& g, const Memor
   e.max_concurrency = 1e300;
   for (const auto& [layout, blocks] : pools)
     e.max_concurrency =
-        std::min(e.max_concurrency,
-                 static_cast<double>(blocks) / static_cast<double>(layout.blocks_per_request(q.context, chunk)));
+        std::min(e.max_concurrency, static_cast<double>(groups) * static_cast<double>(blocks) /
+                                        static_cast<double>(layout.blocks_per_request(q.context, chunk)));
 
   // Capacity searches evaluate the same stage model, so "fits" and the limits agree.
   // Sequences occupy whole blocks: a context rounds up to the block size.

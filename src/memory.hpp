@@ -32,7 +32,9 @@ struct WeightTensor {
 /// Tensors of decoder layer `layer` on one of `tp` tensor-parallel ranks. Attention heads and
 /// MLP columns are split; KV projections keep max(1, kv_heads / tp) heads (replicated once
 /// tp > kv_heads); norms, the router and MLA's down-projections are replicated.
-std::vector<WeightTensor> layer_tensors(const ModelSpec& m, std::int64_t layer, std::int64_t tp);
+/// With expert parallelism over `ep` GPUs (> 1) each GPU holds ceil(E / ep) whole routed experts
+/// instead of a 1/tp slice of every one; everything else stays TP-sharded.
+std::vector<WeightTensor> layer_tensors(const ModelSpec& m, std::int64_t layer, std::int64_t tp, std::int64_t ep = 1);
 
 /// Token embedding (vocab-parallel: ceil(V / tp) rows) and, for GPT-2, the learned positions.
 std::vector<WeightTensor> embedding_tensors(const ModelSpec& m, std::int64_t tp);
@@ -201,6 +203,10 @@ struct MemoryQuery {
   /// max_num_batched_tokens for vLLM's per-request KV sizing (0: the prefill chunk; with no
   /// chunk either, a whole request's length).
   std::int64_t max_num_batched_tokens = 0;
+  /// Expert parallelism (1: the experts are TP-sharded like the rest): GPUs the routed experts
+  /// spread over, a multiple of TP; the replica's stage then has `ep` GPUs, ep / tp attention
+  /// groups each holding its share of the batch's KV cache.
+  std::int64_t ep = 1;
 };
 
 /// One pipeline stage: layers [first_layer, first_layer + layers), per GPU of the stage.
@@ -257,7 +263,21 @@ std::optional<ShardingProblem> sharding_problem(const ModelSpec& m, std::int64_t
 void check_sharding(const ModelSpec& m, std::int64_t tp, std::int64_t pp, const WeightFormat* format = nullptr);
 
 /// Weights per GPU of each pipeline stage (embedding on the first, head on the last).
-std::vector<Bytes> stage_weights(const ModelSpec& m, const WeightFormat& f, std::int64_t tp, std::int64_t pp);
+std::vector<Bytes> stage_weights(const ModelSpec& m, const WeightFormat& f, std::int64_t tp, std::int64_t pp,
+                                 std::int64_t ep = 1);
+
+/// Expert parallelism as vLLM runs it (--enable-expert-parallel, EP = TP x DP): the routed
+/// experts of a MoE layer spread over `ep` GPUs, whole; attention and the dense parts run on
+/// ep / tp data-parallel groups of TP `tp`, each serving its share of the sequences.
+inline std::int64_t attention_groups(std::int64_t ep, std::int64_t tp) { return ep > 1 ? ep / tp : 1; }
+/// Sequences one data-parallel group serves: ceil(batch / groups).
+inline std::int64_t group_batch(std::int64_t batch, std::int64_t groups) { return (batch + groups - 1) / groups; }
+
+/// GPUs of one replica: TP x PP, or EP x PP under expert parallelism.
+inline std::int64_t replica_gpus(std::int64_t tp, std::int64_t pp, std::int64_t ep) { return (ep > tp ? ep : tp) * pp; }
+
+/// Why `ep` cannot spread `m`'s experts at TP `tp` (nullopt: it can; ep 1 always can).
+std::optional<ShardingProblem> expert_parallel_problem(const ModelSpec& m, std::int64_t tp, std::int64_t ep);
 
 /// Per-stage memory for a given batch and context (no capacity search).
 std::vector<StageMemory> stage_memory(const ModelSpec& m, const MemoryQuery& q);

@@ -9,6 +9,39 @@ namespace ridge {
 
 std::string_view to_string(Phase p) { return p == Phase::prefill ? "prefill" : "decode"; }
 
+namespace {
+/// Φ⁻¹(p), the standard normal quantile (Acklam's rational approximation, relative error
+/// below 1.2e-9 over (0, 1)).
+double inverse_normal_cdf(double p) {
+  static constexpr double a[] = {-3.969683028665376e+01, 2.209460984245205e+02,  -2.759285104469687e+02,
+                                 1.383577518672690e+02,  -3.066479806614716e+01, 2.506628277459239e+00};
+  static constexpr double b[] = {-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
+                                 6.680131188771972e+01, -1.328068155288572e+01};
+  static constexpr double c[] = {-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
+                                 -2.549732539343734e+00, 4.374664141464968e+00,  2.938163982698783e+00};
+  static constexpr double d[] = {7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
+                                 3.754408661907416e+00};
+  const double low = 0.02425;
+  if (p < low) {
+    const double q = std::sqrt(-2 * std::log(p));
+    return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+           ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+  }
+  if (p > 1 - low) return -inverse_normal_cdf(1 - p);
+  const double q = p - 0.5, r = q * q;
+  return (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
+         (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+}
+}  // namespace
+
+double expert_load_imbalance(double choices, double ranks) {
+  if (ranks <= 1 || choices <= 0) return 1.0;
+  const double mean = choices / ranks;
+  const double sd = std::sqrt(choices * (1 / ranks) * (1 - 1 / ranks));
+  const double z = inverse_normal_cdf((ranks - 0.375) / (ranks + 0.25));
+  return std::min(ranks, (mean + z * sd) / mean);
+}
+
 double expected_distinct_experts(double experts, double top_k, double tokens) {
   if (experts <= 0) return 0;
   return experts * (1.0 - std::pow(1.0 - top_k / experts, tokens));
@@ -108,13 +141,14 @@ void mark_fused(std::vector<GemmShape>& gemms) {
   }
 }
 
-LayerGroup compile_layer(const ModelSpec& m, const WeightFormat& f, std::int64_t layer, std::int64_t tp) {
+LayerGroup compile_layer(const ModelSpec& m, const WeightFormat& f, std::int64_t layer, std::int64_t tp,
+                         std::int64_t ep) {
   const LayerSpec& spec = m.layer(layer);
   LayerGroup g;
   g.attention = spec.attention;
   g.window = static_cast<double>(spec.window);
   g.moe = spec.moe;
-  for (const WeightTensor& t : layer_tensors(m, layer, tp)) {
+  for (const WeightTensor& t : layer_tensors(m, layer, tp, ep)) {
     const std::string_view name = t.name;
     // A routed expert's matrices describe each of the layer's experts (one copy); shared
     // experts run for every token, as one MLP of their summed width.
@@ -181,8 +215,13 @@ std::string_view layer_label(AttentionKind attention, bool moe, bool attention_v
 
 }  // namespace
 
-ModelShapes compile_shapes(const ModelSpec& m, const WeightFormat& f, std::int64_t tp) {
+ModelShapes compile_shapes(const ModelSpec& m, const WeightFormat& f, std::int64_t tp, std::int64_t ep) {
   ModelShapes s;
+  if (m.moe) s.top_k = static_cast<double>(m.moe->experts_per_token);
+  if (ep > 1) {
+    s.ep = static_cast<double>(ep);
+    s.attention_groups = static_cast<double>(attention_groups(ep, tp));
+  }
   s.hidden = static_cast<double>(m.hidden_size);
   s.gated = m.gated_mlp;
   s.layernorm = m.norm == NormKind::layernorm;
@@ -216,7 +255,7 @@ ModelShapes compile_shapes(const ModelSpec& m, const WeightFormat& f, std::int64
       ++s.groups[static_cast<std::size_t>(found - kinds.begin())].count;
     } else {
       kinds.push_back(&spec);
-      s.groups.push_back(compile_layer(m, f, i, tp));
+      s.groups.push_back(compile_layer(m, f, i, tp, ep));
       s.groups.back().count = 1;
     }
   }

@@ -127,10 +127,23 @@ struct ModelShapes {
   /// Only routed experts run in gemm_math; attention and dense MLP GEMMs stay 16-bit (gpt-oss).
   bool experts_only = false;
   std::string format;  ///< the weight format's name ("bf16", "fp8-block128", ...)
+  /// Expert parallelism (memory.hpp attention_groups): the GPUs the routed experts spread over
+  /// and the attention groups; a phase's batch is then one group's, the MoE layers see all groups'.
+  double ep = 1;
+  double attention_groups = 1;
+  double top_k = 0;  ///< routed experts per token (0: dense), for the EP all-to-all
 };
 
-/// Shapes per TP rank, grouped by layer kind (dense/MoE x full/sliding).
-ModelShapes compile_shapes(const ModelSpec& m, const WeightFormat& f, std::int64_t tp);
+/// Shapes per TP rank, grouped by layer kind (dense/MoE x full/sliding); with expert parallelism
+/// over `ep` GPUs each holds ceil(E / ep) whole experts.
+ModelShapes compile_shapes(const ModelSpec& m, const WeightFormat& f, std::int64_t tp, std::int64_t ep = 1);
+
+/// The slowest of `ranks` GPUs' share of `choices` routed (token, expert) choices over its mean
+/// share, for uniform top-k routing: each GPU's load is Binomial(choices, 1/ranks); the expected
+/// maximum of `ranks` of them, by the normal approximation with Blom's expected maximum of
+/// standard normals Φ⁻¹((n − 0.375)/(n + 0.25)), at most `ranks` (all on one GPU). Real routers
+/// are skewed beyond this (load balancers such as DeepSeek's EPLB exist for that): a lower bound.
+double expert_load_imbalance(double choices, double ranks);
 
 struct PhaseQuery {
   Phase phase = Phase::prefill;

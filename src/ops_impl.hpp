@@ -107,8 +107,15 @@ void for_each_op(const ModelShapes& s, const PhaseQuery& q, Sink&& sink) {
     const double act_inputs = s.gated ? 2.0 : 1.0;
     if (g.moe) {
       gemm(g.router, n, T, OpUnit::gemm16);
-      const double routed = T * g.top_k;
-      const double touched = expected_distinct_experts(g.experts, g.top_k, T);
+      double routed = T * g.top_k;
+      double touched = expected_distinct_experts(g.experts, g.top_k, T);
+      if (s.ep > 1) {
+        // Expert parallelism: this GPU runs its ceil(E / ep) experts for every group's tokens
+        // that chose them; the step waits for the most loaded GPU.
+        const double all = T * s.attention_groups;
+        routed = all * g.top_k / s.ep * expert_load_imbalance(all * g.top_k, s.ep);
+        touched = expected_distinct_experts(g.experts, g.top_k, all) / s.ep;
+      }
       for (const GemmShape& e : g.expert) gemm(e, n, routed, OpUnit::gemm, touched);
       emit("expert_activation", OpUnit::vector, n, act_flops * routed * g.expert_width,
            act_inputs * routed * g.expert_width * a, routed * g.expert_width * a);

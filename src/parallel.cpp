@@ -92,8 +92,8 @@ Link as_link(const Interconnect& i, Seconds default_latency, bool all_to_all) {
 
 }  // namespace
 
-Topology topology_for(const GpuSpec& g, std::int64_t tp, std::int64_t pp, double inter_node_bandwidth,
-                      TimeBasis basis) {
+Topology topology_for(const GpuSpec& g, std::int64_t tp, std::int64_t pp, double inter_node_bandwidth, TimeBasis basis,
+                      std::int64_t ep) {
   Topology t;
   t.expected = expected_times_for(g, basis);
   t.tp = tp;
@@ -108,6 +108,7 @@ Topology topology_for(const GpuSpec& g, std::int64_t tp, std::int64_t pp, double
   if (inter_node_bandwidth > 0) t.inter_node.bandwidth = BytesPerSecond{inter_node_bandwidth};
   const std::int64_t per_node = g.gpus_per_node;
   t.tp_group = CollectiveGroup{tp, tp > per_node ? (tp + per_node - 1) / per_node : 1, t.intra_node, t.inter_node};
+  t.ep_group = CollectiveGroup{ep, ep > per_node ? (ep + per_node - 1) / per_node : 1, t.intra_node, t.inter_node};
   if (t.tp_spans_nodes()) {
     // Every stage is its own set of nodes: each boundary crosses.
     t.inter_node_boundaries = pp - 1;
@@ -119,6 +120,15 @@ Topology topology_for(const GpuSpec& g, std::int64_t tp, std::int64_t pp, double
   }
   return t;
 }
+
+namespace {
+std::int64_t moe_layer_count(const ModelShapes& s) {
+  std::int64_t n = 0;
+  for (const LayerGroup& g : s.groups)
+    if (g.moe) n += g.count;
+  return n;
+}
+}  // namespace
 
 std::vector<CommOp> comm_ops(const ModelShapes& s, const Topology& t, Phase phase, double tokens, double sequences) {
   std::vector<CommOp> ops;
@@ -146,13 +156,32 @@ std::vector<CommOp> comm_ops(const ModelShapes& s, const Topology& t, Phase phas
       all_reduce("tp.allreduce_block", layers);
     } else {
       all_reduce("tp.allreduce_attn", layers);
-      all_reduce("tp.allreduce_mlp", layers);
+      // Under expert parallelism across attention groups the MoE layers combine by all-to-all
+      // (below); their shared experts' partial sums ride along with it.
+      const std::int64_t moe_layers = s.attention_groups > 1 ? moe_layer_count(s) : 0;
+      if (layers > moe_layers) all_reduce("tp.allreduce_mlp", layers - moe_layers);
     }
     const double vocab = s.lm_head.n * static_cast<double>(t.tp);
     const double logits = sequences * vocab * a;
     const CollectiveCost ag = all_gather_cost(logits, t.tp_group);
     const auto [ag_time, ag_measured] = timed(CalibratedFamily::all_gather, logits, ag);
     ops.push_back({"tp.allgather_logits", phase, 1, logits, ag_time, ag.algorithm, tp_where, ag_measured});
+  }
+  if (s.attention_groups > 1 && t.ep_group.ranks > 1) {
+    // Expert parallelism across attention groups: each MoE layer dispatches every token's hidden
+    // state to the GPUs holding its k experts and combines the k results back, two all-to-alls
+    // over the EP GPUs; each GPU sends its 1/tp share of its group's tokens.
+    const double buffer = tokens / static_cast<double>(t.tp) * s.top_k * s.hidden * a;
+    const std::string_view where = t.ep_group.nodes > 1 ? "inter-node" : "intra-node";
+    const CollectiveCost model = all_to_all_cost(buffer, t.ep_group);
+    const ExpectedTimes* measured = t.ep_group.nodes > 1 ? nullptr : t.expected.get();
+    const auto e = measured ? measured->collective(CalibratedFamily::alltoall,
+                                                   CollectiveCall{static_cast<double>(t.ep_group.ranks), buffer})
+                            : std::nullopt;
+    const Seconds time = e ? *e : model.time;
+    const std::int64_t moe_layers = moe_layer_count(s);
+    ops.push_back({"ep.dispatch", phase, moe_layers, buffer, time, model.algorithm, where, e.has_value()});
+    ops.push_back({"ep.combine", phase, moe_layers, buffer, time, model.algorithm, where, e.has_value()});
   }
   if (t.pp > 1) {
     const std::int64_t inter = t.inter_node_boundaries, intra = t.pp - 1 - inter;

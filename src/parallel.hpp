@@ -101,12 +101,14 @@ struct Topology {
   std::int64_t inter_node_boundaries = 0;  ///< of the pp − 1 stage boundaries, those crossing nodes
   /// TimeBasis::expected on a calibrated GPU: NCCL's measured collectives inside a node.
   std::shared_ptr<const ExpectedTimes> expected;
+  /// Expert parallelism: the GPUs of one stage the routed experts spread over (ranks 1: none).
+  CollectiveGroup ep_group;
   bool tp_spans_nodes() const { return tp_group.nodes > 1; }
 };
 
 /// `inter_node_bandwidth` overrides the GPU file's (or the default) network bandwidth when > 0.
 Topology topology_for(const GpuSpec& g, std::int64_t tp, std::int64_t pp, double inter_node_bandwidth = 0,
-                      TimeBasis basis = TimeBasis::bound);
+                      TimeBasis basis = TimeBasis::bound, std::int64_t ep = 1);
 
 /// One communication step of a forward pass, repeated `count` times.
 struct CommOp {

@@ -236,7 +236,11 @@ double stage_imbalance(const ModelShapes& s, std::int64_t pp) {
   return static_cast<double>(pp * *std::max_element(split.begin(), split.end())) / static_cast<double>(layers);
 }
 
-ServiceEstimate estimate_service(const ModelShapes& s, const Ceilings& c, const ServiceQuery& q) {
+ServiceEstimate estimate_service(const ModelShapes& s, const Ceilings& c, const ServiceQuery& replica) {
+  // Under expert parallelism across attention groups each group runs its share of the batch
+  // (the MoE layers see every group's tokens: for_each_op); throughput counts the whole batch.
+  ServiceQuery q = replica;
+  q.batch = group_batch(replica.batch, static_cast<std::int64_t>(s.attention_groups));
   ServiceEstimate e;
   const Topology& topo = q.topology;
   const std::int64_t p = topo.pp;
@@ -312,9 +316,9 @@ ServiceEstimate estimate_service(const ModelShapes& s, const Ceilings& c, const 
     e.tpot = Seconds{std::max(u * round / pd, step_max + e.decode_comm_time.pipeline.value)};
   }
   e.e2e = Seconds{e.ttft.value + static_cast<double>(steps) * e.tpot.value};
-  const double generated = static_cast<double>(q.batch * q.gen);
+  const double generated = static_cast<double>(replica.batch * q.gen);
   e.throughput_tokens_per_s = e.e2e.value > 0 ? generated / e.e2e.value : 0.0;
-  e.decode_throughput_tokens_per_s = e.tpot.value > 0 ? static_cast<double>(q.batch) / e.tpot.value : 0.0;
+  e.decode_throughput_tokens_per_s = e.tpot.value > 0 ? static_cast<double>(replica.batch) / e.tpot.value : 0.0;
   return e;
 }
 

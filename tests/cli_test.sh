@@ -532,6 +532,20 @@ expect 2 "serve --disagg bad" -- serve -m llama-3.1-8b -g h100-sxm --disagg 2
 expect 2 "serve --disagg with --gpus" -- serve -m llama-3.1-8b -g h100-sxm --disagg 1:1 --gpus 4
 expect 2 "serve --prefill-tp without --disagg" -- serve -m llama-3.1-8b -g h100-sxm --prefill-tp 2
 
+# expert parallelism
+expect 0 "memory with EP" -- memory -m deepseek-v3 -g h200 --tp 1 --ep 8 -b 64 -c 4096 -f json
+contains "$tmp/out" '"ep": 8' "memory json has ep"
+expect 0 "memory with EP, table" -- memory -m deepseek-v3 -g h200 --tp 1 --ep 8 -b 64 -c 4096
+contains "$tmp/out" "TP 1 x PP 1, EP 8 (8 attention groups of TP 1) = 8 GPUs" "EP in the GPU count"
+contains "$tmp/out" "2,302,672,896" "KV per GPU: 8 of the 64 sequences x 4,096 x 70,272 B"
+expect 0 "roofline with EP" -- roofline -m deepseek-v3 -g h200 --tp 1 --ep 8 -b 64
+contains "$tmp/out" "ep.dispatch (all-to-all" "EP all-to-all in the roofline"
+expect 0 "serve with EP" -- serve -m deepseek-v3 -g h200 --tp 1 --ep 8 --rate 2 --requests 100 --prompt 1000 --gen 100
+contains "$tmp/out" "EP 8: 8 attention groups of TP 1" "serve names EP"
+expect 2 "EP on a dense model" -- memory -m llama-3.1-8b -g h100-sxm --ep 2
+expect 2 "EP not a multiple of TP" -- memory -m deepseek-v3 -g h200 --tp 4 --ep 6
+expect 2 "EP beyond the experts" -- memory -m mixtral-8x7b -g h100-sxm --ep 16
+
 expect 0 "help" -- --help
 
 echo "cli: $passed passed, $failed failed"

@@ -397,3 +397,31 @@ TEST_CASE("vLLM's KV groups are the whole model's under pipeline parallelism") {
   // cdiv(min(1,023 + 4,096, 4,096), 16) + 1 = 257 blocks at 4,096 tokens, 2,049 at 32,768.
   CHECK(first.blocks_per_request(32'768, 0) == 2'048 + 6 * 2'049);
 }
+
+TEST_CASE("expert parallelism: DeepSeek-V3 experts spread whole over 8 GPUs, attention in 8 groups of TP 1") {
+  const ModelSpec m = resolve_model("deepseek-v3");
+  const WeightFormat f = *weight_format("fp8-block128");
+  // Routed experts of one MoE layer: 256 x (gate + up + down) = 256 x 3 x 7,168 x 2,048 weights,
+  // 1 byte each plus a 4-byte scale per 128 x 128 block; 58 MoE layers. With EP 8 a GPU holds
+  // 32 of each layer's 256 instead of all of them: 7/8 of those bytes leave each GPU.
+  const double per_expert = 3.0 * 7168 * 2048 * (1 + 4.0 / (128 * 128));
+  const double expected_drop = 58 * 256 * per_expert * 7 / 8;
+  const Bytes ep1 = stage_weights(m, f, 1, 1, 1).front(), ep8 = stage_weights(m, f, 1, 1, 8).front();
+  CHECK(static_cast<double>(ep1.value - ep8.value) == doctest::Approx(expected_drop).epsilon(1e-6));
+  // The KV cache: batch 64 over 8 attention groups is 8 sequences per GPU, each 4,096 tokens x
+  // 61 layers x (512 latent + 64 rope) x 2 B = 70,272 B per token.
+  MemoryQuery q;
+  q.weights = f;
+  q.batch = 64;
+  q.context = 4096;
+  q.ep = 8;
+  q.overhead = Bytes{0};
+  const std::vector<StageMemory> stages = stage_memory(m, q);
+  CHECK(stages.front().kv_cache.value == 8ull * 4096 * 70'272);
+  CHECK(replica_gpus(1, 1, 8) == 8);
+  CHECK(attention_groups(8, 2) == 4);
+  CHECK(expert_parallel_problem(m, 3, 8).has_value());                              // EP not a multiple of TP
+  CHECK(expert_parallel_problem(m, 1, 512).has_value());                            // more GPUs than experts
+  CHECK(expert_parallel_problem(resolve_model("llama-3.1-8b"), 1, 2).has_value());  // no experts
+  CHECK_FALSE(expert_parallel_problem(m, 2, 16).has_value());
+}

@@ -4,6 +4,10 @@
 #include "loaders.hpp"
 #include "roofline.hpp"
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 using namespace ridge;
 
 namespace {
@@ -391,4 +395,53 @@ TEST_CASE("MLA decode attention (DeepSeek-V3): scores and values over the cached
   // Per layer and per token of cache, MLA reads 576 x 2 = 1,152 B where MHA with 128 KV heads of
   // 192 + 128 dims would read 128 x 320 x 2 = 81,920 B: 71x less.
   CHECK(layers == 61);
+}
+
+TEST_CASE("expert parallelism: the slowest GPU's share of uniform top-k routing, against a Monte Carlo") {
+  // 8,192 choices over 8 GPUs: mean 1,024, sd sqrt(8192 x 1/8 x 7/8) = 29.93, Blom's expected
+  // maximum of 8 standard normals Φ⁻¹(7.625 / 8.25) = 1.4338: 1 + 1.4338 x 29.93 / 1024 = 1.0419.
+  CHECK(expert_load_imbalance(8192, 8) == doctest::Approx(1 + 1.4338 * 29.93 / 1024).epsilon(1e-3));
+  CHECK(expert_load_imbalance(100, 1) == 1);
+  CHECK(expert_load_imbalance(1, 64) <= 64);
+  // Monte Carlo: throw the choices uniformly, take the fullest GPU, average over trials.
+  std::uint64_t x = 12345;
+  auto next = [&] {  // splitmix64
+    std::uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  };
+  for (const auto& [choices, ranks] : {std::pair{8192, 8}, {2048, 16}, {512, 32}}) {
+    double sum = 0;
+    const int trials = 400;
+    for (int t = 0; t < trials; ++t) {
+      std::vector<int> load(static_cast<std::size_t>(ranks), 0);
+      for (int c = 0; c < choices; ++c) ++load[next() % static_cast<std::uint64_t>(ranks)];
+      sum += *std::max_element(load.begin(), load.end());
+    }
+    const double measured = sum / trials / (static_cast<double>(choices) / ranks);
+    CHECK(expert_load_imbalance(choices, ranks) == doctest::Approx(measured).epsilon(0.02));
+  }
+}
+
+TEST_CASE("expert parallelism across attention groups: two all-to-alls per MoE layer, none when EP = TP") {
+  const ModelSpec m = resolve_model("deepseek-v3");
+  const GpuSpec g = resolve_gpu("h200");
+  const WeightFormat f = *weight_format("fp8-block128");
+  const ModelShapes grouped = compile_shapes(m, f, 1, 8), tp_only = compile_shapes(m, f, 8, 8);
+  CHECK(grouped.attention_groups == 8);
+  CHECK(tp_only.attention_groups == 1);
+  auto names = [](const std::vector<CommOp>& ops) {
+    std::vector<std::string> out;
+    for (const CommOp& op : ops) out.emplace_back(op.name);
+    return out;
+  };
+  const auto a = comm_ops(grouped, topology_for(g, 1, 1, 0, TimeBasis::bound, 8), Phase::decode, 16, 16);
+  REQUIRE(a.size() == 2);
+  CHECK(names(a) == std::vector<std::string>{"ep.dispatch", "ep.combine"});
+  CHECK(a[0].count == 58);  // the MoE layers
+  // Each GPU sends its 16 tokens x 8 experts x 7,168 x 2 B.
+  CHECK(a[0].bytes == doctest::Approx(16.0 * 8 * 7168 * 2));
+  const auto b = comm_ops(tp_only, topology_for(g, 8, 1, 0, TimeBasis::bound, 8), Phase::decode, 16, 16);
+  for (const std::string& n : names(b)) CHECK(n.rfind("ep.", 0) != 0);
 }

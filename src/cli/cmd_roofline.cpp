@@ -33,7 +33,7 @@ struct RooflineRun {
                        std::to_string(gen) + " tokens leave no room for a prompt within " + d.model.name +
                            "'s max_position of " + std::to_string(d.model.max_position));
     memory = estimate_memory(d.model, d.gpu, d.query);
-    shapes = compile_shapes(d.model, d.query.weights, d.query.tp);
+    shapes = compile_shapes(d.model, d.query.weights, d.query.tp, d.query.ep);
     ceilings = ceilings_for(d.gpu, shapes, d.basis);
     sq = ServiceQuery{d.query.batch, prompt_tokens,  gen, d.query.attention, d.query.kv_dtype,
                       d.topology,    d.micro_batches};

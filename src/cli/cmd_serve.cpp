@@ -270,7 +270,7 @@ Runner register_serve(CLI::App& app) {
           cut, d.model.name, with_commas(model_limit));
 
     ServeEngine engine = serve_engine(d.model, d.query, memory, limits);
-    const ModelShapes shapes = compile_shapes(d.model, d.query.weights, d.query.tp);
+    const ModelShapes shapes = compile_shapes(d.model, d.query.weights, d.query.tp, d.query.ep);
     std::optional<Drafter> drafter = build_drafter(*spec, d, shapes);
     if (drafter) {
       // The drafter's weights come out of the KV pool, and its cache shares the pool's blocks
@@ -293,8 +293,8 @@ Runner register_serve(CLI::App& app) {
     }
     const Ceilings ceilings = ceilings_for(d.gpu, shapes, d.basis);
     StepCost cost(shapes, ceilings, d.topology, d.query.attention, d.query.kv_dtype);
-    ServeView view{d.model, d.gpu, d.query, ceilings, d.replicas,
-                   engine,  wt,    slo,     {},       drafter ? drafter->name : std::string()};
+    ServeView view{d.model, d.gpu, d.query, ceilings, d.replicas, engine, wt, slo, {}, {}, {}, 0};
+    if (drafter) view.drafter = drafter->name;
     // Disaggregated: a deployment per pool, each with its own TP and engine.
     struct Pool {
       Deployment d;
@@ -359,7 +359,9 @@ Runner register_serve(CLI::App& app) {
         view.runs.back().mean_transfer_s = r.mean_transfer_s;
         continue;
       }
-      ServeResult r = simulate(cost, engine, loads[i], d.replicas);
+      // Under expert parallelism each attention group schedules its own requests (vLLM: one
+      // engine core per data-parallel rank, stepping together for the MoE layers).
+      ServeResult r = simulate(cost, engine, loads[i], d.replicas * attention_groups(d.query.ep, d.query.tp));
       view.runs.push_back(summarize(r, slo, rate));
     }
 

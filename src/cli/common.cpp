@@ -76,6 +76,10 @@ void add_deployment_options(CLI::App& cmd, DeploymentOptions& o, bool with_conte
     o.tp_given = true;
   });
   cmd.add_option("--pp", o.pp, "pipeline stages (default 1)");
+  cmd.add_option(
+      "--ep", o.ep,
+      "expert parallelism: MoE experts spread whole over EP GPUs per stage, attention in EP/TP data-parallel "
+      "groups of TP (vLLM --enable-expert-parallel; default 1: experts TP-sharded)");
   cmd.add_option("--gpus", o.gpus, "total GPUs: TP x PP x replicas (default TP x PP; alone, sets TP)");
   cmd.add_option("--memory-utilization", o.memory_utilization,
                  "fraction of device memory the engine may use (default 0.9, as vLLM)");
@@ -178,7 +182,16 @@ Deployment build_deployment(const DeploymentOptions& o) {
   q.context = context;
   q.tp = o.tp;
   q.pp = o.pp;
-  if (o.gpus) {
+  require_range("--ep", o.ep, 1, 4096);
+  q.ep = o.ep;
+  if (o.gpus && o.ep > 1) {
+    // A replica under expert parallelism is EP GPUs per stage.
+    require_range("--gpus", *o.gpus, 1, 1'000'000);
+    if (*o.gpus % (o.ep * o.pp) != 0)
+      throw InputError({}, "--gpus",
+                       std::to_string(*o.gpus) + " is not a multiple of EP x PP = " + std::to_string(o.ep * o.pp));
+    d.replicas = *o.gpus / (o.ep * o.pp);
+  } else if (o.gpus) {
     require_range("--gpus", *o.gpus, 1, 1'000'000);
     const auto layout = parallel_layout(o.gpus, o.tp, o.pp, o.tp_given);
     if (!layout)
@@ -187,6 +200,8 @@ Deployment build_deployment(const DeploymentOptions& o) {
     q.tp = layout->tp;
     d.replicas = layout->replicas;
   }
+  if (auto problem = expert_parallel_problem(d.model, q.tp, q.ep))
+    throw InputError({}, problem->option, problem->message);
   if (!(o.memory_utilization > 0.0 && o.memory_utilization <= 1.0))
     throw InputError({}, "--memory-utilization", fmt::format("must be in (0, 1], got {:g}", o.memory_utilization));
   q.memory_utilization = o.memory_utilization;
@@ -225,7 +240,7 @@ Deployment build_deployment(const DeploymentOptions& o) {
   d.micro_batches = o.micro_batches;
   if (!o.inter_node_bandwidth.empty()) d.inter_node_bandwidth = parse_inter_node_bandwidth(o.inter_node_bandwidth);
   d.basis = o.bound || !d.gpu.calibration ? TimeBasis::bound : TimeBasis::expected;
-  d.topology = topology_for(d.gpu, q.tp, q.pp, d.inter_node_bandwidth, d.basis);
+  d.topology = topology_for(d.gpu, q.tp, q.pp, d.inter_node_bandwidth, d.basis, q.ep);
   return d;
 }
 

@@ -35,6 +35,7 @@ struct DeploymentOptions {
   std::int64_t tp = 1;
   bool tp_given = false;  ///< --tp on the command line (`--tp 1 --gpus 8` = 8 replicas of 1 GPU)
   std::int64_t pp = 1;
+  std::int64_t ep = 1;  ///< expert parallelism: GPUs the routed experts spread over (a multiple of TP)
   std::optional<std::int64_t> gpus;
   double memory_utilization = 0.9;
   std::string overhead;  ///< empty: the GPU's documented default

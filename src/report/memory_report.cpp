@@ -12,8 +12,11 @@ const char* attention_name(AttentionImpl a) { return a == AttentionImpl::flash ?
 std::int64_t i64(Bytes b) { return static_cast<std::int64_t>(b.value); }
 
 std::string gpu_count_phrase(const MemoryView& v) {
-  const std::int64_t per_replica = v.query.tp * v.query.pp;
+  const std::int64_t per_replica = replica_gpus(v.query.tp, v.query.pp, v.query.ep);
   std::string s = fmt::format("TP {} x PP {}", v.query.tp, v.query.pp);
+  if (v.query.ep > 1)
+    s += fmt::format(", EP {} ({} attention group{} of TP {})", v.query.ep, attention_groups(v.query.ep, v.query.tp),
+                     attention_groups(v.query.ep, v.query.tp) == 1 ? "" : "s", v.query.tp);
   if (v.replicas > 1) s += fmt::format(" x {} replicas", v.replicas);
   const std::int64_t n = per_replica * v.replicas;
   return s + fmt::format(" = {} GPU{}", n, n == 1 ? "" : "s");
@@ -33,6 +36,7 @@ nlohmann::ordered_json flat_fields(const MemoryView& v) {
   j["batch"] = q.batch;
   j["context_tokens"] = q.context;
   j["tp"] = q.tp;
+  j["ep"] = q.ep;
   j["pp"] = q.pp;
   j["replicas"] = v.replicas;
   j["gpus"] = q.tp * q.pp * v.replicas;
@@ -190,7 +194,7 @@ std::string memory_text(const MemoryView& v) {
         "  note: activations assume all {} prompts prefilled in one pass (--prefill-chunk 0); an engine\n"
         "        that prefills in chunks needs far less (default: {} tokens per pass)\n",
         q.batch, with_commas(kDefaultPrefillChunk));
-  const std::int64_t gpus = q.tp * q.pp * v.replicas;
+  const std::int64_t gpus = replica_gpus(q.tp, q.pp, q.ep) * v.replicas;
   out += fmt::format("\n  all {} GPU{} together: {} GiB\n", gpus, gpus == 1 ? "" : "s",
                      gib(e.total * static_cast<std::uint64_t>(v.replicas)));
   const std::string pool_stage =

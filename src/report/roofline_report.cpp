@@ -116,18 +116,22 @@ Table op_table(const std::vector<Op>& ops, const std::vector<CommOp>& comm, cons
   return t;
 }
 
-std::int64_t gpu_count(const RooflineView& v) { return v.memory_query.tp * v.memory_query.pp * v.replicas; }
+std::int64_t gpu_count(const RooflineView& v) {
+  return replica_gpus(v.memory_query.tp, v.memory_query.pp, v.memory_query.ep) * v.replicas;
+}
 double total_throughput(const RooflineView& v) {
   return v.estimate.throughput_tokens_per_s * static_cast<double>(v.replicas);
 }
 
 std::string setup_line(const RooflineView& v) {
   const auto& q = v.memory_query;
-  return fmt::format("weights {} ({}), KV cache {}, batch {}{}, prompt {}, generate {}, TP {} x PP {}{}, {} attention",
-                     q.weights.name, q.weights.scheme(), to_string(q.kv_dtype), v.query.batch,
-                     v.replicas > 1 ? " per replica" : "", with_commas(v.query.prompt), with_commas(v.query.gen), q.tp,
-                     q.pp, v.replicas > 1 ? fmt::format(" x {} replicas = {} GPUs", v.replicas, gpu_count(v)) : "",
-                     v.query.attention == AttentionImpl::flash ? "flash" : "naive");
+  return fmt::format(
+      "weights {} ({}), KV cache {}, batch {}{}, prompt {}, generate {}, TP {} x PP {}{}{}, {} attention",
+      q.weights.name, q.weights.scheme(), to_string(q.kv_dtype), v.query.batch, v.replicas > 1 ? " per replica" : "",
+      with_commas(v.query.prompt), with_commas(v.query.gen), q.tp, q.pp,
+      q.ep > 1 ? fmt::format(", EP {} ({} attention groups)", q.ep, attention_groups(q.ep, q.tp)) : "",
+      v.replicas > 1 ? fmt::format(" x {} replicas = {} GPUs", v.replicas, gpu_count(v)) : "",
+      v.query.attention == AttentionImpl::flash ? "flash" : "naive");
 }
 
 /// Speculative decoding, in numbers: tokens per step, the step's parts, the gain, where it ends.
@@ -217,6 +221,7 @@ nlohmann::ordered_json roofline_json(const RooflineView& v) {
   j["prompt_tokens"] = v.query.prompt;
   j["gen_tokens"] = v.query.gen;
   j["tp"] = v.memory_query.tp;
+  j["ep"] = v.memory_query.ep;
   j["pp"] = v.memory_query.pp;
   j["attention"] = v.query.attention == AttentionImpl::flash ? "flash" : "naive";
   j["gemm_math"] = std::string(to_string(c.gemm_math));

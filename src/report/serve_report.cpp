@@ -49,11 +49,15 @@ std::string slo_text(const LatencySlo& s) {
 }
 
 std::string title(const ServeView& v) {
-  const std::int64_t per_replica = v.query.tp * v.query.pp;
+  const std::int64_t per_replica = replica_gpus(v.query.tp, v.query.pp, v.query.ep);
   std::string gpus =
       fmt::format("{}x {}", v.total_gpus > 0 ? v.total_gpus : per_replica * v.replicas, v.gpu.display_name);
   if (!v.disaggregation.empty())
     gpus += " (disaggregated prefill/decode)";
+  else if (v.query.ep > 1)
+    gpus += fmt::format(" (EP {}: {} attention groups of TP {}, x PP {} x {} replica{})", v.query.ep,
+                        attention_groups(v.query.ep, v.query.tp), v.query.tp, v.query.pp, v.replicas,
+                        v.replicas == 1 ? "" : "s");
   else if (per_replica > 1 || v.replicas > 1)
     gpus +=
         fmt::format(" (TP {} x PP {} x {} replica{})", v.query.tp, v.query.pp, v.replicas, v.replicas == 1 ? "" : "s");
@@ -67,9 +71,10 @@ std::string engine_line(const ServeView& v) {
                                           with_commas(v.engine.limits.max_num_batched_tokens),
                                           with_commas(v.engine.limits.max_num_seqs));
   std::string s =
-      fmt::format("max_num_batched_tokens {}, max_num_seqs {}, KV pool {} blocks of {} tokens per replica",
+      fmt::format("max_num_batched_tokens {}, max_num_seqs {}, KV pool {} blocks of {} tokens per {}",
                   with_commas(v.engine.limits.max_num_batched_tokens), with_commas(v.engine.limits.max_num_seqs),
-                  with_commas(v.engine.kv_blocks), v.query.block_size);
+                  with_commas(v.engine.kv_blocks), v.query.block_size,
+                  v.query.ep > 1 ? "attention group (each schedules its own)" : "replica");
   if (v.engine.spec.enabled())
     s += fmt::format("; speculative decoding: the {} drafts K = {} at acceptance {} ({:.3f} tokens per step expected)",
                      v.drafter, v.engine.spec.tokens, trimmed(v.engine.spec.acceptance, 3),
@@ -271,9 +276,10 @@ nlohmann::ordered_json serve_json(const ServeView& v) {
   j["precision"] = v.query.weights.name;
   j["kv_dtype"] = std::string(to_string(v.query.kv_dtype));
   j["tp"] = v.query.tp;
+  j["ep"] = v.query.ep;
   j["pp"] = v.query.pp;
   j["replicas"] = v.replicas;
-  j["gpus"] = v.total_gpus > 0 ? v.total_gpus : v.query.tp * v.query.pp * v.replicas;
+  j["gpus"] = v.total_gpus > 0 ? v.total_gpus : replica_gpus(v.query.tp, v.query.pp, v.query.ep) * v.replicas;
   if (!v.disaggregation.empty()) j["disaggregated"] = v.disaggregation;
   if (v.engine.spec.enabled())
     j["speculative_decoding"] = {
