@@ -93,6 +93,19 @@ struct Outcome {
   }
 };
 
+/// A plan's layout, formats and quality risk; the caller adds its batch, memory and times.
+Plan plan_of(const Family& f, std::int64_t replicas) {
+  Plan p;
+  p.gpu = f.gpu_index;
+  p.tp = f.tp;
+  p.pp = f.pp;
+  p.replicas = replicas;
+  p.weights = f.weights;
+  p.kv_dtype = f.kv;
+  p.risk = quality_risk(f.weights, f.kv, f.model->checkpoint_format);
+  return p;
+}
+
 class Search {
  public:
   Search(const ModelSpec& m, const PlanRequest& r) : m_(m), r_(r) {}
@@ -151,13 +164,7 @@ class Search {
                              e.throughput_tokens_per_s, batch, replicas, replicas * per_replica, r_.max_gpus));
       return true;
     }
-    Plan p;
-    p.gpu = f.gpu_index;
-    p.tp = f.tp;
-    p.pp = f.pp;
-    p.replicas = replicas;
-    p.weights = f.weights;
-    p.kv_dtype = f.kv;
+    Plan p = plan_of(f, replicas);
     p.batch = batch;
     p.per_gpu_memory = worst;
     p.budget_per_gpu = budget;
@@ -168,7 +175,6 @@ class Search {
     // GPU-hours per million generated tokens: GPUs × (1e6 tokens / throughput) seconds / 3600.
     p.gpu_hours_per_mtok = static_cast<double>(p.gpus()) * 1e6 / p.throughput_tokens_per_s / 3600.0;
     if (f.gpu->usd_per_hour) p.usd_per_mtok = p.gpu_hours_per_mtok * *f.gpu->usd_per_hour;
-    p.risk = quality_risk(f.weights, f.kv, m_.checkpoint_format);
     result.plans.push_back(std::move(p));
     return true;
   }
@@ -436,13 +442,7 @@ class Search {
     }
     const std::int64_t replicas = n;
     const ServeSummary& at = tried.at(n);
-    Plan p;
-    p.gpu = f.gpu_index;
-    p.tp = f.tp;
-    p.pp = f.pp;
-    p.replicas = replicas;
-    p.weights = f.weights;
-    p.kv_dtype = f.kv;
+    Plan p = plan_of(f, replicas);
     p.batch = std::max<std::int64_t>(1, std::llround(at.mean_running));
     p.per_gpu_memory = c.per_gpu;
     p.budget_per_gpu = c.budget;
@@ -452,7 +452,6 @@ class Search {
     p.throughput_tokens_per_s = at.output_tokens_per_s * static_cast<double>(replicas);
     p.gpu_hours_per_mtok = static_cast<double>(p.gpus()) * 1e6 / (*r_.rate * static_cast<double>(r_.gen)) / 3600.0;
     if (f.gpu->usd_per_hour) p.usd_per_mtok = p.gpu_hours_per_mtok * *f.gpu->usd_per_hour;
-    p.risk = quality_risk(f.weights, f.kv, m_.checkpoint_format);
     p.simulated = true;
     p.capacity_per_replica = *r_.rate / static_cast<double>(replicas);
     p.max_num_batched_tokens = c.limits.max_num_batched_tokens;

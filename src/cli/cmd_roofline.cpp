@@ -133,14 +133,8 @@ Runner register_roofline(CLI::App& app) {
     }
     const RooflineView view = runs.front()->view();
     if (!plot->empty()) {
-      const std::string ext = std::filesystem::path(*plot).extension().string();
-      if (ext != ".svg" && ext != ".SVG")
-        throw InputError({*plot, 0, 0}, "--plot",
-                         "the plot is SVG: name the file .svg (a PNG: rsvg-convert -o plot.png plot.svg)");
-      std::ofstream out(*plot, std::ios::binary);
-      if (!out) throw InputError({*plot, 0, 0}, "--plot", "cannot write the file");
-      out << roofline_svg(view);
-      if (!out) throw InputError({*plot, 0, 0}, "--plot", "cannot write the file");
+      require_svg_name(*plot);
+      write_plot(*plot, roofline_svg(view));
     }
     switch (f) {
       case Format::json:

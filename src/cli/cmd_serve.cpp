@@ -166,10 +166,7 @@ Runner register_serve(CLI::App& app) {
                                       : o->rate.empty()        ? std::vector<double>{0.0}
                                                                : parse_rates(o->rate);
     if (!o->plot.empty()) {
-      const std::string ext = std::filesystem::path(o->plot).extension().string();
-      if (ext != ".svg" && ext != ".SVG")
-        throw InputError({o->plot, 0, 0}, "--plot",
-                         "the plot is SVG: name the file .svg (a PNG: rsvg-convert -o plot.png plot.svg)");
+      require_svg_name(o->plot);
       if (std::count_if(rates.begin(), rates.end(), [](double r) { return r > 0; }) < 2)
         throw InputError({}, "--plot", "the plot draws latency against rate: give several rates (--rate 1:10:1)");
     }
@@ -366,10 +363,7 @@ Runner register_serve(CLI::App& app) {
     }
 
     if (!o->plot.empty()) {
-      std::ofstream out(o->plot, std::ios::binary);
-      if (!out) throw InputError({o->plot, 0, 0}, "--plot", "cannot write the file");
-      out << serve_svg(view);
-      if (!out) throw InputError({o->plot, 0, 0}, "--plot", "cannot write the file");
+      write_plot(o->plot, serve_svg(view));
     }
     switch (f) {
       case Format::json:

@@ -1,6 +1,8 @@
 #include "cli/common.hpp"
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 
 #include <fmt/format.h>
 
@@ -295,6 +297,20 @@ std::optional<Drafter> build_drafter(const SpeculativeOptions& o, const Deployme
   dr.kv_per_token_per_gpu = kv_cache_bytes(draft, kv, 1, 1, d.query.tp, 0, draft.layers);
   dr.cost = std::make_unique<StepCost>(shapes, ceilings_for(d.gpu, shapes, d.basis), d.topology, d.query.attention, kv);
   return dr;
+}
+
+void require_svg_name(const std::string& path) {
+  const std::string ext = std::filesystem::path(path).extension().string();
+  if (ext != ".svg" && ext != ".SVG")
+    throw InputError({path, 0, 0}, "--plot",
+                     "the plot is SVG: name the file .svg (a PNG: rsvg-convert -o plot.png plot.svg)");
+}
+
+void write_plot(const std::string& path, const std::string& svg) {
+  std::ofstream out(path, std::ios::binary);
+  if (!out) throw InputError({path, 0, 0}, "--plot", "cannot write the file");
+  out << svg;
+  if (!out) throw InputError({path, 0, 0}, "--plot", "cannot write the file");
 }
 
 }  // namespace ridge::cli

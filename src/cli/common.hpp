@@ -98,6 +98,11 @@ struct Deployment {
 };
 Deployment build_deployment(const DeploymentOptions& o);
 
+/// --plot takes an .svg name (InputError otherwise: the plot is SVG, whatever the name says).
+void require_svg_name(const std::string& path);
+/// Writes an SVG plot; InputError naming the file when it cannot be written.
+void write_plot(const std::string& path, const std::string& svg);
+
 /// Speculative decoding on the command line (roofline, serve).
 struct SpeculativeOptions {
   std::int64_t tokens = 0;
