@@ -9,14 +9,6 @@
 #include "text.hpp"
 
 namespace ridge::cli {
-namespace {
-
-Seconds parse_ms(const std::string& option, double ms) {
-  if (!(ms > 0 && ms <= 3.6e6)) throw InputError({}, option, "must be between 0 and 3,600,000 ms");
-  return Seconds{ms / 1e3};
-}
-
-}  // namespace
 
 Runner register_plan(CLI::App& app) {
   auto* cmd = app.add_subcommand(
@@ -137,8 +129,7 @@ Runner register_plan(CLI::App& app) {
       for (const char* only : {"--slo-percentile", "--requests", "--seed"})
         if (cmd->count(only) > 0) throw InputError({}, only, "applies to planning by load: give --rate too");
     }
-    if (o->slo_percentile != 50 && o->slo_percentile != 90 && o->slo_percentile != 99)
-      throw InputError({}, "--slo-percentile", std::to_string(o->slo_percentile) + " is not one of 50, 90, 99");
+    require_slo_percentile(o->slo_percentile);
     r.slo_percentile = o->slo_percentile;
     require_range("--requests", o->requests, 50, 1'000'000);
     r.sim_requests = o->requests;

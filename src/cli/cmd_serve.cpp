@@ -152,16 +152,11 @@ Runner register_serve(CLI::App& app) {
       throw InputError({}, "--concurrency", "give --rate (open loop) or --concurrency (closed loop), not both");
     if (o->concurrency) require_range("--concurrency", *o->concurrency, 1, 1'000'000);
     require_range("--requests", o->requests, 1, 10'000'000);
-    if (o->slo_percentile != 50 && o->slo_percentile != 90 && o->slo_percentile != 99)
-      throw InputError({}, "--slo-percentile", std::to_string(o->slo_percentile) + " is not one of 50, 90, 99");
+    require_slo_percentile(o->slo_percentile);
     LatencySlo slo;
     slo.percentile = o->slo_percentile;
-    auto ms = [](const char* option, double v) {
-      if (!(v > 0 && v <= 3.6e6)) throw InputError({}, option, "must be between 0 and 3,600,000 ms");
-      return v / 1e3;
-    };
-    if (o->ttft_ms) slo.ttft_s = ms("--ttft-ms", *o->ttft_ms);
-    if (o->tpot_ms) slo.tpot_s = ms("--tpot-ms", *o->tpot_ms);
+    if (o->ttft_ms) slo.ttft_s = parse_ms("--ttft-ms", *o->ttft_ms).value;
+    if (o->tpot_ms) slo.tpot_s = parse_ms("--tpot-ms", *o->tpot_ms).value;
     const std::vector<double> rates = traced || o->concurrency ? std::vector<double>{0.0}
                                       : o->rate.empty()        ? std::vector<double>{0.0}
                                                                : parse_rates(o->rate);

@@ -313,4 +313,14 @@ void write_plot(const std::string& path, const std::string& svg) {
   if (!out) throw InputError({path, 0, 0}, "--plot", "cannot write the file");
 }
 
+Seconds parse_ms(const std::string& option, double ms) {
+  if (!(ms > 0 && ms <= 3.6e6)) throw InputError({}, option, "must be between 0 and 3,600,000 ms");
+  return Seconds{ms / 1e3};
+}
+
+void require_slo_percentile(int percentile) {
+  if (percentile != 50 && percentile != 90 && percentile != 99)
+    throw InputError({}, "--slo-percentile", std::to_string(percentile) + " is not one of 50, 90, 99");
+}
+
 }  // namespace ridge::cli

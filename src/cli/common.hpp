@@ -98,6 +98,11 @@ struct Deployment {
 };
 Deployment build_deployment(const DeploymentOptions& o);
 
+/// A latency target in milliseconds (--ttft-ms, --tpot-ms): (0, 3,600,000] ms, else InputError.
+Seconds parse_ms(const std::string& option, double ms);
+/// --slo-percentile: 50, 90 or 99, else InputError.
+void require_slo_percentile(int percentile);
+
 /// --plot takes an .svg name (InputError otherwise: the plot is SVG, whatever the name says).
 void require_svg_name(const std::string& path);
 /// Writes an SVG plot; InputError naming the file when it cannot be written.
