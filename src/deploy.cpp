@@ -128,6 +128,8 @@ DeploymentFile deployment_from_yaml(const Node& root, const std::string& source)
     static const std::pair<const char*, const char*> names[] = {
         {"tensor_parallel_size", "tp"},
         {"pipeline_parallel_size", "pp"},
+        {"enable_expert_parallel", "ep (GPUs the experts spread over: TP x data-parallel size)"},
+        {"data_parallel_size", "ep / tp with ep (attention groups) or gpus / (tp x pp) (replicas)"},
         {"kv_cache_dtype", "kv_dtype"},
         {"quantization", "precision"},
         {"gpu_memory_utilization", "memory_utilization"},
@@ -154,6 +156,9 @@ DeploymentFile deployment_from_yaml(const Node& root, const std::string& source)
   });
   attempt([&] {
     if (const Node* n = get(r, "pp")) d.pp = as_int(*n, "pp", 1, 4096);
+  });
+  attempt([&] {
+    if (const Node* n = get(r, "ep")) d.ep = as_int(*n, "ep", 1, 4096);
   });
   attempt([&] {
     if (const Node* n = get(r, "precision")) d.precision = as_enum(*n, "precision", weight_format_names());

@@ -60,6 +60,9 @@ struct DeploymentFile {
   std::int64_t tp = 1;
   bool tp_given = false;  ///< `tp:` written (even `tp: 1`: with `gpus: 8`, 8 replicas of one GPU)
   std::int64_t pp = 1;
+  /// Expert parallelism: routed experts spread over `ep` GPUs per stage (vLLM's EP = TP x DP);
+  /// 1: experts split by TP like the rest.
+  std::int64_t ep = 1;
   std::string precision;  ///< empty: the checkpoint's format
   std::string kv_dtype = "auto";
   double memory_utilization = 0.9;

@@ -114,28 +114,39 @@ std::vector<Finding> check_deployment(const DeploymentFile& d, TimeBasis basis) 
                       : "max_model_len " + with_commas(max_len) + " (" + model.name + "'s max_position)";
 
   // --- parallel.divides: the same sharding rules as `ridge memory --tp/--pp/--gpus`.
-  const auto layout = parallel_layout(d.gpus, d.tp, d.pp, d.tp_given);
+  const auto layout = parallel_layout(d.gpus, d.tp, d.pp, d.tp_given, d.ep);
   if (!layout) {
     c.add("parallel.divides", {"gpus"}, false,
-          fmt::format("gpus {} is not a multiple of TP {} x PP {} = {}", *d.gpus, d.tp, d.pp, d.tp * d.pp));
+          d.ep > 1 ? fmt::format("gpus {} is not a multiple of EP {} x PP {} = {}", *d.gpus, d.ep, d.pp, d.ep * d.pp)
+                   : fmt::format("gpus {} is not a multiple of TP {} x PP {} = {}", *d.gpus, d.tp, d.pp, d.tp * d.pp));
     return c.take();
   }
   try {
-    check_sharding(model, layout->tp, layout->pp, &q.weights);
+    check_sharding(model, layout->tp, layout->pp, &q.weights, layout->ep);
+    if (auto problem = expert_parallel_problem(model, layout->tp, layout->ep))
+      throw InputError({}, problem->option, problem->message);
   } catch (const InputError& e) {
-    const bool pp = e.field() == "--pp";
     if (e.field() == "--precision")
       c.add("parallel.divides", {"precision", "model"}, false, e.message());
-    else if (pp)
+    else if (e.field() == "--pp")
       c.add("parallel.divides", {"pp"}, false, "PP " + e.message());
+    else if (e.field() == "--ep")
+      c.add("parallel.divides", {"ep"}, false, "EP " + e.message());
     else
       c.add("parallel.divides", {"tp", "gpus"}, false, "TP " + e.message());
     return c.take();
   }
-  c.add("parallel.divides", {"tp", "gpus", "pp", "model"}, true,
-        fmt::format("TP {} x PP {} x {} = {} split {}'s {} heads, {} KV heads and {} layers", layout->tp, layout->pp,
-                    plural(layout->replicas, "replica"), plural(layout->gpus(), "GPU"), model.name, model.heads,
-                    model.kv_heads, model.layers));
+  const std::string split =
+      fmt::format("{}'s {} heads, {} KV heads and {} layers", model.name, model.heads, model.kv_heads, model.layers);
+  if (layout->ep > 1)
+    c.add("parallel.divides", {"ep", "tp", "gpus", "pp", "model"}, true,
+          fmt::format("EP {} (TP {} x {} attention groups) x PP {} x {} = {} hold the {} experts whole and split {}",
+                      layout->ep, layout->tp, attention_groups(layout->ep, layout->tp), layout->pp,
+                      plural(layout->replicas, "replica"), plural(layout->gpus(), "GPU"), model.moe->experts, split));
+  else
+    c.add("parallel.divides", {"tp", "gpus", "pp", "model"}, true,
+          fmt::format("TP {} x PP {} x {} = {} split {}", layout->tp, layout->pp, plural(layout->replicas, "replica"),
+                      plural(layout->gpus(), "GPU"), split));
 
   // --- workload.context: a sequence holds its prompt and all generated tokens.
   const Workload& w = d.workload;
@@ -156,6 +167,7 @@ std::vector<Finding> check_deployment(const DeploymentFile& d, TimeBasis basis) 
   q.context = context;
   q.tp = layout->tp;
   q.pp = layout->pp;
+  q.ep = layout->ep;
 
   // --- memory: the `ridge memory` engine, per GPU on the tightest pipeline stage.
   const MemoryEstimate mem = estimate_memory(model, gpu, q);
@@ -217,15 +229,15 @@ std::vector<Finding> check_deployment(const DeploymentFile& d, TimeBasis basis) 
                   with_commas(mem.kv_capacity_tokens), max_len_name,
                   ok ? fmt::format("fits (up to {} would)", with_commas(mem.max_model_len_limit)) : "does not fit",
                   refuse)
-            : fmt::format("the KV pool holds {} per replica ({} of {}) {} {}{}",
-                          plural(mem.kv_capacity_tokens, "token"), plural(mem.kv_capacity_blocks, "block"),
-                          d.block_size, ok ? "for" : "but the server admits", max_len_name, refuse);
+            : fmt::format("the KV pool holds {} ({} of {}) {} {} {}{}", plural(mem.kv_capacity_tokens, "token"),
+                          plural(mem.kv_capacity_blocks, "block"), d.block_size, kv_pool_owner(q.tp, q.ep),
+                          ok ? "for" : "but the server admits", max_len_name, refuse);
     c.add("kv.capacity", {"max_model_len", "model"}, ok, message, static_cast<double>(mem.max_model_len_limit),
           static_cast<double>(max_len), "tokens");
   }
 
   // --- time: the `ridge roofline` engine.
-  const ModelShapes shapes = compile_shapes(model, q.weights, q.tp);
+  const ModelShapes shapes = compile_shapes(model, q.weights, q.tp, q.ep);
   const Ceilings ceilings = ceilings_for(gpu, shapes, basis);
   // Native when the GPU lists a peak for the GEMMs' own math type. (A GPU file with only fp16
   // peaks running a bf16 model falls back without a note: say so rather than claim a peak.)
@@ -244,7 +256,7 @@ std::vector<Finding> check_deployment(const DeploymentFile& d, TimeBasis basis) 
                         w.gen_tokens,
                         q.attention,
                         q.kv_dtype,
-                        topology_for(gpu, q.tp, q.pp, 0, basis),
+                        topology_for(gpu, q.tp, q.pp, 0, basis, q.ep),
                         /*micro_batches=*/0};
   const ServiceEstimate s = estimate_service(shapes, ceilings, sq);
   // Datasheet peaks make every time a lower bound (a miss is certain, a pass is not a promise);

@@ -392,7 +392,8 @@ std::vector<std::int64_t> pipeline_split(std::int64_t layers, std::int64_t pp) {
 
 namespace {
 
-std::optional<ShardingProblem> format_problem(const ModelSpec& m, const WeightFormat& f, std::int64_t tp) {
+std::optional<ShardingProblem> format_problem(const ModelSpec& m, const WeightFormat& f, std::int64_t tp,
+                                              bool experts_whole) {
   if (f.experts_only && !m.moe)
     return ShardingProblem{"--precision", f.name + " quantises routed experts only and " + m.name +
                                               " has none: nothing would be quantised (use mxfp4)"};
@@ -408,7 +409,8 @@ std::optional<ShardingProblem> format_problem(const ModelSpec& m, const WeightFo
     if (!l.moe)
       if (auto p = split("FFN width", l.ffn_size)) return p;
   if (m.moe) {
-    if (auto p = split("expert FFN width", m.moe->expert_ffn_size)) return p;
+    if (!experts_whole)
+      if (auto p = split("expert FFN width", m.moe->expert_ffn_size)) return p;
     // vLLM runs the shared experts as one MLP of their summed width.
     if (m.moe->shared_experts > 0)
       if (auto p = split("shared-expert width", m.moe->shared_experts * shared_expert_width(*m.moe))) return p;
@@ -421,10 +423,10 @@ std::optional<ShardingProblem> format_problem(const ModelSpec& m, const WeightFo
 }  // namespace
 
 std::optional<ShardingProblem> sharding_problem(const ModelSpec& m, std::int64_t tp, std::int64_t pp,
-                                                const WeightFormat* format) {
+                                                const WeightFormat* format, std::int64_t ep) {
   if (format) {
-    if (auto problem = sharding_problem(m, tp, pp)) return problem;
-    return format_problem(m, *format, tp);
+    if (auto problem = sharding_problem(m, tp, pp, nullptr, ep)) return problem;
+    return format_problem(m, *format, tp, ep > 1);
   }
   const std::string where = " of " + m.name;
   if (m.heads % tp != 0)
@@ -437,7 +439,7 @@ std::optional<ShardingProblem> sharding_problem(const ModelSpec& m, std::int64_t
     if (!l.moe && l.ffn_size % tp != 0)
       return ShardingProblem{
           "--tp", std::to_string(tp) + " does not divide the FFN size " + std::to_string(l.ffn_size) + where};
-  if (m.moe && m.moe->expert_ffn_size % tp != 0)
+  if (m.moe && ep == 1 && m.moe->expert_ffn_size % tp != 0)
     return ShardingProblem{"--tp", std::to_string(tp) + " does not divide the expert FFN size " +
                                        std::to_string(m.moe->expert_ffn_size) + where};
   if (m.moe && m.moe->shared_experts > 0 && shared_expert_width(*m.moe) % tp != 0)
@@ -448,8 +450,8 @@ std::optional<ShardingProblem> sharding_problem(const ModelSpec& m, std::int64_t
   return std::nullopt;
 }
 
-void check_sharding(const ModelSpec& m, std::int64_t tp, std::int64_t pp, const WeightFormat* format) {
-  if (auto problem = sharding_problem(m, tp, pp, format)) throw InputError({}, problem->option, problem->message);
+void check_sharding(const ModelSpec& m, std::int64_t tp, std::int64_t pp, const WeightFormat* format, std::int64_t ep) {
+  if (auto problem = sharding_problem(m, tp, pp, format, ep)) throw InputError({}, problem->option, problem->message);
 }
 
 std::vector<Bytes> stage_weights(const ModelSpec& m, const WeightFormat& f, std::int64_t tp, std::int64_t pp,
@@ -545,7 +547,7 @@ std::optional<ShardingProblem> expert_parallel_problem(const ModelSpec& m, std::
 }
 
 MemoryEstimate estimate_memory(const ModelSpec& m, const GpuSpec& g, const MemoryQuery& q) {
-  check_sharding(m, q.tp, q.pp, &q.weights);
+  check_sharding(m, q.tp, q.pp, &q.weights, q.ep);
   if (auto problem = expert_parallel_problem(m, q.tp, q.ep)) throw InputError({}, problem->option, problem->message);
   const std::int64_t groups = attention_groups(q.ep, q.tp);
   MemoryEstimate e;

@@ -10,6 +10,7 @@
 #include "dtype.hpp"
 #include "gpu.hpp"
 #include "model.hpp"
+#include "query.hpp"
 #include "units.hpp"
 
 namespace ridge {
@@ -256,25 +257,17 @@ struct ShardingProblem {
 /// With a weight format, also what the format forbids: block-scaled weights need every width a
 /// TP rank holds (dense, expert and shared-expert MLP widths, query heads x head_dim) to be whole
 /// blocks (vLLM refuses "... is not divisible by weight quantization block_n"); an experts-only
-/// format needs routed experts.
+/// format needs routed experts. Under expert parallelism (`ep` > 1) routed experts stay whole on
+/// their GPU, so their width is not split by TP.
 std::optional<ShardingProblem> sharding_problem(const ModelSpec& m, std::int64_t tp, std::int64_t pp,
-                                                const WeightFormat* format = nullptr);
+                                                const WeightFormat* format = nullptr, std::int64_t ep = 1);
 /// Throws InputError naming the option when sharding_problem finds one.
-void check_sharding(const ModelSpec& m, std::int64_t tp, std::int64_t pp, const WeightFormat* format = nullptr);
+void check_sharding(const ModelSpec& m, std::int64_t tp, std::int64_t pp, const WeightFormat* format = nullptr,
+                    std::int64_t ep = 1);
 
 /// Weights per GPU of each pipeline stage (embedding on the first, head on the last).
 std::vector<Bytes> stage_weights(const ModelSpec& m, const WeightFormat& f, std::int64_t tp, std::int64_t pp,
                                  std::int64_t ep = 1);
-
-/// Expert parallelism as vLLM runs it (--enable-expert-parallel, EP = TP x DP): the routed
-/// experts of a MoE layer spread over `ep` GPUs, whole; attention and the dense parts run on
-/// ep / tp data-parallel groups of TP `tp`, each serving its share of the sequences.
-inline std::int64_t attention_groups(std::int64_t ep, std::int64_t tp) { return ep > 1 ? ep / tp : 1; }
-/// Sequences one data-parallel group serves: ceil(batch / groups).
-inline std::int64_t group_batch(std::int64_t batch, std::int64_t groups) { return (batch + groups - 1) / groups; }
-
-/// GPUs of one replica: TP x PP, or EP x PP under expert parallelism.
-inline std::int64_t replica_gpus(std::int64_t tp, std::int64_t pp, std::int64_t ep) { return (ep > tp ? ep : tp) * pp; }
 
 /// Why `ep` cannot spread `m`'s experts at TP `tp` (nullopt: it can; ep 1 always can).
 std::optional<ShardingProblem> expert_parallel_problem(const ModelSpec& m, std::int64_t tp, std::int64_t ep);

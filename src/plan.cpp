@@ -71,7 +71,7 @@ struct Family {
   std::size_t gpu_index = 0;
   WeightFormat weights;
   DType kv = DType::bf16;
-  std::int64_t tp = 1, pp = 1;
+  std::int64_t tp = 1, pp = 1, ep = 1;
   const ModelShapes* shapes = nullptr;
   const Ceilings* ceilings = nullptr;
   const std::vector<Bytes>* stage_weights = nullptr;
@@ -99,6 +99,7 @@ Plan plan_of(const Family& f, std::int64_t replicas) {
   p.gpu = f.gpu_index;
   p.tp = f.tp;
   p.pp = f.pp;
+  p.ep = f.ep;
   p.replicas = replicas;
   p.weights = f.weights;
   p.kv_dtype = f.kv;
@@ -122,6 +123,7 @@ class Search {
     mq.context = r_.prompt + r_.gen;
     mq.tp = f.tp;
     mq.pp = f.pp;
+    mq.ep = f.ep;
     mq.memory_utilization = r_.memory_utilization;
     mq.overhead = f.gpu->runtime_overhead;
     mq.attention = r_.attention;
@@ -146,7 +148,7 @@ class Search {
       return true;
     }
     std::int64_t replicas = min_replicas;
-    const std::int64_t per_replica = f.tp * f.pp;
+    const std::int64_t per_replica = replica_gpus(f.tp, f.pp, f.ep);
     if (r_.min_throughput) {
       const auto needed = static_cast<std::int64_t>(std::ceil(*r_.min_throughput / e.throughput_tokens_per_s));
       if (replicas_fixed && needed > replicas) {
@@ -186,7 +188,7 @@ class Search {
       rate_candidate(f, out);
       return out;
     }
-    const std::int64_t max_replicas = r_.max_gpus / (f.tp * f.pp);
+    const std::int64_t max_replicas = r_.max_gpus / replica_gpus(f.tp, f.pp, f.ep);
     if (r_.batch && r_.concurrency) {
       // C sequences in batches of at most B: ⌈C/B⌉ replicas, none holding more than C.
       const std::int64_t replicas = ceil_div(*r_.concurrency, *r_.batch);
@@ -210,6 +212,17 @@ class Search {
     return out;
   }
 
+  /// EP sizes searched at TP `tp`: none (1), and for MoE models every power-of-two multiple of
+  /// TP (ep = tp: experts whole over the TP group; more: tp-wide attention groups) up to
+  /// --max-gpus and the expert count.
+  std::vector<std::int64_t> expert_parallel_sizes(std::int64_t tp) const {
+    std::vector<std::int64_t> eps{1};
+    if (!m_.moe) return eps;
+    for (std::int64_t ep = tp; ep <= std::min<std::int64_t>(r_.max_gpus, m_.moe->experts); ep *= 2)
+      if (ep > 1) eps.push_back(ep);
+    return eps;
+  }
+
   void run(const std::vector<WeightFormat>& formats, const std::vector<DType>& kvs) {
     std::vector<std::int64_t> tps;
     for (std::int64_t tp = 1; tp <= r_.max_gpus; tp *= 2) tps.push_back(tp);
@@ -217,34 +230,59 @@ class Search {
       const GpuSpec& g = r_.gpus[gi];
       for (const WeightFormat& wf : formats) {
         if (wf.name == "fp8" && !g.peak(DType::fp8)) continue;  // fp8 only where tensor cores run it
-        for (std::int64_t tp : tps) {
-          const bool tp_ok = !sharding_problem(m_, tp, 1, &wf);
-          std::optional<ModelShapes> shapes;
-          std::optional<Ceilings> ceilings;
-          if (tp_ok) {
-            shapes = compile_shapes(m_, wf, tp);
-            ceilings = ceilings_for(g, *shapes, r_.basis);
-          }
-          for (std::int64_t pp = 1; pp <= std::min<std::int64_t>(m_.layers, 16) && tp * pp <= r_.max_gpus; ++pp) {
-            if (auto problem = sharding_problem(m_, tp, pp, &wf)) {
-              for (DType kv : kvs)
-                result.rejected.push_back({gi, wf.name, kv, tp, pp, Rejection::sharding, problem->message});
-              continue;
-            }
-            const std::vector<Bytes> weights = stage_weights(m_, wf, tp, pp);
-            // The collectives share the ceilings' fitted model (one per GPU and format).
-            Topology topology = topology_for(g, tp, pp, r_.inter_node_bandwidth);
-            topology.expected = ceilings->expected;
-            for (DType kv : kvs) {
-              Family f{&m_, &g, gi, wf, kv, tp, pp, &*shapes, &*ceilings, &weights, topology};
-              const std::size_t before = result.plans.size();
-              const Outcome out = family(f);
-              any_fit_ = any_fit_ || out.any_fit;
-              if (result.plans.size() == before && !out.deferred)
-                result.rejected.push_back({gi, wf.name, kv, tp, pp, out.furthest, out.detail});
-            }
-          }
-        }
+        for (std::int64_t tp : tps)
+          for (std::int64_t ep : expert_parallel_sizes(tp)) run_layouts(gi, wf, tp, ep, kvs);
+      }
+    }
+  }
+
+  /// Every PP (and KV type) of one GPU, format, TP and EP. Under expert parallelism only PP 1:
+  /// wide-EP deployments (DeepSeek's own, vLLM's DP+EP recipes) run one stage.
+  void run_layouts(std::size_t gi, const WeightFormat& wf, std::int64_t tp, std::int64_t ep,
+                   const std::vector<DType>& kvs) {
+    const GpuSpec& g = r_.gpus[gi];
+    auto reject_all = [&](std::int64_t pp, const std::string& why) {
+      for (DType kv : kvs)
+        result.rejected.push_back({.gpu = gi,
+                                   .weights = wf.name,
+                                   .kv_dtype = kv,
+                                   .tp = tp,
+                                   .pp = pp,
+                                   .ep = ep,
+                                   .reason = Rejection::sharding,
+                                   .detail = why});
+    };
+    if (auto problem = expert_parallel_problem(m_, tp, ep)) return reject_all(1, problem->message);
+    std::optional<ModelShapes> shapes;
+    std::optional<Ceilings> ceilings;
+    if (!sharding_problem(m_, tp, 1, &wf, ep)) {
+      shapes = compile_shapes(m_, wf, tp, ep);
+      ceilings = ceilings_for(g, *shapes, r_.basis);
+    }
+    const std::int64_t max_pp = ep > 1 ? 1 : std::min<std::int64_t>(m_.layers, 16);
+    for (std::int64_t pp = 1; pp <= max_pp && replica_gpus(tp, pp, ep) <= r_.max_gpus; ++pp) {
+      if (auto problem = sharding_problem(m_, tp, pp, &wf, ep)) {
+        reject_all(pp, problem->message);
+        continue;
+      }
+      const std::vector<Bytes> weights = stage_weights(m_, wf, tp, pp, ep);
+      // The collectives share the ceilings' fitted model (one per GPU and format).
+      Topology topology = topology_for(g, tp, pp, r_.inter_node_bandwidth, TimeBasis::bound, ep);
+      topology.expected = ceilings->expected;
+      for (DType kv : kvs) {
+        Family f{&m_, &g, gi, wf, kv, tp, pp, ep, &*shapes, &*ceilings, &weights, topology};
+        const std::size_t before = result.plans.size();
+        const Outcome out = family(f);
+        any_fit_ = any_fit_ || out.any_fit;
+        if (result.plans.size() == before && !out.deferred)
+          result.rejected.push_back({.gpu = gi,
+                                     .weights = wf.name,
+                                     .kv_dtype = kv,
+                                     .tp = tp,
+                                     .pp = pp,
+                                     .ep = ep,
+                                     .reason = out.furthest,
+                                     .detail = out.detail});
       }
     }
   }
@@ -272,6 +310,7 @@ class Search {
     c.query.context = r_.prompt + r_.gen;
     c.query.tp = f.tp;
     c.query.pp = f.pp;
+    c.query.ep = f.ep;
     c.query.memory_utilization = r_.memory_utilization;
     c.query.overhead = f.gpu->runtime_overhead;
     c.query.attention = r_.attention;
@@ -305,8 +344,10 @@ class Search {
     // sharing weight reads between prefill chunks and decodes; within the SLOs it did not in any
     // of 214 plans for Llama-3.1-70B at 20 req/s (capacity / bound 0.17 to 0.81), and the
     // search keeps a margin of kCapacityMargin above it.
-    const std::int64_t holds = std::max<std::int64_t>(
-        1, std::min<std::int64_t>(c.limits.max_num_seqs, static_cast<std::int64_t>(memory.max_concurrency)));
+    // Under expert parallelism each attention group is an engine with its own limits and pool.
+    const std::int64_t holds =
+        std::max<std::int64_t>(1, std::min<std::int64_t>(c.limits.max_num_seqs * attention_groups(f.ep, f.tp),
+                                                         static_cast<std::int64_t>(memory.max_concurrency)));
     const ServiceQuery full{holds, r_.prompt, r_.gen, r_.attention, f.kv, f.topology, 0};
     c.capacity_bound =
         estimate_service(*f.shapes, *f.ceilings, full).throughput_tokens_per_s / static_cast<double>(r_.gen);
@@ -315,7 +356,7 @@ class Search {
     c.family.shapes = nullptr;  // the loop's copies: the candidate keeps its own
     c.family.ceilings = nullptr;
     c.family.stage_weights = nullptr;
-    const std::int64_t per_replica = f.tp * f.pp;
+    const std::int64_t per_replica = replica_gpus(f.tp, f.pp, f.ep);
     if (replicas_floor(c) * per_replica > r_.max_gpus) {
       out.reject(Rejection::misses_throughput,
                  fmt::format("one replica serves at most ~{:.2f} req/s: {} req/s needs more than --max-gpus {}",
@@ -341,8 +382,14 @@ class Search {
         costs.insert(std::upper_bound(costs.begin(), costs.end(), cost_of_plan(*p)), cost_of_plan(*p));
         result.plans.push_back(std::move(*p));
       } else {
-        result.rejected.push_back({c.family.gpu_index, c.family.weights.name, c.family.kv, c.family.tp, c.family.pp,
-                                   out.furthest, out.detail});
+        result.rejected.push_back({.gpu = c.family.gpu_index,
+                                   .weights = c.family.weights.name,
+                                   .kv_dtype = c.family.kv,
+                                   .tp = c.family.tp,
+                                   .pp = c.family.pp,
+                                   .ep = c.family.ep,
+                                   .reason = out.furthest,
+                                   .detail = out.detail});
       }
     }
   }
@@ -379,17 +426,20 @@ class Search {
 
   /// The first of `replicas` replicas sharing the rate round robin, as `ridge serve` splits it:
   /// every replicas-th request of one Poisson stream at the whole rate (sim_requests of them).
+  /// Under expert parallelism each replica's attention groups are engines of their own: the
+  /// stream is split over replicas x groups and one group simulated.
   ServeSummary run_at(RateCandidate& c, StepCost& cost, std::int64_t replicas) {
     ++result.simulations;
+    const std::int64_t engines = replicas * attention_groups(c.family.ep, c.family.tp);
     const LengthDistribution prompt{LengthDistribution::Kind::fixed, static_cast<double>(r_.prompt), 0};
     const LengthDistribution gen{LengthDistribution::Kind::fixed, static_cast<double>(r_.gen), 0};
-    const RequestLoad all = generate_workload(r_.sim_requests * replicas, *r_.rate, prompt, gen, r_.seed);
+    const RequestLoad all = generate_workload(r_.sim_requests * engines, *r_.rate, prompt, gen, r_.seed);
     RequestLoad share;
     share.requests.reserve(static_cast<std::size_t>(r_.sim_requests));
-    for (std::size_t i = 0; i < all.requests.size(); i += static_cast<std::size_t>(replicas))
+    for (std::size_t i = 0; i < all.requests.size(); i += static_cast<std::size_t>(engines))
       share.requests.push_back(all.requests[i]);
     ServeResult sr = simulate(cost, c.engine, share, 1);
-    return summarize(sr, slo(), *r_.rate / static_cast<double>(replicas));
+    return summarize(sr, slo(), *r_.rate / static_cast<double>(engines));
   }
   LatencySlo slo() const {
     LatencySlo s;
@@ -406,7 +456,7 @@ class Search {
   std::optional<Plan> simulate_candidate(RateCandidate& c, Outcome& out) {
     const Family& f = c.family;
     StepCost cost(c.shapes, c.ceilings, f.topology, r_.attention, f.kv);
-    const std::int64_t per_replica = f.tp * f.pp;
+    const std::int64_t per_replica = replica_gpus(f.tp, f.pp, f.ep);
     const std::int64_t most = r_.max_gpus / per_replica;
     std::map<std::int64_t, ServeSummary> tried;
     auto ok_at = [&](std::int64_t n) {
@@ -443,13 +493,15 @@ class Search {
     const std::int64_t replicas = n;
     const ServeSummary& at = tried.at(n);
     Plan p = plan_of(f, replicas);
-    p.batch = std::max<std::int64_t>(1, std::llround(at.mean_running));
+    p.batch =
+        std::max<std::int64_t>(1, std::llround(at.mean_running * static_cast<double>(attention_groups(f.ep, f.tp))));
     p.per_gpu_memory = c.per_gpu;
     p.budget_per_gpu = c.budget;
     p.ttft = Seconds{at.ttft.at(r_.slo_percentile)};
     p.tpot = Seconds{at.tpot.at(r_.slo_percentile)};
     p.e2e = Seconds{at.e2e.at(r_.slo_percentile)};
-    p.throughput_tokens_per_s = at.output_tokens_per_s * static_cast<double>(replicas);
+    // The simulated engine is one attention group of one replica (all of them, without EP).
+    p.throughput_tokens_per_s = at.output_tokens_per_s * static_cast<double>(replicas * attention_groups(f.ep, f.tp));
     p.gpu_hours_per_mtok = static_cast<double>(p.gpus()) * 1e6 / (*r_.rate * static_cast<double>(r_.gen)) / 3600.0;
     if (f.gpu->usd_per_hour) p.usd_per_mtok = p.gpu_hours_per_mtok * *f.gpu->usd_per_hour;
     p.simulated = true;
@@ -481,7 +533,7 @@ void group_equivalent_plans(std::vector<Plan>& plans, bool usd) {
     Plan* same = nullptr;
     for (Plan& k : kept) {
       // Planned by load, the mean batch follows from the engine limits: not a difference.
-      if (k.gpu != p.gpu || k.tp != p.tp || k.pp != p.pp || k.replicas != p.replicas ||
+      if (k.gpu != p.gpu || k.tp != p.tp || k.pp != p.pp || k.ep != p.ep || k.replicas != p.replicas ||
           (!p.simulated && k.batch != p.batch) || k.risk != p.risk)
         continue;
       const double a = cost_of(k, usd), b = cost_of(p, usd);
@@ -554,7 +606,7 @@ PlanResult make_plan(const ModelSpec& m, const PlanRequest& r) {
   // support: vLLM has fp8 KV caches, not int8 ones).
   auto key = [&](const Plan& p) {
     return std::make_tuple(cost_of(p, usd), p.gpus(), p.tpot.value, p.risk, p.kv_dtype == DType::int8, p.gpu, p.tp,
-                           p.pp, p.weights.name);
+                           p.pp, p.ep, p.weights.name);
   };
   std::sort(plans.begin(), plans.end(), [&](const Plan& a, const Plan& b) { return key(a) < key(b); });
   std::sort(result.rejected.begin(), result.rejected.end(), [](const RejectedFamily& a, const RejectedFamily& b) {

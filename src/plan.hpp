@@ -1,4 +1,5 @@
-// The planner: searches GPU type × weight precision × KV precision × TP × PP × replicas × batch
+// The planner: searches GPU type × weight precision × KV precision × TP × PP (× EP for MoE
+// models) × replicas × batch
 // for the cheapest deployment that fits in memory and meets the latency and throughput targets,
 // with the same memory and roofline engines as `ridge memory` and `ridge roofline`.
 #pragma once
@@ -61,6 +62,9 @@ QualityRisk quality_risk(const WeightFormat& f, DType kv, const std::optional<We
 struct Plan {
   std::size_t gpu = 0;  ///< index into PlanRequest::gpus
   std::int64_t tp = 1, pp = 1, replicas = 1;
+  /// Expert parallelism: the routed experts spread whole over `ep` GPUs (ep / tp attention
+  /// groups); 1: experts split by TP like the rest.
+  std::int64_t ep = 1;
   WeightFormat weights;
   DType kv_dtype = DType::bf16;
   std::int64_t batch = 1;  ///< sequences per replica
@@ -83,7 +87,7 @@ struct Plan {
   std::int64_t max_num_batched_tokens = 0;  ///< the engine's token budget per step (planned by load)
   std::int64_t max_num_seqs = 0;
 
-  std::int64_t gpus() const { return tp * pp * replicas; }
+  std::int64_t gpus() const { return replica_gpus(tp, pp, ep) * replicas; }
 };
 
 enum class Rejection { sharding, does_not_fit, misses_ttft, misses_tpot, misses_throughput };
@@ -95,7 +99,7 @@ struct RejectedFamily {
   std::size_t gpu = 0;
   std::string weights;
   DType kv_dtype = DType::bf16;
-  std::int64_t tp = 1, pp = 1;
+  std::int64_t tp = 1, pp = 1, ep = 1;
   Rejection reason = Rejection::does_not_fit;
   std::string detail;  ///< the measured value against the limit
 };

@@ -612,7 +612,13 @@ ServeSummary summarize(ServeResult& r, const LatencySlo& slo, double offered_rat
   s.duration_s = r.duration_s();
   s.requests_per_s = r.requests_per_s();
   s.output_tokens_per_s = r.output_tokens_per_s();
-  s.saturated = offered_rate > 0 && s.requests_per_s < 0.9 * offered_rate;
+  // The run ends when its last request does, a typical request's time after the last arrival
+  // when the server keeps up: the completions over the run less that drain come to the offered
+  // rate. Over capacity a backlog builds and they fall short. (Completions over the whole run
+  // would flag a stable server whose requests are long against the arrival span.)
+  const double arrival_span = s.duration_s - s.e2e.p50;
+  s.sustained_requests_per_s = arrival_span > 0 ? static_cast<double>(s.completed) / arrival_span : 0;
+  s.saturated = offered_rate > 0 && s.sustained_requests_per_s < 0.9 * offered_rate;
   s.mean_in_system = r.mean_in_system();
   s.mean_running = r.mean_running();
   s.mean_waiting = r.mean_waiting();

@@ -197,7 +197,10 @@ struct ServeSummary {
   double output_tokens_per_s = 0;
   double goodput_requests_per_s = 0;  ///< requests meeting every SLO given, per second (all when none)
   bool meets_slo = true;              ///< the percentiles meet the SLOs
-  bool saturated = false;             ///< served under 90 % of the offered rate: the queue grew throughout
+  /// Completions over the run less a median request's drain (what the server keeps up with).
+  double sustained_requests_per_s = 0;
+  /// Sustained under 90 % of the offered rate: a backlog grew.
+  bool saturated = false;
   double mean_in_system = 0, mean_running = 0, mean_waiting = 0;
   double little_lambda_w = 0;  ///< λ · W: completed / duration × mean e2e (Little's law: = mean_in_system)
   std::int64_t max_waiting = 0;

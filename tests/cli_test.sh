@@ -335,7 +335,23 @@ contains "$tmp/out" "total,tpot,s,1,,,,0.0045293476" "roofline csv carries the t
 expect 0 "gpus csv" -- gpus -f csv
 contains "$tmp/out" "h100-sxm,NVIDIA H100 SXM5 80GB,85520809984,3350000000000,989400000000000,1978900000000000,NVLink 4,450000000000," "gpus csv in bytes, B/s and FLOP/s"
 expect 0 "plan csv" -- plan -m llama-3.1-8b -g h100-sxm -f csv --top 1
-contains "$tmp/out" "rank,gpu,gpus,tp,pp,replicas,weights,kv_dtype,batch,per_gpu_bytes,budget_per_gpu_bytes,ttft_s,tpot_s" "plan csv in base units"
+contains "$tmp/out" "rank,gpu,gpus,tp,pp,ep,replicas,weights,kv_dtype,batch,per_gpu_bytes,budget_per_gpu_bytes,ttft_s,tpot_s" "plan csv in base units"
+expect 0 "plan searches expert parallelism for a MoE model" -- plan -m mixtral-8x7b -g h100-sxm --max-gpus 8 --tpot-ms 30 --top 3
+contains "$tmp/out" " EP " "plan table has an EP column for a MoE model"
+contains "$tmp/out" "--ep 8" "the plan's check-it command carries --ep"
+cat >"$tmp/ep.yaml" <<'YAML'
+model: deepseek-v3
+gpu: h200
+gpus: 16
+tp: 1
+ep: 8
+workload: {prompt_tokens: 2000, gen_tokens: 500, batch: 64}
+YAML
+expect 0 "check: ep in a deployment file" -- check "$tmp/ep.yaml" -f json
+contains "$tmp/out" "EP 8 (TP 1 x 8 attention groups) x PP 1 x 2 replicas = 16 GPUs" "check reads ep:"
+printf 'model: llama-3.1-8b\ngpu: h100-sxm\nep: 2\nworkload: {prompt_tokens: 100, gen_tokens: 10}\n' >"$tmp/ep-dense.yaml"
+expect 1 "check: ep on a dense model fails parallel.divides" -- check "$tmp/ep-dense.yaml"
+contains "$tmp/out" "ep-dense.yaml:3:1: error: EP llama-3.1-8b has no routed experts to spread" "ep error points at its line"
 
 # check: every error of a file at once, in line order
 "$ridge" check "$src/tests/data/bad/deploy-many-errors.yaml" >"$tmp/out" 2>"$tmp/err"

@@ -345,4 +345,51 @@ TEST_CASE("an explicit tp: 1 with gpus: 8 is 8 replicas of one GPU; gpus alone i
   CHECK(parallel_layout(8, 1, 1, true)->replicas == 8);
   CHECK(parallel_layout(8, 1, 1, false)->tp == 8);
   CHECK_FALSE(parallel_layout(8, 3, 1, true));
+  // Expert parallelism: a replica is EP x PP GPUs whatever its TP.
+  CHECK(parallel_layout(16, 1, 1, false, 8)->replicas == 2);
+  CHECK(parallel_layout(16, 2, 1, true, 8)->gpus() == 16);
+  CHECK(parallel_layout(32, 4, 2, true, 8)->replicas == 2);
+  CHECK_FALSE(parallel_layout(16, 1, 1, false, 6));
+}
+
+TEST_CASE("ep: in a deployment file: experts over EP GPUs, attention groups with their own KV pools") {
+  const std::string wl = "workload: {prompt_tokens: 2000, gen_tokens: 500, batch: 64}\n";
+  const auto fs = check("model: deepseek-v3\ngpu: h200\ngpus: 16\ntp: 1\nep: 8\n" + wl);
+  const Finding* layout = find(fs, "parallel.divides");
+  REQUIRE(layout);
+  CHECK(layout->passed);
+  CHECK(layout->message ==
+        "EP 8 (TP 1 x 8 attention groups) x PP 1 x 2 replicas = 16 GPUs hold the 256 experts whole and split "
+        "deepseek-v3's 128 heads, 128 KV heads and 61 layers");
+  const Finding* kv = find(fs, "kv.capacity");
+  REQUIRE(kv);
+  CHECK(kv->message.find("per attention group (8 per replica)") != std::string::npos);
+  // Memory per GPU is the memory engine's at the same layout; its KV cache by hand: 64
+  // sequences over 8 groups = 8 per GPU, 2,500 tokens in 157 blocks of 16 = 2,512 tokens, MLA's
+  // (512 + 64) x 2 B x 61 layers = 70,272 B per token: 8 x 2,512 x 70,272 = 1,412,186,112 B.
+  MemoryQuery q;
+  q.weights = default_weight_format(resolve_model("deepseek-v3"));
+  q.kv_dtype = DType::bf16;
+  q.batch = 64;
+  q.context = 2500;
+  q.ep = 8;
+  q.prefill_chunk = kDefaultPrefillChunk;
+  q.overhead = resolve_gpu("h200").runtime_overhead;
+  const MemoryEstimate mem = estimate_memory(resolve_model("deepseek-v3"), resolve_gpu("h200"), q);
+  CHECK(mem.per_gpu().kv_cache.value == 1'412'186'112);
+  CHECK(*find(fs, "memory.fits")->measured == mem.per_gpu().total().as_double());
+
+  // Errors point at the ep line.
+  auto bad = check("model: llama-3.1-70b\ngpu: h100-sxm\nep: 8\ngpus: 8\n" + wl);
+  REQUIRE(bad.size() == 1);
+  CHECK(bad[0].message == "EP llama-3.1-70b has no routed experts to spread");
+  CHECK(bad[0].where.line == 3);
+  bad = check("model: deepseek-v3\ngpu: h200\ngpus: 16\nep: 6\n" + wl);
+  REQUIRE(bad.size() == 1);
+  CHECK(bad[0].message == "gpus 16 is not a multiple of EP 6 x PP 1 = 6");
+  // vLLM's switch is answered with ridge's name.
+  bad = check("model: deepseek-v3\ngpu: h200\nenable_expert_parallel: true\n" + wl);
+  REQUIRE(bad.size() == 1);
+  CHECK(bad[0].rule == "input.valid");
+  CHECK(bad[0].message.find("ridge's ep") != std::string::npos);
 }

@@ -425,3 +425,17 @@ TEST_CASE("expert parallelism: DeepSeek-V3 experts spread whole over 8 GPUs, att
   CHECK(expert_parallel_problem(resolve_model("llama-3.1-8b"), 1, 2).has_value());  // no experts
   CHECK_FALSE(expert_parallel_problem(m, 2, 16).has_value());
 }
+
+TEST_CASE("expert parallelism keeps block-scaled experts whole: Qwen3-235B-A22B FP8 at TP 8 loads only with EP") {
+  const ModelSpec m = resolve_model("qwen3-235b-a22b");
+  const WeightFormat f = *weight_format("fp8-block128");
+  // moe_intermediate_size 1536 / 8 = 192 per GPU: not whole blocks of 128, so vLLM refuses TP 8;
+  // with expert parallelism each GPU holds whole experts of 1536 = 12 blocks.
+  const auto tp8 = sharding_problem(m, 8, 1, &f);
+  REQUIRE(tp8);
+  CHECK(tp8->message.find("192 of the expert FFN width 1536") != std::string::npos);
+  CHECK_FALSE(sharding_problem(m, 8, 1, &f, 8));
+  CHECK_FALSE(sharding_problem(m, 1, 1, &f, 8));
+  // TP 4 divides it into 384 = 3 blocks either way.
+  CHECK_FALSE(sharding_problem(m, 4, 1, &f));
+}

@@ -340,3 +340,42 @@ TEST_CASE("plan --rate: an SLO a request alone misses rejects the family without
   CHECK(std::any_of(res.rejected.begin(), res.rejected.end(),
                     [](const RejectedFamily& f) { return f.reason == Rejection::misses_tpot; }));
 }
+
+TEST_CASE("the planner searches expert parallelism for MoE models, and its EP plans are the engines' figures") {
+  PlanRequest r = request({"h200"});
+  r.prompt = 2000;
+  r.gen = 500;
+  r.max_gpus = 8;
+  r.max_tpot = Seconds{0.080};
+  const ModelSpec ds = resolve_model("deepseek-v3");
+  const PlanResult res = make_plan(ds, r);
+  const auto ep_plan = std::find_if(res.plans.begin(), res.plans.end(), [](const Plan& p) { return p.ep > 1; });
+  REQUIRE(ep_plan != res.plans.end());
+  const Plan& p = *ep_plan;
+  CHECK(p.gpus() == p.ep * p.replicas);
+  CHECK(p.tpot.value <= 0.080);
+  // The same layout through the memory and roofline engines directly.
+  MemoryQuery q;
+  q.weights = p.weights;
+  q.kv_dtype = p.kv_dtype;
+  q.batch = p.batch;
+  q.context = 2500;
+  q.tp = p.tp;
+  q.ep = p.ep;
+  q.prefill_chunk = r.prefill_chunk;
+  q.overhead = r.gpus[0].runtime_overhead;
+  const MemoryEstimate mem = estimate_memory(ds, r.gpus[0], q);
+  CHECK(p.per_gpu_memory == mem.per_gpu().total());
+  const ModelShapes shapes = compile_shapes(ds, p.weights, p.tp, p.ep);
+  const Ceilings ceilings = ceilings_for(r.gpus[0], shapes, TimeBasis::expected);
+  Topology t = topology_for(r.gpus[0], p.tp, 1, 0, TimeBasis::bound, p.ep);
+  t.expected = ceilings.expected;
+  const ServiceEstimate e =
+      estimate_service(shapes, ceilings, ServiceQuery{p.batch, 2000, 500, AttentionImpl::flash, p.kv_dtype, t, 0});
+  CHECK(p.tpot.value == doctest::Approx(e.tpot.value).epsilon(1e-12));
+
+  // A dense model has no experts to spread: no EP plan, no EP family rejected.
+  const PlanResult dense = make_plan(resolve_model("llama-3.1-8b"), request({"h100-sxm"}));
+  CHECK(std::none_of(dense.plans.begin(), dense.plans.end(), [](const Plan& x) { return x.ep > 1; }));
+  CHECK(std::none_of(dense.rejected.begin(), dense.rejected.end(), [](const RejectedFamily& x) { return x.ep > 1; }));
+}

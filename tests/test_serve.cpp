@@ -133,6 +133,28 @@ TEST_CASE("serve: with max_num_seqs 1 and fixed lengths the queue is M/D/1: Wq =
   }
 }
 
+TEST_CASE("serve: saturation: long requests at a rate the server keeps up with are not flagged; a backlog is") {
+  const Deploy d("llama-3.1-8b", "h100-sxm");
+  StepCost cost = d.cost();
+  // 100 requests at 5 req/s: arrivals end after ~20 s, each request takes ~2,000 decode steps
+  // (over 10 s) with at most ~100 in flight, which the pool holds. Completions over the whole
+  // run fall well under 5 req/s only because of the drain after the last arrival.
+  ServeResult run = simulate(cost, d.engine(), fixed(100, 5.0, 256, 2000), 1);
+  const ServeSummary stable = summarize(run, {}, 5.0);
+  REQUIRE(stable.e2e.p50 > 10.0);
+  CHECK(stable.requests_per_s < 0.9 * 5.0);
+  CHECK_FALSE(stable.saturated);
+  CHECK(stable.sustained_requests_per_s == doctest::Approx(5.0).epsilon(0.2));
+  // One request at a time (max_num_seqs 1) offered twice what it serves: the queue grows, and
+  // what is sustained is the service rate mu = 1 / (the batch-1 e2e).
+  const double service = d.batch(1, 256, 8).e2e.value;
+  run = simulate(cost, d.engine(EngineLimits{8192, 1}), fixed(2000, 2.0 / service, 256, 8), 1);
+  const ServeSummary over = summarize(run, {}, 2.0 / service);
+  CHECK(over.saturated);
+  CHECK(over.sustained_requests_per_s < 0.9 * 2.0 / service);
+  CHECK(over.requests_per_s == doctest::Approx(1.0 / service).epsilon(0.02));
+}
+
 TEST_CASE("serve: all at once, throughput reaches the decode rate of the batch the KV pool holds") {
   // Long outputs on a pool that holds a known number of them: the batch is the pool's.
   const Deploy d("llama-3.1-70b", "h100-sxm", TimeBasis::bound, 4);

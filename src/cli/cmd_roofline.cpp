@@ -40,7 +40,7 @@ struct RooflineRun {
     estimate = estimate_service(shapes, ceilings, sq);
     if (ceilings.expected) {
       ServiceQuery bq = sq;
-      bq.topology = topology_for(d.gpu, d.query.tp, d.query.pp, d.inter_node_bandwidth, TimeBasis::bound);
+      bq.topology = topology_for(d.gpu, d.query.tp, d.query.pp, d.inter_node_bandwidth, TimeBasis::bound, d.query.ep);
       bound = estimate_service(shapes, ceilings_for(d.gpu, shapes, TimeBasis::bound), bq);
     }
     if (std::optional<Drafter> drafter = build_drafter(spec, d, shapes)) {

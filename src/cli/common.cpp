@@ -186,19 +186,13 @@ Deployment build_deployment(const DeploymentOptions& o) {
   q.pp = o.pp;
   require_range("--ep", o.ep, 1, 4096);
   q.ep = o.ep;
-  if (o.gpus && o.ep > 1) {
-    // A replica under expert parallelism is EP GPUs per stage.
+  if (o.gpus) {
     require_range("--gpus", *o.gpus, 1, 1'000'000);
-    if (*o.gpus % (o.ep * o.pp) != 0)
-      throw InputError({}, "--gpus",
-                       std::to_string(*o.gpus) + " is not a multiple of EP x PP = " + std::to_string(o.ep * o.pp));
-    d.replicas = *o.gpus / (o.ep * o.pp);
-  } else if (o.gpus) {
-    require_range("--gpus", *o.gpus, 1, 1'000'000);
-    const auto layout = parallel_layout(o.gpus, o.tp, o.pp, o.tp_given);
+    const auto layout = parallel_layout(o.gpus, o.tp, o.pp, o.tp_given, o.ep);
     if (!layout)
       throw InputError({}, "--gpus",
-                       std::to_string(*o.gpus) + " is not a multiple of TP x PP = " + std::to_string(o.tp * o.pp));
+                       o.ep > 1 ? fmt::format("{} is not a multiple of EP x PP = {}", *o.gpus, o.ep * o.pp)
+                                : fmt::format("{} is not a multiple of TP x PP = {}", *o.gpus, o.tp * o.pp));
     q.tp = layout->tp;
     d.replicas = layout->replicas;
   }
@@ -231,7 +225,7 @@ Deployment build_deployment(const DeploymentOptions& o) {
   require_range("--block-size", o.block_size, 1, 4096);
   q.block_size = o.block_size;
 
-  if (auto problem = sharding_problem(d.model, q.tp, q.pp, &q.weights)) {
+  if (auto problem = sharding_problem(d.model, q.tp, q.pp, &q.weights, q.ep)) {
     // `--gpus N` alone sets TP: the error belongs to the option the user typed.
     const bool tp_from_gpus = o.gpus && !o.tp_given && o.pp == 1 && problem->option == "--tp";
     throw InputError({}, tp_from_gpus ? "--gpus" : problem->option,

@@ -66,7 +66,8 @@ nlohmann::ordered_json flat_fields(const MemoryView& v) {
   j["kv_pool_per_gpu_bytes"] = i64(e.kv_pool_per_gpu);
   j["kv_block_tokens"] = q.block_size;
   j["kv_capacity_blocks"] = e.kv_capacity_blocks;
-  j["kv_capacity_tokens"] = e.kv_capacity_tokens;
+  j["kv_capacity_tokens"] = e.kv_capacity_tokens;  // of one pool: a replica's, or an attention group's
+  j["kv_pools_per_replica"] = attention_groups(q.ep, q.tp);
   j["kv_groups"] = e.kv_groups;
   j["kv_group_size"] = e.kv_group_size;
   j["vllm_max_concurrency"] = e.max_concurrency;
@@ -209,14 +210,20 @@ std::string memory_text(const MemoryView& v) {
         pool_stage, gib(e.kv_pool_per_gpu), with_commas(e.kv_capacity_blocks), q.block_size, e.kv_groups,
         e.kv_group_size, with_commas(e.kv_capacity_tokens));
   } else {
-    out += fmt::format("  KV pool per GPU{}: {} GiB = {} blocks of {} tokens = {} tokens per replica\n", pool_stage,
+    out += fmt::format("  KV pool per GPU{}: {} GiB = {} blocks of {} tokens = {} tokens {}\n", pool_stage,
                        gib(e.kv_pool_per_gpu), with_commas(e.kv_capacity_blocks), q.block_size,
-                       with_commas(e.kv_capacity_tokens));
+                       with_commas(e.kv_capacity_tokens), kv_pool_owner(q.tp, q.ep));
   }
+  // Under expert parallelism each attention group is its own vLLM engine and logs its own figure.
+  const std::int64_t groups = attention_groups(q.ep, q.tp);
   out += fmt::format(
-      "  vLLM max concurrency at {} tokens per request: {:.2f}x; largest max_model_len it starts "
+      "  vLLM max concurrency at {} tokens per request: {:.2f}x{}; largest max_model_len it starts "
       "with: {}\n",
-      with_commas(q.context), e.max_concurrency, with_commas(e.max_model_len_limit));
+      with_commas(q.context), e.max_concurrency,
+      groups > 1
+          ? fmt::format(" per replica ({:.2f}x per attention group)", e.max_concurrency / static_cast<double>(groups))
+          : "",
+      with_commas(e.max_model_len_limit));
   out += fmt::format("  max batch at {} tokens: {}\n", with_commas(q.context), with_commas(e.max_batch));
   out += fmt::format("  max context at batch {}: {}{}\n", q.batch, with_commas(e.max_context),
                      e.max_context_model_limited ? " (the model's max_position)" : "");
@@ -233,17 +240,20 @@ std::string memory_markdown(const MemoryView& v) {
   out += breakdown_table(v).markdown();
   out += fmt::format(
       "\n**Fits:** {} (budget {} GiB per GPU). KV pool per GPU: {} GiB = {} blocks of {} tokens = {} "
-      "tokens per replica. Max batch at {} tokens: {}. Max context at batch {}: {}.\n",
+      "tokens {}. Max batch at {} tokens: {}. Max context at batch {}: {}.\n",
       e.fits ? "yes" : "no", gib(e.budget_per_gpu), gib(e.kv_pool_per_gpu), with_commas(e.kv_capacity_blocks),
-      q.block_size, with_commas(e.kv_capacity_tokens), with_commas(q.context), with_commas(e.max_batch), q.batch,
-      with_commas(e.max_context));
+      q.block_size, with_commas(e.kv_capacity_tokens), kv_pool_owner(q.tp, q.ep), with_commas(q.context),
+      with_commas(e.max_batch), q.batch, with_commas(e.max_context));
   return out;
 }
 
 Table memory_comparison(const std::vector<MemoryView>& views) {
   SideBySide<MemoryView> t(views, [](const MemoryView& v) { return v.gpu.name; });
   t.row("GPUs (TP x PP x replicas)", [](const MemoryView& v) {
-    return fmt::format("{} ({} x {} x {})", v.query.tp * v.query.pp * v.replicas, v.query.tp, v.query.pp, v.replicas);
+    const MemoryQuery& q = v.query;
+    if (q.ep > 1)
+      return fmt::format("{} (EP {} x {} x {})", replica_gpus(q.tp, q.pp, q.ep) * v.replicas, q.ep, q.pp, v.replicas);
+    return fmt::format("{} ({} x {} x {})", q.tp * q.pp * v.replicas, q.tp, q.pp, v.replicas);
   });
   t.row("weights per GPU, GiB", [](const MemoryView& v) { return gib(v.estimate.per_gpu().weights); });
   t.row("KV cache per GPU, GiB", [](const MemoryView& v) { return gib(v.estimate.per_gpu().kv_cache); });
@@ -252,7 +262,9 @@ Table memory_comparison(const std::vector<MemoryView>& views) {
   t.row("total per GPU, GiB", [](const MemoryView& v) { return gib(v.estimate.per_gpu().total()); });
   t.row("budget per GPU, GiB", [](const MemoryView& v) { return gib(v.estimate.budget_per_gpu); });
   t.row("fits", [](const MemoryView& v) { return std::string(v.estimate.fits ? "yes" : "NO"); });
-  t.row("KV pool, tokens per replica", [](const MemoryView& v) { return with_commas(v.estimate.kv_capacity_tokens); });
+  const MemoryQuery& q0 = views.front().query;
+  t.row(attention_groups(q0.ep, q0.tp) > 1 ? "KV pool, tokens per attention group" : "KV pool, tokens per replica",
+        [](const MemoryView& v) { return with_commas(v.estimate.kv_capacity_tokens); });
   t.row("max batch at this context", [](const MemoryView& v) { return with_commas(v.estimate.max_batch); });
   t.row("max context at this batch", [](const MemoryView& v) { return with_commas(v.estimate.max_context); });
   return t.table;

@@ -73,6 +73,12 @@ Table plans_table(const PlanView& v) {
     t.headers.insert(t.headers.begin() + 9, "tokens/step");
     t.right_aligned.insert(t.right_aligned.begin() + 9, true);
   }
+  // MoE models: the expert-parallel width (1: experts split by TP like the rest).
+  const bool moe = v.model.moe.has_value();
+  if (moe) {
+    t.headers.insert(t.headers.begin() + 5, "EP");
+    t.right_aligned.insert(t.right_aligned.begin() + 5, true);
+  }
   const auto& plans = v.result.plans;
   for (std::size_t i = 0; i < plans.size() && i < v.top; ++i) {
     const Plan& p = plans[i];
@@ -95,6 +101,7 @@ Table plans_table(const PlanView& v) {
       row.insert(row.begin() + 13, fmt::format("{:.2f}", p.capacity_per_replica));
       row.insert(row.begin() + 9, with_commas(p.max_num_batched_tokens));
     }
+    if (moe) row.insert(row.begin() + 5, p.ep > 1 ? std::to_string(p.ep) : "-");
     t.rows.push_back(std::move(row));
   }
   return t;
@@ -116,7 +123,8 @@ std::string ttft_note(const PlanView& v) {
 }
 
 std::string family_text(const PlanView& v, const RejectedFamily& f) {
-  return fmt::format("{} {}/{} TP {} x PP {}", gpu_name(v, f.gpu), f.weights, kv_name(f.kv_dtype), f.tp, f.pp);
+  return fmt::format("{} {}/{} TP {} x PP {}{}", gpu_name(v, f.gpu), f.weights, kv_name(f.kv_dtype), f.tp, f.pp,
+                     f.ep > 1 ? fmt::format(" EP {}", f.ep) : "");
 }
 
 /// Per reason: how many families, and the largest (most GPUs) as the example: it failed even there.
@@ -129,7 +137,8 @@ std::map<Rejection, ReasonSummary> summarize(const PlanResult& r) {
   for (const RejectedFamily& f : r.rejected) {
     ReasonSummary& s = out[f.reason];
     ++s.families;
-    if (!s.example || f.tp * f.pp > s.example->tp * s.example->pp) s.example = &f;
+    if (!s.example || replica_gpus(f.tp, f.pp, f.ep) > replica_gpus(s.example->tp, s.example->pp, s.example->ep))
+      s.example = &f;
   }
   return out;
 }
@@ -159,7 +168,9 @@ std::string precision_flags(const PlanView& v, const Plan& p) {
 }
 
 /// One replica's layout; replicas are identical copies, so one replica reproduces the figures.
-std::string parallel_flags(const Plan& p) { return fmt::format("--tp {} --pp {}", p.tp, p.pp); }
+std::string parallel_flags(const Plan& p) {
+  return fmt::format("--tp {} --pp {}", p.tp, p.pp) + (p.ep > 1 ? fmt::format(" --ep {}", p.ep) : "");
+}
 
 }  // namespace
 
@@ -178,7 +189,8 @@ std::string serve_command(const PlanView& v, const Plan& p) {
   std::string s = fmt::format(
       "ridge serve -m {} -g {} {} {} --gpus {} --rate {} --prompt {} --gen {} --requests {} --memory-utilization {}",
       v.model_arg, v.gpu_args[p.gpu], precision_flags(v, p), parallel_flags(p), p.gpus(),
-      r.rate ? trimmed(*r.rate, 6) : "inf", r.prompt, r.gen, r.sim_requests * p.replicas, r.memory_utilization);
+      r.rate ? trimmed(*r.rate, 6) : "inf", r.prompt, r.gen, r.sim_requests * p.replicas * attention_groups(p.ep, p.tp),
+      r.memory_utilization);
   if (p.max_num_batched_tokens > 0) s += fmt::format(" --max-num-batched-tokens {}", p.max_num_batched_tokens);
   if (r.max_ttft) s += fmt::format(" --ttft-ms {}", trimmed(r.max_ttft->value * 1e3, 3));
   if (r.max_tpot) s += fmt::format(" --tpot-ms {}", trimmed(r.max_tpot->value * 1e3, 3));
@@ -258,6 +270,7 @@ nlohmann::ordered_json plan_json(const PlanView& v) {
                                  {"gpus", p.gpus()},
                                  {"tp", p.tp},
                                  {"pp", p.pp},
+                                 {"ep", p.ep},
                                  {"replicas", p.replicas},
                                  {"precision", p.weights.name},
                                  {"kv_dtype", kv_name(p.kv_dtype)},
@@ -292,6 +305,7 @@ nlohmann::ordered_json plan_json(const PlanView& v) {
                              {"kv_dtype", kv_name(f.kv_dtype)},
                              {"tp", f.tp},
                              {"pp", f.pp},
+                             {"ep", f.ep},
                              {"reason", std::string(to_string(f.reason))},
                              {"detail", f.detail}});
   }
@@ -366,6 +380,7 @@ std::string plan_csv(const PlanView& v) {
                "gpus",
                "tp",
                "pp",
+               "ep",
                "replicas",
                "weights",
                "kv_dtype",
@@ -384,8 +399,8 @@ std::string plan_csv(const PlanView& v) {
     const Plan& p = plans[i];
     t.rows.push_back(
         {std::to_string(i + 1), gpu_name(v, p.gpu), std::to_string(p.gpus()), std::to_string(p.tp),
-         std::to_string(p.pp), std::to_string(p.replicas), p.weights.name, kv_name(p.kv_dtype), std::to_string(p.batch),
-         std::to_string(p.per_gpu_memory.value), std::to_string(p.budget_per_gpu.value),
+         std::to_string(p.pp), std::to_string(p.ep), std::to_string(p.replicas), p.weights.name, kv_name(p.kv_dtype),
+         std::to_string(p.batch), std::to_string(p.per_gpu_memory.value), std::to_string(p.budget_per_gpu.value),
          fmt::format("{}", p.ttft.value), v.request.gen > 1 ? fmt::format("{}", p.tpot.value) : std::string(),
          fmt::format("{}", p.e2e.value), fmt::format("{}", p.throughput_tokens_per_s),
          fmt::format("{}", p.gpu_hours_per_mtok), p.usd_per_mtok ? fmt::format("{}", *p.usd_per_mtok) : std::string(),
@@ -400,9 +415,12 @@ std::string recommendation_text(const PlanRequest& r, const PlanResult& res) {
   const bool usd = res.cost_in_usd;
   const std::string cost = usd ? fmt::format("${:.3f} per million tokens", *w.usd_per_mtok)
                                : fmt::format("{:.3f} GPU-hours per million tokens", w.gpu_hours_per_mtok);
-  std::string why = fmt::format("{} x {} (TP {} x PP {} x {} replica{}), {} weights, {} KV, batch {}: {}", w.gpus(),
-                                r.gpus[w.gpu].name, w.tp, w.pp, w.replicas, w.replicas == 1 ? "" : "s", w.weights.name,
-                                to_string(w.kv_dtype), w.batch, cost);
+  const std::string layout = w.ep > 1 ? fmt::format("EP {} ({} attention groups of TP {}) x PP {}", w.ep,
+                                                    attention_groups(w.ep, w.tp), w.tp, w.pp)
+                                      : fmt::format("TP {} x PP {}", w.tp, w.pp);
+  std::string why =
+      fmt::format("{} x {} ({} x {} replica{}), {} weights, {} KV, batch {}: {}", w.gpus(), r.gpus[w.gpu].name, layout,
+                  w.replicas, w.replicas == 1 ? "" : "s", w.weights.name, to_string(w.kv_dtype), w.batch, cost);
   if (!res.cheapest) {
     why += fmt::format(", the cheapest of {} feasible plans", res.feasible);
   } else {

@@ -112,9 +112,9 @@ std::string single_body(const ServeView& v, const ServeSummary& s, bool markdown
                                  seconds(s.duration_s), with_commas(s.completed),
                                  s.offered_rate > 0 ? fmt::format("; offered {}", rate_text(s.offered_rate)) : ""));
   if (s.saturated)
-    line("SATURATED", fmt::format("served {:.2f} of {} offered: the queue grew for the whole run, so latencies grow "
-                                  "with --requests",
-                                  s.requests_per_s, rate_text(s.offered_rate)));
+    line("SATURATED", fmt::format("sustained {:.2f} of {} offered (completions over the run less a median request's "
+                                  "drain): a backlog grew for the whole run, so latencies grow with --requests",
+                                  s.sustained_requests_per_s, rate_text(s.offered_rate)));
   if (v.slo.any())
     line("goodput",
          fmt::format("{:.2f} req/s meet {} ({} of requests); p{} {}", s.goodput_requests_per_s, slo_text(v.slo),
@@ -201,6 +201,7 @@ nlohmann::ordered_json run_json(const ServeView& v, const ServeSummary& s) {
   j["completed"] = s.completed;
   j["generated_tokens"] = s.generated_tokens;
   j["duration_s"] = s.duration_s;
+  j["sustained_requests_per_s"] = s.sustained_requests_per_s;
   j["saturated"] = s.saturated;
   j["mean_in_system"] = s.mean_in_system;
   j["mean_running"] = s.mean_running;
