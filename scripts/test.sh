@@ -4,7 +4,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
-need=(cmake g++ make libcli11-dev libfmt-dev libyaml-cpp-dev doctest-dev nlohmann-json3-dev)
+# dpkg-dev, file: CPack's .deb (dpkg-shlibdeps); libxml2-utils: xmllint (tests/install_test.sh,
+# tests/ci_check_test.sh).
+need=(cmake g++ make libcli11-dev libfmt-dev libyaml-cpp-dev doctest-dev nlohmann-json3-dev
+  dpkg-dev file libxml2-utils)
 missing=()
 for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
