@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <memory>
 #include <tuple>
 
 #include "error.hpp"
@@ -76,6 +77,10 @@ struct Family {
   const Ceilings* ceilings = nullptr;
   const std::vector<Bytes>* stage_weights = nullptr;
   Topology topology;
+  /// Speculative decoding: the drafter beside this layout (none under PP), and the target's
+  /// step model it is weighed against.
+  std::shared_ptr<const Drafter> drafter;
+  std::shared_ptr<StepCost> target_steps;
 };
 
 struct Outcome {
@@ -131,6 +136,11 @@ class Search {
     const Bytes budget = memory_budget(*f.gpu, r_.memory_utilization);
     Bytes worst;
     for (const StageMemory& s : stage_memory(m_, mq, *f.stage_weights)) worst = std::max(worst, s.total());
+    if (f.drafter) {
+      // Its weights, and its cache for the sequences one GPU's attention group holds.
+      const std::int64_t held = group_batch(batch, attention_groups(f.ep, f.tp)) * (r_.prompt + r_.gen);
+      worst += f.drafter->weights_per_gpu + f.drafter->kv_per_token_per_gpu * static_cast<std::uint64_t>(held);
+    }
     if (worst > budget) {
       out.reject(Rejection::does_not_fit,
                  fmt::format("needs {} per GPU at batch {}, budget {}", gib_text(worst), batch, gib_text(budget)));
@@ -138,7 +148,19 @@ class Search {
     }
     out.any_fit = true;
     const ServiceQuery sq{batch, r_.prompt, r_.gen, r_.attention, f.kv, f.topology, 0};
-    const ServiceEstimate e = estimate_service(*f.shapes, *f.ceilings, sq);
+    ServiceEstimate e = estimate_service(*f.shapes, *f.ceilings, sq);
+    std::optional<double> speedup;
+    if (f.drafter && r_.gen > 1) {
+      // Speculation where it is faster at this batch, as `ridge roofline --spec-tokens` weighs it.
+      const SpeculativeEstimate s =
+          estimate_speculative(*f.target_steps, *f.drafter->cost, batch, e.decode_ops_context, f.drafter->config);
+      if (s.speedup() > 1) {
+        speedup = s.speedup();
+        e.tpot = Seconds{s.tpot_s};
+        e.e2e = Seconds{e.ttft.value + e.tpot.value * static_cast<double>(r_.gen - 1)};
+        e.throughput_tokens_per_s = static_cast<double>(batch * r_.gen) / e.e2e.value;
+      }
+    }
     if (r_.max_ttft && e.ttft.value > r_.max_ttft->value) {
       out.reject(Rejection::misses_ttft, fmt::format("TTFT {} > {} at batch {}", ms(e.ttft), ms(*r_.max_ttft), batch));
       return true;
@@ -168,6 +190,8 @@ class Search {
     }
     Plan p = plan_of(f, replicas);
     p.batch = batch;
+    p.speculative = speedup.has_value();
+    p.speculative_speedup = speedup.value_or(0);
     p.per_gpu_memory = worst;
     p.budget_per_gpu = budget;
     p.ttft = e.ttft;
@@ -270,7 +294,25 @@ class Search {
       Topology topology = topology_for(g, tp, pp, r_.inter_node_bandwidth, TimeBasis::bound, ep);
       topology.expected = ceilings->expected;
       for (DType kv : kvs) {
-        Family f{&m_, &g, gi, wf, kv, tp, pp, ep, &*shapes, &*ceilings, &weights, topology};
+        Family f{&m_, &g, gi, wf, kv, tp, pp, ep, &*shapes, &*ceilings, &weights, topology, nullptr, nullptr};
+        if (r_.speculation && pp == 1) {
+          try {
+            f.drafter = std::make_shared<const Drafter>(
+                make_drafter(*r_.speculation, m_, *shapes, g, r_.basis, topology, r_.attention, kv, tp));
+          } catch (const InputError& e) {
+            for (DType k : kvs)
+              result.rejected.push_back({.gpu = gi,
+                                         .weights = wf.name,
+                                         .kv_dtype = k,
+                                         .tp = tp,
+                                         .pp = pp,
+                                         .ep = ep,
+                                         .reason = Rejection::sharding,
+                                         .detail = e.message()});
+            break;
+          }
+          f.target_steps = std::make_shared<StepCost>(*shapes, *ceilings, topology, r_.attention, kv);
+        }
         const std::size_t before = result.plans.size();
         const Outcome out = family(f);
         any_fit_ = any_fit_ || out.any_fit;
@@ -325,10 +367,24 @@ class Search {
     }
     out.any_fit = true;
     c.engine = serve_engine(m_, c.query, memory, c.limits);
+    if (f.drafter) {
+      try {
+        add_drafter(c.engine, m_, *f.gpu, c.query, memory, *f.drafter);
+      } catch (const InputError& e) {
+        out.reject(Rejection::does_not_fit, e.message());
+        return;
+      }
+      c.engine.seed = r_.seed;
+    }
     c.per_gpu = memory.per_gpu().total();
     c.budget = memory.budget_per_gpu;
     const ServiceQuery alone{1, r_.prompt, r_.gen, r_.attention, f.kv, f.topology, 0};
-    const ServiceEstimate e = estimate_service(*f.shapes, *f.ceilings, alone);
+    ServiceEstimate e = estimate_service(*f.shapes, *f.ceilings, alone);
+    // A server configured to speculate does so at every batch.
+    auto speculative_at = [&](std::int64_t batch) {
+      return estimate_speculative(*f.target_steps, *f.drafter->cost, batch, e.decode_ops_context, f.drafter->config);
+    };
+    if (f.drafter) e.tpot = Seconds{speculative_at(1).tpot_s};
     if (r_.max_ttft && e.ttft.value > r_.max_ttft->value) {
       out.reject(Rejection::misses_ttft,
                  fmt::format("TTFT {} > {} even for a request alone", ms(e.ttft), ms(*r_.max_ttft)));
@@ -351,6 +407,8 @@ class Search {
     const ServiceQuery full{holds, r_.prompt, r_.gen, r_.attention, f.kv, f.topology, 0};
     c.capacity_bound =
         estimate_service(*f.shapes, *f.ceilings, full).throughput_tokens_per_s / static_cast<double>(r_.gen);
+    // Speculation can only raise it by its speedup at that batch (the bound stays a bound).
+    if (f.drafter) c.capacity_bound *= std::max(1.0, speculative_at(holds).speedup());
     c.shapes = *f.shapes;
     c.ceilings = *f.ceilings;
     c.family.shapes = nullptr;  // the loop's copies: the candidate keeps its own
@@ -505,6 +563,15 @@ class Search {
     p.gpu_hours_per_mtok = static_cast<double>(p.gpus()) * 1e6 / (*r_.rate * static_cast<double>(r_.gen)) / 3600.0;
     if (f.gpu->usd_per_hour) p.usd_per_mtok = p.gpu_hours_per_mtok * *f.gpu->usd_per_hour;
     p.simulated = true;
+    if (f.drafter) {
+      StepCost target(c.shapes, c.ceilings, f.topology, r_.attention, f.kv);
+      const ServiceEstimate plain = estimate_service(
+          c.shapes, c.ceilings, ServiceQuery{p.batch, r_.prompt, r_.gen, r_.attention, f.kv, f.topology, 0});
+      p.speculative = true;
+      p.speculative_speedup =
+          estimate_speculative(target, *f.drafter->cost, p.batch, plain.decode_ops_context, f.drafter->config)
+              .speedup();
+    }
     p.capacity_per_replica = *r_.rate / static_cast<double>(replicas);
     p.max_num_batched_tokens = c.limits.max_num_batched_tokens;
     p.max_num_seqs = c.limits.max_num_seqs;

@@ -15,6 +15,7 @@
 #include "gpu.hpp"
 #include "memory.hpp"
 #include "model.hpp"
+#include "speculative.hpp"
 #include "units.hpp"
 
 namespace ridge {
@@ -45,6 +46,10 @@ struct PlanRequest {
   std::int64_t sim_requests = 1000;  ///< requests per simulated run
   std::uint64_t seed = 0;
   std::size_t top_simulated = 10;  ///< plans found before cheaper-bound candidates stop being simulated
+  /// Speculative decoding (a draft model or the model's MTP module): plans without pipeline
+  /// parallelism carry the drafter's weights and cache and decode speculatively where that is
+  /// faster (static batches) or always (planned by load, as a server configured for it does).
+  std::optional<DrafterChoice> speculation;
   /// Times the plans are judged on: the calibrated estimate on GPUs that have one (a plan on
   /// lower bounds under-provisions), or the datasheet bound (--bound).
   TimeBasis basis = TimeBasis::expected;
@@ -79,6 +84,9 @@ struct Plan {
   /// quality risk, cost within 0.5 %): fp8 and int8 on a GPU with both, listed once.
   std::vector<std::string> equivalent_weights;
   std::vector<DType> equivalent_kv;
+  /// Decodes speculatively (PlanRequest::speculation): tpot is the speculative one.
+  bool speculative = false;
+  double speculative_speedup = 0;  ///< plain TPOT / speculative TPOT at the plan's batch
   /// Planned by load (PlanRequest::rate): ttft/tpot/e2e are the SLO percentile of a simulation
   /// of one replica under its share of the rate, batch the mean running requests there.
   bool simulated = false;

@@ -6,6 +6,9 @@
 #include <limits>
 #include <stdexcept>
 
+#include <fmt/format.h>
+
+#include "format.hpp"
 #include "error.hpp"
 #include "workload.hpp"
 
@@ -23,6 +26,24 @@ ServeEngine serve_engine(const ModelSpec& m, const MemoryQuery& q, const MemoryE
   e.kv_layout = kv_pool_layout(m, q.kv_dtype, q.tp, stage.first_layer, stage.layers, q.block_size);
   e.kv_blocks = memory.kv_capacity_blocks;
   return e;
+}
+
+void add_drafter(ServeEngine& e, const ModelSpec& m, const GpuSpec& g, const MemoryQuery& q,
+                 const MemoryEstimate& memory, const Drafter& drafter) {
+  const StageMemory& stage = memory.stages[memory.kv_pool_stage];
+  const double pool = static_cast<double>(memory.kv_pool_per_gpu.value);
+  const double left = pool - static_cast<double>(drafter.weights_per_gpu.value);
+  if (left <= 0)
+    throw InputError(
+        {}, "--spec-tokens",
+        fmt::format("the drafter's {} GiB of weights leave no KV cache on {}", gib(drafter.weights_per_gpu), g.name));
+  const auto target_kv =
+      static_cast<double>(kv_cache_bytes(m, q.kv_dtype, 1, 1, q.tp, stage.first_layer, stage.layers).value);
+  const auto draft_kv = static_cast<double>(drafter.kv_per_token_per_gpu.value);
+  e.kv_blocks =
+      static_cast<std::int64_t>(static_cast<double>(e.kv_blocks) * left / pool * target_kv / (target_kv + draft_kv));
+  e.spec = drafter.config;
+  e.drafter = drafter.cost.get();
 }
 
 Percentiles percentiles_of(std::vector<double>& values) {

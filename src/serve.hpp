@@ -144,6 +144,12 @@ struct ServeEngine {
 /// The engine of a deployment: the paged pool of its tightest pipeline stage, as vLLM sizes it.
 ServeEngine serve_engine(const ModelSpec& m, const MemoryQuery& q, const MemoryEstimate& memory, EngineLimits limits);
 
+/// Speculative decoding in an engine: the drafter's weights come out of the KV pool and its cache
+/// shares the pool's blocks with the target's (the target keeps t / (t + d) of what is left).
+/// InputError ("--spec-tokens") when its weights leave no cache. `drafter` must outlive `e`.
+void add_drafter(ServeEngine& e, const ModelSpec& m, const GpuSpec& g, const MemoryQuery& q,
+                 const MemoryEstimate& memory, const Drafter& drafter);
+
 /// Simulates one engine on `w` and adds what it measured to `into`. Throws InputError when a
 /// request can never fit the pool (the engine would refuse to start with it).
 void simulate_engine(StepCost& cost, const ServeEngine& engine, const RequestLoad& w, ServeResult& into);

@@ -2,7 +2,12 @@
 
 #include <cmath>
 
+#include <fmt/format.h>
+
 #include "error.hpp"
+#include "memory.hpp"
+#include "query.hpp"
+#include "roofline.hpp"
 #include "workload.hpp"
 
 namespace ridge {
@@ -52,6 +57,35 @@ Bytes shape_weight_bytes(const ModelShapes& s, bool with_embedding_and_head) {
   }
   if (with_embedding_and_head) bytes += 2 * s.lm_head.weight_bytes + s.final_norm_bytes;
   return Bytes{static_cast<std::uint64_t>(bytes)};
+}
+
+Drafter make_drafter(const DrafterChoice& choice, const ModelSpec& target, const ModelShapes& target_shapes,
+                     const GpuSpec& gpu, TimeBasis basis, const Topology& topology, AttentionImpl attention, DType kv,
+                     std::int64_t tp) {
+  Drafter dr;
+  dr.config = choice.config;
+  const double kv_bytes = bits_of(kv) / 8.0;
+  if (!choice.draft_model) {
+    const ModelShapes shapes = mtp_shapes(target, target_shapes);
+    dr.name = fmt::format("model's MTP module ({} layer{})", target.mtp_layers, target.mtp_layers == 1 ? "" : "s");
+    dr.weights_per_gpu = shape_weight_bytes(shapes, /*with_embedding_and_head=*/false);
+    const AttentionShape& at = shapes.attention;
+    const double per_layer =
+        at.latent_dim > 0 ? at.latent_dim * kv_bytes : at.kv_heads * (at.qk_dim + at.v_dim) * kv_bytes;
+    dr.kv_per_token_per_gpu = Bytes{static_cast<std::uint64_t>(per_layer * static_cast<double>(target.mtp_layers))};
+    dr.cost = std::make_unique<StepCost>(shapes, ceilings_for(gpu, shapes, basis), topology, attention, kv);
+    return dr;
+  }
+  const ModelSpec& draft = *choice.draft_model;
+  const WeightFormat format = default_weight_format(draft);
+  if (auto problem = sharding_problem(draft, tp, 1, &format))
+    throw InputError({}, "--draft-model", draft.name + " at the target's TP: " + problem->message);
+  const ModelShapes shapes = compile_shapes(draft, format, tp);
+  dr.name = "draft model " + draft.name;
+  dr.weights_per_gpu = stage_weights(draft, format, tp, 1).front();
+  dr.kv_per_token_per_gpu = kv_cache_bytes(draft, kv, 1, 1, tp, 0, draft.layers);
+  dr.cost = std::make_unique<StepCost>(shapes, ceilings_for(gpu, shapes, basis), topology, attention, kv);
+  return dr;
 }
 
 SpeculativeEstimate estimate_speculative(StepCost& target, StepCost& drafter, std::int64_t batch, std::int64_t context,

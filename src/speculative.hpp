@@ -8,10 +8,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "dtype.hpp"
+#include "gpu.hpp"
 #include "model.hpp"
 #include "ops.hpp"
 #include "step_cost.hpp"
@@ -42,6 +44,29 @@ ModelShapes mtp_shapes(const ModelSpec& m, const ModelShapes& target);
 /// Weight bytes one TP rank holds for these shapes: every GEMM (experts × experts), the norms,
 /// the embedding table once (tied or not, a separate drafter's own) and the LM head.
 Bytes shape_weight_bytes(const ModelShapes& s, bool with_embedding_and_head);
+
+/// Which drafter speculates: a draft model (served in its checkpoint's format at the target's TP)
+/// or, without one, the target's own MTP module.
+struct DrafterChoice {
+  SpeculativeConfig config;
+  std::optional<ModelSpec> draft_model;
+};
+
+/// A drafter built for one deployment of the target: its time model and the bytes it adds.
+struct Drafter {
+  SpeculativeConfig config;
+  std::string name;  ///< "model's MTP module (1 layer)" or "draft model llama-3.2-1b"
+  std::unique_ptr<StepCost> cost;
+  Bytes weights_per_gpu;       ///< its weights on each GPU of the replica
+  Bytes kv_per_token_per_gpu;  ///< its cache per token on each GPU
+};
+
+/// The drafter beside `target` (its shapes at TP `tp`) on `gpu`, timed on the same basis and
+/// links. InputError (option "--draft-model" or "--mtp") when the draft model does not shard at
+/// that TP or the target has no MTP module.
+Drafter make_drafter(const DrafterChoice& choice, const ModelSpec& target, const ModelShapes& target_shapes,
+                     const GpuSpec& gpu, TimeBasis basis, const Topology& topology, AttentionImpl attention, DType kv,
+                     std::int64_t tp);
 
 /// One decode step with and without speculation at one batch and context.
 struct SpeculativeEstimate {

@@ -352,6 +352,11 @@ contains "$tmp/out" "EP 8 (TP 1 x 8 attention groups) x PP 1 x 2 replicas = 16 G
 printf 'model: llama-3.1-8b\ngpu: h100-sxm\nep: 2\nworkload: {prompt_tokens: 100, gen_tokens: 10}\n' >"$tmp/ep-dense.yaml"
 expect 1 "check: ep on a dense model fails parallel.divides" -- check "$tmp/ep-dense.yaml"
 contains "$tmp/out" "ep-dense.yaml:3:1: error: EP llama-3.1-8b has no routed experts to spread" "ep error points at its line"
+expect 0 "plan with speculative decoding" -- plan -m llama-3.1-70b -g h100-sxm --max-gpus 8 --tpot-ms 30 --top 3 --spec-tokens 4 --spec-acceptance 0.7 --draft-model llama-3.2-1b
+contains "$tmp/out" "spec: speculative decoding (4 draft tokens, acceptance 0.7, draft model llama-3.2-1b)" "plan says what speculation it weighed"
+contains "$tmp/out" "--spec-tokens 4 --spec-acceptance 0.7 --draft-model llama-3.2-1b" "plan's roofline command speculates"
+expect 2 "plan --mtp on a model without MTP" -- plan -m llama-3.1-8b -g h100-sxm --spec-tokens 2 --spec-acceptance 0.8 --mtp
+contains "$tmp/err" "has no MTP module" "plan --mtp needs an MTP module"
 
 # check: every error of a file at once, in line order
 "$ridge" check "$src/tests/data/bad/deploy-many-errors.yaml" >"$tmp/out" 2>"$tmp/err"

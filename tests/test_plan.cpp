@@ -379,3 +379,44 @@ TEST_CASE("the planner searches expert parallelism for MoE models, and its EP pl
   CHECK(std::none_of(dense.plans.begin(), dense.plans.end(), [](const Plan& x) { return x.ep > 1; }));
   CHECK(std::none_of(dense.rejected.begin(), dense.rejected.end(), [](const RejectedFamily& x) { return x.ep > 1; }));
 }
+
+TEST_CASE("speculative decoding in the planner: the drafter's bytes by hand, its TPOT the engine's, and where it pays") {
+  PlanRequest r = request({"h200"});
+  r.batch = 1;
+  r.max_gpus = 1;
+  r.weight_formats = {*weight_format("bf16")};
+  r.kv_dtypes = {DType::bf16};
+  const ModelSpec m = resolve_model("llama-3.1-8b");
+  const PlanResult plain = make_plan(m, r);
+  r.speculation = DrafterChoice{SpeculativeConfig{4, 0.7}, resolve_model("llama-3.2-1b")};
+  const PlanResult spec = make_plan(m, r);
+  REQUIRE(plain.plans.size() == 1);
+  REQUIRE(spec.plans.size() == 1);
+  const Plan& p = spec.plans.front();
+  // Llama 3.2 1B beside it: Meta's 1,235,814,400 parameters x 2 B (tied embedding, held once)
+  // = 2,471,628,800 B, and its cache 2 x 16 layers x 8 KV heads x 64 dims x 2 B = 32,768 B per
+  // token x 1,280 tokens.
+  CHECK(p.per_gpu_memory.value - plain.plans.front().per_gpu_memory.value == 2'471'628'800ull + 32'768ull * 1'280);
+  // At batch 1 decoding is memory-bound: 2.77 tokens per step (1 - 0.7^5) / 0.3 pay for the
+  // drafts (a 1B model is an eighth of the 8B's bytes, four passes) and the 5-token verification.
+  REQUIRE(p.speculative);
+  CHECK(p.speculative_speedup > 1.2);
+  CHECK(p.tpot.value == doctest::Approx(plain.plans.front().tpot.value / p.speculative_speedup).epsilon(1e-9));
+  // The same TPOT through the engine directly.
+  const ModelShapes shapes = compile_shapes(m, *weight_format("bf16"), 1);
+  const Ceilings ceilings = ceilings_for(r.gpus[0], shapes, TimeBasis::expected);
+  Topology t = topology_for(r.gpus[0], 1, 1);
+  t.expected = ceilings.expected;
+  StepCost target(shapes, ceilings, t, AttentionImpl::flash, DType::bf16);
+  const Drafter d = make_drafter(*r.speculation, m, shapes, r.gpus[0], TimeBasis::expected, t, AttentionImpl::flash,
+                                 DType::bf16, 1);
+  const ServiceEstimate e =
+      estimate_service(shapes, ceilings, ServiceQuery{1, 1024, 256, AttentionImpl::flash, DType::bf16, t, 0});
+  const SpeculativeEstimate s = estimate_speculative(target, *d.cost, 1, e.decode_ops_context, d.config);
+  CHECK(p.tpot.value == doctest::Approx(s.tpot_s).epsilon(1e-12));
+  // From the batch where it stops paying, static plans decode plainly.
+  REQUIRE(s.loss_from_batch);
+  r.batch = *s.loss_from_batch;
+  const PlanResult big = make_plan(m, r);
+  for (const Plan& q : big.plans) CHECK_FALSE(q.speculative);
+}

@@ -1,8 +1,11 @@
 // `ridge plan`: the cheapest deployment that fits and meets the targets, and why the rest lost.
+#include <fmt/format.h>
+
 #include <iostream>
 
 #include "cli/commands.hpp"
 #include "error.hpp"
+#include "format.hpp"
 #include "loaders.hpp"
 #include "quantity.hpp"
 #include "report/plan_report.hpp"
@@ -36,6 +39,7 @@ Runner register_plan(CLI::App& app) {
     std::uint64_t seed = 0;
   };
   auto o = std::make_shared<Options>();
+  auto spec = std::make_shared<SpeculativeOptions>();
   cmd->add_option("-m,--model", o->model, "bundled model name, model YAML, HF config.json or its directory")
       ->required();
   cmd->add_option("-g,--gpu", o->gpus, "GPUs to consider, repeatable or comma-separated (default: every bundled GPU)");
@@ -71,8 +75,9 @@ Runner register_plan(CLI::App& app) {
   cmd->add_flag("--bound", o->bound,
                 "judge plans on the datasheet roofline (lower bounds: plans under-provision) instead of the "
                 "calibrated estimate of calibrated GPUs");
+  add_speculative_options(*cmd, *spec);
   add_format_option(*cmd, o->format);
-  return [cmd, o]() {
+  return [cmd, o, spec]() {
     if (!cmd->parsed()) return -1;
     const Format format = parse_format(o->format);
     const ModelSpec model = resolve_model(o->model);
@@ -162,8 +167,17 @@ Runner register_plan(CLI::App& app) {
     if (o->top < 1) throw InputError({}, "--top", "must be at least 1");
     r.top_simulated = o->top;
 
+    r.speculation = drafter_choice(*spec);
+    std::string spec_args;
+    if (r.speculation) {
+      if (!r.speculation->draft_model && model.mtp_layers == 0)
+        throw InputError({}, "--mtp", model.name + " has no MTP module: name a --draft-model");
+      spec_args = fmt::format("--spec-tokens {} --spec-acceptance {} {}", spec->tokens, trimmed(*spec->acceptance, 6),
+                              spec->mtp ? "--mtp" : "--draft-model " + spec->draft_model);
+    }
+
     const PlanResult result = make_plan(model, r);
-    const PlanView view{model, r, result, o->top, o->model, gpu_args};
+    const PlanView view{model, r, result, o->top, o->model, gpu_args, spec_args};
     switch (format) {
       case Format::json:
         std::cout << plan_json(view).dump(2) << "\n";

@@ -265,22 +265,7 @@ Runner register_serve(CLI::App& app) {
     const ModelShapes shapes = compile_shapes(d.model, d.query.weights, d.query.tp, d.query.ep);
     std::optional<Drafter> drafter = build_drafter(*spec, d, shapes);
     if (drafter) {
-      // The drafter's weights come out of the KV pool, and its cache shares the pool's blocks
-      // with the target's: the target keeps its share t / (t + d) of what is left.
-      const StageMemory& stage = memory.stages[memory.kv_pool_stage];
-      const double pool = static_cast<double>(memory.kv_pool_per_gpu.value);
-      const double left = pool - static_cast<double>(drafter->weights_per_gpu.value);
-      if (left <= 0)
-        throw InputError({}, "--spec-tokens",
-                         fmt::format("the drafter's {} GiB of weights leave no KV cache on {}",
-                                     gib(drafter->weights_per_gpu), d.gpu.name));
-      const auto target_kv = static_cast<double>(
-          kv_cache_bytes(d.model, d.query.kv_dtype, 1, 1, d.query.tp, stage.first_layer, stage.layers).value);
-      const auto draft_kv = static_cast<double>(drafter->kv_per_token_per_gpu.value);
-      engine.kv_blocks = static_cast<std::int64_t>(static_cast<double>(engine.kv_blocks) * left / pool * target_kv /
-                                                   (target_kv + draft_kv));
-      engine.spec = drafter->config;
-      engine.drafter = drafter->cost.get();
+      add_drafter(engine, d.model, d.gpu, d.query, memory, *drafter);
       engine.seed = o->seed;
     }
     const Ceilings ceilings = ceilings_for(d.gpu, shapes, d.basis);

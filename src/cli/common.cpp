@@ -248,7 +248,7 @@ void add_speculative_options(CLI::App& cmd, SpeculativeOptions& o) {
   cmd.add_flag("--mtp", o.mtp, "draft with the model's own multi-token-prediction module (DeepSeek-V3)");
 }
 
-std::optional<Drafter> build_drafter(const SpeculativeOptions& o, const Deployment& d, const ModelShapes& target) {
+std::optional<DrafterChoice> drafter_choice(const SpeculativeOptions& o) {
   if (o.tokens == 0) {
     for (const auto& [given, name] : {std::pair{o.acceptance.has_value(), "--spec-acceptance"},
                                       {!o.draft_model.empty(), "--draft-model"},
@@ -264,33 +264,18 @@ std::optional<Drafter> build_drafter(const SpeculativeOptions& o, const Deployme
   if (!(*o.acceptance >= 0 && *o.acceptance <= 1)) throw InputError({}, "--spec-acceptance", "must be in [0, 1]");
   if (o.mtp == !o.draft_model.empty())
     throw InputError({}, "--spec-tokens", "name the drafter: --draft-model M or --mtp (the model's own MTP module)");
+  DrafterChoice c;
+  c.config = SpeculativeConfig{o.tokens, *o.acceptance};
+  if (!o.mtp) c.draft_model = resolve_model(o.draft_model, "--draft-model");
+  return c;
+}
+
+std::optional<Drafter> build_drafter(const SpeculativeOptions& o, const Deployment& d, const ModelShapes& target) {
+  const std::optional<DrafterChoice> choice = drafter_choice(o);
+  if (!choice) return std::nullopt;
   if (d.query.pp > 1) throw InputError({}, "--pp", "speculative decoding is modelled without pipeline parallelism");
-  Drafter dr;
-  dr.config = SpeculativeConfig{o.tokens, *o.acceptance};
-  const DType kv = d.query.kv_dtype;
-  const double kv_bytes = bits_of(kv) / 8.0;
-  if (o.mtp) {
-    const ModelShapes shapes = mtp_shapes(d.model, target);
-    dr.name = fmt::format("model's MTP module ({} layer{})", d.model.mtp_layers, d.model.mtp_layers == 1 ? "" : "s");
-    dr.weights_per_gpu = shape_weight_bytes(shapes, /*with_embedding_and_head=*/false);
-    const AttentionShape& at = shapes.attention;
-    const double per_layer =
-        at.latent_dim > 0 ? at.latent_dim * kv_bytes : at.kv_heads * (at.qk_dim + at.v_dim) * kv_bytes;
-    dr.kv_per_token_per_gpu = Bytes{static_cast<std::uint64_t>(per_layer * static_cast<double>(d.model.mtp_layers))};
-    dr.cost =
-        std::make_unique<StepCost>(shapes, ceilings_for(d.gpu, shapes, d.basis), d.topology, d.query.attention, kv);
-    return dr;
-  }
-  const ModelSpec draft = resolve_model(o.draft_model, "--draft-model");
-  const WeightFormat format = default_weight_format(draft);
-  if (auto problem = sharding_problem(draft, d.query.tp, 1, &format))
-    throw InputError({}, "--draft-model", draft.name + " at the target's TP: " + problem->message);
-  const ModelShapes shapes = compile_shapes(draft, format, d.query.tp);
-  dr.name = "draft model " + draft.name;
-  dr.weights_per_gpu = stage_weights(draft, format, d.query.tp, 1).front();
-  dr.kv_per_token_per_gpu = kv_cache_bytes(draft, kv, 1, 1, d.query.tp, 0, draft.layers);
-  dr.cost = std::make_unique<StepCost>(shapes, ceilings_for(d.gpu, shapes, d.basis), d.topology, d.query.attention, kv);
-  return dr;
+  return make_drafter(*choice, d.model, target, d.gpu, d.basis, d.topology, d.query.attention, d.query.kv_dtype,
+                      d.query.tp);
 }
 
 void require_svg_name(const std::string& path) {

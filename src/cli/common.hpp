@@ -117,15 +117,9 @@ struct SpeculativeOptions {
 };
 void add_speculative_options(CLI::App& cmd, SpeculativeOptions& o);
 
-/// The drafter of a deployment, validated: its shapes and time model, the bytes it adds per GPU.
-struct Drafter {
-  SpeculativeConfig config;
-  std::string name;  ///< "mtp (1 layer)" or the draft model's name
-  std::unique_ptr<StepCost> cost;
-  Bytes weights_per_gpu;       ///< its weights on each GPU of the replica
-  Bytes kv_per_token_per_gpu;  ///< its cache per token on each GPU
-};
-/// nullopt without --spec-tokens; InputError for a missing or contradictory choice.
+/// The drafter the options name, validated (nullopt without --spec-tokens).
+std::optional<DrafterChoice> drafter_choice(const SpeculativeOptions& o);
+/// That drafter built for a deployment (InputError for a missing or contradictory choice).
 std::optional<Drafter> build_drafter(const SpeculativeOptions& o, const Deployment& d, const ModelShapes& target);
 
 }  // namespace ridge::cli

@@ -40,6 +40,20 @@ std::string ranking_note(const PlanView& v, const char* indent) {
   if (grouped)
     out += std::string(indent) +
            "a|b: interchangeable formats, the same plan within 0.5% of its cost (the first is the one shown)\n";
+  if (v.request.speculation) {
+    const DrafterChoice& c = *v.request.speculation;
+    out += std::string(indent) +
+           fmt::format(
+               "spec: speculative decoding ({} draft tokens, acceptance {}, {}), TPOT speedup over plain "
+               "decoding at the plan's batch; {}; -: plain decoding (pipeline-parallel plans{}); GiB/GPU includes "
+               "the drafter's weights and cache (`ridge roofline --spec-tokens` shows them, `ridge memory` "
+               "does not)\n",
+               c.config.tokens, trimmed(c.config.acceptance, 3),
+               c.draft_model ? "draft model " + c.draft_model->name : "the model's MTP module",
+               v.request.rate ? "planned by load, a server configured to speculate does so at every batch"
+                              : "static batches speculate only where it is faster",
+               v.request.rate ? "" : ", or batches where speculation would be slower");
+  }
   if (v.result.recommended_above_cheaper)
     out += std::string(indent) +
            "1*: ranked first although row 2 is cheaper: lower quality risk within --cost-tolerance " +
@@ -73,6 +87,12 @@ Table plans_table(const PlanView& v) {
     t.headers.insert(t.headers.begin() + 9, "tokens/step");
     t.right_aligned.insert(t.right_aligned.begin() + 9, true);
   }
+  // Speculative decoding: each plan's speedup over plain decoding, "-" where it decodes plainly.
+  const bool spec = v.request.speculation.has_value();
+  if (spec) {
+    t.headers.insert(t.headers.end() - 1, "spec");
+    t.right_aligned.insert(t.right_aligned.end() - 1, true);
+  }
   // MoE models: the expert-parallel width (1: experts split by TP like the rest).
   const bool moe = v.model.moe.has_value();
   if (moe) {
@@ -101,6 +121,7 @@ Table plans_table(const PlanView& v) {
       row.insert(row.begin() + 13, fmt::format("{:.2f}", p.capacity_per_replica));
       row.insert(row.begin() + 9, with_commas(p.max_num_batched_tokens));
     }
+    if (spec) row.insert(row.end() - 1, p.speculative ? fmt::format("x{:.2f}", p.speculative_speedup) : "-");
     if (moe) row.insert(row.begin() + 5, p.ep > 1 ? std::to_string(p.ep) : "-");
     t.rows.push_back(std::move(row));
   }
@@ -197,6 +218,7 @@ std::string serve_command(const PlanView& v, const Plan& p) {
   if (r.slo_percentile != 99) s += fmt::format(" --slo-percentile {}", r.slo_percentile);
   if (r.seed != 0) s += fmt::format(" --seed {}", r.seed);
   if (r.attention == AttentionImpl::naive) s += " --attention naive";
+  if (p.speculative) s += " " + v.spec_args;
   return s + (r.basis == TimeBasis::bound ? " --bound" : "");
 }
 
@@ -210,6 +232,7 @@ std::string roofline_command(const PlanView& v, const Plan& p) {
   if (r.inter_node_bandwidth > 0)
     s += fmt::format(" --inter-node-bandwidth \"{:.6g} GB/s\"", r.inter_node_bandwidth / 1e9);
   if (r.attention == AttentionImpl::naive) s += " --attention naive";
+  if (p.speculative) s += " " + v.spec_args;
   return s;
 }
 
@@ -286,6 +309,8 @@ nlohmann::ordered_json plan_json(const PlanView& v) {
                                  {"gpu_hours_per_million_tokens", p.gpu_hours_per_mtok}};
     for (DType d : p.equivalent_kv) pj["equivalent_kv_dtypes"].push_back(kv_name(d));
     if (p.usd_per_mtok) pj["usd_per_million_tokens"] = *p.usd_per_mtok;
+    pj["speculative"] = p.speculative;
+    if (p.speculative) pj["speculative_speedup"] = p.speculative_speedup;
     pj["quality"] = std::string(quality_note(p.risk));
     pj["memory_command"] = memory_command(v, p);
     pj["roofline_command"] = roofline_command(v, p);
@@ -436,6 +461,12 @@ std::string recommendation_text(const PlanRequest& r, const PlanResult& res) {
   else
     why += fmt::format("; TTFT {}, TPOT {}, {:.0f} tokens/s; {}", short_seconds(w.ttft), short_seconds(w.tpot),
                        w.throughput_tokens_per_s, quality_note(w.risk));
+  if (w.speculative)
+    why += fmt::format("; speculative decoding, TPOT x{:.2f} faster than plain at batch {}", w.speculative_speedup,
+                       w.batch);
+  else if (r.speculation)
+    why += w.pp > 1 ? "; plain decoding (speculation is modelled without PP)"
+                    : "; plain decoding (speculation would be slower at this batch)";
   if (res.int4_fallback) why += "; int4 only because no 8- or 16-bit plan fits within --max-gpus";
   return why;
 }

@@ -17,6 +17,9 @@ struct PlanView {
   std::size_t top = 10;               ///< plans shown
   std::string model_arg;              ///< as the user gave it, for the reproduce commands
   std::vector<std::string> gpu_args;  ///< one per request.gpus
+  /// The speculative-decoding options as given ("--spec-tokens 4 --spec-acceptance 0.7 --mtp"),
+  /// for the reproduce commands; empty without speculation.
+  std::string spec_args = {};
 };
 
 /// "ridge.plan/v1": plans[] (top K), rejected[] (every family), the winner's reproduce commands.
