@@ -10,6 +10,10 @@ need=(cmake g++ make libcli11-dev libfmt-dev libyaml-cpp-dev doctest-dev nlohman
   dpkg-dev file libxml2-utils)
 missing=()
 for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+# The HTML report's browser test (tests/browser_test.sh) loads pages in headless Chromium,
+# driven by a Node script; a node already on PATH (nvm, a tarball) will do.
+command -v chromium >/dev/null 2>&1 || dpkg -s chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
 if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"

@@ -567,6 +567,46 @@ expect 2 "EP on a dense model" -- memory -m llama-3.1-8b -g h100-sxm --ep 2
 expect 2 "EP not a multiple of TP" -- memory -m deepseek-v3 -g h200 --tp 4 --ep 6
 expect 2 "EP beyond the experts" -- memory -m mixtral-8x7b -g h100-sxm --ep 16
 
+# ridge report: one self-contained HTML page from the JSON documents of memory, roofline, serve, plan
+expect 2 "report without -o" -- report -m llama-3.1-8b -g h100-sxm
+expect 2 "report to an unwritable path" -- report -m llama-3.1-8b -g h100-sxm --rate 1,2 --requests 50 -o "$tmp/no/such/dir/r.html"
+contains "$tmp/err" "r.html: --output: cannot write the file" "report names the file it cannot write"
+expect 2 "report without a model" -- report -g h100-sxm -o "$tmp/r.html"
+expect 2 "report with a bad rate" -- report -m llama-3.1-8b -g h100-sxm --rate 2,x -o "$tmp/r.html"
+expect 2 "report: a deployment file and -m" -- report "$src/examples/deploy/llama-8b-l4-ttft.yaml" -m llama-3.1-8b -o "$tmp/r.html"
+expect 0 "report html" -- report -m llama-3.1-8b -g h100-sxm --prompt 1024 --gen 256 --rate 2,8 --requests 100 -o "$tmp/report.html"
+[ ! -s "$tmp/out" ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: report -o FILE prints nothing"; }
+contains "$tmp/report.html" '<script type="application/json" id="ridge-data">{"schema":"ridge.report/v1"' "report embeds its JSON"
+contains "$tmp/report.html" "default-src 'none'" "report forbids the network"
+if grep -qiE '<(script|link|img)[^>]* (src|href)=' "$tmp/report.html"; then failed=$((failed + 1)); echo "FAIL: report loads something"; else passed=$((passed + 1)); fi
+if command -v xmllint >/dev/null; then
+  # libxml2's HTML 4 parser knows no HTML5 elements (main, nav, section, ...): only those may be reported.
+  xmllint --html --noout "$tmp/report.html" 2>&1 | grep -E 'error' | grep -vE 'Tag (main|nav|section|header|footer|details|summary) invalid' >"$tmp/xmllint"
+  [ ! -s "$tmp/xmllint" ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: report is not well-formed HTML"; head -3 "$tmp/xmllint"; }
+fi
+expect 0 "report to stdout" -- report -m llama-3.1-8b -g h100-sxm --prompt 1024 --gen 256 --rate 2,8 --requests 100 -o -
+if cmp -s "$tmp/out" "$tmp/report.html"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: report -o - differs from the file (or between runs)"; fi
+if command -v python3 >/dev/null; then
+  # Each section is the document its command prints for the same options.
+  "$ridge" memory -m llama-3.1-8b -g h100-sxm -c 1280 -f json >"$tmp/m.json"
+  "$ridge" roofline -m llama-3.1-8b -g h100-sxm --prompt 1024 --gen 256 -f json >"$tmp/r.json"
+  "$ridge" serve -m llama-3.1-8b -g h100-sxm --prompt 1024 --gen 256 --rate 2,8 --requests 100 -f json >"$tmp/s.json"
+  "$ridge" plan -m llama-3.1-8b -g h100-sxm --prompt 1024 --gen 256 -f json >"$tmp/p.json"
+  python3 - "$tmp" <<'PY' && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: report sections differ from the commands' JSON"; }
+import json, sys
+t = sys.argv[1]
+html = open(t + "/report.html", encoding="utf-8").read()
+start = html.index('id="ridge-data">') + len('id="ridge-data">')
+data = json.loads(html[start:html.index("</script", start)])
+for key, f in [("memory", "m"), ("roofline", "r"), ("serve", "s"), ("plan", "p")]:
+    if data[key] != json.load(open(t + "/" + f + ".json")):
+        print("  section", key, "differs")
+        sys.exit(1)
+PY
+fi
+expect 0 "report from a deployment file" -- report "$src/examples/deploy/llama-8b-l4-ttft.yaml" --requests 50 -o "$tmp/deploy.html"
+contains "$tmp/deploy.html" '"schema":"ridge.report/v1"' "deployment-file report embeds its JSON"
+
 expect 0 "help" -- --help
 
 echo "cli: $passed passed, $failed failed"

@@ -18,5 +18,6 @@ Runner register_check(CLI::App& app);
 Runner register_predict(CLI::App& app);
 Runner register_calibrate(CLI::App& app);
 Runner register_completion(CLI::App& app);
+Runner register_report(CLI::App& app);
 
 }  // namespace ridge::cli

@@ -80,6 +80,7 @@ int main(int argc, char** argv) {
       ridge::cli::register_roofline(app), ridge::cli::register_sweep(app),     ridge::cli::register_plan(app),
       ridge::cli::register_serve(app),    ridge::cli::register_validate(app),  ridge::cli::register_check(app),
       ridge::cli::register_predict(app),  ridge::cli::register_calibrate(app), ridge::cli::register_completion(app),
+      ridge::cli::register_report(app),
   };
   harden_integer_options(app);
   // `ridge --completion bash` as some tools spell it: the completion subcommand.
