@@ -452,6 +452,186 @@ class Search {
     }
   }
 
+  /// Disaggregated pools on the GPU types of the `seeds` cheapest colocated plans (their formats
+  /// and token budget): every pair of prefill and decode TP within a node whose replica holds a
+  /// request, cheapest starting point first; for each, P and D from static capacity estimates,
+  /// raised where the simulation misses (TTFT: more prefill, TPOT or a backlog: more decode),
+  /// then lowered while the SLOs still hold. Pairs whose starting cost cannot beat the best found
+  /// are not simulated.
+  void search_disaggregated(std::size_t seeds) {
+    std::vector<Plan> colocated = result.plans;
+    std::sort(colocated.begin(), colocated.end(),
+              [](const Plan& a, const Plan& b) { return cost_of_plan(a) < cost_of_plan(b); });
+    std::vector<std::size_t> gpus_done;
+    for (const Plan& seed : colocated) {
+      if (gpus_done.size() >= seeds) break;
+      if (std::find(gpus_done.begin(), gpus_done.end(), seed.gpu) != gpus_done.end()) continue;
+      gpus_done.push_back(seed.gpu);
+      disaggregated_on(seed);
+    }
+  }
+
+ private:
+  struct PoolModel {
+    std::int64_t tp = 1;
+    MemoryQuery query;
+    ServeEngine engine;
+    std::unique_ptr<StepCost> cost;
+    double capacity = 0;    ///< req/s one replica sustains, static estimate (the search's start)
+    Bytes per_gpu, budget;  ///< one request's footprint per GPU, and the budget
+  };
+
+  std::optional<PoolModel> pool_model(const GpuSpec& g, const WeightFormat& wf, DType kv, std::int64_t tp,
+                                      const EngineLimits& limits, bool prefill) {
+    if (sharding_problem(m_, tp, 1, &wf)) return std::nullopt;
+    PoolModel p;
+    p.tp = tp;
+    p.query.weights = wf;
+    p.query.kv_dtype = kv;
+    p.query.context = r_.prompt + r_.gen;
+    p.query.tp = tp;
+    p.query.memory_utilization = r_.memory_utilization;
+    p.query.overhead = g.runtime_overhead;
+    p.query.attention = r_.attention;
+    p.query.prefill_chunk = limits.max_num_batched_tokens;
+    p.query.max_num_batched_tokens = limits.max_num_batched_tokens;
+    const MemoryEstimate memory = estimate_memory(m_, g, p.query);
+    if (!memory.fits || memory.max_model_len_limit < r_.prompt + r_.gen) return std::nullopt;
+    p.per_gpu = memory.per_gpu().total();
+    p.budget = memory.budget_per_gpu;
+    p.engine = serve_engine(m_, p.query, memory, limits);
+    const ModelShapes shapes = compile_shapes(m_, wf, tp);
+    const Ceilings ceilings = ceilings_for(g, shapes, r_.basis);
+    Topology t = topology_for(g, tp, 1, r_.inter_node_bandwidth);
+    t.expected = ceilings.expected;
+    p.cost = std::make_unique<StepCost>(shapes, ceilings, t, r_.attention, kv);
+    if (prefill) {
+      // Prompts back to back in full token budgets.
+      const std::int64_t b = std::max<std::int64_t>(1, limits.max_num_batched_tokens / r_.prompt);
+      const ServiceEstimate e =
+          estimate_service(shapes, ceilings, ServiceQuery{b, r_.prompt, 1, r_.attention, kv, t, 0});
+      p.capacity = static_cast<double>(b) / e.ttft.value;
+    } else {
+      // The batch the pool holds, decoding.
+      const std::int64_t holds = std::max<std::int64_t>(
+          1, std::min<std::int64_t>(limits.max_num_seqs, static_cast<std::int64_t>(memory.max_concurrency)));
+      const ServiceEstimate e =
+          estimate_service(shapes, ceilings, ServiceQuery{holds, r_.prompt, r_.gen, r_.attention, kv, t, 0});
+      p.capacity =
+          static_cast<double>(holds) / (e.tpot.value * static_cast<double>(std::max<std::int64_t>(1, r_.gen - 1)));
+    }
+    return p;
+  }
+
+  void disaggregated_on(const Plan& seed) {
+    const GpuSpec& g = r_.gpus[seed.gpu];
+    const EngineLimits limits = seed.max_num_batched_tokens > 0
+                                    ? EngineLimits{seed.max_num_batched_tokens, seed.max_num_seqs}
+                                    : default_engine_limits(g);
+    std::vector<PoolModel> prefills, decodes;
+    for (std::int64_t tp = 1; tp <= std::min(g.gpus_per_node, r_.max_gpus); tp *= 2) {
+      if (auto p = pool_model(g, seed.weights, seed.kv_dtype, tp, limits, true)) prefills.push_back(std::move(*p));
+      if (auto d = pool_model(g, seed.weights, seed.kv_dtype, tp, limits, false)) decodes.push_back(std::move(*d));
+    }
+    struct Pair {
+      PoolModel* prefill;
+      PoolModel* decode;
+      std::int64_t p0, d0;
+      std::int64_t floor_gpus() const { return p0 * prefill->tp + d0 * decode->tp; }
+    };
+    std::vector<Pair> pairs;
+    auto start = [&](double capacity) {
+      return std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(*r_.rate / capacity)));
+    };
+    for (PoolModel& p : prefills)
+      for (PoolModel& d : decodes) pairs.push_back({&p, &d, start(p.capacity), start(d.capacity)});
+    std::stable_sort(pairs.begin(), pairs.end(),
+                     [](const Pair& a, const Pair& b) { return a.floor_gpus() < b.floor_gpus(); });
+    std::optional<std::int64_t> best;
+    for (const Pair& pair : pairs) {
+      if (best && pair.floor_gpus() >= *best) break;
+      if (pair.floor_gpus() > r_.max_gpus) break;
+      ++result.disaggregated_searched;
+      if (auto plan = disaggregated_plan(seed, g, limits, pair.prefill, pair.decode, pair.p0, pair.d0)) {
+        if (!best || plan->gpus() < *best) best = plan->gpus();
+        result.plans.push_back(std::move(*plan));
+      }
+    }
+  }
+
+  std::optional<Plan> disaggregated_plan(const Plan& seed, const GpuSpec& g, const EngineLimits& limits,
+                                         PoolModel* prefill, PoolModel* decode, std::int64_t p, std::int64_t d) {
+    const LengthDistribution prompt{LengthDistribution::Kind::fixed, static_cast<double>(r_.prompt), 0};
+    const LengthDistribution gen{LengthDistribution::Kind::fixed, static_cast<double>(r_.gen), 0};
+    Topology link_topology = topology_for(g, 1, 1, r_.inter_node_bandwidth);
+    std::map<std::pair<std::int64_t, std::int64_t>, std::pair<ServeSummary, double>> tried;
+    auto run = [&](std::int64_t np, std::int64_t nd) -> const std::pair<ServeSummary, double>& {
+      auto it = tried.find({np, nd});
+      if (it != tried.end()) return it->second;
+      ++result.simulations;
+      // As `ridge serve --disagg`: inside one node the cache moves over the node's links.
+      const DisaggregatedLayout layout{np, prefill->tp, nd, decode->tp};
+      const Link& link = layout.gpus() <= g.gpus_per_node ? link_topology.intra_node : link_topology.inter_node;
+      const DisaggregatedPools pools{prefill->cost.get(),
+                                     &prefill->engine,
+                                     np,
+                                     decode->cost.get(),
+                                     &decode->engine,
+                                     nd,
+                                     kv_transfer_time(m_, seed.kv_dtype, prefill->tp, link)};
+      const RequestLoad load = generate_workload(r_.sim_requests * std::max(np, nd), *r_.rate, prompt, gen, r_.seed);
+      DisaggregatedResult res = simulate_disaggregated(pools, load);
+      return tried.emplace(std::pair{np, nd}, std::pair{summarize(res.combined, slo(), *r_.rate), res.mean_transfer_s})
+          .first->second;
+    };
+    auto gpus = [&](std::int64_t np, std::int64_t nd) { return np * prefill->tp + nd * decode->tp; };
+    for (int step = 0;; ++step) {
+      if (gpus(p, d) > r_.max_gpus || step > 64) return std::nullopt;
+      const ServeSummary& s = run(p, d).first;
+      if (ok(s)) break;
+      const bool ttft_miss = r_.max_ttft && s.ttft.at(r_.slo_percentile) > r_.max_ttft->value;
+      const bool tpot_miss = r_.max_tpot && s.tpot.at(r_.slo_percentile) > r_.max_tpot->value;
+      if (ttft_miss && !tpot_miss)
+        ++p;
+      else if (tpot_miss && !ttft_miss)
+        ++d;
+      else if (prefill->tp <= decode->tp)  // both, or a backlog: the cheaper pool first
+        ++p;
+      else
+        ++d;
+    }
+    while (d > 1 && ok(run(p, d - 1).first)) --d;
+    while (p > 1 && ok(run(p - 1, d).first)) --p;
+    const auto& [at, transfer] = run(p, d);
+
+    Plan plan;
+    plan.gpu = seed.gpu;
+    plan.tp = decode->tp;
+    plan.replicas = d;
+    plan.weights = seed.weights;
+    plan.kv_dtype = seed.kv_dtype;
+    plan.risk = seed.risk;
+    plan.disaggregated = DisaggregatedLayout{p, prefill->tp, d, decode->tp};
+    plan.mean_transfer_s = transfer;
+    plan.batch = std::max<std::int64_t>(1, std::llround(at.mean_running));
+    plan.per_gpu_memory = std::max(prefill->per_gpu, decode->per_gpu);
+    plan.budget_per_gpu = decode->budget;
+    plan.ttft = Seconds{at.ttft.at(r_.slo_percentile)};
+    plan.tpot = Seconds{at.tpot.at(r_.slo_percentile)};
+    plan.e2e = Seconds{at.e2e.at(r_.slo_percentile)};
+    plan.throughput_tokens_per_s = at.output_tokens_per_s;
+    plan.gpu_hours_per_mtok =
+        static_cast<double>(plan.gpus()) * 1e6 / (*r_.rate * static_cast<double>(r_.gen)) / 3600.0;
+    if (g.usd_per_hour) plan.usd_per_mtok = plan.gpu_hours_per_mtok * *g.usd_per_hour;
+    plan.simulated = true;
+    plan.capacity_per_replica = *r_.rate / static_cast<double>(d);  // per decode replica
+    plan.max_num_batched_tokens = limits.max_num_batched_tokens;
+    plan.max_num_seqs = limits.max_num_seqs;
+    plan.kv_use_max = at.kv_use_max;
+    return plan;
+  }
+
+ public:
   bool any_fit() const { return any_fit_; }
   PlanResult result;
 
@@ -600,8 +780,12 @@ void group_equivalent_plans(std::vector<Plan>& plans, bool usd) {
     Plan* same = nullptr;
     for (Plan& k : kept) {
       // Planned by load, the mean batch follows from the engine limits: not a difference.
+      const auto pools = [](const Plan& x) {
+        return x.disaggregated ? std::tuple{x.disaggregated->prefill_replicas, x.disaggregated->prefill_tp}
+                               : std::tuple<std::int64_t, std::int64_t>{0, 0};
+      };
       if (k.gpu != p.gpu || k.tp != p.tp || k.pp != p.pp || k.ep != p.ep || k.replicas != p.replicas ||
-          (!p.simulated && k.batch != p.batch) || k.risk != p.risk)
+          pools(k) != pools(p) || (!p.simulated && k.batch != p.batch) || k.risk != p.risk)
         continue;
       const double a = cost_of(k, usd), b = cost_of(p, usd);
       if (std::abs(a - b) <= 0.005 * std::max(a, b)) {
@@ -650,6 +834,7 @@ PlanResult make_plan(const ModelSpec& m, const PlanRequest& r) {
   Search search(m, r);
   search.run(formats, kvs);
   if (r.rate) search.simulate_candidates(r.top_simulated);
+  if (r.rate && r.disaggregation) search.search_disaggregated(/*seeds=*/3);
   PlanResult result = std::move(search.result);
   if (default_formats && !r.allow_int4 && !search.any_fit()) {
     // int4 only as the way to fit at all.
@@ -676,6 +861,11 @@ PlanResult make_plan(const ModelSpec& m, const PlanRequest& r) {
                            p.pp, p.ep, p.weights.name);
   };
   std::sort(plans.begin(), plans.end(), [&](const Plan& a, const Plan& b) { return key(a) < key(b); });
+  if (r.disaggregation)
+    for (const Plan& p : plans) {
+      std::optional<Plan>& cheapest_of_kind = p.disaggregated ? result.best_disaggregated : result.best_colocated;
+      if (!cheapest_of_kind) cheapest_of_kind = p;
+    }
   std::sort(result.rejected.begin(), result.rejected.end(), [](const RejectedFamily& a, const RejectedFamily& b) {
     return std::make_tuple(a.gpu, a.weights, a.kv_dtype, a.tp, a.pp) <
            std::make_tuple(b.gpu, b.weights, b.kv_dtype, b.tp, b.pp);

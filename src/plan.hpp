@@ -50,6 +50,9 @@ struct PlanRequest {
   /// parallelism carry the drafter's weights and cache and decode speculatively where that is
   /// faster (static batches) or always (planned by load, as a server configured for it does).
   std::optional<DrafterChoice> speculation;
+  /// Planning by load: also search disaggregated prefill/decode pools (`ridge serve --disagg`)
+  /// on the GPU types and formats of the best colocated plans.
+  bool disaggregation = false;
   /// Times the plans are judged on: the calibrated estimate on GPUs that have one (a plan on
   /// lower bounds under-provisions), or the datasheet bound (--bound).
   TimeBasis basis = TimeBasis::expected;
@@ -63,6 +66,13 @@ std::string_view quality_note(QualityRisk r);
 /// `checkpoint`: the model's own stored format (gpt-oss's MXFP4 experts, DeepSeek's FP8): serving
 /// it as shipped adds no weight-quantisation risk, whatever its bits.
 QualityRisk quality_risk(const WeightFormat& f, DType kv, const std::optional<WeightFormat>& checkpoint = {});
+
+/// Separate prefill and decode pools (one GPU type, pp 1): P replicas of TP a, D of TP b.
+struct DisaggregatedLayout {
+  std::int64_t prefill_replicas = 1, prefill_tp = 1;
+  std::int64_t decode_replicas = 1, decode_tp = 1;
+  std::int64_t gpus() const { return prefill_replicas * prefill_tp + decode_replicas * decode_tp; }
+};
 
 struct Plan {
   std::size_t gpu = 0;  ///< index into PlanRequest::gpus
@@ -95,7 +105,12 @@ struct Plan {
   std::int64_t max_num_batched_tokens = 0;  ///< the engine's token budget per step (planned by load)
   std::int64_t max_num_seqs = 0;
 
-  std::int64_t gpus() const { return replica_gpus(tp, pp, ep) * replicas; }
+  /// Disaggregated serving (PlanRequest::disaggregation): the pools; tp/replicas are then the
+  /// decode pool's, and the times are the whole path's (TTFT includes the cache transfer).
+  std::optional<DisaggregatedLayout> disaggregated;
+  double mean_transfer_s = 0;  ///< disaggregated: a prompt cache's trip between the pools
+
+  std::int64_t gpus() const { return disaggregated ? disaggregated->gpus() : replica_gpus(tp, pp, ep) * replicas; }
 };
 
 enum class Rejection { sharding, does_not_fit, misses_ttft, misses_tpot, misses_throughput };
@@ -122,6 +137,10 @@ struct PlanResult {
   std::size_t feasible = 0;      ///< feasible plans before equivalent ones were grouped
   /// The cheapest plan, when the first one was moved above it for lower quality risk.
   std::optional<Plan> cheapest;
+  /// Planning by load with disaggregation searched: the cheapest of each kind, for the verdict
+  /// (whether separate pools beat colocated serving at these SLOs).
+  std::optional<Plan> best_colocated, best_disaggregated;
+  std::int64_t disaggregated_searched = 0;  ///< prefill/decode TP pairs simulated
   /// The first plan costs more than the second: it was moved up for its lower quality risk
   /// (within the cost tolerance). Said next to the table.
   bool recommended_above_cheaper = false;

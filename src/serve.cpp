@@ -525,6 +525,16 @@ ServeResult simulate(StepCost& cost, const ServeEngine& engine, const RequestLoa
   return result;
 }
 
+std::function<double(std::int64_t)> kv_transfer_time(const ModelSpec& m, DType kv, std::int64_t senders,
+                                                     const Link& link) {
+  const ModelSpec model = m;
+  const auto n = static_cast<double>(senders);
+  return [model, kv, n, link](std::int64_t tokens) {
+    const auto bytes = static_cast<double>(kv_cache_bytes(model, kv, tokens, 1, 1, 0, model.layers).value);
+    return send_time(bytes / n, link).value;
+  };
+}
+
 DisaggregatedResult simulate_disaggregated(const DisaggregatedPools& p, const RequestLoad& w) {
   if (w.concurrency > 0) throw std::logic_error("serve: disaggregated pools take an open-loop workload");
   DisaggregatedResult out;

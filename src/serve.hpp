@@ -15,6 +15,7 @@
 
 #include "gpu.hpp"
 #include "memory.hpp"
+#include "parallel.hpp"
 #include "speculative.hpp"
 #include "step_cost.hpp"
 
@@ -179,6 +180,10 @@ struct DisaggregatedResult {
   double mean_transfer_s = 0;
 };
 DisaggregatedResult simulate_disaggregated(const DisaggregatedPools& pools, const RequestLoad& w);
+/// DisaggregatedPools::transfer_s for a prefill replica of `senders` GPUs each sending its shard
+/// of a request's cache (all layers, `kv` bytes per element) at once over `link`.
+std::function<double(std::int64_t prompt_tokens)> kv_transfer_time(const ModelSpec& m, DType kv, std::int64_t senders,
+                                                                   const Link& link);
 
 /// Service-level objectives on per-request latencies, judged at one percentile.
 struct LatencySlo {

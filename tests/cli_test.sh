@@ -357,6 +357,9 @@ contains "$tmp/out" "spec: speculative decoding (4 draft tokens, acceptance 0.7,
 contains "$tmp/out" "--spec-tokens 4 --spec-acceptance 0.7 --draft-model llama-3.2-1b" "plan's roofline command speculates"
 expect 2 "plan --mtp on a model without MTP" -- plan -m llama-3.1-8b -g h100-sxm --spec-tokens 2 --spec-acceptance 0.8 --mtp
 contains "$tmp/err" "has no MTP module" "plan --mtp needs an MTP module"
+expect 2 "plan --disagg needs --rate" -- plan -m llama-3.1-8b -g h100-sxm --disagg
+expect 0 "plan --disagg by load" -- plan -m llama-3.1-8b -g h100-sxm --max-gpus 8 --ttft-ms 500 --tpot-ms 20 --rate 20 --disagg --prompt 2000 --gen 200 --requests 200 --top 3
+contains "$tmp/out" "disaggregation does not beat colocated serving at these SLOs" "plan says whether disaggregation beats colocation"
 
 # check: every error of a file at once, in line order
 "$ridge" check "$src/tests/data/bad/deploy-many-errors.yaml" >"$tmp/out" 2>"$tmp/err"

@@ -380,7 +380,8 @@ TEST_CASE("the planner searches expert parallelism for MoE models, and its EP pl
   CHECK(std::none_of(dense.rejected.begin(), dense.rejected.end(), [](const RejectedFamily& x) { return x.ep > 1; }));
 }
 
-TEST_CASE("speculative decoding in the planner: the drafter's bytes by hand, its TPOT the engine's, and where it pays") {
+TEST_CASE(
+    "speculative decoding in the planner: the drafter's bytes by hand, its TPOT the engine's, and where it pays") {
   PlanRequest r = request({"h200"});
   r.batch = 1;
   r.max_gpus = 1;
@@ -408,8 +409,8 @@ TEST_CASE("speculative decoding in the planner: the drafter's bytes by hand, its
   Topology t = topology_for(r.gpus[0], 1, 1);
   t.expected = ceilings.expected;
   StepCost target(shapes, ceilings, t, AttentionImpl::flash, DType::bf16);
-  const Drafter d = make_drafter(*r.speculation, m, shapes, r.gpus[0], TimeBasis::expected, t, AttentionImpl::flash,
-                                 DType::bf16, 1);
+  const Drafter d =
+      make_drafter(*r.speculation, m, shapes, r.gpus[0], TimeBasis::expected, t, AttentionImpl::flash, DType::bf16, 1);
   const ServiceEstimate e =
       estimate_service(shapes, ceilings, ServiceQuery{1, 1024, 256, AttentionImpl::flash, DType::bf16, t, 0});
   const SpeculativeEstimate s = estimate_speculative(target, *d.cost, 1, e.decode_ops_context, d.config);
@@ -419,4 +420,44 @@ TEST_CASE("speculative decoding in the planner: the drafter's bytes by hand, its
   r.batch = *s.loss_from_batch;
   const PlanResult big = make_plan(m, r);
   for (const Plan& q : big.plans) CHECK_FALSE(q.speculative);
+}
+
+TEST_CASE("the planner searches disaggregated pools by load and says whether they beat colocated serving") {
+  PlanRequest r = request({"h100-sxm"});
+  r.prompt = 2000;
+  r.gen = 200;
+  r.max_gpus = 8;
+  r.max_ttft = Seconds{0.5};
+  r.max_tpot = Seconds{0.020};
+  r.rate = 20;
+  r.sim_requests = 200;
+  r.disaggregation = true;
+  const ModelSpec m = resolve_model("llama-3.1-8b");
+  const PlanResult res = make_plan(m, r);
+  REQUIRE(res.best_disaggregated);
+  REQUIRE(res.best_colocated);
+  CHECK(res.disaggregated_searched >= 1);
+  const Plan& d = *res.best_disaggregated;
+  REQUIRE(d.disaggregated);
+  const DisaggregatedLayout& l = *d.disaggregated;
+  CHECK(d.gpus() == l.prefill_replicas * l.prefill_tp + l.decode_replicas * l.decode_tp);
+  CHECK(d.ttft.value <= 0.5);
+  CHECK(d.tpot.value <= 0.020);
+  // The cache trip by hand: 2 x 32 layers x 8 KV heads x 128 dims x (KV bytes) x 2,000 prompt
+  // tokens, each prefill GPU sending its share over NVLink's 450 GB/s per direction (the pools
+  // fit one node), plus a hop's latency of microseconds.
+  const double bytes = 2.0 * 32 * 8 * 128 * (bits_of(d.kv_dtype) / 8.0) * 2000 / static_cast<double>(l.prefill_tp);
+  CHECK(d.mean_transfer_s >= bytes / 450e9);
+  CHECK(d.mean_transfer_s <= bytes / 450e9 + 20e-6);
+  // The verdict says what the costs say.
+  PlanView v{m, r, res, 10, "llama-3.1-8b", {"h100-sxm"}};
+  const std::string verdict = disaggregation_text(v);
+  if (d.gpu_hours_per_mtok < res.best_colocated->gpu_hours_per_mtok)
+    CHECK(verdict.rfind("disaggregation beats colocated serving", 0) == 0);
+  else
+    CHECK(verdict.rfind("disaggregation does not beat colocated serving", 0) == 0);
+  // Without --disagg nothing disaggregated is planned.
+  r.disaggregation = false;
+  const PlanResult plain = make_plan(m, r);
+  CHECK(std::none_of(plain.plans.begin(), plain.plans.end(), [](const Plan& p) { return p.disaggregated; }));
 }

@@ -37,6 +37,7 @@ Runner register_plan(CLI::App& app) {
     int slo_percentile = 99;
     std::int64_t requests = 1000;
     std::uint64_t seed = 0;
+    bool disagg = false;
   };
   auto o = std::make_shared<Options>();
   auto spec = std::make_shared<SpeculativeOptions>();
@@ -75,6 +76,9 @@ Runner register_plan(CLI::App& app) {
   cmd->add_flag("--bound", o->bound,
                 "judge plans on the datasheet roofline (lower bounds: plans under-provision) instead of the "
                 "calibrated estimate of calibrated GPUs");
+  cmd->add_flag("--disagg", o->disagg,
+                "with --rate: also search disaggregated prefill/decode pools (P:D and each pool's TP) and say whether "
+                "they beat colocated serving");
   add_speculative_options(*cmd, *spec);
   add_format_option(*cmd, o->format);
   return [cmd, o, spec]() {
@@ -131,7 +135,7 @@ Runner register_plan(CLI::App& app) {
                          "deployment that keeps up at saturation would do");
       r.rate = o->rate;
     } else {
-      for (const char* only : {"--slo-percentile", "--requests", "--seed"})
+      for (const char* only : {"--slo-percentile", "--requests", "--seed", "--disagg"})
         if (cmd->count(only) > 0) throw InputError({}, only, "applies to planning by load: give --rate too");
     }
     require_slo_percentile(o->slo_percentile);
@@ -167,7 +171,10 @@ Runner register_plan(CLI::App& app) {
     if (o->top < 1) throw InputError({}, "--top", "must be at least 1");
     r.top_simulated = o->top;
 
+    r.disaggregation = o->disagg;
     r.speculation = drafter_choice(*spec);
+    if (r.speculation && r.disaggregation)
+      throw InputError({}, "--disagg", "speculative decoding is not modelled with disaggregated pools yet");
     std::string spec_args;
     if (r.speculation) {
       if (!r.speculation->draft_model && model.mtp_layers == 0)

@@ -310,13 +310,7 @@ Runner register_serve(CLI::App& app) {
       // network; each prefill GPU sends its shard, all of them at once.
       const bool one_node = total <= d.gpu.gpus_per_node;
       const Link link = one_node ? decode_pool->d.topology.intra_node : decode_pool->d.topology.inter_node;
-      const ModelSpec model = d.model;
-      const DType kv = d.query.kv_dtype;
-      const double senders = static_cast<double>(tp_p * d.query.pp);
-      transfer = [model, kv, senders, link](std::int64_t tokens) {
-        const auto bytes = static_cast<double>(kv_cache_bytes(model, kv, tokens, 1, 1, 0, model.layers).value);
-        return send_time(bytes / senders, link).value;
-      };
+      transfer = kv_transfer_time(d.model, d.query.kv_dtype, tp_p * d.query.pp, link);
       view.total_gpus = total;
       view.disaggregation = fmt::format(
           "{} prefill replica{} (TP {}) + {} decode replica{} (TP {}), x PP {}: {} GPUs; each prompt's KV cache sent "

@@ -40,6 +40,13 @@ std::string ranking_note(const PlanView& v, const char* indent) {
   if (grouped)
     out += std::string(indent) +
            "a|b: interchangeable formats, the same plan within 0.5% of its cost (the first is the one shown)\n";
+  bool disaggregated = false;
+  for (std::size_t i = 0; i < v.result.plans.size() && i < v.top; ++i)
+    disaggregated = disaggregated || v.result.plans[i].disaggregated.has_value();
+  if (disaggregated)
+    out += std::string(indent) +
+           "a/b, pP+dD: disaggregated, p prefill replicas of TP a and d decode replicas of TP b; their TTFT "
+           "includes sending the prompt's KV cache from the prefill to the decode pool\n";
   if (v.request.speculation) {
     const DrafterChoice& c = *v.request.speculation;
     out += std::string(indent) +
@@ -102,21 +109,24 @@ Table plans_table(const PlanView& v) {
   const auto& plans = v.result.plans;
   for (std::size_t i = 0; i < plans.size() && i < v.top; ++i) {
     const Plan& p = plans[i];
-    std::vector<std::string> row{std::to_string(i + 1) + (i == 0 && v.result.recommended_above_cheaper ? "*" : ""),
-                                 gpu_name(v, p.gpu),
-                                 std::to_string(p.gpus()),
-                                 std::to_string(p.tp),
-                                 std::to_string(p.pp),
-                                 std::to_string(p.replicas),
-                                 weights_text(p),
-                                 kv_text(p),
-                                 std::to_string(p.batch),
-                                 gib(p.per_gpu_memory),
-                                 ms_text(p.ttft),
-                                 ms_text(p.tpot),
-                                 fmt::format("{:.0f}", p.throughput_tokens_per_s),
-                                 fmt::format("{:.3f}", cost_value(v.result, p)),
-                                 std::string(quality_note(p.risk))};
+    std::vector<std::string> row{
+        std::to_string(i + 1) + (i == 0 && v.result.recommended_above_cheaper ? "*" : ""),
+        gpu_name(v, p.gpu),
+        std::to_string(p.gpus()),
+        p.disaggregated ? fmt::format("{}/{}", p.disaggregated->prefill_tp, p.disaggregated->decode_tp)
+                        : std::to_string(p.tp),
+        std::to_string(p.pp),
+        p.disaggregated ? fmt::format("{}P+{}D", p.disaggregated->prefill_replicas, p.disaggregated->decode_replicas)
+                        : std::to_string(p.replicas),
+        weights_text(p),
+        kv_text(p),
+        std::to_string(p.batch),
+        gib(p.per_gpu_memory),
+        ms_text(p.ttft),
+        ms_text(p.tpot),
+        fmt::format("{:.0f}", p.throughput_tokens_per_s),
+        fmt::format("{:.3f}", cost_value(v.result, p)),
+        std::string(quality_note(p.risk))};
     if (by_load) {
       row.insert(row.begin() + 13, fmt::format("{:.2f}", p.capacity_per_replica));
       row.insert(row.begin() + 9, with_commas(p.max_num_batched_tokens));
@@ -137,8 +147,10 @@ std::string ttft_note(const PlanView& v) {
         "(vLLM's default and a quarter of it are "
         "searched); req/s/replica: each replica's share of the rate, "
         "where the SLOs hold (with one replica fewer "
-        "they do not, or it would exceed 1.25x the static-batch capacity bound)",
-        v.request.slo_percentile, v.request.sim_requests, trimmed(*v.request.rate, 3));
+        "they do not, or it would exceed 1.25x the static-batch capacity bound){3}",
+        v.request.slo_percentile, v.request.sim_requests, trimmed(*v.request.rate, 3),
+        v.request.disaggregation ? "; disaggregated plans: both pools simulated together, req/s per decode replica"
+                                 : "");
   return "TTFT*: a static batch, every prompt of the batch arriving at once and prefilled together (not a server "
          "under load: --rate R simulates arrivals)";
 }
@@ -207,6 +219,24 @@ std::string memory_command(const PlanView& v, const Plan& p) {
 
 std::string serve_command(const PlanView& v, const Plan& p) {
   const PlanRequest& r = v.request;
+  if (p.disaggregated) {
+    const DisaggregatedLayout& l = *p.disaggregated;
+    std::string s = fmt::format(
+        "ridge serve -m {} -g {} {} --disagg {}:{} --prefill-tp {} --decode-tp {} --rate {} --prompt {} --gen {} "
+        "--requests {} --memory-utilization {}",
+        v.model_arg, v.gpu_args[p.gpu], precision_flags(v, p), l.prefill_replicas, l.decode_replicas, l.prefill_tp,
+        l.decode_tp, r.rate ? trimmed(*r.rate, 6) : "inf", r.prompt, r.gen,
+        r.sim_requests * std::max(l.prefill_replicas, l.decode_replicas), r.memory_utilization);
+    if (p.max_num_batched_tokens > 0) s += fmt::format(" --max-num-batched-tokens {}", p.max_num_batched_tokens);
+    if (r.max_ttft) s += fmt::format(" --ttft-ms {}", trimmed(r.max_ttft->value * 1e3, 3));
+    if (r.max_tpot) s += fmt::format(" --tpot-ms {}", trimmed(r.max_tpot->value * 1e3, 3));
+    if (r.slo_percentile != 99) s += fmt::format(" --slo-percentile {}", r.slo_percentile);
+    if (r.seed != 0) s += fmt::format(" --seed {}", r.seed);
+    if (r.attention == AttentionImpl::naive) s += " --attention naive";
+    if (r.inter_node_bandwidth > 0)
+      s += fmt::format(" --inter-node-bandwidth \"{:.6g} GB/s\"", r.inter_node_bandwidth / 1e9);
+    return s + (r.basis == TimeBasis::bound ? " --bound" : "");
+  }
   std::string s = fmt::format(
       "ridge serve -m {} -g {} {} {} --gpus {} --rate {} --prompt {} --gen {} --requests {} --memory-utilization {}",
       v.model_arg, v.gpu_args[p.gpu], precision_flags(v, p), parallel_flags(p), p.gpus(),
@@ -284,6 +314,7 @@ nlohmann::ordered_json plan_json(const PlanView& v) {
   j["feasible_plans"] = res.plans.size();
   j["int4_fallback"] = res.int4_fallback;
   j["why"] = recommendation_text(v.request, res);
+  if (v.request.disaggregation) j["disaggregation"] = disaggregation_text(v);
   j["recommended_above_cheaper"] = res.recommended_above_cheaper;
   j["plans"] = nlohmann::ordered_json::array();
   for (std::size_t i = 0; i < res.plans.size() && i < v.top; ++i) {
@@ -309,6 +340,12 @@ nlohmann::ordered_json plan_json(const PlanView& v) {
                                  {"gpu_hours_per_million_tokens", p.gpu_hours_per_mtok}};
     for (DType d : p.equivalent_kv) pj["equivalent_kv_dtypes"].push_back(kv_name(d));
     if (p.usd_per_mtok) pj["usd_per_million_tokens"] = *p.usd_per_mtok;
+    if (p.disaggregated)
+      pj["disaggregated"] = {{"prefill_replicas", p.disaggregated->prefill_replicas},
+                             {"prefill_tp", p.disaggregated->prefill_tp},
+                             {"decode_replicas", p.disaggregated->decode_replicas},
+                             {"decode_tp", p.disaggregated->decode_tp},
+                             {"mean_kv_transfer_s", p.mean_transfer_s}};
     pj["speculative"] = p.speculative;
     if (p.speculative) pj["speculative_speedup"] = p.speculative_speedup;
     pj["quality"] = std::string(quality_note(p.risk));
@@ -361,6 +398,7 @@ std::string plan_text(const PlanView& v) {
     out += ranking_note(v, "  ");
     out += "  " + ttft_note(v) + "\n";
     out += "\n  recommended: " + recommendation_text(v.request, res) + "\n";
+    if (v.request.disaggregation) out += "  " + disaggregation_text(v) + "\n";
     out += "  check it: " + memory_command(v, res.plans.front()) + "\n";
     out += "            " +
            (v.request.rate ? serve_command(v, res.plans.front()) : roofline_command(v, res.plans.front())) + "\n";
@@ -386,6 +424,7 @@ std::string plan_markdown(const PlanView& v) {
     out += "\n" + ttft_note(v) + "\n";
     out += "\n**Recommended:** " + recommendation_text(v.request, res) + "\n\n`" +
            memory_command(v, res.plans.front()) + "`\n";
+    if (v.request.disaggregation) out += "\n**Disaggregation:** " + disaggregation_text(v) + "\n";
   }
   const auto summary = summarize(res);
   if (!summary.empty()) {
@@ -434,18 +473,59 @@ std::string plan_csv(const PlanView& v) {
   return t.csv();
 }
 
+std::string disaggregation_text(const PlanView& v) {
+  const PlanResult& res = v.result;
+  if (!v.request.disaggregation) return {};
+  const bool usd = res.cost_in_usd;
+  auto cost = [&](const Plan& p) {
+    return usd ? fmt::format("${:.3f}/Mtok", *p.usd_per_mtok) : fmt::format("{:.3f} GPU-h/Mtok", p.gpu_hours_per_mtok);
+  };
+  auto layout = [&](const Plan& p) {
+    if (!p.disaggregated) return fmt::format("{} x {} colocated", p.gpus(), gpu_name(v, p.gpu));
+    const DisaggregatedLayout& l = *p.disaggregated;
+    return fmt::format("{} x {} as {}P (TP {}) + {}D (TP {})", p.gpus(), gpu_name(v, p.gpu), l.prefill_replicas,
+                       l.prefill_tp, l.decode_replicas, l.decode_tp);
+  };
+  const std::string searched = fmt::format("{} prefill/decode TP pair{} simulated", res.disaggregated_searched,
+                                           res.disaggregated_searched == 1 ? "" : "s");
+  if (!res.best_disaggregated)
+    return fmt::format("no disaggregated layout within --max-gpus {} meets the SLOs ({})", v.request.max_gpus,
+                       searched);
+  const Plan& d = *res.best_disaggregated;
+  const std::string dis = fmt::format("{}: {}, p{} TTFT {} (KV transfer {} of it on average), TPOT {}", layout(d),
+                                      cost(d), v.request.slo_percentile, short_seconds(d.ttft),
+                                      short_seconds(Seconds{d.mean_transfer_s}), short_seconds(d.tpot));
+  if (!res.best_colocated) return "only disaggregated serving meets the SLOs: " + dis + " (" + searched + ")";
+  const Plan& c = *res.best_colocated;
+  const std::string col = fmt::format("{}: {}, p{} TTFT {}, TPOT {}", layout(c), cost(c), v.request.slo_percentile,
+                                      short_seconds(c.ttft), short_seconds(c.tpot));
+  const double dc = cost_value(res, d), cc = cost_value(res, c);
+  if (dc < cc)
+    return fmt::format("disaggregation beats colocated serving by {:.1f}% at these SLOs: {} against {} ({})",
+                       100 * (1 - dc / cc), dis, col, searched);
+  return fmt::format("disaggregation does not beat colocated serving at these SLOs ({}): {} against {} ({})",
+                     dc == cc ? "same cost" : fmt::format("{:.1f}% dearer", 100 * (dc / cc - 1)), dis, col, searched);
+}
+
 std::string recommendation_text(const PlanRequest& r, const PlanResult& res) {
   if (res.plans.empty()) return {};
   const Plan& w = res.plans.front();
   const bool usd = res.cost_in_usd;
   const std::string cost = usd ? fmt::format("${:.3f} per million tokens", *w.usd_per_mtok)
                                : fmt::format("{:.3f} GPU-hours per million tokens", w.gpu_hours_per_mtok);
-  const std::string layout = w.ep > 1 ? fmt::format("EP {} ({} attention groups of TP {}) x PP {}", w.ep,
-                                                    attention_groups(w.ep, w.tp), w.tp, w.pp)
-                                      : fmt::format("TP {} x PP {}", w.tp, w.pp);
-  std::string why =
-      fmt::format("{} x {} ({} x {} replica{}), {} weights, {} KV, batch {}: {}", w.gpus(), r.gpus[w.gpu].name, layout,
-                  w.replicas, w.replicas == 1 ? "" : "s", w.weights.name, to_string(w.kv_dtype), w.batch, cost);
+  const std::string layout =
+      w.disaggregated
+          ? fmt::format("{} prefill replica{} of TP {} + {} decode replica{} of TP {}",
+                        w.disaggregated->prefill_replicas, w.disaggregated->prefill_replicas == 1 ? "" : "s",
+                        w.disaggregated->prefill_tp, w.disaggregated->decode_replicas,
+                        w.disaggregated->decode_replicas == 1 ? "" : "s", w.disaggregated->decode_tp)
+      : w.ep > 1
+          ? fmt::format("EP {} ({} attention groups of TP {}) x PP {}", w.ep, attention_groups(w.ep, w.tp), w.tp, w.pp)
+          : fmt::format("TP {} x PP {}", w.tp, w.pp);
+  const std::string replicas =
+      w.disaggregated ? "" : fmt::format(" x {} replica{}", w.replicas, w.replicas == 1 ? "" : "s");
+  std::string why = fmt::format("{} x {} ({}{}), {} weights, {} KV, batch {}: {}", w.gpus(), r.gpus[w.gpu].name, layout,
+                                replicas, w.weights.name, to_string(w.kv_dtype), w.batch, cost);
   if (!res.cheapest) {
     why += fmt::format(", the cheapest of {} feasible plans", res.feasible);
   } else {

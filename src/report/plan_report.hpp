@@ -27,6 +27,9 @@ nlohmann::ordered_json plan_json(const PlanView& v);
 std::string plan_text(const PlanView& v);
 std::string plan_markdown(const PlanView& v);
 std::string plan_csv(const PlanView& v);
+/// Planning by load with --disagg: whether disaggregated pools beat colocated serving, in
+/// numbers (empty when not searched).
+std::string disaggregation_text(const PlanView& v);
 /// One line: why the first plan is recommended, in numbers (empty without a plan).
 std::string recommendation_text(const PlanRequest& r, const PlanResult& res);
 
