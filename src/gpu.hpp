@@ -37,8 +37,14 @@ struct GpuSpec {
   std::optional<Interconnect> pcie;
   std::optional<Interconnect> inter_node;  ///< network between nodes, per GPU (default: 400 Gb/s IB)
   std::int64_t gpus_per_node = 8;
-  std::optional<double> usd_per_hour;  ///< rental price of one GPU, for the planner's cost
-  Bytes runtime_overhead;              ///< default non-model memory per GPU (CUDA context, workspaces)
+  std::optional<double> usd_per_hour;  ///< rental price of one GPU-hour, for cost per token
+  std::string price_date;              ///< when that price was read (empty: not said)
+  std::string price_source;            ///< where from: a public list price, or "--price (user-given)"
+  /// Board power for the energy estimate: the TDP (the ceiling) and the idle draw (the floor).
+  std::optional<double> tdp_watts;
+  std::optional<double> idle_watts;
+  std::string power_source;
+  Bytes runtime_overhead;  ///< default non-model memory per GPU (CUDA context, workspaces)
   /// Streaming multiprocessors (AMD: compute units): the efficiency model's waves and tiles.
   std::optional<std::int64_t> multiprocessors;
   /// Fitted efficiency model (`ridge calibrate`): expected times instead of bounds.

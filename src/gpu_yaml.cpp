@@ -116,8 +116,29 @@ GpuSpec gpu_from_yaml(const Node& root, const std::string& source) {
   g.interconnect = read_link(r.required("interconnect"), "interconnect");
   if (const Node* n = r.optional("pcie")) g.pcie = read_link(*n, "pcie");
   if (const Node* n = r.optional("inter_node")) g.inter_node = read_link(*n, "inter_node");
-  if (const Node* n = r.optional("usd_per_hour")) g.usd_per_hour = as_number(*n, "usd_per_hour", 0.001, 10000.0);
-  if (const Node* n = r.optional("usd_per_hour_source")) as_string(*n, "usd_per_hour_source");
+  if (const Node* n = r.optional("usd_per_hour")) {
+    g.usd_per_hour = as_number(*n, "usd_per_hour", 0.001, 10000.0);
+    g.price_source = "usd_per_hour in " + source;
+  }
+  if (const Node* n = r.optional("usd_per_hour_source")) g.price_source = as_string(*n, "usd_per_hour_source");
+  if (const Node* n = r.optional("price")) {
+    // An indicative price per GPU-hour: the number, when it was read and where.
+    if (g.usd_per_hour) fail(*n, "price", "give price or usd_per_hour, not both");
+    MapReader pr(*n, "price");
+    g.usd_per_hour = as_number(pr.required("usd_per_hour"), pr.field("usd_per_hour"), 0.001, 10000.0);
+    g.price_date = as_string(pr.required("date"), pr.field("date"));
+    g.price_source = as_string(pr.required("source"), pr.field("source"));
+    pr.finish();
+  }
+  if (const Node* n = r.optional("power")) {
+    MapReader pw(*n, "power");
+    const Node& tdp = pw.required("tdp_watts");
+    g.tdp_watts = as_number(tdp, pw.field("tdp_watts"), 1.0, 100000.0);
+    g.idle_watts = as_number(pw.required("idle_watts"), pw.field("idle_watts"), 0.0, 100000.0);
+    if (*g.idle_watts >= *g.tdp_watts) fail(tdp, pw.field("tdp_watts"), "must exceed idle_watts");
+    g.power_source = as_string(pw.required("source"), pw.field("source"));
+    pw.finish();
+  }
   if (const Node* n = r.optional("gpus_per_node")) g.gpus_per_node = as_int(*n, "gpus_per_node", 1, 1024);
   if (const Node* n = r.optional("multiprocessors")) g.multiprocessors = as_int(*n, "multiprocessors", 1, 100000);
   g.runtime_overhead = Bytes{as_size(r.required("runtime_overhead"), "runtime_overhead", 0, 64 * kGiB)};

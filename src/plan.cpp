@@ -10,6 +10,7 @@
 #include <memory>
 #include <tuple>
 
+#include "energy.hpp"
 #include "error.hpp"
 #include "parallel.hpp"
 #include "roofline.hpp"
@@ -114,7 +115,10 @@ Plan plan_of(const Family& f, std::int64_t replicas) {
 
 class Search {
  public:
-  Search(const ModelSpec& m, const PlanRequest& r) : m_(m), r_(r) {}
+  Search(const ModelSpec& m, const PlanRequest& r)
+      : m_(m), r_(r), usd_(r.rank_by_usd && std::all_of(r.gpus.begin(), r.gpus.end(), [](const GpuSpec& g) {
+                             return g.usd_per_hour.has_value();
+                           })) {}
 
   /// One candidate: does it fit, meet the SLOs, and at how many replicas. False: it does not fit.
   /// With --concurrency the replica count is fixed (the sequences are split among them); without
@@ -190,6 +194,8 @@ class Search {
     }
     Plan p = plan_of(f, replicas);
     p.batch = batch;
+    if (auto energy = estimate_energy(*f.gpu, e, batch, r_.gen, per_replica, replicas))
+      p.joules_per_token = energy->joules_per_output_token;
     p.speculative = speedup.has_value();
     p.speculative_speedup = speedup.value_or(0);
     p.per_gpu_memory = worst;
@@ -461,7 +467,7 @@ class Search {
   void search_disaggregated(std::size_t seeds) {
     std::vector<Plan> colocated = result.plans;
     std::sort(colocated.begin(), colocated.end(),
-              [](const Plan& a, const Plan& b) { return cost_of_plan(a) < cost_of_plan(b); });
+              [this](const Plan& a, const Plan& b) { return cost_of_plan(a) < cost_of_plan(b); });
     std::vector<std::size_t> gpus_done;
     for (const Plan& seed : colocated) {
       if (gpus_done.size() >= seeds) break;
@@ -658,9 +664,9 @@ class Search {
   double cost_per_mtok(const GpuSpec& g, std::int64_t gpus) const {
     // GPU-hours (or dollars) per million generated tokens at the requested rate.
     const double hours = static_cast<double>(gpus) * 1e6 / (*r_.rate * static_cast<double>(r_.gen)) / 3600.0;
-    return g.usd_per_hour ? hours * *g.usd_per_hour : hours;
+    return usd_ ? hours * *g.usd_per_hour : hours;
   }
-  static double cost_of_plan(const Plan& p) { return p.usd_per_mtok ? *p.usd_per_mtok : p.gpu_hours_per_mtok; }
+  double cost_of_plan(const Plan& p) const { return usd_ ? *p.usd_per_mtok : p.gpu_hours_per_mtok; }
 
   /// The first of `replicas` replicas sharing the rate round robin, as `ridge serve` splits it:
   /// every replicas-th request of one Poisson stream at the whole rate (sim_requests of them).
@@ -743,6 +749,14 @@ class Search {
     p.gpu_hours_per_mtok = static_cast<double>(p.gpus()) * 1e6 / (*r_.rate * static_cast<double>(r_.gen)) / 3600.0;
     if (f.gpu->usd_per_hour) p.usd_per_mtok = p.gpu_hours_per_mtok * *f.gpu->usd_per_hour;
     p.simulated = true;
+    {
+      // Power at the plan's mean batch, busy as the simulation found.
+      const ServiceEstimate typical = estimate_service(
+          c.shapes, c.ceilings, ServiceQuery{p.batch, r_.prompt, r_.gen, r_.attention, f.kv, f.topology, 0});
+      if (auto energy = estimate_served_energy(*f.gpu, typical, r_.gen, at.busy_fraction, at.duration_s,
+                                               at.generated_tokens, per_replica))
+        p.joules_per_token = energy->joules_per_output_token;
+    }
     if (f.drafter) {
       StepCost target(c.shapes, c.ceilings, f.topology, r_.attention, f.kv);
       const ServiceEstimate plain = estimate_service(
@@ -761,6 +775,7 @@ class Search {
 
   const ModelSpec& m_;
   const PlanRequest& r_;
+  const bool usd_;  ///< costs in dollars (every GPU priced, ranking by money asked), else GPU-hours
   bool any_fit_ = false;
   std::vector<RateCandidate> rate_candidates_;
 };
@@ -850,8 +865,8 @@ PlanResult make_plan(const ModelSpec& m, const PlanRequest& r) {
     }
   }
 
-  result.cost_in_usd =
-      std::all_of(r.gpus.begin(), r.gpus.end(), [](const GpuSpec& g) { return g.usd_per_hour.has_value(); });
+  result.cost_in_usd = r.rank_by_usd && std::all_of(r.gpus.begin(), r.gpus.end(),
+                                                    [](const GpuSpec& g) { return g.usd_per_hour.has_value(); });
   const bool usd = result.cost_in_usd;
   auto& plans = result.plans;
   // Ties go to fewer GPUs, lower TPOT, lower risk, and fp8 before int8 KV (what serving engines

@@ -45,7 +45,10 @@ struct PlanRequest {
   int slo_percentile = 99;
   std::int64_t sim_requests = 1000;  ///< requests per simulated run
   std::uint64_t seed = 0;
-  std::size_t top_simulated = 10;  ///< plans found before cheaper-bound candidates stop being simulated
+  std::size_t top_simulated = 10;
+  /// Rank by dollars per million output tokens when every GPU has a price (else GPU-hours);
+  /// false: by GPU-hours whatever the prices.
+  bool rank_by_usd = true;  ///< plans found before cheaper-bound candidates stop being simulated
   /// Speculative decoding (a draft model or the model's MTP module): plans without pipeline
   /// parallelism carry the drafter's weights and cache and decode speculatively where that is
   /// faster (static batches) or always (planned by load, as a server configured for it does).
@@ -86,9 +89,10 @@ struct Plan {
   Bytes per_gpu_memory;    ///< tightest stage
   Bytes budget_per_gpu;
   Seconds ttft, tpot, e2e;
-  double throughput_tokens_per_s = 0;  ///< all replicas
-  double gpu_hours_per_mtok = 0;       ///< GPUs × hours to generate a million tokens
-  std::optional<double> usd_per_mtok;  ///< when the GPU file has usd_per_hour
+  double throughput_tokens_per_s = 0;      ///< all replicas
+  double gpu_hours_per_mtok = 0;           ///< GPUs × hours to generate a million tokens
+  std::optional<double> usd_per_mtok;      ///< when the GPU file has usd_per_hour
+  std::optional<double> joules_per_token;  ///< energy estimate per output token (GPU power figures)
   QualityRisk risk = QualityRisk::baseline;
   /// Other weight formats and KV types that give the same plan (same GPUs, layout, batch and
   /// quality risk, cost within 0.5 %): fp8 and int8 on a GPU with both, listed once.

@@ -522,6 +522,8 @@ ServeResult simulate(StepCost& cost, const ServeEngine& engine, const RequestLoa
       result.request_ids[i] = r + result.request_ids[i] * n;
   }
   if (!std::isfinite(result.first_arrival_s)) result.first_arrival_s = 0;
+  if (w.concurrency == 0)
+    for (const Request& q : w.requests) result.last_arrival_s = std::max(result.last_arrival_s, q.arrival_s);
   return result;
 }
 
@@ -566,6 +568,7 @@ DisaggregatedResult simulate_disaggregated(const DisaggregatedPools& p, const Re
   ServeResult& c = out.combined;
   c.replicas = p.decode_replicas;  // the KV figures are the decode pool's
   c.first_arrival_s = n > 0 ? w.requests.front().arrival_s : 0;
+  for (const Request& q : w.requests) c.last_arrival_s = std::max(c.last_arrival_s, q.arrival_s);
   auto finish = [&](std::size_t id, double end) {
     const Request& r = w.requests[id];
     const double ttft = ready[id] - r.arrival_s, e2e = end - r.arrival_s;
@@ -633,6 +636,15 @@ ServeSummary summarize(ServeResult& r, const LatencySlo& slo, double offered_rat
   tpot.reserve(r.tpot_s.size());
   for (double v : r.tpot_s)
     if (v >= 0) tpot.push_back(v);
+  // Over capacity a backlog grows and every latency with it: the last quarter of the
+  // completions took longer end to end than the first (before the vector is sorted).
+  const std::size_t quarter = r.e2e_s.size() / 4;
+  double growth = 0;
+  if (quarter > 0) {
+    double first = 0, last = 0;
+    for (std::size_t i = 0; i < quarter; ++i) first += r.e2e_s[i], last += r.e2e_s[r.e2e_s.size() - 1 - i];
+    growth = (last - first) / static_cast<double>(quarter);
+  }
   s.ttft = percentiles_of(r.ttft_s);
   s.tpot = percentiles_of(tpot);
   s.e2e = percentiles_of(r.e2e_s);
@@ -647,9 +659,18 @@ ServeSummary summarize(ServeResult& r, const LatencySlo& slo, double offered_rat
   // when the server keeps up: the completions over the run less that drain come to the offered
   // rate. Over capacity a backlog builds and they fall short. (Completions over the whole run
   // would flag a stable server whose requests are long against the arrival span.)
-  const double arrival_span = s.duration_s - s.e2e.p50;
-  s.sustained_requests_per_s = arrival_span > 0 ? static_cast<double>(s.completed) / arrival_span : 0;
-  s.saturated = offered_rate > 0 && s.sustained_requests_per_s < 0.9 * offered_rate;
+  const double less_drain = s.duration_s - s.e2e.p50;
+  // (Disaggregated runs: both pools' steps over the decode replicas; reports leave it out.)
+  s.busy_fraction = s.duration_s > 0 ? r.busy_s / (s.duration_s * static_cast<double>(r.replicas)) : 0;
+  s.sustained_requests_per_s = less_drain > 0 ? static_cast<double>(s.completed) / less_drain : 0;
+  // Saturated: that falls short of the rate the requests arrived at (as drawn: a few hundred
+  // Poisson arrivals stray from the offered rate), or the whole run's completions do and latency
+  // grew by a twentieth of the arrivals' span from the first quarter of completions to the last
+  // (a mild overload, whose growing drain the first test forgives).
+  const double arrivals_span = r.last_arrival_s - r.first_arrival_s;
+  const double arrived_rate = arrivals_span > 0 ? static_cast<double>(s.completed) / arrivals_span : offered_rate;
+  s.saturated = offered_rate > 0 && (s.sustained_requests_per_s < 0.9 * arrived_rate ||
+                                     (s.requests_per_s < 0.9 * arrived_rate && growth > 0.05 * arrivals_span));
   s.mean_in_system = r.mean_in_system();
   s.mean_running = r.mean_running();
   s.mean_waiting = r.mean_waiting();
@@ -672,6 +693,24 @@ ServeSummary summarize(ServeResult& r, const LatencySlo& slo, double offered_rat
   if (r.verify_steps > 0)
     s.tokens_per_verification = static_cast<double>(r.verified_tokens) / static_cast<double>(r.verify_steps);
   return s;
+}
+
+std::optional<EnergyEstimate> served_energy(const GpuSpec& g, const ModelShapes& shapes, const Ceilings& ceilings,
+                                            const Topology& topology, AttentionImpl attention, DType kv,
+                                            std::int64_t replicas, std::int64_t gpus, const ServeResult& r,
+                                            const ServeSummary& s) {
+  if (r.completed <= 0) return std::nullopt;
+  const double completed = static_cast<double>(r.completed);
+  const ServiceQuery typical{
+      std::max<std::int64_t>(1, std::llround(s.mean_running / static_cast<double>(replicas))),
+      std::max<std::int64_t>(1, std::llround(static_cast<double>(r.prompt_tokens) / completed)),
+      std::max<std::int64_t>(1, std::llround(static_cast<double>(r.generated_tokens) / completed)),
+      attention,
+      kv,
+      topology,
+      0};
+  return estimate_served_energy(g, estimate_service(shapes, ceilings, typical), typical.gen, s.busy_fraction,
+                                s.duration_s, r.generated_tokens, gpus);
 }
 
 }  // namespace ridge

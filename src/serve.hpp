@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "energy.hpp"
 #include "gpu.hpp"
 #include "memory.hpp"
 #include "parallel.hpp"
@@ -91,6 +92,7 @@ struct ServeResult {
   std::int64_t prompt_tokens = 0;     ///< of completed requests
   std::int64_t generated_tokens = 0;  ///< of completed requests
   double first_arrival_s = 0;
+  double last_arrival_s = 0;  ///< open-loop arrivals (0 for a closed loop, whose requests follow completions)
   double last_finish_s = 0;
   double duration_s() const { return last_finish_s - first_arrival_s; }
 
@@ -224,8 +226,17 @@ struct ServeSummary {
   double mean_transfer_s = 0;          ///< disaggregated: the prompt cache's trip between pools
   std::int64_t verify_steps = 0;       ///< speculative decoding: verifications
   double tokens_per_verification = 0;  ///< measured mean (expected: (1 − α^(K+1)) / (1 − α), less near the ends)
+  double busy_fraction = 0;            ///< share of the run the engines were stepping (Σ busy / engines / duration)
+  std::optional<EnergyEstimate> energy;  ///< set by the caller that knows the power model's inputs
 };
 /// Sorts the result's per-request vectors.
 ServeSummary summarize(ServeResult& r, const LatencySlo& slo, double offered_rate);
+
+/// The energy estimate of a colocated run (estimate_served_energy): power at a replica's mean
+/// running batch and the run's mean lengths, busy as the run was, on `gpus` GPUs in all.
+std::optional<EnergyEstimate> served_energy(const GpuSpec& g, const ModelShapes& shapes, const Ceilings& ceilings,
+                                            const Topology& topology, AttentionImpl attention, DType kv,
+                                            std::int64_t replicas, std::int64_t gpus, const ServeResult& r,
+                                            const ServeSummary& s);
 
 }  // namespace ridge

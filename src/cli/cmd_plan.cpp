@@ -38,6 +38,7 @@ Runner register_plan(CLI::App& app) {
     std::int64_t requests = 1000;
     std::uint64_t seed = 0;
     bool disagg = false;
+    std::string rank_by = "usd";
   };
   auto o = std::make_shared<Options>();
   auto spec = std::make_shared<SpeculativeOptions>();
@@ -64,7 +65,11 @@ Runner register_plan(CLI::App& app) {
   cmd->add_option("--precision", o->precisions,
                   "weight formats to consider (default: 16-bit, fp8 where supported, int8)");
   cmd->add_option("--kv-dtype", o->kv_dtypes, "KV cache types to consider (default: 16-bit, fp8, int8)");
-  cmd->add_option("--price", o->prices, "GPU=USD per GPU-hour, repeatable (overrides the GPU file's usd_per_hour)");
+  cmd->add_option("--price", o->prices,
+                  "GPU=USD per GPU-hour, repeatable: your reserved, spot or negotiated rate (overrides the GPU "
+                  "file's indicative list price)");
+  cmd->add_option("--rank-by", o->rank_by,
+                  "usd (dollars per million output tokens, when every GPU has a price; the default) or gpu-hours");
   cmd->add_option("--memory-utilization", o->memory_utilization, "fraction of device memory usable (default 0.9)");
   cmd->add_option("--attention", o->attention, "flash or naive (default flash)");
   cmd->add_option("--prefill-chunk", o->prefill_chunk,
@@ -105,7 +110,12 @@ Runner register_plan(CLI::App& app) {
       if (!(usd > 0 && usd <= 10000)) throw InputError({}, "--price", "USD per hour must be in (0, 10000]");
       bool found = false;
       for (GpuSpec& g : r.gpus)
-        if (g.name == name) g.usd_per_hour = usd, found = true;
+        if (g.name == name) {
+          g.usd_per_hour = usd;
+          g.price_source = "--price (user-given)";
+          g.price_date.clear();
+          found = true;
+        }
       if (!found) throw InputError({}, "--price", "\"" + name + "\" is not among the GPUs planned for");
     }
     require_range("--prompt", o->prompt, 1, 100'000'000);
@@ -172,6 +182,9 @@ Runner register_plan(CLI::App& app) {
     r.top_simulated = o->top;
 
     r.disaggregation = o->disagg;
+    if (o->rank_by != "usd" && o->rank_by != "gpu-hours")
+      throw InputError({}, "--rank-by", double_quoted(o->rank_by) + " is not one of usd, gpu-hours");
+    r.rank_by_usd = o->rank_by == "usd";
     r.speculation = drafter_choice(*spec);
     if (r.speculation && r.disaggregation)
       throw InputError({}, "--disagg", "speculative decoding is not modelled with disaggregated pools yet");

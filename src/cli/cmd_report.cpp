@@ -157,7 +157,10 @@ nlohmann::ordered_json serve_section(DeploymentOptions o, const ReportOptions& r
   auto run = [&](double rate) {
     RequestLoad load = generate_workload(r.requests, rate, prompt, gen, r.seed);
     ServeResult result = simulate(cost, engine, load, engines);
-    return summarize(result, slo, rate);
+    ServeSummary s = summarize(result, slo, rate);
+    s.energy = served_energy(d.gpu, shapes, ceilings, d.topology, d.query.attention, d.query.kv_dtype, d.replicas,
+                             replica_gpus(d.query.tp, d.query.pp, d.query.ep) * d.replicas, result, s);
+    return s;
   };
   std::vector<double> rates = given;
   if (rates.empty()) {

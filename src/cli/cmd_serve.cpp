@@ -333,7 +333,10 @@ Runner register_serve(CLI::App& app) {
       // Under expert parallelism each attention group schedules its own requests (vLLM: one
       // engine core per data-parallel rank, stepping together for the MoE layers).
       ServeResult r = simulate(cost, engine, loads[i], d.replicas * attention_groups(d.query.ep, d.query.tp));
-      view.runs.push_back(summarize(r, slo, rate));
+      ServeSummary s = summarize(r, slo, rate);
+      s.energy = served_energy(d.gpu, shapes, ceilings, d.topology, d.query.attention, d.query.kv_dtype, d.replicas,
+                               replica_gpus(d.query.tp, d.query.pp, d.query.ep) * d.replicas, r, s);
+      view.runs.push_back(std::move(s));
     }
 
     if (!o->plot.empty()) {

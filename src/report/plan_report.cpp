@@ -2,9 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 
 #include "format.hpp"
+#include "report/cost_report.hpp"
 #include "text.hpp"
 
 namespace ridge {
@@ -61,6 +63,18 @@ std::string ranking_note(const PlanView& v, const char* indent) {
                               : "static batches speculate only where it is faster",
                v.request.rate ? "" : ", or batches where speculation would be slower");
   }
+  out += std::string(indent) + "J/tok: joules per output token, " + energy_model_note() + "\n";
+  if (v.result.cost_in_usd) {
+    std::vector<std::size_t> shown;
+    for (std::size_t i = 0; i < v.result.plans.size() && i < v.top; ++i)
+      if (std::find(shown.begin(), shown.end(), v.result.plans[i].gpu) == shown.end())
+        shown.push_back(v.result.plans[i].gpu);
+    for (std::size_t gi : shown) {
+      const GpuSpec& g = v.request.gpus[gi];
+      out += std::string(indent) + fmt::format("$/Mtok on {}: ${:.2f}/GPU-hour, {}{}\n", g.name, *g.usd_per_hour,
+                                               g.price_source, g.price_date.empty() ? "" : ", " + g.price_date);
+    }
+  }
   if (v.result.recommended_above_cheaper)
     out += std::string(indent) +
            "1*: ranked first although row 2 is cheaper: lower quality risk within --cost-tolerance " +
@@ -94,6 +108,9 @@ Table plans_table(const PlanView& v) {
     t.headers.insert(t.headers.begin() + 9, "tokens/step");
     t.right_aligned.insert(t.right_aligned.begin() + 9, true);
   }
+  // Energy per output token (an estimate from the GPUs' power figures), before the quality note.
+  t.headers.insert(t.headers.end() - 1, "J/tok");
+  t.right_aligned.insert(t.right_aligned.end() - 1, true);
   // Speculative decoding: each plan's speedup over plain decoding, "-" where it decodes plainly.
   const bool spec = v.request.speculation.has_value();
   if (spec) {
@@ -131,6 +148,7 @@ Table plans_table(const PlanView& v) {
       row.insert(row.begin() + 13, fmt::format("{:.2f}", p.capacity_per_replica));
       row.insert(row.begin() + 9, with_commas(p.max_num_batched_tokens));
     }
+    row.insert(row.end() - 1, p.joules_per_token ? fmt::format("{:.3g}", *p.joules_per_token) : "-");
     if (spec) row.insert(row.end() - 1, p.speculative ? fmt::format("x{:.2f}", p.speculative_speedup) : "-");
     if (moe) row.insert(row.begin() + 5, p.ep > 1 ? std::to_string(p.ep) : "-");
     t.rows.push_back(std::move(row));
@@ -340,6 +358,8 @@ nlohmann::ordered_json plan_json(const PlanView& v) {
                                  {"gpu_hours_per_million_tokens", p.gpu_hours_per_mtok}};
     for (DType d : p.equivalent_kv) pj["equivalent_kv_dtypes"].push_back(kv_name(d));
     if (p.usd_per_mtok) pj["usd_per_million_tokens"] = *p.usd_per_mtok;
+    pj["joules_per_output_token"] =
+        p.joules_per_token ? nlohmann::ordered_json(*p.joules_per_token) : nlohmann::ordered_json(nullptr);
     if (p.disaggregated)
       pj["disaggregated"] = {{"prefill_replicas", p.disaggregated->prefill_replicas},
                              {"prefill_tp", p.disaggregated->prefill_tp},
@@ -457,18 +477,31 @@ std::string plan_csv(const PlanView& v) {
                "throughput_tokens_per_s",
                "gpu_hours_per_mtok",
                "usd_per_mtok",
-               "quality"};
+               "quality",
+               "joules_per_output_token"};
   const auto& plans = v.result.plans;
   for (std::size_t i = 0; i < plans.size() && i < v.top; ++i) {
     const Plan& p = plans[i];
-    t.rows.push_back(
-        {std::to_string(i + 1), gpu_name(v, p.gpu), std::to_string(p.gpus()), std::to_string(p.tp),
-         std::to_string(p.pp), std::to_string(p.ep), std::to_string(p.replicas), p.weights.name, kv_name(p.kv_dtype),
-         std::to_string(p.batch), std::to_string(p.per_gpu_memory.value), std::to_string(p.budget_per_gpu.value),
-         fmt::format("{}", p.ttft.value), v.request.gen > 1 ? fmt::format("{}", p.tpot.value) : std::string(),
-         fmt::format("{}", p.e2e.value), fmt::format("{}", p.throughput_tokens_per_s),
-         fmt::format("{}", p.gpu_hours_per_mtok), p.usd_per_mtok ? fmt::format("{}", *p.usd_per_mtok) : std::string(),
-         std::string(quality_note(p.risk))});
+    t.rows.push_back({std::to_string(i + 1),
+                      gpu_name(v, p.gpu),
+                      std::to_string(p.gpus()),
+                      std::to_string(p.tp),
+                      std::to_string(p.pp),
+                      std::to_string(p.ep),
+                      std::to_string(p.replicas),
+                      p.weights.name,
+                      kv_name(p.kv_dtype),
+                      std::to_string(p.batch),
+                      std::to_string(p.per_gpu_memory.value),
+                      std::to_string(p.budget_per_gpu.value),
+                      fmt::format("{}", p.ttft.value),
+                      v.request.gen > 1 ? fmt::format("{}", p.tpot.value) : std::string(),
+                      fmt::format("{}", p.e2e.value),
+                      fmt::format("{}", p.throughput_tokens_per_s),
+                      fmt::format("{}", p.gpu_hours_per_mtok),
+                      p.usd_per_mtok ? fmt::format("{}", *p.usd_per_mtok) : std::string(),
+                      std::string(quality_note(p.risk)),
+                      p.joules_per_token ? fmt::format("{}", *p.joules_per_token) : std::string()});
   }
   return t.csv();
 }

@@ -7,6 +7,8 @@
 #include <tuple>
 
 #include "efficiency.hpp"
+#include "energy.hpp"
+#include "report/cost_report.hpp"
 #include "format.hpp"
 #include "text.hpp"
 
@@ -121,6 +123,10 @@ std::int64_t gpu_count(const RooflineView& v) {
 }
 double total_throughput(const RooflineView& v) {
   return v.estimate.throughput_tokens_per_s * static_cast<double>(v.replicas);
+}
+std::optional<EnergyEstimate> static_energy(const RooflineView& v) {
+  return estimate_energy(v.gpu, v.estimate, v.query.batch, v.query.gen,
+                         replica_gpus(v.memory_query.tp, v.memory_query.pp, v.memory_query.ep), v.replicas);
 }
 
 std::string setup_line(const RooflineView& v) {
@@ -334,6 +340,9 @@ nlohmann::ordered_json roofline_json(const RooflineView& v) {
   }
   j["per_gpu_memory_bytes"] = v.memory.per_gpu().total().value;
   j["fits"] = v.memory.fits;
+  // Static batch: the replicas generate B x G tokens per end-to-end time.
+  j["cost"] = cost_json(v.gpu, gpu_count(v), total_throughput(v));
+  j["energy"] = energy_json(static_energy(v));
   return j;
 }
 
@@ -403,6 +412,8 @@ std::string roofline_text(const RooflineView& v) {
   out += "\n";
   out += fmt::format("  memory: {} GiB per GPU of a {} GiB budget ({})\n", gib(v.memory.per_gpu().total()),
                      gib(v.memory.budget_per_gpu), v.memory.fits ? "fits" : "DOES NOT FIT");
+  out += "  cost: " + cost_line(v.gpu, gpu_count(v), total_throughput(v)) + "\n";
+  out += "  energy: " + energy_line(v.gpu, static_energy(v)) + "\n";
   return out;
 }
 

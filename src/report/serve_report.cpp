@@ -7,6 +7,7 @@
 
 #include "format.hpp"
 #include "efficiency.hpp"
+#include "report/cost_report.hpp"
 #include "text.hpp"
 
 namespace ridge {
@@ -46,6 +47,10 @@ std::string slo_text(const LatencySlo& s) {
   if (s.ttft_s) parts.push_back("TTFT <= " + exact_seconds(Seconds{*s.ttft_s}));
   if (s.tpot_s) parts.push_back("TPOT <= " + exact_seconds(Seconds{*s.tpot_s}));
   return join(parts, " and ");
+}
+
+std::int64_t total_gpus(const ServeView& v) {
+  return v.total_gpus > 0 ? v.total_gpus : replica_gpus(v.query.tp, v.query.pp, v.query.ep) * v.replicas;
 }
 
 std::string title(const ServeView& v) {
@@ -112,9 +117,9 @@ std::string single_body(const ServeView& v, const ServeSummary& s, bool markdown
                                  seconds(s.duration_s), with_commas(s.completed),
                                  s.offered_rate > 0 ? fmt::format("; offered {}", rate_text(s.offered_rate)) : ""));
   if (s.saturated)
-    line("SATURATED", fmt::format("sustained {:.2f} of {} offered (completions over the run less a median request's "
-                                  "drain): a backlog grew for the whole run, so latencies grow with --requests",
-                                  s.sustained_requests_per_s, rate_text(s.offered_rate)));
+    line("SATURATED", fmt::format("served {:.2f} of {} offered ({:.2f} over the run less a median request's drain): "
+                                  "a backlog grew, so latencies grow with --requests",
+                                  s.requests_per_s, rate_text(s.offered_rate), s.sustained_requests_per_s));
   if (v.slo.any())
     line("goodput",
          fmt::format("{:.2f} req/s meet {} ({} of requests); p{} {}", s.goodput_requests_per_s, slo_text(v.slo),
@@ -136,9 +141,14 @@ std::string single_body(const ServeView& v, const ServeSummary& s, bool markdown
                                  with_commas(s.verify_steps), s.tokens_per_verification));
   line("steps",
        fmt::format("{} steps of {} on average: {:.1f} tokens, {:.1f} decodes, {:.2f} prefill chunks; "
-                   "{} mixed, {} prefill only",
+                   "{} mixed, {} prefill only{}",
                    with_commas(s.steps), seconds(s.mean_step_busy_s), s.mean_step_tokens, s.mean_step_decodes,
-                   s.mean_step_prefills, percent(s.mixed_step_fraction), percent(s.prefill_only_step_fraction)));
+                   s.mean_step_prefills, percent(s.mixed_step_fraction), percent(s.prefill_only_step_fraction),
+                   v.disaggregation.empty() ? "; engines busy " + percent(s.busy_fraction) + " of the run" : ""));
+  line("cost", cost_line(v.gpu, total_gpus(v), s.output_tokens_per_s));
+  line("energy", s.energy                   ? energy_line(v.gpu, s.energy)
+                 : v.disaggregation.empty() ? energy_line(v.gpu, std::nullopt)
+                                            : "n/a (not modelled for disaggregated pools)");
   return out;
 }
 
@@ -171,7 +181,9 @@ Table sweep_table(const ServeView& v) {
 std::string sweep_footer(const ServeView& v) {
   std::string out;
   if (std::any_of(v.runs.begin(), v.runs.end(), [](const ServeSummary& s) { return s.saturated; }))
-    out += "  SAT: served under 90% of the offered rate (the queue grew for the whole run)\n";
+    out +=
+        "  SAT: saturated, a backlog grew (served less the drain under 90% of the arrivals, or latency rising through "
+        "the run)\n";
   if (v.slo.any()) {
     const auto best = max_rate_meeting_slo(v);
     out += best
@@ -202,6 +214,9 @@ nlohmann::ordered_json run_json(const ServeView& v, const ServeSummary& s) {
   j["generated_tokens"] = s.generated_tokens;
   j["duration_s"] = s.duration_s;
   j["sustained_requests_per_s"] = s.sustained_requests_per_s;
+  j["busy_fraction"] = s.busy_fraction;
+  j["cost"] = cost_json(v.gpu, total_gpus(v), s.output_tokens_per_s);
+  j["energy"] = energy_json(s.energy);
   j["saturated"] = s.saturated;
   j["mean_in_system"] = s.mean_in_system;
   j["mean_running"] = s.mean_running;
