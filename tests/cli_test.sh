@@ -360,6 +360,16 @@ contains "$tmp/err" "has no MTP module" "plan --mtp needs an MTP module"
 expect 2 "plan --disagg needs --rate" -- plan -m llama-3.1-8b -g h100-sxm --disagg
 expect 0 "plan --disagg by load" -- plan -m llama-3.1-8b -g h100-sxm --max-gpus 8 --ttft-ms 500 --tpot-ms 20 --rate 20 --disagg --prompt 2000 --gen 200 --requests 200 --top 3
 contains "$tmp/out" "disaggregation does not beat colocated serving at these SLOs" "plan says whether disaggregation beats colocation"
+expect 0 "roofline prints cost and energy" -- roofline -m llama-3.1-70b -g h100-sxm --tp 4 -b 32
+contains "$tmp/out" "per million output tokens" "roofline cost line"
+contains "$tmp/out" "J per output token" "roofline energy line"
+contains "$tmp/out" "(estimate)" "energy says it is an estimate"
+expect 0 "roofline --price is said as user-given" -- roofline -m llama-3.1-70b -g h100-sxm --tp 4 -b 32 --price 2.5
+contains "$tmp/out" "x \$2.50/GPU-hour: --price (user-given)" "a user-given price is labelled"
+expect 2 "serve --price for a GPU not in the command" -- serve -m llama-3.1-8b -g h100-sxm --rate 1 --requests 50 --price a100-80gb=1
+expect 2 "plan --rank-by typo" -- plan -m llama-3.1-8b -g h100-sxm --rank-by dollars
+expect 0 "plan ranks by GPU-hours on request" -- plan -m llama-3.1-8b -g h100-sxm,l4 --rank-by gpu-hours --top 2
+contains "$tmp/out" "GPU-h/Mtok" "plan --rank-by gpu-hours shows GPU-hours"
 
 # check: every error of a file at once, in line order
 "$ridge" check "$src/tests/data/bad/deploy-many-errors.yaml" >"$tmp/out" 2>"$tmp/err"

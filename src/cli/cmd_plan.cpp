@@ -65,9 +65,7 @@ Runner register_plan(CLI::App& app) {
   cmd->add_option("--precision", o->precisions,
                   "weight formats to consider (default: 16-bit, fp8 where supported, int8)");
   cmd->add_option("--kv-dtype", o->kv_dtypes, "KV cache types to consider (default: 16-bit, fp8, int8)");
-  cmd->add_option("--price", o->prices,
-                  "GPU=USD per GPU-hour, repeatable: your reserved, spot or negotiated rate (overrides the GPU "
-                  "file's indicative list price)");
+  add_price_option(*cmd, o->prices);
   cmd->add_option("--rank-by", o->rank_by,
                   "usd (dollars per million output tokens, when every GPU has a price; the default) or gpu-hours");
   cmd->add_option("--memory-utilization", o->memory_utilization, "fraction of device memory usable (default 0.9)");
@@ -96,28 +94,9 @@ Runner register_plan(CLI::App& app) {
     std::vector<std::string> gpu_args = gpu_list(o->gpus);
     if (gpu_args.empty()) gpu_args = bundled_gpu_names();
     for (const std::string& g : gpu_args) r.gpus.push_back(resolve_gpu(g));
-    for (const std::string& price : split_commas(o->prices)) {
-      const std::size_t eq = price.find('=');
-      if (eq == std::string::npos)
-        throw InputError({}, "--price", "\"" + price + "\" is not GPU=USD (e.g. h100-sxm=2.99)");
-      const std::string name = price.substr(0, eq);
-      double usd = 0;
-      try {
-        usd = parse_number(price.substr(eq + 1));
-      } catch (const QuantityError& e) {
-        throw InputError({}, "--price", e.what());
-      }
-      if (!(usd > 0 && usd <= 10000)) throw InputError({}, "--price", "USD per hour must be in (0, 10000]");
-      bool found = false;
-      for (GpuSpec& g : r.gpus)
-        if (g.name == name) {
-          g.usd_per_hour = usd;
-          g.price_source = "--price (user-given)";
-          g.price_date.clear();
-          found = true;
-        }
-      if (!found) throw InputError({}, "--price", "\"" + name + "\" is not among the GPUs planned for");
-    }
+    std::vector<std::string> names;
+    for (const GpuSpec& g : r.gpus) names.push_back(g.name);
+    for (GpuSpec& g : r.gpus) apply_prices(o->prices, g, names);
     require_range("--prompt", o->prompt, 1, 100'000'000);
     require_range("--gen", o->gen, 1, 100'000'000);
     if (o->prompt + o->gen > model.max_position)

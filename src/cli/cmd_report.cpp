@@ -218,6 +218,7 @@ Runner register_report(CLI::App& app) {
   cmd->add_option("deployment", o->deployment_file,
                   "a deployment YAML (as `ridge check` reads) instead of -m/-g and the deployment options");
   add_deployment_options(*cmd, *dep, /*with_context=*/false);
+  add_price_option(*cmd, dep->prices);
   cmd->get_option("--model")->required(false);
   cmd->get_option("--gpu")->required(false);
   add_parallel_options(*cmd, *dep);

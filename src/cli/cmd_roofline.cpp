@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "cli/commands.hpp"
+#include "loaders.hpp"
 #include "error.hpp"
 #include "report/roofline_report.hpp"
 
@@ -82,6 +83,7 @@ Runner register_roofline(CLI::App& app) {
   auto plot = std::make_shared<std::string>();
   auto spec = std::make_shared<SpeculativeOptions>();
   add_deployment_options(*cmd, *opts, /*with_context=*/false);
+  add_price_option(*cmd, opts->prices);
   add_parallel_options(*cmd, *opts);
   cmd->add_option("-p,--prompt", *prompt,
                   "prompt tokens per sequence (default 1024, or what the model's max_position leaves after --gen)");
@@ -106,6 +108,7 @@ Runner register_roofline(CLI::App& app) {
     for (const std::string& g : gpus) {
       DeploymentOptions one = o;
       one.gpu = g;
+      for (const std::string& name : gpus) one.command_gpus.push_back(resolve_gpu(name).name);
       runs.push_back(std::make_unique<RooflineRun>(one, *gen, *spec));
     }
     if (runs.size() > 1) {  // side by side

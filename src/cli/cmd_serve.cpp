@@ -98,6 +98,7 @@ Runner register_serve(CLI::App& app) {
   auto dep = std::make_shared<DeploymentOptions>();
   auto spec = std::make_shared<SpeculativeOptions>();
   add_deployment_options(*cmd, *dep, /*with_context=*/false);
+  add_price_option(*cmd, dep->prices);
   add_parallel_options(*cmd, *dep);
   // A simulated engine has no fixed batch, and its token budget is vLLM's own option.
   for (const char* name : {"--batch", "--prefill-chunk", "--micro-batches"}) cmd->remove_option(cmd->get_option(name));

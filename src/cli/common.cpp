@@ -58,6 +58,33 @@ void refuse_context(CLI::App& cmd, const std::string& what_instead) {
       ->group("");
 }
 
+void add_price_option(CLI::App& cmd, std::vector<std::string>& prices) {
+  cmd.add_option("--price", prices,
+                 "USD per GPU-hour, or GPU=USD, repeatable: your reserved, spot or negotiated rate (default: the GPU "
+                 "file's indicative list price)");
+}
+
+void apply_prices(const std::vector<std::string>& entries, GpuSpec& gpu, const std::vector<std::string>& command_gpus) {
+  for (const std::string& entry : split_commas(entries)) {
+    const std::size_t eq = entry.find('=');
+    const std::string name = eq == std::string::npos ? "" : entry.substr(0, eq);
+    double usd = 0;
+    try {
+      usd = parse_number(eq == std::string::npos ? entry : entry.substr(eq + 1));
+    } catch (const QuantityError& e) {
+      throw InputError({}, "--price",
+                       "\"" + entry + "\": USD per GPU-hour or GPU=USD (e.g. h100-sxm=2.99): " + e.what());
+    }
+    if (!(usd > 0 && usd <= 10000)) throw InputError({}, "--price", "USD per GPU-hour must be in (0, 10000]");
+    if (!name.empty() && std::find(command_gpus.begin(), command_gpus.end(), name) == command_gpus.end())
+      throw InputError({}, "--price", "\"" + name + "\" is not among the GPUs of this command");
+    if (!name.empty() && name != gpu.name) continue;
+    gpu.usd_per_hour = usd;
+    gpu.price_source = "--price (user-given)";
+    gpu.price_date.clear();
+  }
+}
+
 void add_deployment_options(CLI::App& cmd, DeploymentOptions& o, bool with_context) {
   cmd.add_option("-m,--model", o.model, "bundled model name, model YAML, HF config.json or its directory")->required();
   cmd.add_option("-g,--gpu", o.gpu,
@@ -152,6 +179,7 @@ std::vector<std::string> split_commas(const std::vector<std::string>& items) {
 Deployment build_deployment(const DeploymentOptions& o) {
   Deployment d{resolve_model(o.model), resolve_gpu(o.gpu), {}, 1, {}, 0, 0};
   MemoryQuery& q = d.query;
+  apply_prices(o.prices, d.gpu, o.command_gpus.empty() ? std::vector<std::string>{d.gpu.name} : o.command_gpus);
 
   // Weight format: explicit option, else the checkpoint's own, else 16-bit like the model.
   if (!o.precision.empty()) {

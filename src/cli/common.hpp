@@ -49,7 +49,16 @@ struct DeploymentOptions {
   std::int64_t micro_batches = 0;    ///< prefill micro-batches under PP (0: min(batch, PP))
   std::string inter_node_bandwidth;  ///< overrides the network between nodes ("50 GB/s")
   bool bound = false;                ///< --bound: datasheet lower bounds, not calibrated estimates
+  std::vector<std::string> prices;   ///< --price entries: "USD" or "GPU=USD"
+  /// Every GPU the command runs on (side by side: several), for --price GPU=USD; empty: `gpu`.
+  std::vector<std::string> command_gpus;
 };
+
+/// --price: "USD" (every GPU of the command) or "GPU=USD", repeatable.
+void add_price_option(CLI::App& cmd, std::vector<std::string>& prices);
+/// Sets the price per GPU-hour of `gpu` from the entries that apply to it, said as user-given.
+/// InputError for a malformed entry or one naming a GPU not among `command_gpus`.
+void apply_prices(const std::vector<std::string>& entries, GpuSpec& gpu, const std::vector<std::string>& command_gpus);
 
 /// Registers -m/-g and the deployment options on `cmd` (--context only when asked: the
 /// roofline takes --prompt and --gen instead).
