@@ -305,16 +305,8 @@ class Search {
           try {
             f.drafter = std::make_shared<const Drafter>(
                 make_drafter(*r_.speculation, m_, *shapes, g, r_.basis, topology, r_.attention, kv, tp));
-          } catch (const InputError& e) {
-            for (DType k : kvs)
-              result.rejected.push_back({.gpu = gi,
-                                         .weights = wf.name,
-                                         .kv_dtype = k,
-                                         .tp = tp,
-                                         .pp = pp,
-                                         .ep = ep,
-                                         .reason = Rejection::sharding,
-                                         .detail = e.message()});
+          } catch (const InputError& e) {  // the draft model does not shard at this TP
+            reject_all(pp, e.message());
             break;
           }
           f.target_steps = std::make_shared<StepCost>(*shapes, *ceilings, topology, r_.attention, kv);

@@ -80,40 +80,6 @@ std::vector<double> parse_rate_list(const std::string& text) {
   return rates;
 }
 
-/// The roofline of `ridge roofline` for the same options (its RooflineRun without a drafter).
-struct RooflineSection {
-  Deployment d;
-  MemoryEstimate memory;
-  ModelShapes shapes;
-  Ceilings ceilings;
-  ServiceQuery sq;
-  ServiceEstimate estimate;
-  std::optional<ServiceEstimate> bound;
-
-  RooflineSection(const DeploymentOptions& o, std::int64_t gen) : d(build_deployment(o)) {
-    const std::int64_t prompt_tokens = d.query.context - gen;
-    if (prompt_tokens < 1)
-      throw InputError({}, "--gen",
-                       std::to_string(gen) + " tokens leave no room for a prompt within " + d.model.name +
-                           "'s max_position of " + std::to_string(d.model.max_position));
-    memory = estimate_memory(d.model, d.gpu, d.query);
-    shapes = compile_shapes(d.model, d.query.weights, d.query.tp, d.query.ep);
-    ceilings = ceilings_for(d.gpu, shapes, d.basis);
-    sq = ServiceQuery{d.query.batch, prompt_tokens,  gen, d.query.attention, d.query.kv_dtype,
-                      d.topology,    d.micro_batches};
-    estimate = estimate_service(shapes, ceilings, sq);
-    if (ceilings.expected) {
-      ServiceQuery bq = sq;
-      bq.topology = topology_for(d.gpu, d.query.tp, d.query.pp, d.inter_node_bandwidth, TimeBasis::bound, d.query.ep);
-      bound = estimate_service(shapes, ceilings_for(d.gpu, shapes, TimeBasis::bound), bq);
-    }
-  }
-  RooflineView view() const {
-    return RooflineView{d.model, d.gpu, d.query, memory, sq, estimate, ceilings, d.replicas, bound ? &*bound : nullptr,
-                        nullptr};
-  }
-};
-
 /// `ridge serve --rate R1,R2,... --requests N --prompt P --gen G` for the same deployment, as
 /// JSON; with no rates, fractions of the rate served when all N requests come at once.
 nlohmann::ordered_json serve_section(DeploymentOptions o, const ReportOptions& r, const std::vector<double>& given,
@@ -295,7 +261,7 @@ Runner register_report(CLI::App& app) {
     // As `ridge roofline`: without --prompt, the default prompt shrinks to what the model's
     // max_position leaves after --gen; the curves and plans then use that prompt too.
     roofline_options.context_defaulted = r.deployment_file.empty() && cmd->count("--prompt") == 0;
-    const RooflineSection roofline(roofline_options, r.gen);
+    const RooflineRun roofline(roofline_options, r.gen);
     r.prompt = roofline.sq.prompt;
     const RooflineView view = roofline.view();
     ReportSections s;

@@ -13,66 +13,6 @@
 #include "report/roofline_report.hpp"
 
 namespace ridge::cli {
-namespace {
-
-/// One GPU's roofline: everything a RooflineView points at, owned in one place.
-struct RooflineRun {
-  Deployment d;
-  MemoryEstimate memory;
-  ModelShapes shapes;
-  Ceilings ceilings;
-  ServiceQuery sq;
-  ServiceEstimate estimate;
-  std::optional<ServiceEstimate> bound;  ///< the datasheet bound too, on a calibrated GPU
-  std::optional<SpeculativeSummary> speculative;
-
-  RooflineRun(const DeploymentOptions& o, std::int64_t gen, const SpeculativeOptions& spec = {})
-      : d(build_deployment(o)) {
-    const std::int64_t prompt_tokens = d.query.context - gen;
-    if (prompt_tokens < 1)
-      throw InputError({}, "--gen",
-                       std::to_string(gen) + " tokens leave no room for a prompt within " + d.model.name +
-                           "'s max_position of " + std::to_string(d.model.max_position));
-    memory = estimate_memory(d.model, d.gpu, d.query);
-    shapes = compile_shapes(d.model, d.query.weights, d.query.tp, d.query.ep);
-    ceilings = ceilings_for(d.gpu, shapes, d.basis);
-    sq = ServiceQuery{d.query.batch, prompt_tokens,  gen, d.query.attention, d.query.kv_dtype,
-                      d.topology,    d.micro_batches};
-    estimate = estimate_service(shapes, ceilings, sq);
-    if (ceilings.expected) {
-      ServiceQuery bq = sq;
-      bq.topology = topology_for(d.gpu, d.query.tp, d.query.pp, d.inter_node_bandwidth, TimeBasis::bound, d.query.ep);
-      bound = estimate_service(shapes, ceilings_for(d.gpu, shapes, TimeBasis::bound), bq);
-    }
-    if (std::optional<Drafter> drafter = build_drafter(spec, d, shapes)) {
-      StepCost target(shapes, ceilings, d.topology, d.query.attention, d.query.kv_dtype);
-      SpeculativeSummary sp;
-      sp.drafter = drafter->name;
-      sp.config = drafter->config;
-      sp.batch = d.query.batch;
-      sp.context = estimate.decode_ops_context;
-      sp.estimate = estimate_speculative(target, *drafter->cost, sp.batch, sp.context, sp.config);
-      sp.weights_per_gpu = drafter->weights_per_gpu;
-      sp.kv_per_gpu = Bytes{drafter->kv_per_token_per_gpu.value * static_cast<std::uint64_t>(d.query.batch) *
-                            static_cast<std::uint64_t>(d.query.context)};
-      speculative = sp;
-    }
-  }
-  RooflineView view() const {
-    return RooflineView{d.model,
-                        d.gpu,
-                        d.query,
-                        memory,
-                        sq,
-                        estimate,
-                        ceilings,
-                        d.replicas,
-                        bound ? &*bound : nullptr,
-                        speculative ? &*speculative : nullptr};
-  }
-};
-
-}  // namespace
 
 Runner register_roofline(CLI::App& app) {
   auto* cmd = app.add_subcommand("roofline", "per-operator FLOPs, bytes and roofline verdicts; TTFT, TPOT, throughput");

@@ -14,6 +14,7 @@
 #include "memory.hpp"
 #include "model.hpp"
 #include "parallel.hpp"
+#include "report/roofline_report.hpp"
 #include "speculative.hpp"
 #include "step_cost.hpp"
 
@@ -130,5 +131,21 @@ void add_speculative_options(CLI::App& cmd, SpeculativeOptions& o);
 std::optional<DrafterChoice> drafter_choice(const SpeculativeOptions& o);
 /// That drafter built for a deployment (InputError for a missing or contradictory choice).
 std::optional<Drafter> build_drafter(const SpeculativeOptions& o, const Deployment& d, const ModelShapes& target);
+
+/// One GPU's roofline as `ridge roofline` computes it: everything a RooflineView points at, owned
+/// in one place (the report's roofline section is the same).
+struct RooflineRun {
+  Deployment d;
+  MemoryEstimate memory;
+  ModelShapes shapes;
+  Ceilings ceilings;
+  ServiceQuery sq;
+  ServiceEstimate estimate;
+  std::optional<ServiceEstimate> bound;  ///< the datasheet bound too, on a calibrated GPU
+  std::optional<SpeculativeSummary> speculative;
+
+  RooflineRun(const DeploymentOptions& o, std::int64_t gen, const SpeculativeOptions& spec = {});
+  RooflineView view() const;
+};
 
 }  // namespace ridge::cli
