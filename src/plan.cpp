@@ -61,9 +61,6 @@ std::string_view to_string(Rejection r) {
 
 namespace {
 
-std::string ms(Seconds s) { return short_seconds(s); }
-std::string gib_text(Bytes b) { return gib(b) + " GiB"; }
-
 std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
 
 /// The search space of one (GPU, weights, TP, PP) after the per-shape work is done once.
@@ -86,13 +83,13 @@ struct Family {
 
 struct Outcome {
   Rejection furthest = Rejection::sharding;
-  std::string detail;
+  RejectionDetail detail;
   bool any_fit = false;
   bool deferred = false;  ///< planning by load: a candidate for simulation, judged later
   /// Keeps the furthest check failed; within it, the first candidate (smallest batch, the
   /// nearest miss for memory and latency).
-  void reject(Rejection r, std::string why) {
-    if (r > furthest || (r == furthest && detail.empty())) {
+  void reject(Rejection r, RejectionDetail why) {
+    if (r > furthest || (r == furthest && detail.what == RejectionDetail::What::none)) {
       furthest = r;
       detail = std::move(why);
     }
@@ -146,8 +143,10 @@ class Search {
       worst += f.drafter->weights_per_gpu + f.drafter->kv_per_token_per_gpu * static_cast<std::uint64_t>(held);
     }
     if (worst > budget) {
-      out.reject(Rejection::does_not_fit,
-                 fmt::format("needs {} per GPU at batch {}, budget {}", gib_text(worst), batch, gib_text(budget)));
+      out.reject(Rejection::does_not_fit, {.what = RejectionDetail::What::memory,
+                                           .measured = worst.as_double(),
+                                           .limit = budget.as_double(),
+                                           .batch = batch});
       return false;
     }
     out.any_fit = true;
@@ -166,11 +165,15 @@ class Search {
       }
     }
     if (r_.max_ttft && e.ttft.value > r_.max_ttft->value) {
-      out.reject(Rejection::misses_ttft, fmt::format("TTFT {} > {} at batch {}", ms(e.ttft), ms(*r_.max_ttft), batch));
+      out.reject(
+          Rejection::misses_ttft,
+          {.what = RejectionDetail::What::ttft, .measured = e.ttft.value, .limit = r_.max_ttft->value, .batch = batch});
       return true;
     }
     if (r_.max_tpot && e.tpot.value > r_.max_tpot->value) {
-      out.reject(Rejection::misses_tpot, fmt::format("TPOT {} > {} at batch {}", ms(e.tpot), ms(*r_.max_tpot), batch));
+      out.reject(
+          Rejection::misses_tpot,
+          {.what = RejectionDetail::What::tpot, .measured = e.tpot.value, .limit = r_.max_tpot->value, .batch = batch});
       return true;
     }
     std::int64_t replicas = min_replicas;
@@ -178,18 +181,22 @@ class Search {
     if (r_.min_throughput) {
       const auto needed = static_cast<std::int64_t>(std::ceil(*r_.min_throughput / e.throughput_tokens_per_s));
       if (replicas_fixed && needed > replicas) {
-        out.reject(Rejection::misses_throughput,
-                   fmt::format("{:.0f} tokens/s from {} replica{} x batch {} < {:.0f}",
-                               e.throughput_tokens_per_s * static_cast<double>(replicas), replicas,
-                               replicas == 1 ? "" : "s", batch, *r_.min_throughput));
+        out.reject(Rejection::misses_throughput, {.what = RejectionDetail::What::throughput,
+                                                  .measured = e.throughput_tokens_per_s * static_cast<double>(replicas),
+                                                  .limit = *r_.min_throughput,
+                                                  .batch = batch,
+                                                  .replicas = replicas});
         return true;
       }
       replicas = std::max(replicas, needed);
     }
     if (replicas * per_replica > r_.max_gpus) {
-      out.reject(Rejection::misses_throughput,
-                 fmt::format("{:.0f} tokens/s per replica at batch {} needs {} replicas = {} GPUs > --max-gpus {}",
-                             e.throughput_tokens_per_s, batch, replicas, replicas * per_replica, r_.max_gpus));
+      out.reject(Rejection::misses_throughput, {.what = RejectionDetail::What::gpus_for_throughput,
+                                                .measured = e.throughput_tokens_per_s,
+                                                .batch = batch,
+                                                .replicas = replicas,
+                                                .gpus = replicas * per_replica,
+                                                .max_gpus = r_.max_gpus});
       return true;
     }
     Plan p = plan_of(f, replicas);
@@ -280,7 +287,7 @@ class Search {
                                    .pp = pp,
                                    .ep = ep,
                                    .reason = Rejection::sharding,
-                                   .detail = why});
+                                   .detail = {.what = RejectionDetail::What::message, .message = why}});
     };
     if (auto problem = expert_parallel_problem(m_, tp, ep)) return reject_all(1, problem->message);
     std::optional<ModelShapes> shapes;
@@ -358,9 +365,10 @@ class Search {
     c.query.max_num_batched_tokens = c.limits.max_num_batched_tokens;
     const MemoryEstimate memory = estimate_memory(m_, *f.gpu, c.query);
     if (!memory.fits || memory.max_model_len_limit < r_.prompt + r_.gen) {
-      out.reject(Rejection::does_not_fit,
-                 fmt::format("needs {} per GPU for one request of {} tokens, budget {}",
-                             gib_text(memory.per_gpu().total()), r_.prompt + r_.gen, gib_text(memory.budget_per_gpu)));
+      out.reject(Rejection::does_not_fit, {.what = RejectionDetail::What::memory_one_request,
+                                           .measured = memory.per_gpu().total().as_double(),
+                                           .limit = memory.budget_per_gpu.as_double(),
+                                           .tokens = r_.prompt + r_.gen});
       return;
     }
     out.any_fit = true;
@@ -369,7 +377,7 @@ class Search {
       try {
         add_drafter(c.engine, m_, *f.gpu, c.query, memory, *f.drafter);
       } catch (const InputError& e) {
-        out.reject(Rejection::does_not_fit, e.message());
+        out.reject(Rejection::does_not_fit, {.what = RejectionDetail::What::message, .message = e.message()});
         return;
       }
       c.engine.seed = r_.seed;
@@ -385,12 +393,12 @@ class Search {
     if (f.drafter) e.tpot = Seconds{speculative_at(1).tpot_s};
     if (r_.max_ttft && e.ttft.value > r_.max_ttft->value) {
       out.reject(Rejection::misses_ttft,
-                 fmt::format("TTFT {} > {} even for a request alone", ms(e.ttft), ms(*r_.max_ttft)));
+                 {.what = RejectionDetail::What::ttft, .measured = e.ttft.value, .limit = r_.max_ttft->value});
       return;
     }
     if (r_.max_tpot && r_.gen > 1 && e.tpot.value > r_.max_tpot->value) {
       out.reject(Rejection::misses_tpot,
-                 fmt::format("TPOT {} > {} even for a request alone", ms(e.tpot), ms(*r_.max_tpot)));
+                 {.what = RejectionDetail::What::tpot, .measured = e.tpot.value, .limit = r_.max_tpot->value});
       return;
     }
     // Capacity bound: the static batch of everything the pool (and max_num_seqs) holds, all its
@@ -414,9 +422,10 @@ class Search {
     c.family.stage_weights = nullptr;
     const std::int64_t per_replica = replica_gpus(f.tp, f.pp, f.ep);
     if (replicas_floor(c) * per_replica > r_.max_gpus) {
-      out.reject(Rejection::misses_throughput,
-                 fmt::format("one replica serves at most ~{:.2f} req/s: {} req/s needs more than --max-gpus {}",
-                             kCapacityMargin * c.capacity_bound, *r_.rate, r_.max_gpus));
+      out.reject(Rejection::misses_throughput, {.what = RejectionDetail::What::capacity,
+                                                .measured = kCapacityMargin * c.capacity_bound,
+                                                .limit = *r_.rate,
+                                                .max_gpus = r_.max_gpus});
       return;
     }
     c.cost_floor = cost_per_mtok(*f.gpu, replicas_floor(c) * per_replica);
@@ -710,9 +719,11 @@ class Search {
       while (good == 0) {
         const std::int64_t next = std::min(bad + step, most);
         if (next <= bad) {
-          out.reject(Rejection::misses_throughput,
-                     fmt::format("{} replicas ({} GPUs, --max-gpus {}) at {:.3f} req/s each still miss the SLOs", bad,
-                                 bad * per_replica, r_.max_gpus, *r_.rate / static_cast<double>(bad)));
+          out.reject(Rejection::misses_throughput, {.what = RejectionDetail::What::slo_at_most_gpus,
+                                                    .measured = *r_.rate / static_cast<double>(bad),
+                                                    .replicas = bad,
+                                                    .gpus = bad * per_replica,
+                                                    .max_gpus = r_.max_gpus});
           return std::nullopt;
         }
         if (ok_at(next))

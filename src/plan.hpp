@@ -120,6 +120,27 @@ struct Plan {
 enum class Rejection { sharding, does_not_fit, misses_ttft, misses_tpot, misses_throughput };
 std::string_view to_string(Rejection r);
 
+/// What a rejected candidate measured against its limit, as data; reports word it
+/// (plan_report's rejection_text). Units by `what`: bytes per GPU, seconds, tokens/s or req/s.
+struct RejectionDetail {
+  enum class What {
+    none,
+    message,             ///< another engine's reason (a sharding problem, a drafter that cannot shard)
+    memory,              ///< bytes per GPU at `batch` > budget
+    memory_one_request,  ///< bytes per GPU for one request of `tokens` > budget
+    ttft,                ///< seconds at `batch` (0: a request alone) > limit
+    tpot,
+    throughput,           ///< tokens/s of `replicas` replicas at `batch` < limit
+    gpus_for_throughput,  ///< `replicas` replicas (`gpus` GPUs) needed at `measured` tokens/s each > max GPUs
+    capacity,             ///< one replica serves at most `measured` req/s: `limit` req/s needs more than max GPUs
+    slo_at_most_gpus,     ///< `replicas` replicas (`gpus` GPUs) at `measured` req/s each still miss the SLOs
+  };
+  What what = What::none;
+  std::string message = {};
+  double measured = 0, limit = 0;
+  std::int64_t batch = 0, replicas = 0, gpus = 0, tokens = 0, max_gpus = 0;
+};
+
 /// One (GPU, weights, KV, TP, PP) family that produced no feasible plan, with the reason of the
 /// candidate that came closest (the last check it failed, in the order of Rejection).
 struct RejectedFamily {
@@ -128,7 +149,7 @@ struct RejectedFamily {
   DType kv_dtype = DType::bf16;
   std::int64_t tp = 1, pp = 1, ep = 1;
   Rejection reason = Rejection::does_not_fit;
-  std::string detail;  ///< the measured value against the limit
+  RejectionDetail detail;  ///< the measured value against the limit
 };
 
 struct PlanResult {

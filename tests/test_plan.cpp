@@ -210,9 +210,20 @@ TEST_CASE("rejected families say why, with the value and the limit") {
   for (const RejectedFamily& f : result.rejected) {
     if (f.reason != Rejection::misses_tpot) continue;
     tpot = true;
-    CHECK(f.detail.find("> 1.0 ms") != std::string::npos);
+    // The engine returns figures; the report words them.
+    CHECK(f.detail.what == RejectionDetail::What::tpot);
+    CHECK(f.detail.limit == 0.001);
+    CHECK(f.detail.measured > 0.001);
+    CHECK(rejection_text(f.detail).find("> 1.0 ms") != std::string::npos);
   }
   CHECK(tpot);
+  // Wording by hand: 85,899,345,920 B = 80.00 GiB at batch 64 against 76,968,728,985 B = 71.68 GiB.
+  RejectionDetail memory;
+  memory.what = RejectionDetail::What::memory;
+  memory.measured = 85'899'345'920.0;
+  memory.limit = 76'968'728'985.0;
+  memory.batch = 64;
+  CHECK(rejection_text(memory) == "needs 80.00 GiB per GPU at batch 64, budget 71.68 GiB");
   // GPT-2 has 12 heads and 12 layers: TP 8 is refused with the reason, PP never exceeds 12.
   PlanRequest g = request({"l4"});
   g.batch = 1;
@@ -223,7 +234,7 @@ TEST_CASE("rejected families say why, with the value and the limit") {
     if (f.tp == 8) {
       tp8 = true;
       CHECK(f.reason == Rejection::sharding);
-      CHECK(f.detail == "8 does not divide the 12 attention heads of gpt2");
+      CHECK(rejection_text(f.detail) == "8 does not divide the 12 attention heads of gpt2");
     }
   CHECK(tp8);
   for (const Plan& p : gpt2.plans) CHECK(p.pp <= 12);

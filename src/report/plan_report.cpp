@@ -389,7 +389,7 @@ nlohmann::ordered_json plan_json(const PlanView& v) {
                              {"pp", f.pp},
                              {"ep", f.ep},
                              {"reason", std::string(to_string(f.reason))},
-                             {"detail", f.detail}});
+                             {"detail", rejection_text(f.detail)}});
   }
   return j;
 }
@@ -428,7 +428,7 @@ std::string plan_text(const PlanView& v) {
     out += "\n  rejected families (GPU, weights/KV, TP x PP):\n";
     for (const auto& [reason, s] : summary)
       out += fmt::format("    {:<33} {:>5}  e.g. {}: {}\n", to_string(reason), s.families, family_text(v, *s.example),
-                         s.example->detail);
+                         rejection_text(s.example->detail));
   }
   return out;
 }
@@ -451,7 +451,7 @@ std::string plan_markdown(const PlanView& v) {
     out += "\n| rejected because | families | example |\n|---|---:|---|\n";
     for (const auto& [reason, s] : summary)
       out += fmt::format("| {} | {} | {}: {} |\n", to_string(reason), s.families, family_text(v, *s.example),
-                         s.example->detail);
+                         rejection_text(s.example->detail));
   }
   return out;
 }
@@ -504,6 +504,42 @@ std::string plan_csv(const PlanView& v) {
                       p.joules_per_token ? fmt::format("{}", *p.joules_per_token) : std::string()});
   }
   return t.csv();
+}
+
+std::string rejection_text(const RejectionDetail& d) {
+  using W = RejectionDetail::What;
+  const auto gib_of = [](double bytes) { return gib(Bytes{static_cast<std::uint64_t>(bytes)}) + " GiB"; };
+  const auto at = [](std::int64_t batch) {
+    return batch > 0 ? fmt::format("at batch {}", batch) : std::string("even for a request alone");
+  };
+  switch (d.what) {
+    case W::none:
+      return {};
+    case W::message:
+      return d.message;
+    case W::memory:
+      return fmt::format("needs {} per GPU at batch {}, budget {}", gib_of(d.measured), d.batch, gib_of(d.limit));
+    case W::memory_one_request:
+      return fmt::format("needs {} per GPU for one request of {} tokens, budget {}", gib_of(d.measured), d.tokens,
+                         gib_of(d.limit));
+    case W::ttft:
+    case W::tpot:
+      return fmt::format("{} {} > {} {}", d.what == W::ttft ? "TTFT" : "TPOT", short_seconds(Seconds{d.measured}),
+                         short_seconds(Seconds{d.limit}), at(d.batch));
+    case W::throughput:
+      return fmt::format("{:.0f} tokens/s from {} replica{} x batch {} < {:.0f}", d.measured, d.replicas,
+                         d.replicas == 1 ? "" : "s", d.batch, d.limit);
+    case W::gpus_for_throughput:
+      return fmt::format("{:.0f} tokens/s per replica at batch {} needs {} replicas = {} GPUs > --max-gpus {}",
+                         d.measured, d.batch, d.replicas, d.gpus, d.max_gpus);
+    case W::capacity:
+      return fmt::format("one replica serves at most ~{:.2f} req/s: {} req/s needs more than --max-gpus {}", d.measured,
+                         trimmed(d.limit, 6), d.max_gpus);
+    case W::slo_at_most_gpus:
+      return fmt::format("{} replica{} ({} GPUs, --max-gpus {}) at {:.3f} req/s each still miss the SLOs", d.replicas,
+                         d.replicas == 1 ? "" : "s", d.gpus, d.max_gpus, d.measured);
+  }
+  return {};
 }
 
 std::string disaggregation_text(const PlanView& v) {

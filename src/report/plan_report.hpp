@@ -30,6 +30,8 @@ std::string plan_csv(const PlanView& v);
 /// Planning by load with --disagg: whether disaggregated pools beat colocated serving, in
 /// numbers (empty when not searched).
 std::string disaggregation_text(const PlanView& v);
+/// A rejected candidate's figures in words: "needs 80.12 GiB per GPU at batch 64, budget 71.68 GiB".
+std::string rejection_text(const RejectionDetail& d);
 /// One line: why the first plan is recommended, in numbers (empty without a plan).
 std::string recommendation_text(const PlanRequest& r, const PlanResult& res);
 
