@@ -278,16 +278,19 @@ class Search {
   void run_layouts(std::size_t gi, const WeightFormat& wf, std::int64_t tp, std::int64_t ep,
                    const std::vector<DType>& kvs) {
     const GpuSpec& g = r_.gpus[gi];
+    auto reject = [&](std::int64_t pp, DType kv, Rejection reason, RejectionDetail detail) {
+      result.rejected.push_back({.gpu = gi,
+                                 .weights = wf.name,
+                                 .kv_dtype = kv,
+                                 .tp = tp,
+                                 .pp = pp,
+                                 .ep = ep,
+                                 .reason = reason,
+                                 .detail = std::move(detail)});
+    };
     auto reject_all = [&](std::int64_t pp, const std::string& why) {
       for (DType kv : kvs)
-        result.rejected.push_back({.gpu = gi,
-                                   .weights = wf.name,
-                                   .kv_dtype = kv,
-                                   .tp = tp,
-                                   .pp = pp,
-                                   .ep = ep,
-                                   .reason = Rejection::sharding,
-                                   .detail = {.what = RejectionDetail::What::message, .message = why}});
+        reject(pp, kv, Rejection::sharding, {.what = RejectionDetail::What::message, .message = why});
     };
     if (auto problem = expert_parallel_problem(m_, tp, ep)) return reject_all(1, problem->message);
     std::optional<ModelShapes> shapes;
@@ -321,15 +324,7 @@ class Search {
         const std::size_t before = result.plans.size();
         const Outcome out = family(f);
         any_fit_ = any_fit_ || out.any_fit;
-        if (result.plans.size() == before && !out.deferred)
-          result.rejected.push_back({.gpu = gi,
-                                     .weights = wf.name,
-                                     .kv_dtype = kv,
-                                     .tp = tp,
-                                     .pp = pp,
-                                     .ep = ep,
-                                     .reason = out.furthest,
-                                     .detail = out.detail});
+        if (result.plans.size() == before && !out.deferred) reject(pp, kv, out.furthest, out.detail);
       }
     }
   }

@@ -237,35 +237,30 @@ std::string memory_command(const PlanView& v, const Plan& p) {
 
 std::string serve_command(const PlanView& v, const Plan& p) {
   const PlanRequest& r = v.request;
+  std::string s;
   if (p.disaggregated) {
     const DisaggregatedLayout& l = *p.disaggregated;
-    std::string s = fmt::format(
+    s = fmt::format(
         "ridge serve -m {} -g {} {} --disagg {}:{} --prefill-tp {} --decode-tp {} --rate {} --prompt {} --gen {} "
         "--requests {} --memory-utilization {}",
         v.model_arg, v.gpu_args[p.gpu], precision_flags(v, p), l.prefill_replicas, l.decode_replicas, l.prefill_tp,
         l.decode_tp, r.rate ? trimmed(*r.rate, 6) : "inf", r.prompt, r.gen,
         r.sim_requests * std::max(l.prefill_replicas, l.decode_replicas), r.memory_utilization);
-    if (p.max_num_batched_tokens > 0) s += fmt::format(" --max-num-batched-tokens {}", p.max_num_batched_tokens);
-    if (r.max_ttft) s += fmt::format(" --ttft-ms {}", trimmed(r.max_ttft->value * 1e3, 3));
-    if (r.max_tpot) s += fmt::format(" --tpot-ms {}", trimmed(r.max_tpot->value * 1e3, 3));
-    if (r.slo_percentile != 99) s += fmt::format(" --slo-percentile {}", r.slo_percentile);
-    if (r.seed != 0) s += fmt::format(" --seed {}", r.seed);
-    if (r.attention == AttentionImpl::naive) s += " --attention naive";
-    if (r.inter_node_bandwidth > 0)
-      s += fmt::format(" --inter-node-bandwidth \"{:.6g} GB/s\"", r.inter_node_bandwidth / 1e9);
-    return s + (r.basis == TimeBasis::bound ? " --bound" : "");
+  } else {
+    s = fmt::format(
+        "ridge serve -m {} -g {} {} {} --gpus {} --rate {} --prompt {} --gen {} --requests {} --memory-utilization {}",
+        v.model_arg, v.gpu_args[p.gpu], precision_flags(v, p), parallel_flags(p), p.gpus(),
+        r.rate ? trimmed(*r.rate, 6) : "inf", r.prompt, r.gen,
+        r.sim_requests * p.replicas * attention_groups(p.ep, p.tp), r.memory_utilization);
   }
-  std::string s = fmt::format(
-      "ridge serve -m {} -g {} {} {} --gpus {} --rate {} --prompt {} --gen {} --requests {} --memory-utilization {}",
-      v.model_arg, v.gpu_args[p.gpu], precision_flags(v, p), parallel_flags(p), p.gpus(),
-      r.rate ? trimmed(*r.rate, 6) : "inf", r.prompt, r.gen, r.sim_requests * p.replicas * attention_groups(p.ep, p.tp),
-      r.memory_utilization);
   if (p.max_num_batched_tokens > 0) s += fmt::format(" --max-num-batched-tokens {}", p.max_num_batched_tokens);
   if (r.max_ttft) s += fmt::format(" --ttft-ms {}", trimmed(r.max_ttft->value * 1e3, 3));
   if (r.max_tpot) s += fmt::format(" --tpot-ms {}", trimmed(r.max_tpot->value * 1e3, 3));
   if (r.slo_percentile != 99) s += fmt::format(" --slo-percentile {}", r.slo_percentile);
   if (r.seed != 0) s += fmt::format(" --seed {}", r.seed);
   if (r.attention == AttentionImpl::naive) s += " --attention naive";
+  if (r.inter_node_bandwidth > 0)
+    s += fmt::format(" --inter-node-bandwidth \"{:.6g} GB/s\"", r.inter_node_bandwidth / 1e9);
   if (p.speculative) s += " " + v.spec_args;
   return s + (r.basis == TimeBasis::bound ? " --bound" : "");
 }
